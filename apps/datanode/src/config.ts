@@ -1,0 +1,24 @@
+import { z } from "zod";
+import { configFields, loadConfig, type ConfigSources } from "@trainfs/common";
+
+/** Every DataNode setting, its default, and its bounds. Documented in docs/operations.md. */
+export const dataNodeConfigSchema = z.object({
+  host: configFields.host().default("127.0.0.1"),
+  port: configFields.port().default(9866),
+  dataDir: z.string().min(1).default(".trainfs/datanode"),
+  namenode: configFields.url().default("http://127.0.0.1:9870"),
+  /** Base URL others reach this node at; defaults to http://<host>:<port>. */
+  advertiseAddress: configFields.url().optional(),
+  /** Caps the space this node offers, below what its disk has. */
+  capacity: configFields.size().optional(),
+  heartbeatIntervalMs: configFields.milliseconds().default(3000),
+  logLevel: configFields.logLevel().default("info"),
+});
+
+export type DataNodeConfig = z.infer<typeof dataNodeConfigSchema>;
+
+export const DATANODE_ENV_PREFIX = "TRAINFS_DATANODE_";
+
+export function loadDataNodeConfig(sources: ConfigSources): DataNodeConfig {
+  return loadConfig(dataNodeConfigSchema, DATANODE_ENV_PREFIX, sources);
+}

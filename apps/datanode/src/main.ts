@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { createLogger, runServerProcess } from "@trainfs/common";
+import { DATANODE_ENV_PREFIX, loadDataNodeConfig } from "./config.js";
+import { DataNode } from "./datanode.js";
+
+const program = new Command("trainfs-datanode")
+  .description(
+    "Run a TrainFS DataNode: stores chunks as files and passes them down the replication chain.\n" +
+      `Settings come from defaults < --config JSON file < ${DATANODE_ENV_PREFIX}* environment variables < flags.`,
+  )
+  .option("--config <file>", "JSON config file with the keys below in camelCase (env TRAINFS_DATANODE_CONFIG)")
+  .option("--host <host>", "address to listen on (default 127.0.0.1)")
+  .option("--port <port>", "port to listen on; 0 picks a free one (default 9866)")
+  .option("--data-dir <dir>", "directory for chunk files (default .trainfs/datanode)")
+  .option("--namenode <url>", "NameNode address (default http://127.0.0.1:9870)")
+  .option("--advertise-address <url>", "address others reach this node at (default http://<host>:<port>)")
+  .option("--capacity <size>", "offer at most this much space, e.g. 100GiB (default: the disk's)")
+  .option("--heartbeat-interval-ms <ms>", "time between heartbeats (default 3000)")
+  .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)")
+  .showHelpAfterError();
+
+program.parse();
+const { config: configFile, ...flags } = program.opts();
+
+await runServerProcess("trainfs-datanode", async () => {
+  const config = loadDataNodeConfig({ file: configFile, env: process.env, flags });
+  return DataNode.start(config, createLogger("datanode", config.logLevel));
+});

@@ -1,0 +1,110 @@
+import { NameNodeService } from "@trainfs/proto";
+import { RpcClients, errorMessage, type Logger } from "@trainfs/common";
+import type { ChunkStore, StoredChunk } from "./chunk-store.js";
+
+const MAX_BACKOFF_MS = 30_000;
+const CALL_TIMEOUT_MS = 30_000;
+
+/**
+ * The DataNode's side of the seed's "Registration and Heartbeat": register,
+ * send a full ChunkReport, then heartbeat every interval. When the NameNode
+ * cannot be reached it retries with exponential backoff (the node keeps
+ * serving reads meanwhile); when the NameNode asks, it registers again.
+ */
+export class NameNodeLink {
+  private readonly client;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private registered = false;
+  private failures = 0;
+  private resolveReady!: () => void;
+  /** Resolves once the node has registered and reported its chunks. */
+  readonly ready = new Promise<void>((resolve) => (this.resolveReady = resolve));
+
+  constructor(
+    clients: RpcClients,
+    namenode: string,
+    private readonly self: { id: string; address: string },
+    private readonly store: ChunkStore,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+  ) {
+    this.client = clients.client(NameNodeService, namenode);
+  }
+
+  start(): void {
+    void this.tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  async commitChunk(chunk: StoredChunk): Promise<void> {
+    await this.client.commitChunk(
+      { datanodeId: this.self.id, chunk: { chunkId: chunk.chunkId, length: BigInt(chunk.length), checksum: chunk.checksum } },
+      { timeoutMs: CALL_TIMEOUT_MS },
+    );
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    let delay = this.intervalMs;
+    try {
+      if (!this.registered) await this.register();
+      const space = await this.store.space();
+      const res = await this.client.heartBeat(
+        {
+          datanodeId: this.self.id,
+          capacityBytes: BigInt(space.capacityBytes),
+          freeBytes: BigInt(space.freeBytes),
+          chunkCount: this.store.chunkCount,
+        },
+        { timeoutMs: CALL_TIMEOUT_MS },
+      );
+      if (res.reregister) {
+        this.logger.info("NameNode asked this DataNode to register again");
+        this.registered = false;
+        delay = 0;
+      }
+      if (this.failures > 0) this.logger.info({ failures: this.failures }, "NameNode reachable again");
+      this.failures = 0;
+    } catch (err) {
+      this.failures++;
+      delay = Math.min(MAX_BACKOFF_MS, this.intervalMs * 2 ** Math.min(this.failures - 1, 10));
+      // Log the first failure and then every tenth, not one line per retry.
+      if (this.failures === 1 || this.failures % 10 === 0) {
+        this.logger.warn({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, "cannot reach the NameNode");
+      }
+    }
+    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), delay);
+  }
+
+  private async register(): Promise<void> {
+    const space = await this.store.space();
+    await this.client.registerDataNode(
+      {
+        datanodeId: this.self.id,
+        address: this.self.address,
+        capacityBytes: BigInt(space.capacityBytes),
+        freeBytes: BigInt(space.freeBytes),
+      },
+      { timeoutMs: CALL_TIMEOUT_MS },
+    );
+    const chunks = await this.store.list();
+    const report = await this.client.chunkReport(
+      {
+        datanodeId: this.self.id,
+        chunks: chunks.map((c) => ({ chunkId: c.chunkId, length: BigInt(c.length), checksum: c.checksum })),
+      },
+      { timeoutMs: CALL_TIMEOUT_MS },
+    );
+    this.registered = true;
+    this.logger.info(
+      { datanodeId: this.self.id, chunks: chunks.length, accepted: report.accepted, unknown: report.unknown, mismatched: report.mismatched },
+      "registered with the NameNode",
+    );
+    this.resolveReady();
+  }
+}

@@ -1,0 +1,151 @@
+import { once } from "node:events";
+import { PassThrough } from "node:stream";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  DataNodeService,
+  WriteChunkRequestSchema,
+  type WriteChunkHeader,
+  type WriteChunkRequest,
+  type WriteChunkResponse,
+} from "@trainfs/proto";
+import { RpcClients, errorMessage, safeNumber, toConnectError, type Logger } from "@trainfs/common";
+import type { ChunkStore, StoredChunk } from "./chunk-store.js";
+
+/** Header through which an error names the DataNode where it happened. */
+export const FAILED_DATANODE_HEADER = "trainfs-failed-datanode";
+
+/** Parts buffered for a slow downstream before the upstream is slowed down. */
+const DOWNSTREAM_QUEUE_PARTS = 8;
+const MAX_CHAIN = 16;
+
+export interface PipelineContext {
+  store: ChunkStore;
+  clients: RpcClients;
+  /** This DataNode's id and address, as the NameNode knows them. */
+  self: { id: string; address: string };
+  /** Tells the NameNode this node durably holds the chunk. */
+  commitChunk: (chunk: StoredChunk) => Promise<void>;
+  logger: Logger;
+}
+
+/**
+ * One hop of the replication chain (GFS/HDFS pipeline). Each part is written
+ * to a temporary file and forwarded downstream as it arrives; at the end the
+ * chunk is verified, fsynced, renamed into place and committed to the
+ * NameNode while the downstream does the same, and the upstream is answered
+ * only when both are done. Any error leaves no chunk under its final name on
+ * this node and names the DataNode where it happened.
+ */
+export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable<WriteChunkRequest>): Promise<WriteChunkResponse> {
+  const input = requests[Symbol.asyncIterator]();
+  const first = await input.next();
+  if (first.done || first.value.part.case !== "header") {
+    throw fail(ctx, Code.InvalidArgument, "the first message of WriteChunk must be a header");
+  }
+  const header = first.value.part.value;
+  if (header.downstream.length > MAX_CHAIN) throw fail(ctx, Code.InvalidArgument, `a chain has at most ${MAX_CHAIN} DataNodes`);
+  const length = safeNumber(header.length, "length");
+
+  let writer;
+  try {
+    writer = await ctx.store.createWriter(header.chunkId, length);
+  } catch (err) {
+    throw fail(ctx, toConnectError(err).code, errorMessage(err));
+  }
+  const downstream = header.downstream.length > 0 ? openDownstream(ctx, header) : undefined;
+
+  try {
+    let footer: { checksum: number } | undefined;
+    for (let next = await input.next(); !next.done; next = await input.next()) {
+      const part = next.value.part;
+      if (part.case === "data") {
+        if (downstream) await downstream.send(next.value);
+        await writer.write(part.value);
+      } else if (part.case === "footer") {
+        footer = part.value;
+        if (downstream) await downstream.send(next.value);
+        break;
+      } else {
+        throw fail(ctx, Code.InvalidArgument, "WriteChunk has one header, then data, then one footer");
+      }
+    }
+    if (!footer) throw fail(ctx, Code.InvalidArgument, `the chunk stream ended after ${writer.received} of ${length} bytes without a footer`);
+    downstream?.end();
+
+    const local = writer.commit(footer.checksum).then(async (chunk) => {
+      await ctx.commitChunk(chunk);
+      return chunk;
+    });
+    const [chunk, below] = await Promise.all([
+      local.catch((err: unknown) => {
+        throw fail(ctx, toConnectError(err).code, errorMessage(err));
+      }),
+      downstream?.response,
+    ]);
+    return {
+      $typeName: "trainfs.v1.WriteChunkResponse",
+      chunk: { $typeName: "trainfs.v1.ChunkDigest", chunkId: chunk.chunkId, length: BigInt(chunk.length), checksum: chunk.checksum },
+      storedOn: [ctx.self.id, ...(below?.storedOn ?? [])],
+    };
+  } catch (err) {
+    downstream?.cancel();
+    await writer.abort();
+    const ce = err instanceof ConnectError && err.metadata.has(FAILED_DATANODE_HEADER) ? err : fail(ctx, toConnectError(err).code, errorMessage(err));
+    ctx.logger.warn({ chunkId: header.chunkId, err: ce.rawMessage }, "chunk write failed");
+    throw ce;
+  }
+}
+
+/** An error that names this DataNode as where it happened. */
+function fail(ctx: PipelineContext, code: Code, message: string): ConnectError {
+  return failAt(ctx.self.address, code, message);
+}
+
+function failAt(address: string, code: Code, message: string): ConnectError {
+  const prefix = `datanode ${address}: `;
+  const err = new ConnectError(message.startsWith(prefix) ? message : prefix + message, code);
+  err.metadata.set(FAILED_DATANODE_HEADER, address);
+  return err;
+}
+
+interface Downstream {
+  send(message: WriteChunkRequest): Promise<void>;
+  end(): void;
+  cancel(): void;
+  response: Promise<WriteChunkResponse>;
+}
+
+function openDownstream(ctx: PipelineContext, header: WriteChunkHeader): Downstream {
+  const [next, ...rest] = header.downstream;
+  const queue = new PassThrough({ objectMode: true, highWaterMark: DOWNSTREAM_QUEUE_PARTS });
+  const abort = new AbortController();
+  const client = ctx.clients.client(DataNodeService, next!.address);
+  const response = client.writeChunk(queue as AsyncIterable<WriteChunkRequest>, { signal: abort.signal }).catch((err: unknown) => {
+    const ce = ConnectError.from(err);
+    // An error the downstream node raised itself already names it; anything
+    // else (refused connection, reset stream) happened on the way to it.
+    if (ce.metadata.has(FAILED_DATANODE_HEADER)) throw ce;
+    throw failAt(next!.address, ce.code === Code.Canceled ? Code.Unavailable : ce.code, `unreachable from ${ctx.self.address}: ${ce.rawMessage}`);
+  });
+  response.catch(() => {}); // observed by the pipeline; avoid an unhandled rejection meanwhile
+  queue.write(
+    create(WriteChunkRequestSchema, {
+      part: { case: "header", value: { chunkId: header.chunkId, length: header.length, downstream: rest } },
+    }),
+  );
+  return {
+    async send(message) {
+      if (!queue.write(message)) {
+        // Wait for room, unless the downstream fails first.
+        await Promise.race([once(queue, "drain"), response]);
+      }
+    },
+    end: () => queue.end(),
+    cancel: () => {
+      abort.abort();
+      queue.destroy();
+    },
+    response,
+  };
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { ChunkMap } from "./chunk-map.js";
+import { DataNodeManager } from "./datanode-manager.js";
+import { openTestStore } from "../test/test-store.js";
+
+async function setup() {
+  const { store } = await openTestStore();
+  const datanodes = new DataNodeManager(store, 60_000);
+  for (const id of ["dn-1", "dn-2"]) await datanodes.register(id, `http://127.0.0.1/${id}`, 1e6, 1e6);
+  const chunkMap = new ChunkMap(store, datanodes);
+  await store.write(() => {
+    store.chunks.put("c1", { chunkId: "c1", inodeId: 5, index: 0, offset: 0, length: 10, checksum: 42 });
+    store.chunks.put("c2", { chunkId: "c2", uploadId: "u", index: 0, offset: 0, length: 20 });
+  });
+  return { store, datanodes, chunkMap };
+}
+
+describe("ChunkMap", () => {
+  it("records commits idempotently and lists live holders", async () => {
+    const { chunkMap, store } = await setup();
+    await chunkMap.commit("dn-1", { chunkId: "c1", length: 10, checksum: 42 }, 1);
+    await chunkMap.commit("dn-1", { chunkId: "c1", length: 10, checksum: 42 }, 2);
+    await chunkMap.commit("dn-2", { chunkId: "c1", length: 10, checksum: 42 }, 3);
+    expect(chunkMap.liveHolders(store.chunks.get("c1")!)).toEqual(["dn-1", "dn-2"]);
+    expect(chunkMap.replicas("c1")).toHaveLength(2);
+  });
+
+  it("refuses commits of unknown chunks and of replicas that differ from the record", async () => {
+    const { chunkMap } = await setup();
+    await expect(chunkMap.commit("dn-1", { chunkId: "nope", length: 1, checksum: 1 }, 0)).rejects.toMatchObject({ code: "not_found" });
+    await expect(chunkMap.commit("dn-1", { chunkId: "c1", length: 10, checksum: 41 }, 0)).rejects.toMatchObject({ code: "failed_precondition" });
+    await expect(chunkMap.commit("dn-1", { chunkId: "c1", length: 9, checksum: 42 }, 0)).rejects.toMatchObject({ code: "failed_precondition" });
+  });
+
+  it("replaces a node's replicas with its chunk report", async () => {
+    const { chunkMap, store } = await setup();
+    await chunkMap.commit("dn-1", { chunkId: "c1", length: 10, checksum: 42 }, 0);
+    const result = await chunkMap.applyReport(
+      "dn-1",
+      [
+        { chunkId: "c2", length: 20, checksum: 9 },
+        { chunkId: "orphan", length: 1, checksum: 1 },
+        { chunkId: "c1", length: 10, checksum: 0 },
+      ],
+      0,
+    );
+    expect(result).toEqual({ accepted: 1, unknown: 1, mismatched: 1 });
+    expect(chunkMap.replicas("c1")).toEqual([]);
+    expect(chunkMap.replicas("c2").map((r) => r.datanodeId)).toEqual(["dn-1"]);
+    expect([...store.replicasByNode.getKeys()]).toEqual([["dn-1", "c2"]]);
+  });
+});

@@ -1,0 +1,26 @@
+import { z } from "zod";
+import { configFields, loadConfig, type ConfigSources } from "@trainfs/common";
+
+/** Every NameNode setting, its default, and its bounds. Documented in docs/operations.md. */
+export const nameNodeConfigSchema = z.object({
+  host: configFields.host().default("127.0.0.1"),
+  port: configFields.port().default(9870),
+  dataDir: z.string().min(1).default(".trainfs/namenode"),
+  defaultReplication: z.coerce.number().int().min(1).max(16).default(3),
+  maxReplication: z.coerce.number().int().min(1).max(64).default(16),
+  defaultChunkSize: configFields.size().default(64 * 1024 * 1024),
+  minChunkSize: configFields.size().default(1024),
+  maxChunkSize: configFields.size().default(1024 * 1024 * 1024),
+  maxChunksPerFile: z.coerce.number().int().positive().default(1_000_000),
+  heartbeatTimeoutMs: configFields.milliseconds().default(10_000),
+  uploadLeaseMs: configFields.milliseconds().default(10 * 60 * 1000),
+  logLevel: configFields.logLevel().default("info"),
+});
+
+export type NameNodeConfig = z.infer<typeof nameNodeConfigSchema>;
+
+export const NAMENODE_ENV_PREFIX = "TRAINFS_NAMENODE_";
+
+export function loadNameNodeConfig(sources: ConfigSources): NameNodeConfig {
+  return loadConfig(nameNodeConfigSchema, NAMENODE_ENV_PREFIX, sources);
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { createLogger, runServerProcess } from "@trainfs/common";
+import { loadNameNodeConfig, NAMENODE_ENV_PREFIX } from "./config.js";
+import { NameNode } from "./namenode.js";
+
+const program = new Command("trainfs-namenode")
+  .description(
+    "Run a TrainFS NameNode: the namespace and the map of chunks to DataNodes.\n" +
+      `Settings come from defaults < --config JSON file < ${NAMENODE_ENV_PREFIX}* environment variables < flags.`,
+  )
+  .option("--config <file>", "JSON config file with the keys below in camelCase (env TRAINFS_NAMENODE_CONFIG)")
+  .option("--host <host>", "address to listen on (default 127.0.0.1)")
+  .option("--port <port>", "port to listen on; 0 picks a free one (default 9870)")
+  .option("--data-dir <dir>", "directory for the metadata (LMDB) (default .trainfs/namenode)")
+  .option("--default-replication <n>", "replicas per chunk when a client does not say (default 3)")
+  .option("--max-replication <n>", "highest replication a client may ask for (default 16)")
+  .option("--default-chunk-size <size>", "chunk size when a client does not say, e.g. 64MiB (default 64MiB)")
+  .option("--min-chunk-size <size>", "smallest chunk size a client may ask for (default 1KiB)")
+  .option("--max-chunk-size <size>", "largest chunk size a client may ask for (default 1GiB)")
+  .option("--max-chunks-per-file <n>", "most chunks one file may have (default 1000000)")
+  .option("--heartbeat-timeout-ms <ms>", "a DataNode silent for longer is dead (default 10000)")
+  .option("--upload-lease-ms <ms>", "a write idle for longer loses its path to the next writer (default 600000)")
+  .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)")
+  .showHelpAfterError();
+
+program.parse();
+const { config: configFile, ...flags } = program.opts();
+
+await runServerProcess("trainfs-namenode", async () => {
+  const config = loadNameNodeConfig({ file: configFile, env: process.env, flags });
+  return NameNode.start(config, createLogger("namenode", config.logLevel));
+});

@@ -1,0 +1,125 @@
+import { mkdirSync } from "node:fs";
+import { open, type Database, type RootDatabase } from "lmdb";
+
+/** A directory or a complete file. Files under construction live in `uploads`. */
+export interface InodeRecord {
+  id: number;
+  parentId: number;
+  name: string;
+  type: "dir" | "file";
+  mtimeMs: number;
+  size: number;
+  replication: number;
+  chunkSize: number;
+  chunkIds: string[];
+}
+
+/** A file under construction: invisible to readers until ConfirmFile. */
+export interface UploadRecord {
+  uploadId: string;
+  path: string;
+  size: number;
+  replication: number;
+  chunkSize: number;
+  chunkIds: string[];
+  createdMs: number;
+  /** Renewed by every CommitChunk of the upload; an idle upload's path can be taken over. */
+  lastActiveMs: number;
+}
+
+export interface ChunkRecord {
+  chunkId: string;
+  /** The upload writing it, or the inode of the complete file owning it. */
+  uploadId?: string;
+  inodeId?: number;
+  index: number;
+  offset: number;
+  length: number;
+  /** Set at ConfirmFile; replicas must match it from then on. */
+  checksum?: number;
+}
+
+export interface ReplicaRecord {
+  length: number;
+  checksum: number;
+  committedMs: number;
+}
+
+export interface DataNodeRecord {
+  id: string;
+  address: string;
+  capacityBytes: number;
+  registeredMs: number;
+}
+
+export const ROOT_INODE_ID = 1;
+
+/**
+ * The NameNode's metadata in one LMDB environment, one sub-database per map.
+ * Every namespace change runs through `write`, one transaction: it commits
+ * durably (fsynced) before its promise resolves, and a throw anywhere in it
+ * leaves nothing behind.
+ */
+export class MetadataStore {
+  readonly inodes: Database<InodeRecord, number>;
+  /** [parentId, name] → child inode id: ordered, so a directory lists as one range. */
+  readonly children: Database<number, [number, string]>;
+  readonly uploads: Database<UploadRecord, string>;
+  /** path → uploadId of the write in progress on it. */
+  readonly uploadsByPath: Database<string, string>;
+  readonly chunks: Database<ChunkRecord, string>;
+  /** [chunkId, datanodeId] → the replica that DataNode committed. */
+  readonly replicas: Database<ReplicaRecord, [string, string]>;
+  /** [datanodeId, chunkId] → true: the same replicas, by DataNode. */
+  readonly replicasByNode: Database<true, [string, string]>;
+  readonly datanodes: Database<DataNodeRecord, string>;
+  private readonly meta: Database<number, string>;
+
+  private constructor(private readonly root: RootDatabase) {
+    const db = <V, K extends import("lmdb").Key>(name: string) =>
+      root.openDB<V, K>({ name, encoding: "msgpack", keyEncoding: "ordered-binary" });
+    this.inodes = db("inodes");
+    this.children = db("children");
+    this.uploads = db("uploads");
+    this.uploadsByPath = db("uploads-by-path");
+    this.chunks = db("chunks");
+    this.replicas = db("replicas");
+    this.replicasByNode = db("replicas-by-node");
+    this.datanodes = db("datanodes");
+    this.meta = db("meta");
+  }
+
+  static async open(dir: string): Promise<MetadataStore> {
+    mkdirSync(dir, { recursive: true });
+    const store = new MetadataStore(open({ path: `${dir}/metadata.mdb`, maxDbs: 16 }));
+    await store.write(() => {
+      if (!store.inodes.doesExist(ROOT_INODE_ID)) {
+        store.inodes.put(ROOT_INODE_ID, {
+          id: ROOT_INODE_ID, parentId: 0, name: "", type: "dir", mtimeMs: Date.now(),
+          size: 0, replication: 0, chunkSize: 0, chunkIds: [],
+        });
+        store.meta.put("nextInodeId", ROOT_INODE_ID + 1);
+      }
+    });
+    return store;
+  }
+
+  /**
+   * Runs `action` in a write transaction. LMDB batches concurrent calls into
+   * one commit; the child transaction makes a throw roll back only this call.
+   */
+  write<T>(action: () => T): Promise<T> {
+    return this.root.transaction(() => this.root.childTransaction(action)) as Promise<T>;
+  }
+
+  /** Allocates an inode id; call inside `write`. */
+  nextInodeId(): number {
+    const id = this.meta.get("nextInodeId") ?? ROOT_INODE_ID + 1;
+    this.meta.put("nextInodeId", id + 1);
+    return id;
+  }
+
+  close(): Promise<void> {
+    return this.root.close();
+  }
+}

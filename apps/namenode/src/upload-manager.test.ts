@@ -1,0 +1,137 @@
+import { describe, expect, it } from "vitest";
+import { ChunkMap } from "./chunk-map.js";
+import { DataNodeManager } from "./datanode-manager.js";
+import { Namespace } from "./namespace.js";
+import { UploadManager, type UploadLimits } from "./upload-manager.js";
+import { openTestStore } from "../test/test-store.js";
+
+const limits: UploadLimits = {
+  defaultReplication: 3, maxReplication: 16, defaultChunkSize: 100, minChunkSize: 10, maxChunkSize: 1000,
+  maxChunksPerFile: 50, uploadLeaseMs: 1000,
+};
+
+async function setup(liveNodes = 4) {
+  const { store } = await openTestStore();
+  const clock = { now: 10_000 };
+  const now = () => clock.now;
+  const datanodes = new DataNodeManager(store, 60_000, now);
+  for (let i = 1; i <= liveNodes; i++) await datanodes.register(`dn-${i}`, `http://127.0.0.1:${i}`, 1e6, 1e6);
+  const namespace = new Namespace(store);
+  const chunkMap = new ChunkMap(store, datanodes);
+  const uploads = new UploadManager(store, namespace, chunkMap, datanodes, limits, now);
+  /** Commits every planned chunk on every node of its chain, as the pipeline would. */
+  const commitAll = async (planned: Awaited<ReturnType<UploadManager["start"]>>, checksum = 7) => {
+    for (const c of planned.chunks) {
+      for (const dn of c.chain) await chunkMap.commit(dn, { chunkId: c.chunkId, length: c.length, checksum }, now());
+    }
+    return planned.chunks.map((c) => ({ chunkId: c.chunkId, length: c.length, checksum }));
+  };
+  return { store, clock, datanodes, namespace, chunkMap, uploads, commitAll };
+}
+
+describe("UploadManager", () => {
+  it("plans chunks on distinct nodes and spreads consecutive chunks by promised space", async () => {
+    const { uploads } = await setup(4);
+    const planned = await uploads.start("/d/f", 250, 0, 0);
+    expect(planned.replication).toBe(3);
+    expect(planned.chunks.map((c) => [c.index, c.offset, c.length])).toEqual([[0, 0, 100], [1, 100, 100], [2, 200, 50]]);
+    for (const c of planned.chunks) expect(new Set(c.chain).size).toBe(3);
+    // Four equal nodes: the node left out of chunk 0 leads chunk 1.
+    const leftOut = ["dn-1", "dn-2", "dn-3", "dn-4"].find((id) => !planned.chunks[0]!.chain.includes(id));
+    expect(planned.chunks[1]!.chain[0]).toBe(leftOut);
+    expect(new Set(planned.chunks.map((c) => c.chunkId)).size).toBe(3);
+  });
+
+  it("makes the file visible only at confirm, with parents created", async () => {
+    const { uploads, namespace, commitAll } = await setup();
+    const planned = await uploads.start("/x/y/file", 150, 3, 100);
+    expect(namespace.resolve(["x", "y", "file"])).toBeUndefined();
+    expect(namespace.resolve(["x", "y"])?.type).toBe("dir");
+    const inode = await uploads.confirm("/x/y/file", planned.uploadId, await commitAll(planned));
+    expect(inode).toMatchObject({ type: "file", size: 150, replication: 3, chunkSize: 100 });
+    expect(namespace.lookup("/x/y/file").chunkIds).toEqual(planned.chunks.map((c) => c.chunkId));
+  });
+
+  it("refuses to confirm a chunk not committed by all its replicas", async () => {
+    const { uploads, chunkMap, namespace } = await setup();
+    const planned = await uploads.start("/f", 50, 3, 100);
+    const c = planned.chunks[0]!;
+    await chunkMap.commit(c.chain[0]!, { chunkId: c.chunkId, length: 50, checksum: 1 }, 0);
+    await chunkMap.commit(c.chain[1]!, { chunkId: c.chunkId, length: 50, checksum: 1 }, 0);
+    await expect(uploads.confirm("/f", planned.uploadId, [{ chunkId: c.chunkId, length: 50, checksum: 1 }])).rejects.toMatchObject({
+      code: "failed_precondition",
+      message: expect.stringContaining("has 2 of 3 replicas committed"),
+    });
+    await chunkMap.commit(c.chain[2]!, { chunkId: c.chunkId, length: 50, checksum: 2 }, 0);
+    await expect(uploads.confirm("/f", planned.uploadId, [{ chunkId: c.chunkId, length: 50, checksum: 1 }])).rejects.toMatchObject({
+      code: "failed_precondition",
+    });
+    expect(namespace.resolve(["f"])).toBeUndefined();
+  });
+
+  it("rejects confirms whose chunks do not match the plan", async () => {
+    const { uploads, commitAll } = await setup();
+    const planned = await uploads.start("/f", 150, 3, 100);
+    const digests = await commitAll(planned);
+    await expect(uploads.confirm("/f", planned.uploadId, digests.slice(1))).rejects.toMatchObject({ code: "invalid_argument" });
+    await expect(uploads.confirm("/f", "not-the-upload", digests)).rejects.toMatchObject({ code: "not_found" });
+    await expect(uploads.confirm("/f", planned.uploadId, [digests[1]!, digests[0]!])).rejects.toMatchObject({ code: "invalid_argument" });
+  });
+
+  it("refuses an existing path, a second writer, and bad shapes", async () => {
+    const { uploads, commitAll } = await setup();
+    const first = await uploads.start("/f", 10, 3, 100);
+    await expect(uploads.start("/f", 10, 3, 100)).rejects.toMatchObject({
+      code: "failed_precondition",
+      message: expect.stringContaining("being written by another client"),
+    });
+    await uploads.confirm("/f", first.uploadId, await commitAll(first));
+    await expect(uploads.start("/f", 10, 3, 100)).rejects.toMatchObject({ code: "already_exists" });
+    await expect(uploads.start("/f/under-a-file", 10, 3, 100)).rejects.toMatchObject({ code: "failed_precondition" });
+    await expect(uploads.start("/", 10, 3, 100)).rejects.toMatchObject({ code: "already_exists" });
+    await expect(uploads.start("/g", 10, 17, 100)).rejects.toMatchObject({ code: "invalid_argument" });
+    await expect(uploads.start("/g", 10, 3, 5)).rejects.toMatchObject({ code: "invalid_argument" });
+    await expect(uploads.start("/g", 10_000, 3, 100)).rejects.toMatchObject({ code: "invalid_argument", message: expect.stringContaining("limit is 50") });
+    await expect(uploads.start("relative", 10, 3, 100)).rejects.toMatchObject({ code: "invalid_argument" });
+  });
+
+  it("leaves nothing behind when too few DataNodes are live", async () => {
+    const { uploads, store, datanodes } = await setup(2);
+    await expect(uploads.start("/p/f", 10, 3, 100)).rejects.toMatchObject({
+      code: "failed_precondition",
+      message: "replication 3 needs 3 live DataNodes, but 2 are live",
+    });
+    expect([...store.uploads.getKeys()]).toEqual([]);
+    expect([...store.chunks.getKeys()]).toEqual([]);
+    expect(new Namespace(store).resolve(["p"])).toBeUndefined();
+    expect(datanodes.placementCandidates().every((c) => c.available === 1e6)).toBe(true);
+  });
+
+  it("abandon frees the path and forgets the chunks", async () => {
+    const { uploads, store, commitAll } = await setup();
+    const planned = await uploads.start("/f", 150, 3, 100);
+    await commitAll(planned);
+    await uploads.abandon("/f", planned.uploadId);
+    expect([...store.chunks.getKeys()]).toEqual([]);
+    expect([...store.replicas.getKeys()]).toEqual([]);
+    const again = await uploads.start("/f", 150, 3, 100);
+    expect(again.uploadId).not.toBe(planned.uploadId);
+  });
+
+  it("lets a new writer take over a path whose upload is idle past its lease", async () => {
+    const { uploads, clock, store } = await setup();
+    const stale = await uploads.start("/f", 50, 3, 100);
+    clock.now += limits.uploadLeaseMs + 1;
+    const fresh = await uploads.start("/f", 50, 3, 100);
+    expect(store.uploads.get(stale.uploadId)).toBeUndefined();
+    expect(store.uploadsByPath.get("/f")).toBe(fresh.uploadId);
+    await expect(uploads.abandon("/f", stale.uploadId)).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("confirms an empty file with no chunks and no DataNodes", async () => {
+    const { uploads } = await setup(0);
+    const planned = await uploads.start("/empty", 0, 3, 100);
+    expect(planned.chunks).toEqual([]);
+    expect(await uploads.confirm("/empty", planned.uploadId, [])).toMatchObject({ size: 0, chunkIds: [] });
+  });
+});

@@ -1,0 +1,201 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { TrainfsError, formatChecksum, validatePath } from "@trainfs/common";
+import type { ChunkMap } from "./chunk-map.js";
+import type { DataNodeManager } from "./datanode-manager.js";
+import type { ChunkRecord, InodeRecord, MetadataStore, UploadRecord } from "./metadata-store.js";
+import type { Namespace } from "./namespace.js";
+import { chooseTargets } from "./placement-policy.js";
+
+export interface UploadLimits {
+  defaultReplication: number;
+  maxReplication: number;
+  defaultChunkSize: number;
+  minChunkSize: number;
+  maxChunkSize: number;
+  maxChunksPerFile: number;
+  /** An upload idle for longer loses its path to the next writer. */
+  uploadLeaseMs: number;
+}
+
+export interface PlannedChunk {
+  chunkId: string;
+  index: number;
+  offset: number;
+  length: number;
+  chain: string[];
+}
+
+export interface ConfirmedChunk {
+  chunkId: string;
+  length: number;
+  checksum: number;
+}
+
+/**
+ * The write path on the NameNode: PutFile records a file under construction
+ * and plans its chunks, ConfirmFile makes it visible once every chunk is
+ * committed by its replicas, AbandonFile gives it up. A file under
+ * construction lives apart from the namespace, so readers never see it.
+ */
+export class UploadManager {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly namespace: Namespace,
+    private readonly chunkMap: ChunkMap,
+    private readonly datanodes: DataNodeManager,
+    private readonly limits: UploadLimits,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async start(path: string, size: number, requestedReplication: number, requestedChunkSize: number) {
+    const segments = validatePath(path);
+    if (segments.length === 0) throw new TrainfsError("already_exists", "/ is a directory");
+    const replication = requestedReplication || this.limits.defaultReplication;
+    const chunkSize = requestedChunkSize || this.limits.defaultChunkSize;
+    this.checkShape(size, replication, chunkSize);
+
+    // Checked again inside the transaction; this early look only spares a
+    // doomed write its placement (and its misleading placement errors).
+    if (this.namespace.resolve(segments)) throw new TrainfsError("already_exists", `${path} already exists`);
+    const uploadId = randomUUID();
+    const chunks = this.plan(uploadId, size, replication, chunkSize);
+    const nowMs = this.now();
+    try {
+      await this.store.write(() => {
+        if (this.namespace.resolve(segments)) throw new TrainfsError("already_exists", `${path} already exists`);
+        this.takeOverPath(path, nowMs);
+        this.namespace.mkdirs(segments.slice(0, -1), nowMs);
+        const upload: UploadRecord = {
+          uploadId, path, size, replication, chunkSize, chunkIds: chunks.map((c) => c.chunkId),
+          createdMs: nowMs, lastActiveMs: nowMs,
+        };
+        this.store.uploads.put(uploadId, upload);
+        this.store.uploadsByPath.put(path, uploadId);
+        for (const c of chunks) {
+          this.store.chunks.put(c.chunkId, { chunkId: c.chunkId, uploadId, index: c.index, offset: c.offset, length: c.length });
+        }
+      });
+    } catch (err) {
+      this.datanodes.releasePromises(uploadId);
+      throw err;
+    }
+    return { uploadId, replication, chunkSize, chunks };
+  }
+
+  async confirm(path: string, uploadId: string, reported: ConfirmedChunk[]): Promise<InodeRecord> {
+    const segments = validatePath(path);
+    const inode = await this.store.write(() => {
+      const upload = this.openUpload(path, uploadId);
+      if (reported.length !== upload.chunkIds.length) {
+        throw new TrainfsError("invalid_argument", `${path} has ${upload.chunkIds.length} chunks, but ${reported.length} were confirmed`);
+      }
+      const confirmed: ChunkRecord[] = [];
+      let total = 0;
+      upload.chunkIds.forEach((chunkId, i) => {
+        const r = reported[i]!;
+        const chunk = this.store.chunks.get(chunkId)!;
+        if (r.chunkId !== chunkId) throw new TrainfsError("invalid_argument", `chunk ${i} of ${path} is ${chunkId}, not ${r.chunkId}`);
+        if (r.length !== chunk.length) {
+          throw new TrainfsError("invalid_argument", `chunk ${i} of ${path} is ${chunk.length} bytes, not ${r.length}`);
+        }
+        const matching = this.chunkMap
+          .replicas(chunkId)
+          .filter(({ replica }) => replica.length === r.length && replica.checksum === r.checksum).length;
+        if (matching < upload.replication) {
+          throw new TrainfsError(
+            "failed_precondition",
+            `chunk ${i} (${chunkId}) of ${path} has ${matching} of ${upload.replication} replicas committed with checksum ${formatChecksum(r.checksum)}`,
+          );
+        }
+        total += r.length;
+        confirmed.push({ ...chunk, checksum: r.checksum });
+      });
+      if (total !== upload.size) throw new TrainfsError("invalid_argument", `chunks add up to ${total} bytes, but ${path} was declared as ${upload.size}`);
+      if (this.namespace.resolve(segments)) throw new TrainfsError("already_exists", `${path} already exists`);
+      const file = this.namespace.addFile(segments, {
+        mtimeMs: this.now(), size: upload.size, replication: upload.replication, chunkSize: upload.chunkSize,
+        chunkIds: upload.chunkIds,
+      });
+      for (const chunk of confirmed) {
+        const { uploadId: _, ...rest } = chunk;
+        this.store.chunks.put(chunk.chunkId, { ...rest, inodeId: file.id });
+      }
+      this.store.uploads.remove(uploadId);
+      this.store.uploadsByPath.remove(path);
+      return file;
+    });
+    this.datanodes.releasePromises(uploadId);
+    return inode;
+  }
+
+  /**
+   * Forgets the upload and its chunks. Chunk files already written stay on
+   * their DataNodes as unknown chunks until trash reclaims them.
+   */
+  async abandon(path: string, uploadId: string): Promise<void> {
+    validatePath(path);
+    await this.store.write(() => this.drop(this.openUpload(path, uploadId)));
+    this.datanodes.releasePromises(uploadId);
+  }
+
+  private checkShape(size: number, replication: number, chunkSize: number): void {
+    const l = this.limits;
+    if (!Number.isSafeInteger(size) || size < 0) throw new TrainfsError("invalid_argument", `invalid size ${size}`);
+    if (replication < 1 || replication > l.maxReplication) {
+      throw new TrainfsError("invalid_argument", `replication must be between 1 and ${l.maxReplication}, got ${replication}`);
+    }
+    if (chunkSize < l.minChunkSize || chunkSize > l.maxChunkSize) {
+      throw new TrainfsError("invalid_argument", `chunk size must be between ${l.minChunkSize} and ${l.maxChunkSize} bytes, got ${chunkSize}`);
+    }
+    const count = Math.ceil(size / chunkSize);
+    if (count > l.maxChunksPerFile) {
+      throw new TrainfsError("invalid_argument", `a file of ${size} bytes in chunks of ${chunkSize} needs ${count} chunks; the limit is ${l.maxChunksPerFile}`);
+    }
+  }
+
+  private plan(uploadId: string, size: number, replication: number, chunkSize: number): PlannedChunk[] {
+    const chunks: PlannedChunk[] = [];
+    try {
+      for (let offset = 0, index = 0; offset < size; offset += chunkSize, index++) {
+        const length = Math.min(chunkSize, size - offset);
+        const chain = chooseTargets(this.datanodes.placementCandidates(), replication, length);
+        for (const id of chain) this.datanodes.promise(uploadId, id, length);
+        chunks.push({ chunkId: randomBytes(16).toString("hex"), index, offset, length, chain });
+      }
+    } catch (err) {
+      this.datanodes.releasePromises(uploadId);
+      throw err;
+    }
+    return chunks;
+  }
+
+  private openUpload(path: string, uploadId: string): UploadRecord {
+    const upload = this.store.uploads.get(uploadId);
+    if (!upload || upload.path !== path) {
+      throw new TrainfsError("not_found", `no write in progress on ${path} with upload id ${uploadId} (it was confirmed, abandoned or taken over)`);
+    }
+    return upload;
+  }
+
+  /** Frees `path` from an idle upload, or fails if its writer is still active. */
+  private takeOverPath(path: string, nowMs: number): void {
+    const current = this.store.uploadsByPath.get(path);
+    if (current === undefined) return;
+    const upload = this.store.uploads.get(current)!;
+    const idleMs = nowMs - upload.lastActiveMs;
+    if (idleMs <= this.limits.uploadLeaseMs) {
+      throw new TrainfsError(
+        "failed_precondition",
+        `${path} is being written by another client (upload ${current}, active ${Math.round(idleMs / 1000)} s ago); it can be taken over after ${Math.round(this.limits.uploadLeaseMs / 1000)} s idle`,
+      );
+    }
+    this.drop(upload);
+    this.datanodes.releasePromises(upload.uploadId);
+  }
+
+  private drop(upload: UploadRecord): void {
+    for (const chunkId of upload.chunkIds) this.chunkMap.forgetChunk(chunkId);
+    this.store.uploads.remove(upload.uploadId);
+    this.store.uploadsByPath.remove(upload.path);
+  }
+}

@@ -1,0 +1,65 @@
+import { createReadStream } from "node:fs";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { DataNodeService, type ChunkPlan, type WriteChunkRequest } from "@trainfs/proto";
+import { Crc32, DATA_PART_BYTES, TrainfsError, toTrainfsError } from "@trainfs/common";
+
+export interface SentChunk {
+  chunkId: string;
+  length: number;
+  checksum: number;
+}
+
+/**
+ * Streams one chunk of a local file to the first DataNode of its chain:
+ * a header, the bytes in parts of about 1 MiB read straight from disk, and a
+ * footer with the CRC-32 computed on the way. Resolves once every DataNode
+ * of the chain has stored and committed the chunk.
+ */
+export async function sendChunk(
+  datanode: Client<typeof DataNodeService>,
+  localPath: string,
+  plan: ChunkPlan,
+  options: { signal?: AbortSignal | undefined; onBytes?: ((n: number) => void) | undefined },
+): Promise<SentChunk> {
+  const first = plan.chain[0];
+  if (!first) throw new TrainfsError("internal", `chunk ${plan.index} has an empty chain`);
+  const crc = new Crc32();
+  const length = Number(plan.length);
+  async function* parts(): AsyncGenerator<WriteChunkRequest> {
+    yield {
+      $typeName: "trainfs.v1.WriteChunkRequest",
+      part: { case: "header", value: { $typeName: "trainfs.v1.WriteChunkHeader", chunkId: plan.chunkId, length: plan.length, downstream: plan.chain.slice(1) } },
+    };
+    if (length > 0) {
+      const stream = createReadStream(localPath, {
+        start: Number(plan.offset),
+        end: Number(plan.offset) + length - 1,
+        highWaterMark: DATA_PART_BYTES,
+      });
+      for await (const data of stream as AsyncIterable<Buffer>) {
+        crc.update(data);
+        yield { $typeName: "trainfs.v1.WriteChunkRequest", part: { case: "data", value: data } };
+        options.onBytes?.(data.length);
+      }
+    }
+    if (crc.length !== length) {
+      throw new TrainfsError("aborted", `${localPath} changed while it was being read (chunk ${plan.index} has ${crc.length} of ${length} bytes)`);
+    }
+    yield { $typeName: "trainfs.v1.WriteChunkRequest", part: { case: "footer", value: { $typeName: "trainfs.v1.WriteChunkFooter", checksum: crc.digest() } } };
+  }
+
+  try {
+    const res = await datanode.writeChunk(parts(), { signal: options.signal });
+    const stored = res.chunk;
+    if (!stored || Number(stored.length) !== length || stored.checksum !== crc.digest()) {
+      throw new TrainfsError("data_loss", `DataNode ${first.address} acknowledged chunk ${plan.index} with a different length or checksum`);
+    }
+    return { chunkId: plan.chunkId, length, checksum: crc.digest() };
+  } catch (err) {
+    const e = toTrainfsError(err);
+    const where = err instanceof ConnectError && err.code === Code.Unavailable && !err.metadata.has("trainfs-failed-datanode")
+      ? ` (datanode ${first.address} unreachable)`
+      : "";
+    throw new TrainfsError(e.code, `writing chunk ${plan.index} (${plan.chunkId}) failed${where}: ${e.message}`, { cause: err });
+  }
+}

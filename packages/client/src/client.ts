@@ -1,0 +1,165 @@
+import { randomBytes } from "node:crypto";
+import { open, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { Client } from "@connectrpc/connect";
+import { DataNodeService, NameNodeService } from "@trainfs/proto";
+import { RpcClients, TrainfsError, toTrainfsError, validatePath } from "@trainfs/common";
+import { fetchChunk } from "./chunk-reader.js";
+import { sendChunk, type SentChunk } from "./chunk-writer.js";
+import { toFileStatus, type FileStatus } from "./file-status.js";
+
+export interface TrainfsClientOptions {
+  /** NameNode base URL, e.g. http://127.0.0.1:9870. */
+  namenode: string;
+  /** Replicas per chunk for new files; the NameNode's default (3) when unset. */
+  replication?: number;
+  /** Chunk size in bytes for new files; the NameNode's default (64 MiB) when unset. */
+  chunkSize?: number;
+}
+
+export interface TransferOptions {
+  signal?: AbortSignal;
+  /** Called as bytes move, with the bytes done so far and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PutOptions extends TransferOptions {
+  replication?: number;
+  chunkSize?: number;
+}
+
+export interface GetOptions extends TransferOptions {
+  /** Replace an existing local file (default: refuse with AlreadyExists). */
+  overwrite?: boolean;
+}
+
+/**
+ * The TrainFS SDK. Every method throws TrainfsError, whose `code` is the
+ * Connect code of the failure (not_found, already_exists, unavailable, ...).
+ */
+export class TrainfsClient {
+  private readonly clients = new RpcClients();
+  private readonly namenode: Client<typeof NameNodeService>;
+
+  constructor(private readonly options: TrainfsClientOptions) {
+    if (!/^https?:\/\/[^/]+/.test(options.namenode)) {
+      throw new TrainfsError("invalid_argument", `NameNode address ${JSON.stringify(options.namenode)} is not an http(s) URL like http://127.0.0.1:9870`);
+    }
+    this.namenode = this.clients.client(NameNodeService, options.namenode);
+  }
+
+  /** Uploads a local file. The remote file appears only when every chunk is stored on all its replicas. */
+  async put(localPath: string, remotePath: string, options: PutOptions = {}): Promise<FileStatus> {
+    validatePath(remotePath);
+    const size = await localFileSize(localPath);
+    const { signal } = options;
+    const plan = await this.call(() =>
+      this.namenode.putFile(
+        {
+          path: remotePath,
+          size: BigInt(size),
+          replication: options.replication ?? this.options.replication ?? 0,
+          chunkSize: BigInt(options.chunkSize ?? this.options.chunkSize ?? 0),
+        },
+        { signal },
+      ),
+    );
+    let done = 0;
+    const onBytes = (n: number) => options.onProgress?.((done += n), size);
+    try {
+      const sent: SentChunk[] = [];
+      for (const chunk of plan.chunks) {
+        const first = chunk.chain[0]!;
+        sent.push(await sendChunk(this.clients.client(DataNodeService, first.address), localPath, chunk, { signal, onBytes }));
+      }
+      const res = await this.namenode.confirmFile(
+        {
+          path: remotePath,
+          uploadId: plan.uploadId,
+          chunks: sent.map((c) => ({ chunkId: c.chunkId, length: BigInt(c.length), checksum: c.checksum })),
+        },
+        { signal },
+      );
+      return toFileStatus(res.file!);
+    } catch (err) {
+      // Free the path at once rather than leaving it to the upload lease.
+      await this.namenode.abandonFile({ path: remotePath, uploadId: plan.uploadId }).catch(() => {});
+      throw toTrainfsError(err);
+    }
+  }
+
+  /**
+   * Downloads a file to a local path (or into a local directory). It is written
+   * to a temporary file beside the target and renamed into place only once every
+   * chunk verified, so a failed get leaves nothing behind.
+   */
+  async get(remotePath: string, localPath: string, options: GetOptions = {}): Promise<FileStatus> {
+    validatePath(remotePath);
+    const { signal } = options;
+    const target = (await isDirectory(localPath)) ? join(localPath, basename(remotePath)) : localPath;
+    if (!options.overwrite && (await exists(target))) {
+      throw new TrainfsError("already_exists", `local file ${target} exists (use overwrite to replace it)`);
+    }
+    const res = await this.call(() => this.namenode.getFile({ path: remotePath }, { signal }));
+    const file = toFileStatus(res.file!);
+    const tmp = join(dirname(target), `.${basename(target)}.trainfs-${randomBytes(4).toString("hex")}.part`);
+    const out = await open(tmp, "wx");
+    let done = 0;
+    const onBytes = (n: number) => options.onProgress?.((done += n), file.size);
+    try {
+      const datanodeAt = (address: string) => this.clients.client(DataNodeService, address);
+      for (const chunk of res.chunks) await fetchChunk(datanodeAt, chunk, out, { signal, onBytes });
+      const { size } = await out.stat();
+      if (size !== file.size) {
+        throw new TrainfsError("data_loss", `${remotePath}: read ${size} bytes, but the file has ${file.size}`);
+      }
+      await out.sync();
+      await out.close();
+      await rename(tmp, target);
+      return file;
+    } catch (err) {
+      await out.close().catch(() => {});
+      await rm(tmp, { force: true });
+      throw toTrainfsError(err);
+    }
+  }
+
+  /** Entries of a directory sorted by name, or the one file at `remotePath`. */
+  async list(remotePath: string, options: { signal?: AbortSignal } = {}): Promise<FileStatus[]> {
+    validatePath(remotePath);
+    const res = await this.call(() => this.namenode.list({ path: remotePath }, options));
+    return res.entries.map(toFileStatus);
+  }
+
+  /** Closes the client's connections. */
+  close(): void {
+    this.clients.close();
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toTrainfsError(err);
+    }
+  }
+}
+
+async function localFileSize(path: string): Promise<number> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new TrainfsError("invalid_argument", `local path ${path} is not a regular file`);
+    return s.size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new TrainfsError("not_found", `local file ${path} does not exist`);
+    throw err;
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isDirectory(), () => false);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}

@@ -1,0 +1,56 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { configFields, envName, loadConfig } from "./config.js";
+
+const schema = z.object({
+  port: configFields.port().default(9870),
+  dataDir: z.string().default("data"),
+  chunkSize: configFields.size().default(64 * 1024 * 1024),
+  heartbeatTimeoutMs: configFields.milliseconds().default(10_000),
+});
+
+function tempFile(content: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), "trainfs-config-")), "config.json");
+  writeFileSync(path, content);
+  return path;
+}
+
+describe("loadConfig", () => {
+  it("uses the defaults with no config at all", () => {
+    expect(loadConfig(schema, "T_", {})).toEqual({ port: 9870, dataDir: "data", chunkSize: 64 * 1024 * 1024, heartbeatTimeoutMs: 10_000 });
+  });
+
+  it("layers file < environment < flags", () => {
+    const file = tempFile(JSON.stringify({ port: 1, dataDir: "from-file", chunkSize: "1MiB" }));
+    const config = loadConfig(schema, "T_", {
+      file,
+      env: { T_PORT: "2", T_DATA_DIR: "from-env" },
+      flags: { port: "3" },
+    });
+    expect(config).toMatchObject({ port: 3, dataDir: "from-env", chunkSize: 1024 * 1024 });
+  });
+
+  it("finds the config file through the environment", () => {
+    const file = tempFile(JSON.stringify({ dataDir: "via-env-file" }));
+    expect(loadConfig(schema, "T_", { env: { T_CONFIG: file } }).dataDir).toBe("via-env-file");
+  });
+
+  it("names the bad key and where it came from", () => {
+    expect(() => loadConfig(schema, "T_", { env: { T_PORT: "eighty" } })).toThrow(/port: .*environment variable T_PORT/s);
+    expect(() => loadConfig(schema, "T_", { flags: { heartbeatTimeoutMs: "-5" } })).toThrow(/heartbeatTimeoutMs: .*flag --heartbeat-timeout-ms/s);
+    expect(() => loadConfig(schema, "T_", { flags: { chunkSize: "12 parsecs" } })).toThrow(/chunkSize: invalid size/);
+  });
+
+  it("rejects unknown keys and unreadable files", () => {
+    expect(() => loadConfig(schema, "T_", { file: tempFile(JSON.stringify({ prot: 1 })) })).toThrow(/prot/);
+    expect(() => loadConfig(schema, "T_", { file: tempFile("{not json") })).toThrow(/not valid JSON/);
+    expect(() => loadConfig(schema, "T_", { file: "/nonexistent/trainfs.json" })).toThrow(/cannot read config file/);
+  });
+
+  it("derives environment names from keys", () => {
+    expect(envName("TRAINFS_DATANODE_", "heartbeatIntervalMs")).toBe("TRAINFS_DATANODE_HEARTBEAT_INTERVAL_MS");
+  });
+});

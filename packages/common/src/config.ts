@@ -1,0 +1,103 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { parseSize } from "./size.js";
+import { TrainfsError } from "./errors.js";
+
+/**
+ * Loads a process's configuration from, in rising precedence: the schema's
+ * defaults, a JSON config file, environment variables, and command-line flags.
+ * Each key of the schema may come from any layer: key `dataDir` is
+ * `"dataDir"` in the file, `<PREFIX>DATA_DIR` in the environment and
+ * `--data-dir` on the command line. Errors name the key and where it came from.
+ */
+export interface ConfigSources {
+  /** Path of a JSON file whose keys are the schema's keys. */
+  file?: string | undefined;
+  env?: Record<string, string | undefined>;
+  /** Flags the user set explicitly (commander's camelCase keys). */
+  flags?: Record<string, unknown>;
+}
+
+export function envName(prefix: string, key: string): string {
+  return prefix + key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+export function loadConfig<T extends z.ZodObject>(
+  schema: T,
+  envPrefix: string,
+  sources: ConfigSources = {},
+): z.infer<T> {
+  const keys = Object.keys(schema.shape);
+  const merged: Record<string, unknown> = {};
+  const origin: Record<string, string> = {};
+
+  const configFile = sources.file ?? sources.env?.[envName(envPrefix, "config")];
+  if (configFile) {
+    for (const [key, value] of Object.entries(readConfigFile(configFile))) {
+      merged[key] = value;
+      origin[key] = `config file ${configFile}`;
+    }
+  }
+  for (const key of keys) {
+    const name = envName(envPrefix, key);
+    const value = sources.env?.[name];
+    if (value !== undefined && value !== "") {
+      merged[key] = value;
+      origin[key] = `environment variable ${name}`;
+    }
+  }
+  for (const [key, value] of Object.entries(sources.flags ?? {})) {
+    if (value === undefined || key === "config") continue;
+    merged[key] = value;
+    origin[key] = `flag --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  }
+
+  const result = schema.strict().safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const key = issue.path.length > 0 ? issue.path.join(".") : (issue as { keys?: string[] }).keys?.join(", ") ?? "(config)";
+      const from = origin[String(issue.path[0])];
+      return `  ${key}: ${issue.message}${from ? ` (from ${from})` : ""}`;
+    });
+    throw new TrainfsError("invalid_argument", `invalid configuration:\n${lines.join("\n")}`);
+  }
+  return result.data as z.infer<T>;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new TrainfsError("invalid_argument", `cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new TrainfsError("invalid_argument", `config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new TrainfsError("invalid_argument", `config file ${path} must hold a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Schema pieces shared by the processes' configs. */
+export const configFields = {
+  port: () => z.coerce.number().int().min(0).max(65535),
+  host: () => z.string().min(1),
+  milliseconds: () => z.coerce.number().int().positive(),
+  /** Bytes, given as a number or a string like "64MiB". */
+  size: () =>
+    z.union([z.number(), z.string()]).transform((v, ctx) => {
+      try {
+        return parseSize(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }).pipe(z.number().int().positive()),
+  url: () => z.url({ protocol: /^https?$/ }),
+  logLevel: () => z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+};

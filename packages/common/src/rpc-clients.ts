@@ -1,0 +1,64 @@
+import type * as http2 from "node:http2";
+import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import type { DescService } from "@bufbuild/protobuf";
+import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./rpc-limits.js";
+
+/**
+ * Raises the session-level receive window of every HTTP/2 session it opens;
+ * the per-stream window is set through the session's SETTINGS.
+ */
+class WindowedSessionManager extends Http2SessionManager {
+  private readonly widened = new WeakSet<http2.ClientHttp2Session>();
+
+  override async request(...args: Parameters<Http2SessionManager["request"]>): Promise<http2.ClientHttp2Stream> {
+    const stream = await super.request(...args);
+    const session = stream.session as http2.ClientHttp2Session | undefined;
+    if (session && !this.widened.has(session) && !session.destroyed) {
+      this.widened.add(session);
+      session.setLocalWindowSize(HTTP2_WINDOW_BYTES);
+    }
+    return stream;
+  }
+}
+
+/**
+ * One Connect transport (one HTTP/2 session) per remote address, shared by
+ * every call to it. Binary protobuf, no compression, explicit limits.
+ */
+export class RpcClients {
+  private readonly transports = new Map<string, { transport: Transport; sessions: Http2SessionManager }>();
+
+  transport(baseUrl: string): Transport {
+    let entry = this.transports.get(baseUrl);
+    if (!entry) {
+      const sessions = new WindowedSessionManager(
+        baseUrl,
+        { idleConnectionTimeoutMs: 60_000 },
+        { settings: { initialWindowSize: HTTP2_WINDOW_BYTES } },
+      );
+      const transport = createConnectTransport({
+        baseUrl,
+        httpVersion: "2",
+        useBinaryFormat: true,
+        sessionManager: sessions,
+        acceptCompression: [],
+        readMaxBytes: MAX_MESSAGE_BYTES,
+        writeMaxBytes: MAX_MESSAGE_BYTES,
+      });
+      entry = { transport, sessions };
+      this.transports.set(baseUrl, entry);
+    }
+    return entry.transport;
+  }
+
+  client<S extends DescService>(service: S, baseUrl: string): Client<S> {
+    return createClient(service, this.transport(baseUrl));
+  }
+
+  /** Closes every session; calls still in flight fail. */
+  close(): void {
+    for (const { sessions } of this.transports.values()) sessions.abort();
+    this.transports.clear();
+  }
+}

@@ -1,0 +1,3 @@
+export { MiniCluster, type MiniClusterOptions } from "./mini-cluster.js";
+export { startNodeProcess, binPath, type NodeProcess } from "./node-process.js";
+export { randomFile, sha256File } from "./files.js";

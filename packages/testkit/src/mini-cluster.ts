@@ -1,0 +1,219 @@
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { NameNode, nameNodeConfigSchema, type NameNodeConfig } from "@trainfs/namenode";
+import { DataNode, dataNodeConfigSchema, type DataNodeConfig } from "@trainfs/datanode";
+import { TrainfsClient, type TrainfsClientOptions } from "@trainfs/client";
+import { createLogger } from "@trainfs/common";
+import { startNodeProcess, type NodeProcess } from "./node-process.js";
+
+export interface MiniClusterOptions {
+  /** How many DataNodes to start (default 3). */
+  dataNodes?: number;
+  /** In-process servers (fast, inspectable) or child processes (killable with SIGKILL). */
+  mode?: "in-process" | "process";
+  /** Where data lives; a fresh temporary directory, removed at shutdown, by default. */
+  baseDir?: string;
+  /** Fixed ports; 0 (any free port) by default. */
+  nameNodePort?: number;
+  dataNodePorts?: number[];
+  /** Short by default so that liveness tests take a second, not ten. */
+  heartbeatIntervalMs?: number;
+  heartbeatTimeoutMs?: number;
+  nameNode?: Partial<Omit<NameNodeConfig, "host" | "port" | "dataDir">>;
+  dataNode?: Partial<Omit<DataNodeConfig, "host" | "port" | "dataDir" | "namenode">>;
+  /** Log level of the servers ("silent" in process by default, "info" for processes). */
+  logLevel?: NameNodeConfig["logLevel"];
+}
+
+type DataNodeSlot =
+  | { kind: "in-process"; node: DataNode; address: string }
+  | { kind: "process"; proc: NodeProcess; address: string };
+
+/**
+ * A NameNode and N DataNodes on loopback, on ephemeral ports with their own
+ * data directories, like HDFS's MiniDFSCluster. Any DataNode can be stopped,
+ * killed and restarted with its data; `shutdown` stops everything it started
+ * and removes the data it created.
+ */
+export class MiniCluster {
+  private nameNodeInProcess: NameNode | undefined;
+  private nameNodeProcess: NodeProcess | undefined;
+  private readonly slots: Array<DataNodeSlot | undefined> = [];
+  private readonly clients: TrainfsClient[] = [];
+  private nameNodeUrl = "";
+
+  private constructor(
+    readonly baseDir: string,
+    private readonly ownsBaseDir: boolean,
+    private readonly options: MiniClusterOptions,
+  ) {}
+
+  static async start(options: MiniClusterOptions = {}): Promise<MiniCluster> {
+    const baseDir = options.baseDir ?? (await mkdtemp(join(tmpdir(), "trainfs-mini-")));
+    const cluster = new MiniCluster(baseDir, options.baseDir === undefined, options);
+    try {
+      await cluster.startNameNode();
+      await Promise.all(Array.from({ length: options.dataNodes ?? 3 }, (_, i) => cluster.startDataNode(i)));
+      await cluster.waitForLiveDataNodes(options.dataNodes ?? 3);
+    } catch (err) {
+      await cluster.shutdown();
+      throw err;
+    }
+    return cluster;
+  }
+
+  get mode(): "in-process" | "process" {
+    return this.options.mode ?? "in-process";
+  }
+
+  get nameNodeAddress(): string {
+    return this.nameNodeUrl;
+  }
+
+  /** The in-process NameNode, for looking at its state in tests. */
+  get nameNode(): NameNode {
+    if (!this.nameNodeInProcess) throw new Error("the NameNode is not running in this process");
+    return this.nameNodeInProcess;
+  }
+
+  get dataNodeCount(): number {
+    return this.slots.length;
+  }
+
+  dataNodeDir(i: number): string {
+    return join(this.baseDir, `datanode-${i + 1}`);
+  }
+
+  dataNodeAddress(i: number): string {
+    const slot = this.slots[i];
+    if (!slot) throw new Error(`DataNode ${i} is not running`);
+    return slot.address;
+  }
+
+  isRunning(i: number): boolean {
+    return this.slots[i] !== undefined;
+  }
+
+  /** The in-process DataNode i. */
+  dataNode(i: number): DataNode {
+    const slot = this.slots[i];
+    if (slot?.kind !== "in-process") throw new Error(`DataNode ${i} is not running in this process`);
+    return slot.node;
+  }
+
+  client(options: Partial<TrainfsClientOptions> = {}): TrainfsClient {
+    const client = new TrainfsClient({ namenode: this.nameNodeUrl, ...options });
+    this.clients.push(client);
+    return client;
+  }
+
+  /** Starts (or restarts, with its data) DataNode i. */
+  async startDataNode(i: number = this.slots.length): Promise<void> {
+    if (this.slots[i]) throw new Error(`DataNode ${i} is already running`);
+    const dataDir = this.dataNodeDir(i);
+    const port = this.options.dataNodePorts?.[i] ?? 0;
+    const heartbeatIntervalMs = this.options.heartbeatIntervalMs ?? 200;
+    if (this.mode === "in-process") {
+      const config = dataNodeConfigSchema.parse({
+        ...this.options.dataNode, host: "127.0.0.1", port, dataDir, namenode: this.nameNodeUrl, heartbeatIntervalMs,
+        logLevel: this.logLevel,
+      });
+      const node = await DataNode.start(config, createLogger(`datanode-${i + 1}`, config.logLevel));
+      this.slots[i] = { kind: "in-process", node, address: node.address };
+      await node.link.ready;
+    } else {
+      const proc = await startNodeProcess(
+        "@trainfs/datanode",
+        ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--namenode", this.nameNodeUrl,
+          "--heartbeat-interval-ms", String(heartbeatIntervalMs), "--log-level", this.logLevel,
+          ...flagsOf(this.options.dataNode ?? {})],
+        { logFile: join(this.baseDir, `datanode-${i + 1}.log`) },
+      );
+      this.slots[i] = { kind: "process", proc, address: proc.address };
+      await proc.waitForLog("registered with the NameNode");
+    }
+  }
+
+  /** Stops DataNode i cleanly; its data stays for a restart. */
+  async stopDataNode(i: number): Promise<void> {
+    const slot = this.slots[i];
+    if (!slot) return;
+    this.slots[i] = undefined;
+    if (slot.kind === "in-process") await slot.node.stop();
+    else await slot.proc.stop();
+  }
+
+  /** Kills DataNode i with SIGKILL (process mode), like a crash. */
+  async killDataNode(i: number): Promise<void> {
+    const slot = this.slots[i];
+    if (slot?.kind !== "process") throw new Error("killDataNode needs a DataNode running as a process (mode: 'process')");
+    this.slots[i] = undefined;
+    await slot.proc.kill();
+  }
+
+  /** Waits until the (in-process) NameNode counts `n` live DataNodes. */
+  async waitForLiveDataNodes(n: number, timeoutMs = 20_000): Promise<void> {
+    if (!this.nameNodeInProcess) return; // process mode: startDataNode waited for registration
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const live = this.nameNodeInProcess.datanodes.liveNodes().length;
+      if (live === n) return;
+      if (Date.now() > deadline) throw new Error(`expected ${n} live DataNodes, the NameNode sees ${live}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Names of the chunk files (not metadata) on DataNode i's disk. */
+  async chunkFiles(i: number): Promise<string[]> {
+    const root = join(this.dataNodeDir(i), "chunks");
+    const out: string[] = [];
+    for (const prefix of await readdir(root).catch(() => [])) {
+      for (const name of await readdir(join(root, prefix))) if (!name.endsWith(".meta")) out.push(name);
+    }
+    return out.sort();
+  }
+
+  async shutdown(): Promise<void> {
+    for (const c of this.clients.splice(0)) c.close();
+    await Promise.all(this.slots.map((_, i) => this.stopDataNode(i)));
+    await this.nameNodeInProcess?.stop();
+    await this.nameNodeProcess?.stop();
+    this.nameNodeInProcess = undefined;
+    this.nameNodeProcess = undefined;
+    if (this.ownsBaseDir) await rm(this.baseDir, { recursive: true, force: true });
+  }
+
+  private get logLevel(): NameNodeConfig["logLevel"] {
+    return this.options.logLevel ?? (this.mode === "in-process" ? "silent" : "info");
+  }
+
+  private async startNameNode(): Promise<void> {
+    const dataDir = join(this.baseDir, "namenode");
+    const port = this.options.nameNodePort ?? 0;
+    const heartbeatTimeoutMs = this.options.heartbeatTimeoutMs ?? 2000;
+    if (this.mode === "in-process") {
+      const config = nameNodeConfigSchema.parse({
+        ...this.options.nameNode, host: "127.0.0.1", port, dataDir, heartbeatTimeoutMs, logLevel: this.logLevel,
+      });
+      this.nameNodeInProcess = await NameNode.start(config, createLogger("namenode", config.logLevel));
+      this.nameNodeUrl = this.nameNodeInProcess.address;
+    } else {
+      this.nameNodeProcess = await startNodeProcess(
+        "@trainfs/namenode",
+        ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir,
+          "--heartbeat-timeout-ms", String(heartbeatTimeoutMs), "--log-level", this.logLevel,
+          ...flagsOf(this.options.nameNode ?? {})],
+        { logFile: join(this.baseDir, "namenode.log") },
+      );
+      this.nameNodeUrl = this.nameNodeProcess.address;
+    }
+  }
+}
+
+/** { defaultChunkSize: 1024 } → ["--default-chunk-size", "1024"]. */
+function flagsOf(settings: Record<string, unknown>): string[] {
+  return Object.entries(settings)
+    .filter(([, v]) => v !== undefined)
+    .flatMap(([k, v]) => [`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(v)]);
+}

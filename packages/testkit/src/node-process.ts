@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+
+/** A TrainFS server run as a child process (`trainfs-namenode` or `trainfs-datanode`). */
+export interface NodeProcess {
+  readonly pid: number;
+  readonly address: string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  readonly exited: Promise<number | string>;
+  /** Resolves when a stderr log line contains `text`. */
+  waitForLog(text: string, timeoutMs?: number): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs` if it has not exited. */
+  stop(graceMs?: number): Promise<void>;
+  /** SIGKILL: a crash. */
+  kill(): Promise<void>;
+}
+
+const require = createRequire(import.meta.url);
+
+/** The built entry point of an app, e.g. binPath("@trainfs/datanode"). */
+export function binPath(pkg: "@trainfs/namenode" | "@trainfs/datanode"): string {
+  return require.resolve(pkg).replace(/index\.js$/, "main.js");
+}
+
+/**
+ * Starts a server process and waits for its "ready at <address>" line. Its
+ * stderr (JSON logs) goes to `logFile` when given, and is scanned for
+ * `waitForLog`.
+ */
+export async function startNodeProcess(
+  pkg: "@trainfs/namenode" | "@trainfs/datanode",
+  args: string[],
+  options: { logFile?: string; env?: NodeJS.ProcessEnv; startTimeoutMs?: number } = {},
+): Promise<NodeProcess> {
+  const child: ChildProcess = spawn(process.execPath, [binPath(pkg), ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...options.env },
+  });
+  const log = options.logFile ? createWriteStream(options.logFile, { flags: "a" }) : undefined;
+  const watchers: Array<{ text: string; resolve: () => void }> = [];
+  const tail: string[] = [];
+  createInterface({ input: child.stderr! }).on("line", (line) => {
+    log?.write(`${line}\n`);
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+    for (const w of [...watchers]) {
+      if (line.includes(w.text)) {
+        watchers.splice(watchers.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  });
+  const exited = new Promise<number | string>((resolve) => {
+    child.once("exit", (code, signal) => {
+      log?.end();
+      resolve(code ?? signal ?? -1);
+    });
+  });
+
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${pkg} did not become ready within ${options.startTimeoutMs ?? 20_000} ms:\n${tail.join("\n")}`));
+    }, options.startTimeoutMs ?? 20_000);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const m = / ready at (\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${pkg} exited (${code}) before it was ready:\n${tail.join("\n")}`));
+    });
+  });
+
+  const signal = async (sig: NodeJS.Signals, graceMs: number) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(sig);
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  return {
+    pid: child.pid!,
+    address,
+    exited,
+    waitForLog: (text, timeoutMs = 20_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (tail.some((l) => l.includes(text))) return resolve();
+        const timer = setTimeout(() => reject(new Error(`no log line with ${JSON.stringify(text)} within ${timeoutMs} ms`)), timeoutMs);
+        watchers.push({ text, resolve: () => (clearTimeout(timer), resolve()) });
+      }),
+    stop: (graceMs = 5000) => signal("SIGTERM", graceMs),
+    kill: () => signal("SIGKILL", 0),
+  };
+}
