@@ -138,8 +138,9 @@ export class ChunkStore {
   async list(): Promise<StoredChunk[]> {
     const out: StoredChunk[] = [];
     const root = join(this.dir, "chunks");
-    for (const prefix of await readdir(root)) {
-      const dir = join(root, prefix);
+    for (const entry of await readdir(root, { withFileTypes: true })) {
+      if (!entry.isDirectory() || !/^[0-9a-f]{2}$/.test(entry.name)) continue;
+      const dir = join(root, entry.name);
       const names = new Set(await readdir(dir));
       for (const name of names) {
         if (name.endsWith(".meta")) {

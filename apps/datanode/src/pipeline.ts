@@ -55,6 +55,7 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
   }
   const downstream = header.downstream.length > 0 ? openDownstream(ctx, header) : undefined;
 
+  let installed = false;
   try {
     let footer: { checksum: number } | undefined;
     for (let next = await input.next(); !next.done; next = await input.next()) {
@@ -74,15 +75,17 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
     downstream?.end();
 
     const local = writer.commit(footer.checksum).then(async (chunk) => {
+      installed = true;
       await ctx.commitChunk(chunk);
       return chunk;
     });
-    const [chunk, below] = await Promise.all([
-      local.catch((err: unknown) => {
-        throw fail(ctx, toConnectError(err).code, errorMessage(err));
-      }),
-      downstream?.response,
-    ]);
+    // Both sides settle before anything is decided, so that a failure on one
+    // never races a local install still under way on the other.
+    const [mine, theirs] = await Promise.allSettled([local, downstream?.response]);
+    if (mine.status === "rejected") throw fail(ctx, toConnectError(mine.reason).code, errorMessage(mine.reason));
+    if (theirs.status === "rejected") throw theirs.reason;
+    const chunk = mine.value;
+    const below = theirs.value;
     return {
       $typeName: "trainfs.v1.WriteChunkResponse",
       chunk: { $typeName: "trainfs.v1.ChunkDigest", chunkId: chunk.chunkId, length: BigInt(chunk.length), checksum: chunk.checksum },
@@ -91,6 +94,9 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
   } catch (err) {
     downstream?.cancel();
     await writer.abort();
+    // The write failed as a whole, so no ConfirmFile will ever name this copy:
+    // drop it now rather than leave an orphan for trash to find.
+    if (installed) await ctx.store.delete(header.chunkId).catch(() => {});
     const ce = err instanceof ConnectError && err.metadata.has(FAILED_DATANODE_HEADER) ? err : fail(ctx, toConnectError(err).code, errorMessage(err));
     ctx.logger.warn({ chunkId: header.chunkId, err: ce.rawMessage }, "chunk write failed");
     throw ce;

@@ -152,6 +152,16 @@ export class MiniCluster {
     await slot.proc.kill();
   }
 
+  /** Stops the NameNode and starts it again on the same port and metadata. */
+  async restartNameNode(): Promise<void> {
+    const port = Number(new URL(this.nameNodeUrl).port);
+    await this.nameNodeInProcess?.stop();
+    await this.nameNodeProcess?.stop();
+    this.nameNodeInProcess = undefined;
+    this.nameNodeProcess = undefined;
+    await this.startNameNode(port);
+  }
+
   /** Waits until the (in-process) NameNode counts `n` live DataNodes. */
   async waitForLiveDataNodes(n: number, timeoutMs = 20_000): Promise<void> {
     if (!this.nameNodeInProcess) return; // process mode: startDataNode waited for registration
@@ -188,9 +198,8 @@ export class MiniCluster {
     return this.options.logLevel ?? (this.mode === "in-process" ? "silent" : "info");
   }
 
-  private async startNameNode(): Promise<void> {
+  private async startNameNode(port = this.options.nameNodePort ?? 0): Promise<void> {
     const dataDir = join(this.baseDir, "namenode");
-    const port = this.options.nameNodePort ?? 0;
     const heartbeatTimeoutMs = this.options.heartbeatTimeoutMs ?? 2000;
     if (this.mode === "in-process") {
       const config = nameNodeConfigSchema.parse({

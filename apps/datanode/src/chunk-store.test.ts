@@ -1,0 +1,107 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, rm, truncate, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { crc32Of } from "@trainfs/common";
+import { ChunkStore } from "./chunk-store.js";
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+async function tempDir() {
+  const d = await mkdtemp(join(tmpdir(), "trainfs-dn-"));
+  dirs.push(d);
+  return d;
+}
+const id = (n: number) => n.toString(16).padStart(32, "0");
+
+async function writeChunk(store: ChunkStore, chunkId: string, data: Buffer, checksum = crc32Of(data)) {
+  const w = await store.createWriter(chunkId, data.length);
+  for (let i = 0; i < data.length; i += 1000) await w.write(data.subarray(i, i + 1000));
+  return w.commit(checksum);
+}
+
+async function readAll(store: ChunkStore, chunkId: string, offset: number, length: number) {
+  const parts: Buffer[] = [];
+  for await (const p of store.read(chunkId, offset, length)) parts.push(p);
+  return Buffer.concat(parts);
+}
+
+describe("ChunkStore", () => {
+  it("stores a verified chunk under its final name and reads any range of it", async () => {
+    const store = await ChunkStore.open(await tempDir());
+    const data = randomBytes(5000);
+    expect(await writeChunk(store, id(1), data)).toEqual({ chunkId: id(1), length: 5000, checksum: crc32Of(data) });
+    expect(await store.stat(id(1))).toEqual({ chunkId: id(1), length: 5000, checksum: crc32Of(data) });
+    expect((await readAll(store, id(1), 0, 5000)).equals(data)).toBe(true);
+    expect((await readAll(store, id(1), 1234, 100)).equals(data.subarray(1234, 1334))).toBe(true);
+    expect(store.chunkCount).toBe(1);
+  });
+
+  it("keeps nothing under the final name when the checksum or length is wrong", async () => {
+    const dir = await tempDir();
+    const store = await ChunkStore.open(dir);
+    const data = randomBytes(3000);
+    await expect(writeChunk(store, id(2), data, crc32Of(data) ^ 1)).rejects.toMatchObject({ code: "data_loss" });
+    const short = await store.createWriter(id(3), 10);
+    await short.write(Buffer.alloc(5));
+    await expect(short.commit(0)).rejects.toMatchObject({ code: "invalid_argument" });
+    await short.abort();
+    const long = await store.createWriter(id(4), 10);
+    await expect(long.write(Buffer.alloc(11))).rejects.toMatchObject({ code: "invalid_argument" });
+    await long.abort();
+    expect(await store.stat(id(2))).toBeUndefined();
+    expect(await store.stat(id(3))).toBeUndefined();
+    expect(await store.list()).toEqual([]);
+    expect(await readdir(join(dir, "tmp"))).toHaveLength(1); // the failed data_loss writer still owns its temp file
+  });
+
+  it("lists chunks after a restart, drops partial writes, and rebuilds missing metadata", async () => {
+    const dir = await tempDir();
+    const store = await ChunkStore.open(dir);
+    const a = randomBytes(100);
+    const b = randomBytes(200);
+    await writeChunk(store, id(5), a);
+    await writeChunk(store, id(6), b);
+    const partial = await store.createWriter(id(7), 50);
+    await partial.write(Buffer.alloc(20)); // the process "crashes" here
+    await rm(`${store.chunkPath(id(6))}.meta`);
+    await writeFile(join(dir, "chunks", "stray-file"), "not a chunk");
+    const orphanMeta = `${store.chunkPath(id(11))}.meta`;
+    await writeFile(orphanMeta, JSON.stringify({ length: 1, checksum: 1 }));
+
+    const reopened = await ChunkStore.open(dir);
+    const listed = (await reopened.list()).sort((x, y) => x.chunkId.localeCompare(y.chunkId));
+    expect(listed).toEqual([
+      { chunkId: id(5), length: 100, checksum: crc32Of(a) },
+      { chunkId: id(6), length: 200, checksum: crc32Of(b) },
+    ]);
+    expect(await readdir(join(dir, "tmp"))).toEqual([]);
+    expect(reopened.chunkCount).toBe(2);
+    await expect(readdir(join(dir, "chunks", "00"))).resolves.not.toContain(`${id(11)}.meta`);
+  });
+
+  it("refuses chunk ids that are not 32 hex digits (no path tricks)", async () => {
+    const store = await ChunkStore.open(await tempDir());
+    await expect(store.createWriter("../../etc/passwd", 1)).rejects.toMatchObject({ code: "invalid_argument" });
+    await expect(store.stat("ABC")).rejects.toMatchObject({ code: "invalid_argument" });
+  });
+
+  it("reports a chunk truncated on disk as data loss when read", async () => {
+    const store = await ChunkStore.open(await tempDir());
+    await writeChunk(store, id(8), randomBytes(4000));
+    await truncate(store.chunkPath(id(8)), 1000);
+    await expect(readAll(store, id(8), 0, 4000)).rejects.toMatchObject({ code: "data_loss" });
+  });
+
+  it("caps free space at the configured capacity and refuses chunks that do not fit", async () => {
+    const store = await ChunkStore.open(await tempDir(), 10_000);
+    await writeChunk(store, id(9), randomBytes(6000));
+    expect(await store.space()).toEqual({ capacityBytes: 10_000, freeBytes: 4000 });
+    await expect(store.createWriter(id(10), 5000)).rejects.toMatchObject({ code: "resource_exhausted" });
+    await store.delete(id(9));
+    expect((await store.space()).freeBytes).toBe(10_000);
+  });
+});

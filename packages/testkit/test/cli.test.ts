@@ -1,0 +1,61 @@
+import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { randomFile, sha256File } from "../src/index.js";
+import { cluster, workDir } from "./helpers.js";
+
+const require = createRequire(import.meta.url);
+const cliPath = join(require.resolve("@trainfs/cli/package.json"), "..", "dist", "main.js");
+
+/** Runs the built `trainfs` CLI; resolves with its exit code and output. */
+async function trainfs(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cliPath, ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe("the trainfs CLI", () => {
+  it("puts, lists and gets a file, with the NameNode from a flag or TRAINFS_NAMENODE", async () => {
+    const c = await cluster();
+    const dir = await workDir();
+    await randomFile(join(dir, "in.bin"), 300_000);
+
+    const put = await trainfs(["--namenode", c.nameNodeAddress, "put", "--chunk-size", "64KiB", join(dir, "in.bin"), "/cli/in.bin"]);
+    expect(put.stderr).toBe("");
+    expect(put).toMatchObject({ code: 0, stdout: "/cli/in.bin: 293.0 KiB in 5 chunk(s), replication 3\n" });
+
+    const ls = await trainfs(["ls", "/cli"], { TRAINFS_NAMENODE: c.nameNodeAddress });
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toMatch(/^- {2}3 300000 \d{4}-\d\d-\d\d \d\d:\d\d \/cli\/in\.bin\n$/);
+
+    const get = await trainfs(["get", "/cli/in.bin", join(dir, "out.bin")], { TRAINFS_NAMENODE: c.nameNodeAddress });
+    expect(get.code).toBe(0);
+    expect(await sha256File(join(dir, "out.bin"))).toBe(await sha256File(join(dir, "in.bin")));
+
+    const json = await trainfs(["ls", "--json", "/cli/in.bin"], { TRAINFS_NAMENODE: c.nameNodeAddress });
+    expect(JSON.parse(json.stdout)).toMatchObject([{ path: "/cli/in.bin", size: 300000, chunkCount: 5 }]);
+  });
+
+  it("says clearly what is wrong, with a non-zero exit", async () => {
+    const c = await cluster();
+    const env = { TRAINFS_NAMENODE: c.nameNodeAddress };
+    expect(await trainfs(["ls", "/missing"], env)).toMatchObject({
+      code: 1,
+      stderr: "trainfs: /missing: no such file or directory [not_found]\n",
+    });
+    expect(await trainfs(["put", "/definitely/not/here", "/x"], env)).toMatchObject({
+      code: 1,
+      stderr: "trainfs: local file /definitely/not/here does not exist [not_found]\n",
+    });
+    expect((await trainfs(["put", "--chunk-size", "lots", "/a", "/b"], env)).stderr).toContain("invalid size");
+    const down = await trainfs(["--namenode", "http://127.0.0.1:1", "ls", "/"]);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain("[unavailable]");
+  });
+});

@@ -1,0 +1,88 @@
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { randomFile, sha256File } from "../src/index.js";
+import { cluster, rejection, workDir } from "./helpers.js";
+
+const CHUNK = 64 * 1024;
+
+describe("failures on the write and read paths", () => {
+  it("reads a file with two of its three DataNodes stopped", async () => {
+    const c = await cluster({ heartbeatTimeoutMs: 60_000 }); // the NameNode still offers the stopped nodes: the client must skip them
+    const dir = await workDir();
+    await randomFile(join(dir, "in"), 6 * CHUNK + 99);
+    await c.client({ chunkSize: CHUNK }).put(join(dir, "in"), "/f");
+    for (const stopped of [[0, 1], [1, 2], [0, 2]]) {
+      for (const i of stopped) await c.stopDataNode(i);
+      const out = join(dir, `out-${stopped.join("")}`);
+      await c.client().get("/f", out);
+      expect(await sha256File(out)).toBe(await sha256File(join(dir, "in")));
+      for (const i of stopped) await c.startDataNode(i);
+    }
+  });
+
+  it("fails a get clearly, leaving no local file, when no replica can be reached", async () => {
+    const c = await cluster({ heartbeatTimeoutMs: 60_000 });
+    const dir = await workDir();
+    await randomFile(join(dir, "in"), 2 * CHUNK);
+    await c.client({ chunkSize: CHUNK }).put(join(dir, "in"), "/f");
+    for (const i of [0, 1, 2]) await c.stopDataNode(i);
+    const err = await rejection(c.client().get("/f", join(dir, "out")));
+    expect(err.code).toBe("unavailable");
+    expect(err.message).toMatch(/chunk 0 .* could not be read from any of its 3 replicas/);
+    expect(await readdir(dir)).toEqual(["in"]);
+  });
+
+  it("refuses a put with replication 3 when only 2 DataNodes are live, leaving no file", async () => {
+    const c = await cluster();
+    const dir = await workDir();
+    await randomFile(join(dir, "in"), CHUNK);
+    await c.stopDataNode(2);
+    await c.waitForLiveDataNodes(2);
+    const client = c.client({ chunkSize: CHUNK });
+    const err = await rejection(client.put(join(dir, "in"), "/dir/f"));
+    expect(err.code).toBe("failed_precondition");
+    expect(err.message).toBe("replication 3 needs 3 live DataNodes, but 2 are live");
+    expect((await rejection(client.list("/dir/f"))).code).toBe("not_found");
+    expect((await rejection(client.list("/dir"))).code).toBe("not_found");
+    // Replication 2 fits on the two live nodes.
+    await client.put(join(dir, "in"), "/dir/f", { replication: 2 });
+    expect((await client.list("/dir/f"))[0]!.replication).toBe(2);
+  });
+
+  it("fails a put whose chain has a dead DataNode, names it, and frees the path", async () => {
+    const c = await cluster({ heartbeatTimeoutMs: 60_000 }); // the NameNode does not know yet
+    const dir = await workDir();
+    await randomFile(join(dir, "in"), 3 * CHUNK);
+    const dead = c.dataNodeAddress(1);
+    await c.stopDataNode(1);
+    const client = c.client({ chunkSize: CHUNK });
+    const err = await rejection(client.put(join(dir, "in"), "/f"));
+    expect(err.code).toBe("unavailable");
+    expect(err.message).toContain(dead);
+    expect((await rejection(client.list("/f"))).code).toBe("not_found");
+    // No chunk under a final name on the live nodes is counted by the NameNode,
+    // and no temporary file is left behind.
+    for (const i of [0, 2]) expect(await readdir(join(c.dataNodeDir(i), "tmp"))).toEqual([]);
+    expect([...c.nameNode.store.chunks.getKeys()]).toEqual([]);
+    await c.startDataNode(1);
+    await client.put(join(dir, "in"), "/f");
+    expect((await client.list("/f"))[0]!.size).toBe(3 * CHUNK);
+  });
+
+  it("refuses to overwrite an existing file, and a get onto an existing local file", async () => {
+    const c = await cluster();
+    const dir = await workDir();
+    await randomFile(join(dir, "in"), 10);
+    const client = c.client();
+    await client.put(join(dir, "in"), "/f");
+    const exists = await rejection(client.put(join(dir, "in"), "/f"));
+    expect(exists.code).toBe("already_exists");
+    expect(exists.message).toBe("/f already exists");
+    expect((await rejection(client.get("/f", join(dir, "in")))).code).toBe("already_exists");
+    await client.get("/f", join(dir, "in"), { overwrite: true });
+    expect((await rejection(client.put(join(dir, "missing"), "/g"))).code).toBe("not_found");
+    expect((await rejection(client.get("/nope", join(dir, "x")))).code).toBe("not_found");
+    expect((await rejection(client.get("/", join(dir, "x")))).code).toBe("failed_precondition");
+  });
+});

@@ -1,0 +1,102 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { DataNodeService, NameNodeService, WriteChunkRequestSchema } from "@trainfs/proto";
+import { RpcClients } from "@trainfs/common";
+import { join } from "node:path";
+import { randomFile } from "../src/index.js";
+import { cluster, rejection, workDir } from "./helpers.js";
+
+/** Raw RPCs, as a buggy or hostile client would send them. */
+describe("the wire protocol at its edges", () => {
+  async function setup() {
+    const c = await cluster();
+    const rpc = new RpcClients();
+    return {
+      c,
+      nn: rpc.client(NameNodeService, c.nameNodeAddress),
+      dn: rpc.client(DataNodeService, c.dataNodeAddress(0)),
+      close: () => rpc.close(),
+    };
+  }
+  const code = async (p: Promise<unknown>) => ConnectError.from(await rejection(p)).code;
+
+  it("keeps a file that was never confirmed invisible", async () => {
+    const { c, nn, close } = await setup();
+    const started = await nn.putFile({ path: "/pending/file", size: 10n, replication: 3, chunkSize: 1024n });
+    expect(started.chunks).toHaveLength(1);
+    expect(await code(nn.getFile({ path: "/pending/file" }))).toBe(Code.NotFound);
+    expect((await nn.list({ path: "/pending" })).entries).toEqual([]);
+    expect((await rejection(c.client().list("/pending/file"))).code).toBe("not_found");
+    // A confirm without the replicas' commits is refused and the file stays invisible.
+    expect(
+      await code(nn.confirmFile({ path: "/pending/file", uploadId: started.uploadId, chunks: [{ chunkId: started.chunks[0]!.chunkId, length: 10n, checksum: 1 }] })),
+    ).toBe(Code.FailedPrecondition);
+    expect(await code(nn.getFile({ path: "/pending/file" }))).toBe(Code.NotFound);
+    close();
+  });
+
+  it("answers bad NameNode requests with precise codes", async () => {
+    const { nn, close } = await setup();
+    expect(await code(nn.putFile({ path: "no/slash", size: 1n }))).toBe(Code.InvalidArgument);
+    expect(await code(nn.putFile({ path: "/a/../b", size: 1n }))).toBe(Code.InvalidArgument);
+    expect(await code(nn.putFile({ path: "/big", size: 2n ** 63n }))).toBe(Code.InvalidArgument);
+    expect(await code(nn.getFile({ path: "/missing" }))).toBe(Code.NotFound);
+    expect(await code(nn.confirmFile({ path: "/x", uploadId: "" }))).toBe(Code.InvalidArgument);
+    expect(await code(nn.deleteFile({ path: "/x" }))).toBe(Code.Unimplemented);
+    expect(await code(nn.commitChunk({ datanodeId: "dn-unknown", chunk: { chunkId: "a".repeat(32), length: 1n } }))).toBe(Code.FailedPrecondition);
+    expect(await code(nn.registerDataNode({ datanodeId: "dn-x", address: "not a url" }))).toBe(Code.InvalidArgument);
+    expect((await nn.heartBeat({ datanodeId: "dn-never-registered" })).reregister).toBe(true);
+    close();
+  });
+
+  it("answers bad DataNode requests with precise codes and keeps no partial chunk", async () => {
+    const { c, dn, close } = await setup();
+    const id = "ab".repeat(16);
+    const header = (length: bigint) => create(WriteChunkRequestSchema, { part: { case: "header", value: { chunkId: id, length } } });
+    const data = (n: number) => create(WriteChunkRequestSchema, { part: { case: "data", value: new Uint8Array(n) } });
+    const footer = (checksum: number) => create(WriteChunkRequestSchema, { part: { case: "footer", value: { checksum } } });
+    async function* of(...m: ReturnType<typeof header>[]) {
+      yield* m;
+    }
+    expect(await code(dn.writeChunk(of(data(1))))).toBe(Code.InvalidArgument);
+    expect(await code(dn.writeChunk(of(header(4n), data(2))))).toBe(Code.InvalidArgument); // no footer
+    expect(await code(dn.writeChunk(of(header(4n), data(5), footer(0))))).toBe(Code.InvalidArgument); // too long
+    expect(await code(dn.writeChunk(of(header(4n), data(4), footer(12345))))).toBe(Code.DataLoss); // bad checksum
+    const badId = create(WriteChunkRequestSchema, { part: { case: "header", value: { chunkId: "../../x", length: 1n } } });
+    expect(await code(dn.writeChunk(of(badId, data(1), footer(0))))).toBe(Code.InvalidArgument);
+    // A valid chunk that no upload owns is refused at commit, and not kept.
+    const zeros = 0x2144df1c; // CRC-32 of four zero bytes
+    expect(await code(dn.writeChunk(of(header(4n), data(4), footer(zeros))))).toBe(Code.NotFound);
+    expect(await c.chunkFiles(0)).toEqual([]);
+
+    expect(await code(readAll(dn.readChunk({ chunkId: id })))).toBe(Code.NotFound);
+    expect(await code(readAll(dn.readChunk({ chunkId: "zz" })))).toBe(Code.InvalidArgument);
+    close();
+  });
+
+  it("refuses reads past the end of a chunk with OutOfRange", async () => {
+    const { c, dn, close } = await setup();
+    const dir = await workDir();
+    await randomFile(join(dir, "in"), 100);
+    await c.client().put(join(dir, "in"), "/f");
+    const chunkId = c.nameNode.namespace.lookup("/f").chunkIds[0]!;
+    expect((await readAll(dn.readChunk({ chunkId, offset: 90n, length: 10n }))).length).toBe(10);
+    expect(await code(readAll(dn.readChunk({ chunkId, offset: 90n, length: 11n })))).toBe(Code.OutOfRange);
+    close();
+  });
+
+  it("serves plain gRPC clients too", async () => {
+    const { c, close } = await setup();
+    const { createGrpcTransport } = await import("@connectrpc/connect-node");
+    const grpc = createClient(NameNodeService, createGrpcTransport({ baseUrl: c.nameNodeAddress }));
+    expect((await grpc.list({ path: "/" })).entries).toEqual([]);
+    close();
+  });
+});
+
+async function readAll(stream: AsyncIterable<{ data: Uint8Array }>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const { data } of stream) parts.push(data);
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    // Cluster tests start real servers; give them room on a loaded 2-core machine.
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+  },
+});

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One command from a fresh clone to the whole test suite: set-up, protobuf
+# lint and generation, build, type checks and every package's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export TURBO_TELEMETRY_DISABLED=1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+pnpm exec turbo run lint typecheck test --concurrency=1 --output-logs=full 2>&1 | tee "$log" || status=$?
+# One closing line for the whole suite, summed over every package's vitest run.
+sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+  /^[^ ]*:test: +Tests +/ {
+    for (i = 1; i <= NF; i++) {
+      if ($(i) ~ /^passed/) passed += $(i - 1)
+      if ($(i) ~ /^failed/) failed += $(i - 1)
+    }
+  }
+  END { printf "%d passed, %d failed\n", passed, failed }'
+exit "$status"
