@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DataNodeService } from "@trainfs/proto";
-import { RpcClients, startRpcServer, type Logger, type RpcServer } from "@trainfs/common";
+import { RpcClients, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer } from "@trainfs/common";
 import { ChunkStore } from "./chunk-store.js";
 import type { DataNodeConfig } from "./config.js";
 import { dataNodeService } from "./datanode-service.js";
@@ -17,11 +17,21 @@ export class DataNode {
     readonly link: NameNodeLink,
     private readonly server: RpcServer,
     private readonly clients: RpcClients,
+    private readonly lock: DataDirLock,
     private readonly logger: Logger,
   ) {}
 
   static async start(config: DataNodeConfig, logger: Logger): Promise<DataNode> {
-    await mkdir(config.dataDir, { recursive: true });
+    const lock = lockDataDir(config.dataDir, "DataNode");
+    try {
+      return await DataNode.startLocked(config, lock, logger);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  private static async startLocked(config: DataNodeConfig, lock: DataDirLock, logger: Logger): Promise<DataNode> {
     const id = await loadOrCreateId(config.dataDir);
     const store = await ChunkStore.open(config.dataDir, config.capacity);
     const clients = new RpcClients();
@@ -43,7 +53,7 @@ export class DataNode {
     link = new NameNodeLink(clients, config.namenode, self, store, config.heartbeatIntervalMs, logger);
     link.start();
     logger.info({ datanodeId: id, address: self.address, dataDir: config.dataDir, namenode: config.namenode }, "DataNode listening");
-    return new DataNode(id, self.address, store, link, server, clients, logger);
+    return new DataNode(id, self.address, store, link, server, clients, lock, logger);
   }
 
   get port(): number {
@@ -54,6 +64,7 @@ export class DataNode {
     this.link.stop();
     await this.server.close();
     this.clients.close();
+    this.lock.release();
     this.logger.info("DataNode stopped");
   }
 }

@@ -1,5 +1,5 @@
 import type { Logger } from "@trainfs/common";
-import { startRpcServer, type RpcServer } from "@trainfs/common";
+import { lockDataDir, startRpcServer, type DataDirLock, type RpcServer } from "@trainfs/common";
 import { NameNodeService } from "@trainfs/proto";
 import { ChunkMap } from "./chunk-map.js";
 import type { NameNodeConfig } from "./config.js";
@@ -18,12 +18,15 @@ export class NameNode {
     readonly chunkMap: ChunkMap,
     readonly namespace: Namespace,
     private readonly server: RpcServer,
+    private readonly lock: DataDirLock,
     private readonly logger: Logger,
   ) {}
 
   static async start(config: NameNodeConfig, logger: Logger, now: () => number = Date.now): Promise<NameNode> {
-    const store = await MetadataStore.open(config.dataDir);
+    const lock = lockDataDir(config.dataDir, "NameNode");
+    let store: MetadataStore | undefined;
     try {
+      store = await MetadataStore.open(config.dataDir);
       const datanodes = new DataNodeManager(store, config.heartbeatTimeoutMs, now);
       const chunkMap = new ChunkMap(store, datanodes);
       const namespace = new Namespace(store);
@@ -38,9 +41,10 @@ export class NameNode {
         routes: (router) => router.service(NameNodeService, service),
       });
       logger.info({ address: `http://${config.host}:${server.port}`, dataDir: config.dataDir }, "NameNode listening");
-      return new NameNode(config, store, datanodes, chunkMap, namespace, server, logger);
+      return new NameNode(config, store, datanodes, chunkMap, namespace, server, lock, logger);
     } catch (err) {
-      await store.close();
+      await store?.close();
+      lock.release();
       throw err;
     }
   }
@@ -56,6 +60,7 @@ export class NameNode {
   async stop(): Promise<void> {
     await this.server.close();
     await this.store.close();
+    this.lock.release();
     this.logger.info("NameNode stopped");
   }
 }

@@ -8,3 +8,4 @@ export * from "./rpc-limits.js";
 export * from "./rpc-server.js";
 export * from "./rpc-clients.js";
 export * from "./process-main.js";
+export * from "./data-dir-lock.js";

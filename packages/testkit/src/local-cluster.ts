@@ -22,6 +22,7 @@ const baseDir = resolve(opts.dataDir);
 const count = Number(opts.datanodes);
 await mkdir(baseDir, { recursive: true });
 
+let stopping = false;
 let cluster: MiniCluster;
 try {
   cluster = await MiniCluster.start({
@@ -33,6 +34,11 @@ try {
     heartbeatIntervalMs: 3000,
     heartbeatTimeoutMs: 10_000,
     logLevel: "info",
+    // Ctrl-C reaches the children too, and they exit on their own: only a
+    // death while the cluster runs is news.
+    onUnexpectedExit: (name, status) =>
+      stopping ||
+      console.error(`trainfs-local-cluster: ${name} exited unexpectedly (${status}); see its log in ${baseDir}`),
   });
 } catch (err) {
   console.error(`trainfs-local-cluster: could not start: ${(err as Error).message}`);
@@ -53,7 +59,6 @@ Try it from another terminal in this repository:
 
 Press Ctrl-C to stop.`);
 
-let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;

@@ -22,6 +22,8 @@ export interface MiniClusterOptions {
   heartbeatTimeoutMs?: number;
   nameNode?: Partial<Omit<NameNodeConfig, "host" | "port" | "dataDir">>;
   dataNode?: Partial<Omit<DataNodeConfig, "host" | "port" | "dataDir" | "namenode">>;
+  /** Called when a server process exits without the kit stopping it (process mode). */
+  onUnexpectedExit?: (name: string, status: number | string) => void;
   /** Log level of the servers ("silent" in process by default, "info" for processes). */
   logLevel?: NameNodeConfig["logLevel"];
 }
@@ -91,6 +93,13 @@ export class MiniCluster {
     return slot.address;
   }
 
+  /** The pid of DataNode i's process (process mode), e.g. for SIGSTOP. */
+  dataNodePid(i: number): number {
+    const slot = this.slots[i];
+    if (slot?.kind !== "process") throw new Error(`DataNode ${i} is not running as a process`);
+    return slot.proc.pid;
+  }
+
   isRunning(i: number): boolean {
     return this.slots[i] !== undefined;
   }
@@ -130,7 +139,13 @@ export class MiniCluster {
           ...flagsOf(this.options.dataNode ?? {})],
         { logFile: join(this.baseDir, `datanode-${i + 1}.log`) },
       );
-      this.slots[i] = { kind: "process", proc, address: proc.address };
+      const slot: DataNodeSlot = { kind: "process", proc, address: proc.address };
+      this.slots[i] = slot;
+      void proc.exited.then((status) => {
+        if (this.slots[i] !== slot) return; // stopped or killed through the kit
+        this.slots[i] = undefined;
+        this.options.onUnexpectedExit?.(`DataNode ${i + 1}`, status);
+      });
       await proc.waitForLog("registered with the NameNode");
     }
   }
@@ -155,10 +170,7 @@ export class MiniCluster {
   /** Stops the NameNode and starts it again on the same port and metadata. */
   async restartNameNode(): Promise<void> {
     const port = Number(new URL(this.nameNodeUrl).port);
-    await this.nameNodeInProcess?.stop();
-    await this.nameNodeProcess?.stop();
-    this.nameNodeInProcess = undefined;
-    this.nameNodeProcess = undefined;
+    await this.stopNameNode();
     await this.startNameNode(port);
   }
 
@@ -187,11 +199,17 @@ export class MiniCluster {
   async shutdown(): Promise<void> {
     for (const c of this.clients.splice(0)) c.close();
     await Promise.all(this.slots.map((_, i) => this.stopDataNode(i)));
-    await this.nameNodeInProcess?.stop();
-    await this.nameNodeProcess?.stop();
+    await this.stopNameNode();
+    if (this.ownsBaseDir) await rm(this.baseDir, { recursive: true, force: true });
+  }
+
+  private async stopNameNode(): Promise<void> {
+    const inProcess = this.nameNodeInProcess;
+    const proc = this.nameNodeProcess;
     this.nameNodeInProcess = undefined;
     this.nameNodeProcess = undefined;
-    if (this.ownsBaseDir) await rm(this.baseDir, { recursive: true, force: true });
+    await inProcess?.stop();
+    await proc?.stop();
   }
 
   private get logLevel(): NameNodeConfig["logLevel"] {
@@ -215,7 +233,11 @@ export class MiniCluster {
           ...flagsOf(this.options.nameNode ?? {})],
         { logFile: join(this.baseDir, "namenode.log") },
       );
-      this.nameNodeUrl = this.nameNodeProcess.address;
+      const proc = this.nameNodeProcess;
+      void proc.exited.then((status) => {
+        if (this.nameNodeProcess === proc) this.options.onUnexpectedExit?.("NameNode", status);
+      });
+      this.nameNodeUrl = proc.address;
     }
   }
 }

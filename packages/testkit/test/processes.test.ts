@@ -32,3 +32,22 @@ describe("a cluster of processes", () => {
     expect((err as Error).message).toMatch(/heartbeatTimeoutMs: .*flag --heartbeat-timeout-ms/);
   });
 });
+
+describe("data directories", () => {
+  it("refuses a second DataNode on a directory in use, and reports a server that dies", async () => {
+    const deaths: string[] = [];
+    const c = await cluster({ mode: "process", dataNodes: 1, onUnexpectedExit: (name) => deaths.push(name) });
+    const { startNodeProcess } = await import("../src/index.js");
+    const err = await startNodeProcess("@trainfs/datanode", ["--port", "0", "--data-dir", c.dataNodeDir(0), "--namenode", c.nameNodeAddress]).catch(
+      (e: Error) => e,
+    );
+    expect((err as Error).message).toMatch(/DataNode data directory .* is in use by process \d+/);
+    expect(deaths).toEqual([]);
+    await c.startDataNode(1);
+    await c.stopDataNode(1); // stopped through the kit: not a death
+    expect(deaths).toEqual([]);
+    process.kill(c.dataNodePid(0), "SIGKILL"); // a death the kit did not cause
+    await expect.poll(() => deaths).toEqual(["DataNode 1"]);
+    expect(c.isRunning(0)).toBe(false);
+  });
+});

@@ -75,6 +75,29 @@ describe("the wire protocol at its edges", () => {
     close();
   });
 
+  it("names the DataNode where a chain broke and leaves no copy on the nodes before it", async () => {
+    const c = await cluster({ heartbeatTimeoutMs: 60_000 });
+    const rpc = new RpcClients();
+    const nn = rpc.client(NameNodeService, c.nameNodeAddress);
+    const plan = await nn.putFile({ path: "/chain", size: 4n, replication: 3, chunkSize: 1024n });
+    const chain = plan.chunks[0]!.chain;
+    const last = [0, 1, 2].find((i) => c.dataNodeAddress(i) === chain[2]!.address)!;
+    await c.stopDataNode(last);
+    async function* parts() {
+      yield create(WriteChunkRequestSchema, {
+        part: { case: "header", value: { chunkId: plan.chunks[0]!.chunkId, length: 4n, downstream: chain.slice(1) } },
+      });
+      yield create(WriteChunkRequestSchema, { part: { case: "data", value: new Uint8Array(4) } });
+      yield create(WriteChunkRequestSchema, { part: { case: "footer", value: { checksum: 0x2144df1c } } });
+    }
+    const err = ConnectError.from(await rejection(rpc.client(DataNodeService, chain[0]!.address).writeChunk(parts())));
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.rawMessage).toContain(`datanode ${chain[2]!.address}: unreachable from ${chain[1]!.address}`);
+    expect(err.metadata.get("trainfs-failed-datanode")).toBe(chain[2]!.address);
+    for (const i of [0, 1, 2].filter((i) => i !== last)) expect(await c.chunkFiles(i)).toEqual([]);
+    rpc.close();
+  });
+
   it("refuses reads past the end of a chunk with OutOfRange", async () => {
     const { c, dn, close } = await setup();
     const dir = await workDir();

@@ -1,0 +1,55 @@
+import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
+import { join } from "node:path";
+import { TrainfsError } from "./errors.js";
+
+export interface DataDirLock {
+  release(): void;
+}
+
+/**
+ * Claims a data directory for this process, like HDFS's `in_use.lock`: two
+ * NameNodes (or DataNodes) on one directory would corrupt each other. The lock
+ * file holds the owner's pid; a lock whose process is gone (a crash) is taken
+ * over. Written by hand rather than with a lock library because the only
+ * question is "is that pid alive on this machine", which needs no timers or
+ * mtime refreshes.
+ */
+export function lockDataDir(dir: string, role: string): DataDirLock {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, "in_use.lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, "wx");
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      let released = false;
+      return {
+        release() {
+          if (released) return;
+          released = true;
+          rmSync(path, { force: true });
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const owner = Number.parseInt(readFileSync(path, "utf8"), 10);
+      if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+        throw new TrainfsError("failed_precondition", `${role} data directory ${dir} is in use by process ${owner} (${path})`);
+      }
+      if (owner === process.pid) {
+        throw new TrainfsError("failed_precondition", `${role} data directory ${dir} is already in use by this process`);
+      }
+      rmSync(path, { force: true }); // stale: its owner is gone
+    }
+  }
+  throw new TrainfsError("failed_precondition", `cannot lock ${role} data directory ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
