@@ -1,4 +1,5 @@
-import type { FileStatus } from "@trainfs/client";
+import type { ClusterStatus, FileStatus } from "@trainfs/client";
+import { formatSize } from "@trainfs/common";
 
 /** One line per entry, like `hdfs dfs -ls`: type, replication, size, time, path. */
 export function formatListing(entries: FileStatus[]): string {
@@ -11,4 +12,25 @@ export function formatListing(entries: FileStatus[]): string {
       return `${kind} ${replication.padStart(2)} ${String(e.size).padStart(width)} ${time} ${e.path}`;
     })
     .join("\n");
+}
+
+/** The cluster report for people, like `hdfs dfsadmin -report`. */
+export function formatReport(s: ClusterStatus): string {
+  const lines = [
+    `Cluster ${s.clusterId}`,
+    `Safe mode: ${s.safeMode.on ? `ON (${s.safeMode.reportedChunks} of ${s.safeMode.totalChunks} chunks reported, need ${s.safeMode.threshold * 100}%)` : "off"}`,
+    `Under-replicated chunks: ${s.underReplicatedChunks}   Missing chunks: ${s.missingChunks}`,
+    `Pending replication tasks: ${s.pendingReplicationTasks}   Pending trash tasks: ${s.pendingTrashTasks}`,
+    `DataNodes: ${s.datanodes.filter((d) => d.state === "alive").length} alive, ${s.datanodes.filter((d) => d.state === "dead").length} dead`,
+    "",
+  ];
+  for (const d of s.datanodes) {
+    const heard = d.secondsSinceHeartbeat === null ? "never since start" : `${d.secondsSinceHeartbeat.toFixed(1)} s ago`;
+    lines.push(
+      `${d.address}  ${d.id}`,
+      `  state ${d.state}${d.adminState === "normal" ? "" : `, ${d.adminState}`}; last heartbeat ${heard}`,
+      `  capacity ${formatSize(d.capacityBytes)}, used ${formatSize(d.usedBytes)}, free ${formatSize(d.freeBytes)}, ${d.chunkCount} chunks`,
+    );
+  }
+  return lines.join("\n");
 }

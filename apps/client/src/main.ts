@@ -2,13 +2,13 @@
 import { Command, InvalidArgumentError } from "commander";
 import { TrainfsClient, TrainfsError } from "@trainfs/client";
 import { errorMessage, formatSize, parseSize } from "@trainfs/common";
-import { formatListing } from "./format.js";
+import { formatListing, formatReport } from "./format.js";
 import { progressBar } from "./progress.js";
 
 const DEFAULT_NAMENODE = "http://127.0.0.1:9870";
 
 const program = new Command("trainfs")
-  .description("TrainFS command-line client: put, get and list files in a TrainFS cluster.")
+  .description("TrainFS command-line client: put, get, list and delete files, and operate the cluster.")
   .option("--namenode <url>", `NameNode address (env TRAINFS_NAMENODE, default ${DEFAULT_NAMENODE})`)
   .showHelpAfterError();
 
@@ -84,6 +84,55 @@ program
       c.close();
     }
   });
+
+program
+  .command("rm")
+  .description("delete a file or an empty directory; its chunks leave the DataNodes shortly after")
+  .argument("<remote>", "absolute TrainFS path")
+  .action(async (remote: string) => {
+    const c = client();
+    try {
+      const { chunkCount } = await c.rm(remote);
+      console.log(`deleted ${remote} (${chunkCount} chunk(s) sent to trash)`);
+    } finally {
+      c.close();
+    }
+  });
+
+const admin = program.command("admin").description("operate the cluster");
+
+admin
+  .command("report")
+  .description("every DataNode and the health of the cluster")
+  .option("--json", "print JSON")
+  .action(async (opts: { json?: boolean }) => {
+    const c = client();
+    try {
+      const status = await c.clusterStatus();
+      console.log(opts.json ? JSON.stringify(status, null, 2) : formatReport(status));
+    } finally {
+      c.close();
+    }
+  });
+
+for (const [verb, description] of [
+  ["decommission", "drain a DataNode: no new chunks, and all of its chunks copied elsewhere"],
+  ["recommission", "return a draining or drained DataNode to service"],
+] as const) {
+  admin
+    .command(verb)
+    .description(description)
+    .argument("<node>", "the DataNode's id or address (as in `admin report`)")
+    .action(async (node: string) => {
+      const c = client();
+      try {
+        const status = verb === "decommission" ? await c.decommission(node) : await c.recommission(node);
+        console.log(`${status.address} (${status.id}): ${status.adminState}`);
+      } finally {
+        c.close();
+      }
+    });
+}
 
 try {
   await program.parseAsync();

@@ -26,7 +26,7 @@ export function checkChunkId(chunkId: string): void {
  * into place, so no half-written chunk ever carries a final name.
  */
 export class ChunkStore {
-  private usedBytes = 0;
+  private used = 0;
   private count = 0;
 
   private constructor(
@@ -41,7 +41,7 @@ export class ChunkStore {
     await rm(join(dir, "tmp"), { recursive: true, force: true });
     await mkdir(join(dir, "tmp"), { recursive: true });
     for (const chunk of await store.list()) {
-      store.usedBytes += chunk.length;
+      store.used += chunk.length;
       store.count++;
     }
     return store;
@@ -49,6 +49,11 @@ export class ChunkStore {
 
   get chunkCount(): number {
     return this.count;
+  }
+
+  /** Bytes of chunk files held. */
+  get usedBytes(): number {
+    return this.used;
   }
 
   /** Capacity and free bytes of the disk, capped by the configured capacity. */
@@ -59,7 +64,7 @@ export class ChunkStore {
     if (this.capacityLimit === undefined) return { capacityBytes: diskCapacity, freeBytes: diskFree };
     return {
       capacityBytes: Math.min(diskCapacity, this.capacityLimit),
-      freeBytes: Math.max(0, Math.min(diskFree, this.capacityLimit - this.usedBytes)),
+      freeBytes: Math.max(0, Math.min(diskFree, this.capacityLimit - this.used)),
     };
   }
 
@@ -89,10 +94,10 @@ export class ChunkStore {
     await rename(tmpPath, dataPath);
     await fsyncDir(dir);
     if (previous) {
-      this.usedBytes -= previous.length;
+      this.used -= previous.length;
       this.count--;
     }
-    this.usedBytes += digest.length;
+    this.used += digest.length;
     this.count++;
   }
 
@@ -165,7 +170,7 @@ export class ChunkStore {
     await rm(dataPath, { force: true });
     await rm(`${dataPath}.meta`, { force: true });
     if (previous) {
-      this.usedBytes -= previous.length;
+      this.used -= previous.length;
       this.count--;
     }
   }

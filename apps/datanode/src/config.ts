@@ -12,6 +12,8 @@ export const dataNodeConfigSchema = z.object({
   /** Caps the space this node offers, below what its disk has. */
   capacity: configFields.size().optional(),
   heartbeatIntervalMs: configFields.milliseconds().default(3000),
+  /** Replica copies this node sends at once. */
+  maxReplicationStreams: z.coerce.number().int().positive().default(4),
   logLevel: configFields.logLevel().default("info"),
 });
 

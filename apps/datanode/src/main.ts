@@ -17,6 +17,7 @@ const program = new Command("trainfs-datanode")
   .option("--advertise-address <url>", "address others reach this node at (default http://<host>:<port>)")
   .option("--capacity <size>", "offer at most this much space, e.g. 100GiB (default: the disk's)")
   .option("--heartbeat-interval-ms <ms>", "time between heartbeats (default 3000)")
+  .option("--max-replication-streams <n>", "replica copies this node sends at once (default 4)")
   .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)")
   .showHelpAfterError();
 

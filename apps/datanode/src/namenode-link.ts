@@ -1,15 +1,20 @@
 import { NameNodeService } from "@trainfs/proto";
 import { RpcClients, errorMessage, type Logger } from "@trainfs/common";
 import type { ChunkStore, StoredChunk } from "./chunk-store.js";
+import type { NodeIdentity } from "./node-identity.js";
+import type { Replicator } from "./replicator.js";
+import type { TrashWorker } from "./trash.js";
 
 const MAX_BACKOFF_MS = 30_000;
 const CALL_TIMEOUT_MS = 30_000;
 
 /**
  * The DataNode's side of the seed's "Registration and Heartbeat": register,
- * send a full ChunkReport, then heartbeat every interval. When the NameNode
- * cannot be reached it retries with exponential backoff (the node keeps
- * serving reads meanwhile); when the NameNode asks, it registers again.
+ * send a full ChunkReport, then heartbeat every interval, carrying deletions
+ * done and copies failed, and bringing back trash and replication tasks.
+ * When the NameNode cannot be reached it retries with exponential backoff
+ * (the node keeps serving reads meanwhile); when the NameNode asks, it
+ * registers and reports again.
  */
 export class NameNodeLink {
   private readonly client;
@@ -25,7 +30,10 @@ export class NameNodeLink {
     clients: RpcClients,
     namenode: string,
     private readonly self: { id: string; address: string },
+    private readonly identity: NodeIdentity,
     private readonly store: ChunkStore,
+    private readonly trash: TrashWorker,
+    private readonly replicator: Replicator,
     private readonly intervalMs: number,
     private readonly logger: Logger,
   ) {
@@ -53,21 +61,7 @@ export class NameNodeLink {
     let delay = this.intervalMs;
     try {
       if (!this.registered) await this.register();
-      const space = await this.store.space();
-      const res = await this.client.heartBeat(
-        {
-          datanodeId: this.self.id,
-          capacityBytes: BigInt(space.capacityBytes),
-          freeBytes: BigInt(space.freeBytes),
-          chunkCount: this.store.chunkCount,
-        },
-        { timeoutMs: CALL_TIMEOUT_MS },
-      );
-      if (res.reregister) {
-        this.logger.info("NameNode asked this DataNode to register again");
-        this.registered = false;
-        delay = 0;
-      }
+      if (await this.heartbeat()) delay = 0;
       if (this.failures > 0) this.logger.info({ failures: this.failures }, "NameNode reachable again");
       this.failures = 0;
     } catch (err) {
@@ -81,17 +75,48 @@ export class NameNodeLink {
     if (!this.stopped) this.timer = setTimeout(() => void this.tick(), delay);
   }
 
+  /** One heartbeat; true when the NameNode asked this node to register again. */
+  private async heartbeat(): Promise<boolean> {
+    const space = await this.store.space();
+    const deleted = this.trash.confirmations();
+    const failed = this.replicator.failures();
+    const res = await this.client.heartBeat(
+      {
+        datanodeId: this.self.id,
+        capacityBytes: BigInt(space.capacityBytes),
+        freeBytes: BigInt(space.freeBytes),
+        usedBytes: BigInt(this.store.usedBytes),
+        chunkCount: this.store.chunkCount,
+        deletedChunkIds: deleted,
+        failedReplicationChunkIds: failed,
+      },
+      { timeoutMs: CALL_TIMEOUT_MS },
+    );
+    await this.trash.confirmed(deleted);
+    await this.replicator.reported(failed);
+    if (res.reregister) {
+      this.logger.info("NameNode asked this DataNode to register again");
+      this.registered = false;
+      return true;
+    }
+    if (res.trashChunkNames.length > 0) await this.trash.accept(res.trashChunkNames);
+    if (res.replicationTasks.length > 0) await this.replicator.accept(res.replicationTasks);
+    return false;
+  }
+
   private async register(): Promise<void> {
     const space = await this.store.space();
-    await this.client.registerDataNode(
+    const res = await this.client.registerDataNode(
       {
         datanodeId: this.self.id,
         address: this.self.address,
         capacityBytes: BigInt(space.capacityBytes),
         freeBytes: BigInt(space.freeBytes),
+        clusterId: this.identity.clusterId,
       },
       { timeoutMs: CALL_TIMEOUT_MS },
     );
+    await this.identity.joined(res.clusterId);
     const chunks = await this.store.list();
     const report = await this.client.chunkReport(
       {
@@ -102,7 +127,7 @@ export class NameNodeLink {
     );
     this.registered = true;
     this.logger.info(
-      { datanodeId: this.self.id, chunks: chunks.length, accepted: report.accepted, unknown: report.unknown, mismatched: report.mismatched },
+      { datanodeId: this.self.id, clusterId: res.clusterId, chunks: chunks.length, accepted: report.accepted, unknown: report.unknown, mismatched: report.mismatched },
       "registered with the NameNode",
     );
     this.resolveReady();

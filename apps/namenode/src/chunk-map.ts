@@ -12,12 +12,17 @@ export interface ReportResult {
   accepted: number;
   unknown: number;
   mismatched: number;
+  /** Chunks that gained or lost a replica on this node. */
+  changed: string[];
+  /** Chunks no file or upload owns: candidates for trash. */
+  unknownChunkIds: string[];
 }
 
 /**
  * The map of chunks to the DataNodes holding them (HDFS's BlocksMap), kept in
  * both directions so that a chunk's replicas and a node's chunks are each one
- * range read. Mutating methods run their own transaction.
+ * range read. Mutating methods must run inside `store.write`, so that callers
+ * can make them one transaction with what follows from them.
  */
 export class ChunkMap {
   constructor(
@@ -26,52 +31,67 @@ export class ChunkMap {
   ) {}
 
   /** Records that `datanodeId` durably holds the chunk. Idempotent. */
-  async commit(datanodeId: string, reported: ReportedChunk, nowMs: number): Promise<void> {
-    await this.store.write(() => {
-      const chunk = this.store.chunks.get(reported.chunkId);
-      if (!chunk) {
-        throw new TrainfsError("not_found", `chunk ${reported.chunkId} belongs to no file or write in progress`);
-      }
-      const why = mismatch(chunk, reported);
-      if (why) throw new TrainfsError("failed_precondition", `replica of chunk ${reported.chunkId} on ${datanodeId} ${why}`);
-      this.putReplica(reported.chunkId, datanodeId, { length: reported.length, checksum: reported.checksum, committedMs: nowMs });
-      if (chunk.uploadId) {
-        const upload = this.store.uploads.get(chunk.uploadId);
-        if (upload) this.store.uploads.put(upload.uploadId, { ...upload, lastActiveMs: nowMs });
-      }
-    });
+  commit(datanodeId: string, reported: ReportedChunk, nowMs: number): ChunkRecord {
+    const chunk = this.store.chunks.get(reported.chunkId);
+    if (!chunk) {
+      throw new TrainfsError("not_found", `chunk ${reported.chunkId} belongs to no file or write in progress`);
+    }
+    const why = mismatch(chunk, reported);
+    if (why) throw new TrainfsError("failed_precondition", `replica of chunk ${reported.chunkId} on ${datanodeId} ${why}`);
+    this.putReplica(reported.chunkId, datanodeId, { length: reported.length, checksum: reported.checksum, committedMs: nowMs });
+    if (chunk.uploadId) {
+      const upload = this.store.uploads.get(chunk.uploadId);
+      if (upload) this.store.uploads.put(upload.uploadId, { ...upload, lastActiveMs: nowMs });
+    }
+    return chunk;
   }
 
   /**
-   * Replaces everything recorded for a DataNode with what it reports holding.
-   * Chunks no file or upload owns, and replicas that differ from the record,
-   * are counted and not recorded.
+   * Replaces what is recorded for a DataNode with what it reports holding.
+   * Replicas committed after `listedSinceMs` are kept even if unreported: the
+   * node listed its disk before they were written. Unknown chunks and
+   * replicas that differ from the record are not recorded.
    */
-  async applyReport(datanodeId: string, reported: ReportedChunk[], nowMs: number): Promise<ReportResult> {
-    return this.store.write(() => {
-      const result: ReportResult = { accepted: 0, unknown: 0, mismatched: 0 };
-      const kept = new Set<string>();
-      for (const r of reported) {
-        const chunk = this.store.chunks.get(r.chunkId);
-        if (!chunk) {
-          result.unknown++;
-        } else if (mismatch(chunk, r)) {
-          result.mismatched++;
-        } else {
-          result.accepted++;
-          kept.add(r.chunkId);
-          const existing = this.store.replicas.get([r.chunkId, datanodeId]);
-          if (!existing || existing.checksum !== r.checksum || existing.length !== r.length) {
-            this.putReplica(r.chunkId, datanodeId, { length: r.length, checksum: r.checksum, committedMs: nowMs });
-          }
+  applyReport(datanodeId: string, reported: ReportedChunk[], nowMs: number, listedSinceMs: number): ReportResult {
+    const result: ReportResult = { accepted: 0, unknown: 0, mismatched: 0, changed: [], unknownChunkIds: [] };
+    const kept = new Set<string>();
+    for (const r of reported) {
+      const chunk = this.store.chunks.get(r.chunkId);
+      if (!chunk) {
+        result.unknown++;
+        result.unknownChunkIds.push(r.chunkId);
+      } else if (mismatch(chunk, r)) {
+        result.mismatched++;
+      } else {
+        result.accepted++;
+        kept.add(r.chunkId);
+        const existing = this.store.replicas.get([r.chunkId, datanodeId]);
+        if (!existing || existing.checksum !== r.checksum || existing.length !== r.length) {
+          this.putReplica(r.chunkId, datanodeId, { length: r.length, checksum: r.checksum, committedMs: nowMs });
+          result.changed.push(r.chunkId);
         }
       }
-      for (const { key } of this.store.replicasByNode.getRange({ start: [datanodeId], end: [datanodeId, "\uffff"] })) {
-        const chunkId = key[1];
-        if (!kept.has(chunkId)) this.removeReplica(chunkId, datanodeId);
-      }
-      return result;
-    });
+    }
+    for (const chunkId of this.chunksOn(datanodeId)) {
+      if (kept.has(chunkId)) continue;
+      const replica = this.store.replicas.get([chunkId, datanodeId]);
+      if (replica && replica.committedMs >= listedSinceMs) continue;
+      this.removeReplica(chunkId, datanodeId);
+      result.changed.push(chunkId);
+    }
+    return result;
+  }
+
+  /** Forgets every replica on a DataNode (it died); returns the chunks that lost one. */
+  dropNode(datanodeId: string): string[] {
+    const chunkIds = this.chunksOn(datanodeId);
+    for (const chunkId of chunkIds) this.removeReplica(chunkId, datanodeId);
+    return chunkIds;
+  }
+
+  /** Chunk ids with a replica recorded on the DataNode. */
+  chunksOn(datanodeId: string): string[] {
+    return [...this.store.replicasByNode.getKeys({ start: [datanodeId], end: [datanodeId, "\uffff"] })].map((k) => k[1]);
   }
 
   /** Every recorded replica of a chunk, live or not. */
@@ -89,20 +109,22 @@ export class ChunkMap {
       .map(({ datanodeId }) => datanodeId);
   }
 
-  /** Deletes a chunk and its replica records; call inside `store.write`. */
-  forgetChunk(chunkId: string): void {
-    for (const { datanodeId } of this.replicas(chunkId)) this.removeReplica(chunkId, datanodeId);
+  /** Deletes a chunk and its replica records; returns the DataNodes that held it. */
+  forgetChunk(chunkId: string): string[] {
+    const holders = this.replicas(chunkId).map((r) => r.datanodeId);
+    for (const datanodeId of holders) this.removeReplica(chunkId, datanodeId);
     this.store.chunks.remove(chunkId);
+    return holders;
+  }
+
+  removeReplica(chunkId: string, datanodeId: string): void {
+    this.store.replicas.remove([chunkId, datanodeId]);
+    this.store.replicasByNode.remove([datanodeId, chunkId]);
   }
 
   private putReplica(chunkId: string, datanodeId: string, replica: ReplicaRecord): void {
     this.store.replicas.put([chunkId, datanodeId], replica);
     this.store.replicasByNode.put([datanodeId, chunkId], true);
-  }
-
-  private removeReplica(chunkId: string, datanodeId: string): void {
-    this.store.replicas.remove([chunkId, datanodeId]);
-    this.store.replicasByNode.remove([datanodeId, chunkId]);
   }
 }
 

@@ -14,6 +14,15 @@ export const nameNodeConfigSchema = z.object({
   maxChunksPerFile: z.coerce.number().int().positive().default(1_000_000),
   heartbeatTimeoutMs: configFields.milliseconds().default(10_000),
   uploadLeaseMs: configFields.milliseconds().default(10 * 60 * 1000),
+  /** How often dead nodes are looked for and replication is planned. */
+  replicationIntervalMs: configFields.milliseconds().default(1000),
+  replicationTimeoutMs: configFields.milliseconds().default(60_000),
+  maxReplicationStreams: z.coerce.number().int().positive().default(4),
+  maxReplicationTasksPerHeartbeat: z.coerce.number().int().positive().default(16),
+  maxTrashPerHeartbeat: z.coerce.number().int().positive().default(1000),
+  trashRedeliveryMs: configFields.milliseconds().default(60_000),
+  safeModeThreshold: z.coerce.number().min(0).max(1).default(0.999),
+  safeModeTimeoutMs: configFields.milliseconds().default(120_000),
   logLevel: configFields.logLevel().default("info"),
 });
 

@@ -13,7 +13,7 @@ describe("DataNodeManager", () => {
     expect(dns.isLive("dn-1")).toBe(true);
     now += 1;
     expect(dns.isLive("dn-1")).toBe(false);
-    expect(dns.heartbeat("dn-1", 1000, 700)).toBe(true);
+    expect(dns.heartbeat("dn-1", { capacityBytes: 1000, freeBytes: 700, usedBytes: 300, chunkCount: 3 })).toBe(true);
     expect(dns.isLive("dn-1")).toBe(true);
     expect(dns.liveNodes().map((n) => n.freeBytes)).toEqual([700]);
   });
@@ -21,7 +21,7 @@ describe("DataNodeManager", () => {
   it("asks unknown nodes to register", async () => {
     const { store } = await openTestStore();
     const dns = new DataNodeManager(store, 500);
-    expect(dns.heartbeat("dn-x", 1, 1)).toBe(false);
+    expect(dns.heartbeat("dn-x", { capacityBytes: 1, freeBytes: 1, usedBytes: 0, chunkCount: 0 })).toBe(false);
     expect(dns.isLive("dn-x")).toBe(false);
   });
 

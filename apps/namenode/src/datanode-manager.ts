@@ -1,5 +1,5 @@
 import { TrainfsError } from "@trainfs/common";
-import type { MetadataStore } from "./metadata-store.js";
+import type { AdminState, MetadataStore } from "./metadata-store.js";
 import type { PlacementCandidate } from "./placement-policy.js";
 
 interface DataNodeState {
@@ -7,19 +7,34 @@ interface DataNodeState {
   address: string;
   capacityBytes: number;
   freeBytes: number;
+  usedBytes: number;
+  chunkCount: number;
+  lastHeartbeatMs: number;
+  /** When it last registered: its chunk report lists its disk from about then. */
+  registeredMs: number;
+  /** Declared dead by the heartbeat monitor; it must register again. */
+  dead: boolean;
+}
+
+export interface DataNodeView {
+  id: string;
+  address: string;
+  live: boolean;
+  adminState: AdminState;
+  capacityBytes: number;
+  freeBytes: number;
+  usedBytes: number;
+  chunkCount: number;
+  /** 0 when not heard from since the NameNode started. */
   lastHeartbeatMs: number;
 }
 
-export interface DataNodeView extends DataNodeState {
-  live: boolean;
-  promisedBytes: number;
-}
-
 /**
- * The DataNode table (persisted) and each node's liveness and space (in
- * memory, rebuilt from registrations and heartbeats). A node is live while
- * its last heartbeat is younger than the heartbeat timeout; a node the
- * NameNode has not heard from since it started is not live until it speaks.
+ * The DataNode table (persisted, with each node's admin state) and each
+ * node's liveness and space (in memory, rebuilt from registrations and
+ * heartbeats). A node is live while its last heartbeat is younger than the
+ * heartbeat timeout and the heartbeat monitor has not declared it dead; a
+ * node the NameNode has not heard from since it started is not live.
  */
 export class DataNodeManager {
   private readonly nodes = new Map<string, DataNodeState>();
@@ -28,7 +43,7 @@ export class DataNodeManager {
 
   constructor(
     private readonly store: MetadataStore,
-    private readonly heartbeatTimeoutMs: number,
+    readonly heartbeatTimeoutMs: number,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -37,31 +52,59 @@ export class DataNodeManager {
     // A node that took over another's address (its data dir was wiped, say)
     // makes the old id dead at once: nothing can be reached there any more.
     for (const other of this.nodes.values()) {
-      if (other.address === address && other.id !== id) this.nodes.delete(other.id);
+      if (other.address === address && other.id !== id) other.dead = true;
     }
     await this.store.write(() => {
-      this.store.datanodes.put(id, { id, address, capacityBytes, registeredMs: nowMs });
+      const previous = this.store.datanodes.get(id);
+      this.store.datanodes.put(id, { ...previous, id, address, capacityBytes, registeredMs: nowMs });
     });
-    this.nodes.set(id, { id, address, capacityBytes, freeBytes, lastHeartbeatMs: nowMs });
+    this.nodes.set(id, {
+      id, address, capacityBytes, freeBytes, usedBytes: 0, chunkCount: 0, lastHeartbeatMs: nowMs, registeredMs: nowMs, dead: false,
+    });
   }
 
-  /** Records a heartbeat; false when the node must register first. */
-  heartbeat(id: string, capacityBytes: number, freeBytes: number): boolean {
+  /** Records a heartbeat; false when the node must register (again) first. */
+  heartbeat(id: string, space: { capacityBytes: number; freeBytes: number; usedBytes: number; chunkCount: number }): boolean {
     const node = this.nodes.get(id);
-    if (!node) return false;
-    node.capacityBytes = capacityBytes;
-    node.freeBytes = freeBytes;
-    node.lastHeartbeatMs = this.now();
+    if (!node || node.dead) return false;
+    Object.assign(node, space, { lastHeartbeatMs: this.now() });
     return true;
   }
 
+  /** Nodes whose last heartbeat is older than the timeout and not yet declared dead. */
+  overdue(): string[] {
+    const nowMs = this.now();
+    return [...this.nodes.values()].filter((n) => !n.dead && nowMs - n.lastHeartbeatMs > this.heartbeatTimeoutMs).map((n) => n.id);
+  }
+
+  markDead(id: string): void {
+    const node = this.nodes.get(id);
+    if (node) node.dead = true;
+  }
+
   isRegistered(id: string): boolean {
-    return this.nodes.has(id);
+    const node = this.nodes.get(id);
+    return node !== undefined && !node.dead;
   }
 
   isLive(id: string): boolean {
     const node = this.nodes.get(id);
-    return node !== undefined && this.now() - node.lastHeartbeatMs <= this.heartbeatTimeoutMs;
+    return node !== undefined && !node.dead && this.now() - node.lastHeartbeatMs <= this.heartbeatTimeoutMs;
+  }
+
+  registeredAt(id: string): number {
+    return this.nodes.get(id)?.registeredMs ?? 0;
+  }
+
+  adminState(id: string): AdminState {
+    return this.store.datanodes.get(id)?.adminState ?? "normal";
+  }
+
+  /** Persists an admin state; call inside `store.write`. */
+  setAdminState(id: string, adminState: AdminState): void {
+    const record = this.store.datanodes.get(id);
+    if (!record) throw new TrainfsError("not_found", `no DataNode ${id}`);
+    this.store.datanodes.put(id, { ...record, adminState });
   }
 
   address(id: string): string {
@@ -70,30 +113,46 @@ export class DataNodeManager {
     return node.address;
   }
 
-  liveNodes(): DataNodeState[] {
-    return [...this.nodes.values()].filter((n) => this.isLive(n.id));
+  freeBytes(id: string): number {
+    return (this.nodes.get(id)?.freeBytes ?? 0) - this.promisedTo(id);
+  }
+
+  /** The DataNode with this id or address. */
+  find(idOrAddress: string): DataNodeView {
+    const view = this.all().find((n) => n.id === idOrAddress || n.address === idOrAddress || n.address === `http://${idOrAddress}`);
+    if (!view) throw new TrainfsError("not_found", `no DataNode with id or address ${JSON.stringify(idOrAddress)}`);
+    return view;
+  }
+
+  liveNodes(): DataNodeView[] {
+    return this.all().filter((n) => n.live);
   }
 
   /** Every node the NameNode knows of, live or not, for operators and tests. */
   all(): DataNodeView[] {
     const views: DataNodeView[] = [];
-    for (const record of this.store.datanodes.getRange()) {
-      const state = this.nodes.get(record.key);
+    for (const { key, value } of this.store.datanodes.getRange()) {
+      const state = this.nodes.get(key);
       views.push({
-        id: record.key,
-        address: state?.address ?? record.value.address,
-        capacityBytes: state?.capacityBytes ?? record.value.capacityBytes,
+        id: key,
+        address: state?.address ?? value.address,
+        live: this.isLive(key),
+        adminState: value.adminState ?? "normal",
+        capacityBytes: state?.capacityBytes ?? value.capacityBytes,
         freeBytes: state?.freeBytes ?? 0,
+        usedBytes: state?.usedBytes ?? 0,
+        chunkCount: state?.chunkCount ?? 0,
         lastHeartbeatMs: state?.lastHeartbeatMs ?? 0,
-        live: this.isLive(record.key),
-        promisedBytes: this.promisedTo(record.key),
       });
     }
     return views;
   }
 
+  /** Live nodes in normal service (not draining), with space less promises. */
   placementCandidates(): PlacementCandidate[] {
-    return this.liveNodes().map((n) => ({ id: n.id, available: n.freeBytes - this.promisedTo(n.id) }));
+    return this.liveNodes()
+      .filter((n) => n.adminState === "normal")
+      .map((n) => ({ id: n.id, available: n.freeBytes - this.promisedTo(n.id) }));
   }
 
   promise(uploadId: string, datanodeId: string, bytes: number): void {

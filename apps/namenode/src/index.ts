@@ -1,2 +1,3 @@
 export { NameNode } from "./namenode.js";
+export type { DataNodeView } from "./datanode-manager.js";
 export { loadNameNodeConfig, nameNodeConfigSchema, NAMENODE_ENV_PREFIX, type NameNodeConfig } from "./config.js";

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
 
@@ -45,11 +46,31 @@ export interface ReplicaRecord {
   committedMs: number;
 }
 
+export type AdminState = "normal" | "decommissioning" | "decommissioned";
+
 export interface DataNodeRecord {
   id: string;
   address: string;
   capacityBytes: number;
   registeredMs: number;
+  adminState?: AdminState;
+}
+
+/** A copy handed to a source DataNode, waiting for the targets' commits. */
+export interface PendingReplication {
+  chunkId: string;
+  sourceId: string;
+  targetIds: string[];
+  issuedMs: number;
+  /** When the source received it in a heartbeat response; unset until then. */
+  deliveredMs?: number;
+}
+
+/** A chunk a DataNode must delete. */
+export interface TrashRecord {
+  createdMs: number;
+  /** When last sent in a heartbeat response; unset until then. */
+  deliveredMs?: number;
 }
 
 export const ROOT_INODE_ID = 1;
@@ -73,7 +94,16 @@ export class MetadataStore {
   /** [datanodeId, chunkId] → true: the same replicas, by DataNode. */
   readonly replicasByNode: Database<true, [string, string]>;
   readonly datanodes: Database<DataNodeRecord, string>;
-  private readonly meta: Database<number, string>;
+  /** [live replica count, chunkId] → true: chunks whose replica count needs fixing, fewest replicas first. */
+  readonly replicationQueue: Database<true, [number, string]>;
+  /** chunkId → its priority in replicationQueue. */
+  readonly replicationQueueIndex: Database<number, string>;
+  readonly pendingReplications: Database<PendingReplication, string>;
+  /** [sourceId, chunkId] → true. */
+  readonly pendingBySource: Database<true, [string, string]>;
+  /** [datanodeId, chunkId] → the deletion that node owes. */
+  readonly trash: Database<TrashRecord, [string, string]>;
+  private readonly meta: Database<number | string, string>;
 
   private constructor(private readonly root: RootDatabase) {
     const db = <V, K extends import("lmdb").Key>(name: string) =>
@@ -86,12 +116,17 @@ export class MetadataStore {
     this.replicas = db("replicas");
     this.replicasByNode = db("replicas-by-node");
     this.datanodes = db("datanodes");
+    this.replicationQueue = db("replication-queue");
+    this.replicationQueueIndex = db("replication-queue-index");
+    this.pendingReplications = db("pending-replications");
+    this.pendingBySource = db("pending-by-source");
+    this.trash = db("trash");
     this.meta = db("meta");
   }
 
   static async open(dir: string): Promise<MetadataStore> {
     mkdirSync(dir, { recursive: true });
-    const store = new MetadataStore(open({ path: `${dir}/metadata.mdb`, maxDbs: 16 }));
+    const store = new MetadataStore(open({ path: `${dir}/metadata.mdb`, maxDbs: 32 }));
     await store.write(() => {
       if (!store.inodes.doesExist(ROOT_INODE_ID)) {
         store.inodes.put(ROOT_INODE_ID, {
@@ -100,6 +135,7 @@ export class MetadataStore {
         });
         store.meta.put("nextInodeId", ROOT_INODE_ID + 1);
       }
+      if (!store.meta.doesExist("clusterId")) store.meta.put("clusterId", `cluster-${randomUUID()}`);
     });
     return store;
   }
@@ -112,9 +148,14 @@ export class MetadataStore {
     return this.root.transaction(() => this.root.childTransaction(action)) as Promise<T>;
   }
 
+  /** Made once, when the metadata is created; DataNodes keep it to refuse another cluster. */
+  get clusterId(): string {
+    return this.meta.get("clusterId") as string;
+  }
+
   /** Allocates an inode id; call inside `write`. */
   nextInodeId(): number {
-    const id = this.meta.get("nextInodeId") ?? ROOT_INODE_ID + 1;
+    const id = (this.meta.get("nextInodeId") as number | undefined) ?? ROOT_INODE_ID + 1;
     this.meta.put("nextInodeId", id + 1);
     return id;
   }

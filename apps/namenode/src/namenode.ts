@@ -4,19 +4,26 @@ import { NameNodeService } from "@trainfs/proto";
 import { ChunkMap } from "./chunk-map.js";
 import type { NameNodeConfig } from "./config.js";
 import { DataNodeManager } from "./datanode-manager.js";
+import { HeartbeatMonitor } from "./heartbeat-monitor.js";
 import { MetadataStore } from "./metadata-store.js";
 import { Namespace } from "./namespace.js";
-import { nameNodeService } from "./namenode-service.js";
+import { nameNodeService, type NameNodeParts } from "./namenode-service.js";
+import { PendingReplications } from "./pending-replications.js";
+import { ReplicationMonitor } from "./replication-monitor.js";
+import { ReplicationQueue } from "./replication-queue.js";
+import { SafeMode } from "./safe-mode.js";
+import { Trash } from "./trash.js";
 import { UploadManager } from "./upload-manager.js";
 
-/** A running NameNode: its metadata store, its mechanisms and its RPC server. */
+/** A running NameNode: its metadata store, its mechanisms, its background rounds and its RPC server. */
 export class NameNode {
+  private timer: NodeJS.Timeout | undefined;
+  private round: Promise<void> = Promise.resolve();
+
   private constructor(
     readonly config: NameNodeConfig,
-    readonly store: MetadataStore,
-    readonly datanodes: DataNodeManager,
-    readonly chunkMap: ChunkMap,
-    readonly namespace: Namespace,
+    readonly parts: NameNodeParts,
+    private readonly heartbeats: HeartbeatMonitor,
     private readonly server: RpcServer,
     private readonly lock: DataDirLock,
     private readonly logger: Logger,
@@ -30,23 +37,53 @@ export class NameNode {
       const datanodes = new DataNodeManager(store, config.heartbeatTimeoutMs, now);
       const chunkMap = new ChunkMap(store, datanodes);
       const namespace = new Namespace(store);
-      const uploads = new UploadManager(store, namespace, chunkMap, datanodes, config, now);
-      const service = nameNodeService({
-        store, namespace, chunkMap, datanodes, uploads, heartbeatTimeoutMs: config.heartbeatTimeoutMs, now,
-      });
+      const trash = new Trash(store, config.trashRedeliveryMs);
+      const queue = new ReplicationQueue(store);
+      const pending = new PendingReplications(store);
+      const replication = new ReplicationMonitor(store, chunkMap, datanodes, queue, pending, trash, {
+        maxReplicationStreams: config.maxReplicationStreams,
+        replicationTimeoutMs: config.replicationTimeoutMs,
+        maxChunksPerRound: 10_000,
+      }, logger, now);
+      const uploads = new UploadManager(store, namespace, chunkMap, datanodes, trash, config, now);
+      const safeMode = new SafeMode(store, config.safeModeThreshold, config.safeModeTimeoutMs, logger, now);
+      const parts: NameNodeParts = {
+        store, namespace, chunkMap, datanodes, uploads, trash, queue, pending, replication, safeMode, now,
+        limits: { maxReplicationTasksPerHeartbeat: config.maxReplicationTasksPerHeartbeat, maxTrashPerHeartbeat: config.maxTrashPerHeartbeat },
+      };
+      safeMode.onExit(() => reconcileAfterSafeMode(parts));
+      const heartbeats = new HeartbeatMonitor(store, datanodes, chunkMap, replication, logger);
       const server = await startRpcServer({
         host: config.host,
         port: config.port,
         logger,
-        routes: (router) => router.service(NameNodeService, service),
+        routes: (router) => router.service(NameNodeService, nameNodeService(parts)),
       });
-      logger.info({ address: `http://${config.host}:${server.port}`, dataDir: config.dataDir }, "NameNode listening");
-      return new NameNode(config, store, datanodes, chunkMap, namespace, server, lock, logger);
+      const nn = new NameNode(config, parts, heartbeats, server, lock, logger);
+      nn.schedule();
+      logger.info({ address: nn.address, dataDir: config.dataDir, clusterId: store.clusterId }, "NameNode listening");
+      return nn;
     } catch (err) {
       await store?.close();
       lock.release();
       throw err;
     }
+  }
+
+  get store(): MetadataStore {
+    return this.parts.store;
+  }
+
+  get datanodes(): DataNodeManager {
+    return this.parts.datanodes;
+  }
+
+  get chunkMap(): ChunkMap {
+    return this.parts.chunkMap;
+  }
+
+  get namespace(): Namespace {
+    return this.parts.namespace;
   }
 
   get port(): number {
@@ -57,10 +94,50 @@ export class NameNode {
     return `http://${this.config.host}:${this.server.port}`;
   }
 
+  /** One background round: safe mode, dead nodes, then replication. Rounds never overlap. */
+  runBackgroundRound(): Promise<void> {
+    this.round = this.round.then(async () => {
+      try {
+        await this.parts.safeMode.check();
+        await this.heartbeats.runOnce();
+        if (!this.parts.safeMode.isOn) await this.parts.replication.runOnce();
+      } catch (err) {
+        this.logger.error({ err }, "background round failed");
+      }
+    });
+    return this.round;
+  }
+
   async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     await this.server.close();
+    await this.round;
     await this.store.close();
     this.lock.release();
     this.logger.info("NameNode stopped");
   }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      void this.runBackgroundRound().then(() => {
+        if (this.timer) this.schedule();
+      });
+    }, this.config.replicationIntervalMs);
+  }
+}
+
+/**
+ * Once chunk reports are in, every chunk's replica count is checked (HDFS's
+ * initial replication queue), and unknown chunks reported meanwhile go to
+ * trash if they are still unknown.
+ */
+async function reconcileAfterSafeMode(p: NameNodeParts): Promise<void> {
+  const nowMs = p.now();
+  await p.store.write(() => {
+    for (const { key, value } of p.store.chunks.getRange()) if (value.inodeId !== undefined) p.replication.recheck(key);
+    for (const [datanodeId, chunkIds] of p.safeMode.takeDeferred()) {
+      for (const chunkId of chunkIds) if (!p.store.chunks.doesExist(chunkId)) p.trash.add(datanodeId, chunkId, nowMs);
+    }
+  });
 }

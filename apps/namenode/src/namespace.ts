@@ -74,6 +74,14 @@ export class Namespace {
     return inode;
   }
 
+  /** Removes an inode from its parent directory. */
+  unlink(inode: InodeRecord, nowMs: number): void {
+    const parent = this.store.inodes.get(inode.parentId)!;
+    this.store.children.remove([parent.id, inode.name]);
+    this.store.inodes.remove(inode.id);
+    this.store.inodes.put(parent.id, { ...parent, mtimeMs: nowMs });
+  }
+
   private link(parent: InodeRecord, child: InodeRecord): void {
     this.store.inodes.put(child.id, child);
     this.store.children.put([parent.id, child.name], child.id);

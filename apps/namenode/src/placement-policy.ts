@@ -31,8 +31,13 @@ export function chooseTargets(
       `replication ${replication} needs ${replication} DataNodes with ${chunkLength} bytes free, but only ${roomy.length} of ${candidates.length} live DataNodes have room`,
     );
   }
-  return [...roomy]
+  return rankTargets(roomy, chunkLength).slice(0, replication);
+}
+
+/** Nodes with room for the chunk, most available space first (ties by id). */
+export function rankTargets(candidates: readonly PlacementCandidate[], chunkLength: number): string[] {
+  return candidates
+    .filter((c) => c.available >= chunkLength)
     .sort((a, b) => b.available - a.available || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .slice(0, replication)
     .map((c) => c.id);
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ChunkMap } from "./chunk-map.js";
 import { DataNodeManager } from "./datanode-manager.js";
 import { Namespace } from "./namespace.js";
+import { Trash } from "./trash.js";
 import { UploadManager, type UploadLimits } from "./upload-manager.js";
 import { openTestStore } from "../test/test-store.js";
 
@@ -18,15 +19,17 @@ async function setup(liveNodes = 4) {
   for (let i = 1; i <= liveNodes; i++) await datanodes.register(`dn-${i}`, `http://127.0.0.1:${i}`, 1e6, 1e6);
   const namespace = new Namespace(store);
   const chunkMap = new ChunkMap(store, datanodes);
-  const uploads = new UploadManager(store, namespace, chunkMap, datanodes, limits, now);
+  const trash = new Trash(store, 60_000);
+  const uploads = new UploadManager(store, namespace, chunkMap, datanodes, trash, limits, now);
+  const commit = (dn: string, r: { chunkId: string; length: number; checksum: number }) => store.write(() => chunkMap.commit(dn, r, now()));
   /** Commits every planned chunk on every node of its chain, as the pipeline would. */
   const commitAll = async (planned: Awaited<ReturnType<UploadManager["start"]>>, checksum = 7) => {
     for (const c of planned.chunks) {
-      for (const dn of c.chain) await chunkMap.commit(dn, { chunkId: c.chunkId, length: c.length, checksum }, now());
+      for (const dn of c.chain) await commit(dn, { chunkId: c.chunkId, length: c.length, checksum });
     }
     return planned.chunks.map((c) => ({ chunkId: c.chunkId, length: c.length, checksum }));
   };
-  return { store, clock, datanodes, namespace, chunkMap, uploads, commitAll };
+  return { store, clock, datanodes, namespace, chunkMap, uploads, commitAll, commit, trash };
 }
 
 describe("UploadManager", () => {
@@ -53,16 +56,16 @@ describe("UploadManager", () => {
   });
 
   it("refuses to confirm a chunk not committed by all its replicas", async () => {
-    const { uploads, chunkMap, namespace } = await setup();
+    const { uploads, commit, namespace } = await setup();
     const planned = await uploads.start("/f", 50, 3, 100);
     const c = planned.chunks[0]!;
-    await chunkMap.commit(c.chain[0]!, { chunkId: c.chunkId, length: 50, checksum: 1 }, 0);
-    await chunkMap.commit(c.chain[1]!, { chunkId: c.chunkId, length: 50, checksum: 1 }, 0);
+    await commit(c.chain[0]!, { chunkId: c.chunkId, length: 50, checksum: 1 });
+    await commit(c.chain[1]!, { chunkId: c.chunkId, length: 50, checksum: 1 });
     await expect(uploads.confirm("/f", planned.uploadId, [{ chunkId: c.chunkId, length: 50, checksum: 1 }])).rejects.toMatchObject({
       code: "failed_precondition",
       message: expect.stringContaining("has 2 of 3 replicas committed"),
     });
-    await chunkMap.commit(c.chain[2]!, { chunkId: c.chunkId, length: 50, checksum: 2 }, 0);
+    await commit(c.chain[2]!, { chunkId: c.chunkId, length: 50, checksum: 2 });
     await expect(uploads.confirm("/f", planned.uploadId, [{ chunkId: c.chunkId, length: 50, checksum: 1 }])).rejects.toMatchObject({
       code: "failed_precondition",
     });
@@ -107,13 +110,15 @@ describe("UploadManager", () => {
     expect(datanodes.placementCandidates().every((c) => c.available === 1e6)).toBe(true);
   });
 
-  it("abandon frees the path and forgets the chunks", async () => {
-    const { uploads, store, commitAll } = await setup();
+  it("abandon frees the path, forgets the chunks and sends written copies to trash", async () => {
+    const { uploads, store, commitAll, trash } = await setup();
     const planned = await uploads.start("/f", 150, 3, 100);
     await commitAll(planned);
     await uploads.abandon("/f", planned.uploadId);
     expect([...store.chunks.getKeys()]).toEqual([]);
     expect([...store.replicas.getKeys()]).toEqual([]);
+    expect(trash.count()).toBe(6);
+    for (const c of planned.chunks) for (const dn of c.chain) expect(trash.has(dn, c.chunkId)).toBe(true);
     const again = await uploads.start("/f", 150, 3, 100);
     expect(again.uploadId).not.toBe(planned.uploadId);
   });

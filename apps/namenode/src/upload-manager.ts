@@ -5,6 +5,7 @@ import type { DataNodeManager } from "./datanode-manager.js";
 import type { ChunkRecord, InodeRecord, MetadataStore, UploadRecord } from "./metadata-store.js";
 import type { Namespace } from "./namespace.js";
 import { chooseTargets } from "./placement-policy.js";
+import type { Trash } from "./trash.js";
 
 export interface UploadLimits {
   defaultReplication: number;
@@ -43,6 +44,7 @@ export class UploadManager {
     private readonly namespace: Namespace,
     private readonly chunkMap: ChunkMap,
     private readonly datanodes: DataNodeManager,
+    private readonly trash: Trash,
     private readonly limits: UploadLimits,
     private readonly now: () => number = Date.now,
   ) {}
@@ -128,10 +130,7 @@ export class UploadManager {
     return inode;
   }
 
-  /**
-   * Forgets the upload and its chunks. Chunk files already written stay on
-   * their DataNodes as unknown chunks until trash reclaims them.
-   */
+  /** Forgets the upload and its chunks; chunk files already written go to trash. */
   async abandon(path: string, uploadId: string): Promise<void> {
     validatePath(path);
     await this.store.write(() => this.drop(this.openUpload(path, uploadId)));
@@ -193,8 +192,12 @@ export class UploadManager {
     this.datanodes.releasePromises(upload.uploadId);
   }
 
+  /** Forgets an upload; copies its chunks already have go to trash. */
   private drop(upload: UploadRecord): void {
-    for (const chunkId of upload.chunkIds) this.chunkMap.forgetChunk(chunkId);
+    const nowMs = this.now();
+    for (const chunkId of upload.chunkIds) {
+      for (const holder of this.chunkMap.forgetChunk(chunkId)) this.trash.add(holder, chunkId, nowMs);
+    }
     this.store.uploads.remove(upload.uploadId);
     this.store.uploadsByPath.remove(upload.path);
   }

@@ -3,9 +3,9 @@ import { open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Client } from "@connectrpc/connect";
 import { DataNodeService, NameNodeService } from "@trainfs/proto";
-import { RpcClients, TrainfsError, toTrainfsError, validatePath } from "@trainfs/common";
+import { RpcClients, TrainfsError, sendChunk, toTrainfsError, validatePath, type SentChunk } from "@trainfs/common";
 import { fetchChunk } from "./chunk-reader.js";
-import { sendChunk, type SentChunk } from "./chunk-writer.js";
+import { toClusterStatus, toDataNodeStatus, type ClusterStatus, type DataNodeStatus } from "./cluster-status.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
 
 export interface TrainfsClientOptions {
@@ -129,6 +129,33 @@ export class TrainfsClient {
     validatePath(remotePath);
     const res = await this.call(() => this.namenode.list({ path: remotePath }, options));
     return res.entries.map(toFileStatus);
+  }
+
+  /**
+   * Deletes a file (or an empty directory). The namespace forgets it at once;
+   * its chunks leave the DataNodes' disks shortly after, through trash.
+   */
+  async rm(remotePath: string, options: { signal?: AbortSignal } = {}): Promise<{ chunkCount: number }> {
+    validatePath(remotePath);
+    const res = await this.call(() => this.namenode.deleteFile({ path: remotePath }, options));
+    return { chunkCount: res.chunkCount };
+  }
+
+  /** Every DataNode and the health of the cluster, for operators. */
+  async clusterStatus(options: { signal?: AbortSignal } = {}): Promise<ClusterStatus> {
+    return toClusterStatus(await this.call(() => this.namenode.clusterStatus({}, options)));
+  }
+
+  /** Starts draining a DataNode (by id or address); see ClusterStatus for progress. */
+  async decommission(datanode: string): Promise<DataNodeStatus> {
+    const res = await this.call(() => this.namenode.decommissionDataNode({ datanode }));
+    return toDataNodeStatus(res.datanode!);
+  }
+
+  /** Returns a draining or drained DataNode to service. */
+  async recommission(datanode: string): Promise<DataNodeStatus> {
+    const res = await this.call(() => this.namenode.recommissionDataNode({ datanode }));
+    return toDataNodeStatus(res.datanode!);
   }
 
   /** Closes the client's connections. */

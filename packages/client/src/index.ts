@@ -1,3 +1,4 @@
 export { TrainfsClient, type TrainfsClientOptions, type PutOptions, type GetOptions, type TransferOptions } from "./client.js";
 export type { FileStatus } from "./file-status.js";
+export type { ClusterStatus, DataNodeStatus } from "./cluster-status.js";
 export { TrainfsError, type ErrorCode } from "@trainfs/common";

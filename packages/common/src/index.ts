@@ -9,3 +9,4 @@ export * from "./rpc-server.js";
 export * from "./rpc-clients.js";
 export * from "./process-main.js";
 export * from "./data-dir-lock.js";
+export * from "./chunk-sender.js";

@@ -33,6 +33,7 @@ try {
     dataNodePorts: Array.from({ length: count }, (_, i) => Number(opts.datanodePort) + i),
     heartbeatIntervalMs: 3000,
     heartbeatTimeoutMs: 10_000,
+    nameNode: { replicationIntervalMs: 1000 },
     logLevel: "info",
     // Ctrl-C reaches the children too, and they exit on their own: only a
     // death while the cluster runs is news.

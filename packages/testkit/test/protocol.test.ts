@@ -43,7 +43,9 @@ describe("the wire protocol at its edges", () => {
     expect(await code(nn.putFile({ path: "/big", size: 2n ** 63n }))).toBe(Code.InvalidArgument);
     expect(await code(nn.getFile({ path: "/missing" }))).toBe(Code.NotFound);
     expect(await code(nn.confirmFile({ path: "/x", uploadId: "" }))).toBe(Code.InvalidArgument);
-    expect(await code(nn.deleteFile({ path: "/x" }))).toBe(Code.Unimplemented);
+    expect(await code(nn.deleteFile({ path: "/x" }))).toBe(Code.NotFound);
+    expect(await code(nn.deleteFile({ path: "/" }))).toBe(Code.InvalidArgument);
+    expect(await code(nn.decommissionDataNode({ datanode: "nobody" }))).toBe(Code.NotFound);
     expect(await code(nn.commitChunk({ datanodeId: "dn-unknown", chunk: { chunkId: "a".repeat(32), length: 1n } }))).toBe(Code.FailedPrecondition);
     expect(await code(nn.registerDataNode({ datanodeId: "dn-x", address: "not a url" }))).toBe(Code.InvalidArgument);
     expect((await nn.heartBeat({ datanodeId: "dn-never-registered" })).reregister).toBe(true);

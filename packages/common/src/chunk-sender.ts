@@ -1,7 +1,9 @@
 import { createReadStream } from "node:fs";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { DataNodeService, type ChunkPlan, type WriteChunkRequest } from "@trainfs/proto";
-import { Crc32, DATA_PART_BYTES, TrainfsError, toTrainfsError } from "@trainfs/common";
+import { Crc32 } from "./checksum.js";
+import { TrainfsError, toTrainfsError } from "./errors.js";
+import { DATA_PART_BYTES } from "./rpc-limits.js";
 
 export interface SentChunk {
   chunkId: string;
@@ -12,14 +14,22 @@ export interface SentChunk {
 /**
  * Streams one chunk of a local file to the first DataNode of its chain:
  * a header, the bytes in parts of about 1 MiB read straight from disk, and a
- * footer with the CRC-32 computed on the way. Resolves once every DataNode
- * of the chain has stored and committed the chunk.
+ * footer with the CRC-32. Resolves once every DataNode of the chain has
+ * stored and committed the chunk. Used by clients (the footer carries the
+ * CRC-32 computed on the way) and by DataNodes copying a replica (the footer
+ * carries the checksum on record, so a copy of corrupt bytes is refused by
+ * its target instead of spreading).
  */
 export async function sendChunk(
   datanode: Client<typeof DataNodeService>,
   localPath: string,
   plan: ChunkPlan,
-  options: { signal?: AbortSignal | undefined; onBytes?: ((n: number) => void) | undefined },
+  options: {
+    signal?: AbortSignal | undefined;
+    onBytes?: ((n: number) => void) | undefined;
+    /** The checksum the chunk must have; the one computed while reading when unset. */
+    expectedChecksum?: number | undefined;
+  },
 ): Promise<SentChunk> {
   const first = plan.chain[0];
   if (!first) throw new TrainfsError("internal", `chunk ${plan.index} has an empty chain`);
@@ -45,13 +55,14 @@ export async function sendChunk(
     if (crc.length !== length) {
       throw new TrainfsError("aborted", `${localPath} changed while it was being read (chunk ${plan.index} has ${crc.length} of ${length} bytes)`);
     }
-    yield { $typeName: "trainfs.v1.WriteChunkRequest", part: { case: "footer", value: { $typeName: "trainfs.v1.WriteChunkFooter", checksum: crc.digest() } } };
+    const checksum = options.expectedChecksum ?? crc.digest();
+    yield { $typeName: "trainfs.v1.WriteChunkRequest", part: { case: "footer", value: { $typeName: "trainfs.v1.WriteChunkFooter", checksum } } };
   }
 
   try {
     const res = await datanode.writeChunk(parts(), { signal: options.signal });
     const stored = res.chunk;
-    if (!stored || Number(stored.length) !== length || stored.checksum !== crc.digest()) {
+    if (!stored || Number(stored.length) !== length || stored.checksum !== (options.expectedChecksum ?? crc.digest())) {
       throw new TrainfsError("data_loss", `DataNode ${first.address} acknowledged chunk ${plan.index} with a different length or checksum`);
     }
     return { chunkId: plan.chunkId, length, checksum: crc.digest() };

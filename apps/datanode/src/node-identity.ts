@@ -1,0 +1,46 @@
+import { randomUUID } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+/**
+ * Who this DataNode is, kept in its data directory: its own id (so the
+ * NameNode recognizes its chunks after a restart) and the id of the cluster
+ * it joined (so that it never joins another NameNode, which would take all
+ * its chunks for garbage).
+ */
+export class NodeIdentity {
+  private constructor(
+    readonly dataDir: string,
+    readonly datanodeId: string,
+    private cluster: string | undefined,
+  ) {}
+
+  static async load(dataDir: string): Promise<NodeIdentity> {
+    let id = await readText(join(dataDir, "datanode-id"));
+    if (!id) {
+      id = `dn-${randomUUID()}`;
+      await writeFile(join(dataDir, "datanode-id"), `${id}\n`, { flush: true });
+    }
+    return new NodeIdentity(dataDir, id, await readText(join(dataDir, "cluster-id")));
+  }
+
+  /** Empty until the first registration. */
+  get clusterId(): string {
+    return this.cluster ?? "";
+  }
+
+  async joined(clusterId: string): Promise<void> {
+    if (this.cluster === clusterId || !clusterId) return;
+    await writeFile(join(this.dataDir, "cluster-id"), `${clusterId}\n`, { flush: true });
+    this.cluster = clusterId;
+  }
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return (await readFile(path, "utf8")).trim() || undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,45 @@
+import { open, type Database, type RootDatabase } from "lmdb";
+import type { DataNodeLocation } from "@trainfs/proto";
+
+export interface StoredReplication {
+  targets: Array<Pick<DataNodeLocation, "datanodeId" | "address">>;
+  receivedMs: number;
+}
+
+/**
+ * The DataNode's own small LMDB store of work received from the NameNode
+ * and not finished, so that a restart resumes it: chunks to delete, deletions
+ * done but not yet confirmed, copies to make, copies that failed but were not
+ * yet reported. Chunk bytes never live here; they are plain files.
+ */
+export class TaskStore {
+  readonly trash: Database<number, string>;
+  readonly deleted: Database<number, string>;
+  readonly replications: Database<StoredReplication, string>;
+  readonly failed: Database<number, string>;
+
+  private constructor(private readonly root: RootDatabase) {
+    const db = <V>(name: string) => root.openDB<V, string>({ name, encoding: "msgpack" });
+    this.trash = db("trash");
+    this.deleted = db("deleted");
+    this.replications = db("replications");
+    this.failed = db("failed");
+  }
+
+  static open(dataDir: string): TaskStore {
+    return new TaskStore(open({ path: `${dataDir}/tasks.mdb`, maxDbs: 8 }));
+  }
+
+  /** One durable transaction; a throw rolls it back. */
+  write<T>(action: () => T): Promise<T> {
+    return this.root.transaction(() => this.root.childTransaction(action)) as Promise<T>;
+  }
+
+  keys(db: Database<unknown, string>, limit = 100_000): string[] {
+    return [...db.getKeys({ limit })];
+  }
+
+  close(): Promise<void> {
+    return this.root.close();
+  }
+}

@@ -1,0 +1,96 @@
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { AdminState, DataNodeState, DataNodeStatusSchema, type DataNodeStatus, type NameNodeService } from "@trainfs/proto";
+import { TrainfsError } from "@trainfs/common";
+import type { DataNodeView } from "./datanode-manager.js";
+import type { NameNodeParts } from "./namenode-service.js";
+import { required } from "./rpc-fields.js";
+
+type AdminRpcs = "clusterStatus" | "decommissionDataNode" | "recommissionDataNode";
+
+const adminStates = {
+  normal: AdminState.NORMAL,
+  decommissioning: AdminState.DECOMMISSIONING,
+  decommissioned: AdminState.DECOMMISSIONED,
+} as const;
+
+/** What operators call: the cluster report and draining DataNodes. */
+export function adminProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNodeService>, AdminRpcs> {
+  const status = (n: DataNodeView): DataNodeStatus =>
+    create(DataNodeStatusSchema, {
+      datanodeId: n.id,
+      address: n.address,
+      state: n.live ? DataNodeState.ALIVE : DataNodeState.DEAD,
+      adminState: adminStates[n.adminState],
+      capacityBytes: BigInt(n.capacityBytes),
+      usedBytes: BigInt(n.usedBytes),
+      freeBytes: BigInt(n.freeBytes),
+      chunkCount: n.chunkCount,
+      millisSinceHeartbeat: BigInt(n.lastHeartbeatMs ? Math.max(0, p.now() - n.lastHeartbeatMs) : 0),
+      neverHeard: n.lastHeartbeatMs === 0,
+    });
+
+  /** Chunks on the node that would fall short of their replication without it. */
+  const replicationNeededFrom = (datanodeId: string): number => {
+    let most = 0;
+    for (const chunkId of p.chunkMap.chunksOn(datanodeId)) {
+      const inodeId = p.store.chunks.get(chunkId)?.inodeId;
+      if (inodeId !== undefined) most = Math.max(most, p.store.inodes.get(inodeId)?.replication ?? 0);
+    }
+    return most;
+  };
+
+  return {
+    async clusterStatus() {
+      const counts = p.queue.counts();
+      const safeMode = p.safeMode.status();
+      return {
+        clusterId: p.store.clusterId,
+        datanodes: p.datanodes.all().map(status),
+        underReplicatedChunks: BigInt(counts.underReplicated),
+        missingChunks: BigInt(counts.missing),
+        pendingReplicationTasks: BigInt(p.pending.count()),
+        pendingTrashTasks: BigInt(p.trash.count()),
+        safeMode: {
+          on: safeMode.on,
+          reportedChunks: BigInt(safeMode.reportedChunks),
+          totalChunks: BigInt(safeMode.totalChunks),
+          threshold: safeMode.threshold,
+        },
+      };
+    },
+
+    async decommissionDataNode(req) {
+      required(req.datanode, "datanode");
+      const node = p.datanodes.find(req.datanode);
+      if (!node.live) throw new TrainfsError("failed_precondition", `DataNode ${node.id} (${node.address}) is dead; only a live node can be drained`);
+      if (node.adminState === "normal") {
+        const others = p.datanodes.liveNodes().filter((n) => n.id !== node.id && n.adminState === "normal").length;
+        const needed = replicationNeededFrom(node.id);
+        if (others < needed) {
+          throw new TrainfsError(
+            "failed_precondition",
+            `cannot drain ${node.address}: some of its chunks need ${needed} replicas, but only ${others} other live DataNode(s) in service remain`,
+          );
+        }
+        await p.store.write(() => {
+          p.datanodes.setAdminState(node.id, "decommissioning");
+          for (const chunkId of p.chunkMap.chunksOn(node.id)) p.replication.recheck(chunkId);
+        });
+      }
+      return { datanode: status(p.datanodes.find(node.id)) };
+    },
+
+    async recommissionDataNode(req) {
+      required(req.datanode, "datanode");
+      const node = p.datanodes.find(req.datanode);
+      if (node.adminState !== "normal") {
+        await p.store.write(() => {
+          p.datanodes.setAdminState(node.id, "normal");
+          for (const chunkId of p.chunkMap.chunksOn(node.id)) p.replication.recheck(chunkId);
+        });
+      }
+      return { datanode: status(p.datanodes.find(node.id)) };
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { NameNodeService } from "@trainfs/proto";
+import { TrainfsError, safeNumber } from "@trainfs/common";
+import type { NameNodeParts } from "./namenode-service.js";
+import { location, required } from "./rpc-fields.js";
+
+type DataNodeRpcs = "registerDataNode" | "chunkReport" | "heartBeat" | "commitChunk";
+
+/** What DataNodes call: the seed's registration, chunk report, heartbeat and commit. */
+export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNodeService>, DataNodeRpcs> {
+  const requireRegistered = (datanodeId: string) => {
+    required(datanodeId, "datanode_id");
+    if (!p.datanodes.isRegistered(datanodeId)) {
+      throw new TrainfsError("failed_precondition", `DataNode ${datanodeId} is not registered; register first`);
+    }
+  };
+  const isCompleteFileChunk = (chunkId: string) => p.store.chunks.get(chunkId)?.inodeId !== undefined;
+
+  return {
+    async registerDataNode(req) {
+      required(req.datanodeId, "datanode_id");
+      checkAddress(req.address);
+      const clusterId = p.store.clusterId;
+      if (req.clusterId && req.clusterId !== clusterId) {
+        throw new TrainfsError(
+          "failed_precondition",
+          `DataNode ${req.datanodeId} belongs to cluster ${req.clusterId}, but this NameNode runs cluster ${clusterId}; refusing it so that its chunks are not taken for garbage`,
+        );
+      }
+      await p.datanodes.register(
+        req.datanodeId,
+        req.address,
+        safeNumber(req.capacityBytes, "capacity_bytes"),
+        safeNumber(req.freeBytes, "free_bytes"),
+      );
+      return { heartbeatTimeoutMs: p.datanodes.heartbeatTimeoutMs, clusterId };
+    },
+
+    async chunkReport(req) {
+      requireRegistered(req.datanodeId);
+      const reported = req.chunks.map((c) => ({ chunkId: c.chunkId, length: safeNumber(c.length, "length"), checksum: c.checksum }));
+      const nowMs = p.now();
+      const result = await p.store.write(() => {
+        const r = p.chunkMap.applyReport(req.datanodeId, reported, nowMs, p.datanodes.registeredAt(req.datanodeId));
+        for (const chunkId of r.changed) p.replication.recheck(chunkId);
+        if (p.safeMode.isOn) p.safeMode.defer(req.datanodeId, r.unknownChunkIds);
+        else for (const chunkId of r.unknownChunkIds) p.trash.add(req.datanodeId, chunkId, nowMs);
+        return r;
+      });
+      if (p.safeMode.isOn) {
+        for (const c of reported) if (isCompleteFileChunk(c.chunkId)) p.safeMode.chunkReported(c.chunkId);
+      }
+      return { accepted: result.accepted, unknown: result.unknown, mismatched: result.mismatched };
+    },
+
+    async heartBeat(req) {
+      required(req.datanodeId, "datanode_id");
+      const known = p.datanodes.heartbeat(req.datanodeId, {
+        capacityBytes: safeNumber(req.capacityBytes, "capacity_bytes"),
+        freeBytes: safeNumber(req.freeBytes, "free_bytes"),
+        usedBytes: safeNumber(req.usedBytes, "used_bytes"),
+        chunkCount: req.chunkCount,
+      });
+      if (!known) return { reregister: true, trashChunkNames: [], replicationTasks: [] };
+      const nowMs = p.now();
+      const work = await p.store.write(() => {
+        p.trash.confirm(req.datanodeId, req.deletedChunkIds);
+        p.replication.onFailed(req.datanodeId, req.failedReplicationChunkIds);
+        if (p.safeMode.isOn) return { trash: [], tasks: [] };
+        return {
+          trash: p.trash.takeForHeartbeat(req.datanodeId, p.limits.maxTrashPerHeartbeat, nowMs),
+          tasks: p.pending.takeForSource(req.datanodeId, p.limits.maxReplicationTasksPerHeartbeat, nowMs),
+        };
+      });
+      return {
+        reregister: false,
+        trashChunkNames: work.trash,
+        replicationTasks: work.tasks.map((t) => ({
+          chunkId: t.chunkId,
+          targets: t.targetIds.map((id) => location(p.datanodes, id)),
+        })),
+      };
+    },
+
+    async commitChunk(req) {
+      requireRegistered(req.datanodeId);
+      const c = req.chunk;
+      if (!c) throw new TrainfsError("invalid_argument", "chunk is required");
+      required(c.chunkId, "chunk.chunk_id");
+      const reported = { chunkId: c.chunkId, length: safeNumber(c.length, "chunk.length"), checksum: c.checksum };
+      const nowMs = p.now();
+      const chunk = await p.store.write(() => {
+        const record = p.chunkMap.commit(req.datanodeId, reported, nowMs);
+        p.replication.onCommit(c.chunkId, req.datanodeId);
+        return record;
+      });
+      if (chunk.inodeId !== undefined) p.safeMode.chunkReported(c.chunkId);
+      return {};
+    },
+  };
+}
+
+function checkAddress(address: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(address);
+  } catch {
+    // reported below
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new TrainfsError("invalid_argument", `address ${JSON.stringify(address)} is not an http(s) base URL like http://10.0.0.7:9866`);
+  }
+}
