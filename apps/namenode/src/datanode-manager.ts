@@ -41,11 +41,15 @@ export class DataNodeManager {
   /** Bytes promised to writes in flight, by upload then DataNode. */
   private readonly promises = new Map<string, Map<string, number>>();
 
+  private readonly startedMs: number;
+
   constructor(
     private readonly store: MetadataStore,
     readonly heartbeatTimeoutMs: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.startedMs = now();
+  }
 
   async register(id: string, address: string, capacityBytes: number, freeBytes: number): Promise<void> {
     const nowMs = this.now();
@@ -71,15 +75,32 @@ export class DataNodeManager {
     return true;
   }
 
-  /** Nodes whose last heartbeat is older than the timeout and not yet declared dead. */
+  /**
+   * Nodes whose last heartbeat is older than the timeout and not yet declared
+   * dead, including known nodes that have not spoken at all since the NameNode
+   * started a timeout ago.
+   */
   overdue(): string[] {
     const nowMs = this.now();
-    return [...this.nodes.values()].filter((n) => !n.dead && nowMs - n.lastHeartbeatMs > this.heartbeatTimeoutMs).map((n) => n.id);
+    const late = [...this.nodes.values()].filter((n) => !n.dead && nowMs - n.lastHeartbeatMs > this.heartbeatTimeoutMs).map((n) => n.id);
+    if (nowMs - this.startedMs > this.heartbeatTimeoutMs) {
+      for (const id of this.store.datanodes.getKeys()) if (!this.nodes.has(id)) late.push(id);
+    }
+    return late;
   }
 
   markDead(id: string): void {
     const node = this.nodes.get(id);
-    if (node) node.dead = true;
+    if (node) {
+      node.dead = true;
+      return;
+    }
+    const record = this.store.datanodes.get(id);
+    if (!record) return;
+    this.nodes.set(id, {
+      id, address: record.address, capacityBytes: record.capacityBytes, freeBytes: 0, usedBytes: 0, chunkCount: 0,
+      lastHeartbeatMs: 0, registeredMs: 0, dead: true,
+    });
   }
 
   isRegistered(id: string): boolean {

@@ -3,12 +3,15 @@ import type { ChunkMap } from "./chunk-map.js";
 import type { DataNodeManager } from "./datanode-manager.js";
 import type { MetadataStore } from "./metadata-store.js";
 import type { ReplicationMonitor } from "./replication-monitor.js";
+import type { Trash } from "./trash.js";
 
 /**
  * Declares DataNodes dead when their last heartbeat is older than the
  * timeout: their replicas stop counting at once (readers and writers are no
- * longer sent there) and every chunk that lost one is queued for
- * re-replication. A dead node that comes back must register and report again.
+ * longer sent there), every chunk that lost one is queued for
+ * re-replication, and the deletions it owed are dropped. A dead node that
+ * comes back must register and report again; its report brings back both its
+ * replicas and, as unknown chunks, whatever was deleted meanwhile.
  */
 export class HeartbeatMonitor {
   constructor(
@@ -16,6 +19,7 @@ export class HeartbeatMonitor {
     private readonly datanodes: DataNodeManager,
     private readonly chunkMap: ChunkMap,
     private readonly replication: ReplicationMonitor,
+    private readonly trash: Trash,
     private readonly logger: Logger,
   ) {}
 
@@ -25,6 +29,7 @@ export class HeartbeatMonitor {
       const lost = await this.store.write(() => {
         const chunkIds = this.chunkMap.dropNode(id);
         for (const chunkId of chunkIds) this.replication.recheck(chunkId);
+        this.trash.dropNode(id);
         return chunkIds.length;
       });
       this.logger.warn(

@@ -52,7 +52,7 @@ export class NameNode {
         limits: { maxReplicationTasksPerHeartbeat: config.maxReplicationTasksPerHeartbeat, maxTrashPerHeartbeat: config.maxTrashPerHeartbeat },
       };
       safeMode.onExit(() => reconcileAfterSafeMode(parts));
-      const heartbeats = new HeartbeatMonitor(store, datanodes, chunkMap, replication, logger);
+      const heartbeats = new HeartbeatMonitor(store, datanodes, chunkMap, replication, trash, logger);
       const server = await startRpcServer({
         host: config.host,
         port: config.port,

@@ -35,6 +35,16 @@ export class Trash {
     for (const chunkId of chunkIds) this.store.trash.remove([datanodeId, chunkId]);
   }
 
+  /**
+   * Forgets what a dead node owes: if it ever returns, its chunk report names
+   * those chunks as unknown and they come back to trash then.
+   */
+  dropNode(datanodeId: string): number {
+    const keys = [...this.store.trash.getKeys({ start: [datanodeId], end: [datanodeId, "\uffff"] })];
+    for (const key of keys) this.store.trash.remove(key);
+    return keys.length;
+  }
+
   has(datanodeId: string, chunkId: string): boolean {
     return this.store.trash.doesExist([datanodeId, chunkId]);
   }

@@ -138,7 +138,8 @@ export class MiniCluster {
       const proc = await startNodeProcess(
         "@trainfs/datanode",
         ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--namenode", this.nameNodeUrl,
-          "--heartbeat-interval-ms", String(heartbeatIntervalMs), "--log-level", this.logLevel,
+          // The kit waits for the "registered" line, logged at info.
+          "--heartbeat-interval-ms", String(heartbeatIntervalMs), "--log-level", ["debug", "trace"].includes(this.logLevel) ? this.logLevel : "info",
           ...flagsOf(this.options.dataNode ?? {})],
         { logFile: join(this.baseDir, `datanode-${i + 1}.log`) },
       );
@@ -170,10 +171,20 @@ export class MiniCluster {
     await slot.proc.kill();
   }
 
-  /** Stops the NameNode and starts it again on the same port and metadata. */
-  async restartNameNode(): Promise<void> {
+  /**
+   * Stops the NameNode (with SIGKILL when `kill` is set, in process mode) and
+   * starts it again on the same port and metadata.
+   */
+  async restartNameNode(options: { kill?: boolean } = {}): Promise<void> {
     const port = Number(new URL(this.nameNodeUrl).port);
-    await this.stopNameNode();
+    if (options.kill) {
+      const proc = this.nameNodeProcess;
+      if (!proc) throw new Error("killing the NameNode needs it running as a process (mode: 'process')");
+      this.nameNodeProcess = undefined;
+      await proc.kill();
+    } else {
+      await this.stopNameNode();
+    }
     await this.startNameNode(port);
   }
 

@@ -2,6 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
+import { NameNodeService } from "@trainfs/proto";
+import { RpcClients } from "@trainfs/common";
 import { MiniCluster, type MiniClusterOptions } from "../src/index.js";
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -31,4 +33,35 @@ export async function rejection(p: Promise<unknown>): Promise<Error & { code?: s
     return err as Error & { code?: string };
   }
   throw new Error("expected the call to fail, but it succeeded");
+}
+
+/** Polls `check` until it stops throwing, or fails with its last error after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 30_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+}
+
+/** A file's chunks with their live replica addresses, as GetFile reports them. */
+export async function chunkLocations(c: MiniCluster, path: string): Promise<Array<{ chunkId: string; replicas: string[] }>> {
+  const rpc = new RpcClients();
+  try {
+    const res = await rpc.client(NameNodeService, c.nameNodeAddress).getFile({ path });
+    return res.chunks.map((chunk) => ({ chunkId: chunk.chunkId, replicas: chunk.replicas.map((r) => r.address) }));
+  } finally {
+    rpc.close();
+  }
+}
+
+/** Which running DataNodes (by index) have the chunk's file on disk. */
+export async function holdersOnDisk(c: MiniCluster, chunkId: string): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < c.dataNodeCount; i++) if ((await c.chunkFiles(i)).includes(chunkId)) out.push(i);
+  return out;
 }
