@@ -173,9 +173,9 @@ export class MiniCluster {
 
   /**
    * Stops the NameNode (with SIGKILL when `kill` is set, in process mode) and
-   * starts it again on the same port and metadata.
+   * starts it again, after `downMs`, on the same port and metadata.
    */
-  async restartNameNode(options: { kill?: boolean } = {}): Promise<void> {
+  async restartNameNode(options: { kill?: boolean; downMs?: number } = {}): Promise<void> {
     const port = Number(new URL(this.nameNodeUrl).port);
     if (options.kill) {
       const proc = this.nameNodeProcess;
@@ -185,6 +185,7 @@ export class MiniCluster {
     } else {
       await this.stopNameNode();
     }
+    if (options.downMs) await new Promise((r) => setTimeout(r, options.downMs));
     await this.startNameNode(port);
   }
 

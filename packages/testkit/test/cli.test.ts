@@ -42,6 +42,28 @@ describe("the trainfs CLI", () => {
     expect(JSON.parse(json.stdout)).toMatchObject([{ path: "/cli/in.bin", size: 300000, chunkCount: 5 }]);
   });
 
+  it("deletes files and reports on the cluster", async () => {
+    const c = await cluster({ dataNodes: 4 });
+    const dir = await workDir();
+    const env = { TRAINFS_NAMENODE: c.nameNodeAddress };
+    await randomFile(join(dir, "in.bin"), 1000);
+    expect((await trainfs(["put", join(dir, "in.bin"), "/x/in.bin"], env)).code).toBe(0);
+    expect(await trainfs(["rm", "/x/in.bin"], env)).toMatchObject({ code: 0, stdout: "deleted /x/in.bin (1 chunk(s) sent to trash)\n" });
+    expect(await trainfs(["rm", "/x/in.bin"], env)).toMatchObject({ code: 1, stderr: "trainfs: /x/in.bin: no such file or directory [not_found]\n" });
+
+    const report = await trainfs(["admin", "report"], env);
+    expect(report.code).toBe(0);
+    expect(report.stdout).toContain("Safe mode: off");
+    expect(report.stdout).toContain("DataNodes: 4 alive, 0 dead");
+    const json = JSON.parse((await trainfs(["admin", "report", "--json"], env)).stdout);
+    expect(json.datanodes).toHaveLength(4);
+    expect(json).toMatchObject({ underReplicatedChunks: 0, missingChunks: 0, safeMode: { on: false } });
+
+    const node = json.datanodes[0].address;
+    expect(await trainfs(["admin", "decommission", node], env)).toMatchObject({ code: 0, stdout: expect.stringMatching(/: decommission(ing|ed)\n$/) });
+    expect(await trainfs(["admin", "recommission", node], env)).toMatchObject({ code: 0, stdout: expect.stringMatching(/: normal\n$/) });
+  });
+
   it("says clearly what is wrong, with a non-zero exit", async () => {
     const c = await cluster();
     const env = { TRAINFS_NAMENODE: c.nameNodeAddress };

@@ -1,5 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { DataNodeService } from "@trainfs/proto";
+import { RpcClients } from "@trainfs/common";
 import { randomFile, sha256File, type MiniCluster } from "../src/index.js";
 import { chunkLocations, cluster, eventually, holdersOnDisk, workDir } from "./helpers.js";
 
@@ -105,6 +107,27 @@ describe("re-replication", () => {
     });
     await eventually(() => expectFullyReplicated(c, "/f"));
     expect(await Promise.all([0, 1, 2].map((i) => c.chunkFiles(i)))).toEqual(before);
+  });
+});
+
+describe("liveness", () => {
+  it("keeps DataNodes serving reads while the NameNode is away, and they rejoin when it returns", async () => {
+    const c = await cluster(FAST);
+    await putFile(c, 2 * CHUNK);
+    const [chunk] = await chunkLocations(c, "/f");
+    const rpc = new RpcClients();
+    const restart = c.restartNameNode({ downMs: 1500 });
+    await new Promise((r) => setTimeout(r, 500)); // the NameNode is down now
+    let bytes = 0;
+    for await (const part of rpc.client(DataNodeService, chunk!.replicas[0]!).readChunk({ chunkId: chunk!.chunkId })) bytes += part.data.length;
+    expect(bytes).toBe(CHUNK);
+    await restart;
+    await eventually(async () => {
+      const status = await c.client().clusterStatus();
+      expect(status.datanodes.map((d) => d.state)).toEqual(["alive", "alive", "alive"]);
+      expect(status.safeMode.on).toBe(false);
+    });
+    rpc.close();
   });
 });
 

@@ -1,0 +1,159 @@
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { ChunkMap } from "./chunk-map.js";
+import { DataNodeManager } from "./datanode-manager.js";
+import { HeartbeatMonitor } from "./heartbeat-monitor.js";
+import { PendingReplications } from "./pending-replications.js";
+import { ReplicationMonitor } from "./replication-monitor.js";
+import { ReplicationQueue } from "./replication-queue.js";
+import { Trash } from "./trash.js";
+import { openTestStore } from "../test/test-store.js";
+
+const silent = pino({ level: "silent" });
+
+/** A NameNode's replication machinery over a real store, with a hand-driven clock. */
+async function setup(nodes: number, settings: Partial<{ maxReplicationStreams: number; replicationTimeoutMs: number }> = {}) {
+  const { store } = await openTestStore();
+  const clock = { now: 1_000_000 };
+  const now = () => clock.now;
+  const datanodes = new DataNodeManager(store, 10_000, now);
+  for (let i = 1; i <= nodes; i++) await datanodes.register(`dn-${i}`, `http://127.0.0.1:${i}`, 1e9, 1e9 - i * 1000);
+  const chunkMap = new ChunkMap(store, datanodes);
+  const queue = new ReplicationQueue(store);
+  const pending = new PendingReplications(store);
+  const trash = new Trash(store, 60_000);
+  const monitor = new ReplicationMonitor(store, chunkMap, datanodes, queue, pending, trash, {
+    maxReplicationStreams: 4, replicationTimeoutMs: 30_000, maxChunksPerRound: 1000, ...settings,
+  }, silent, now);
+  const heartbeats = new HeartbeatMonitor(store, datanodes, chunkMap, monitor, trash, silent);
+  /** A complete file with one chunk per entry, each stored on the given nodes. */
+  const file = async (replication: number, holders: string[][]) =>
+    store.write(() => {
+      const chunkIds = holders.map((_, i) => `chunk-${i}`);
+      store.inodes.put(100, { id: 100, parentId: 1, name: "f", type: "file", mtimeMs: 0, size: 10, replication, chunkSize: 10, chunkIds });
+      holders.forEach((nodesOfChunk, i) => {
+        store.chunks.put(`chunk-${i}`, { chunkId: `chunk-${i}`, inodeId: 100, index: i, offset: 0, length: 10, checksum: 7 });
+        for (const dn of nodesOfChunk) chunkMap.commit(dn, { chunkId: `chunk-${i}`, length: 10, checksum: 7 }, now());
+        monitor.recheck(`chunk-${i}`);
+      });
+      return chunkIds;
+    });
+  const beat = (...ids: string[]) => {
+    for (const id of ids) datanodes.heartbeat(id, { capacityBytes: 1e9, freeBytes: 1e9, usedBytes: 0, chunkCount: 0 });
+  };
+  return { store, clock, datanodes, chunkMap, queue, pending, trash, monitor, heartbeats, file, beat };
+}
+
+describe("ReplicationMonitor", () => {
+  it("queues chunks by how few live replicas remain and plans the most endangered first", async () => {
+    const t = await setup(5, { maxReplicationStreams: 1 });
+    await t.file(3, [["dn-1", "dn-2"], ["dn-3"], ["dn-1", "dn-2", "dn-3"]]);
+    expect(t.queue.ordered(10)).toEqual(["chunk-1", "chunk-0"]);
+    expect(t.queue.counts()).toEqual({ missing: 0, underReplicated: 2, surplus: 0 });
+    await t.monitor.runOnce();
+    // One stream per node: chunk-1 (one copy left) goes first, from dn-3 to the
+    // two roomiest nodes, dn-1 and dn-2; that leaves chunk-0 no free source.
+    expect(t.pending.get("chunk-1")).toMatchObject({ sourceId: "dn-3", targetIds: ["dn-1", "dn-2"] });
+    expect(t.pending.get("chunk-0")).toBeUndefined();
+    await t.store.write(() => {
+      for (const dn of ["dn-1", "dn-2"]) {
+        t.chunkMap.commit(dn, { chunkId: "chunk-1", length: 10, checksum: 7 }, t.clock.now);
+        t.monitor.onCommit("chunk-1", dn);
+      }
+    });
+    await t.monitor.runOnce();
+    expect(t.pending.get("chunk-0")?.targetIds).toEqual(["dn-3"]);
+  });
+
+  it("hands copies to their source once, and finishes them when every target commits", async () => {
+    const t = await setup(4);
+    await t.file(3, [["dn-1", "dn-2"]]);
+    await t.monitor.runOnce();
+    const task = t.pending.get("chunk-0")!;
+    const delivered = await t.store.write(() => t.pending.takeForSource(task.sourceId, 10, t.clock.now));
+    expect(delivered.map((d) => d.chunkId)).toEqual(["chunk-0"]);
+    expect(await t.store.write(() => t.pending.takeForSource(task.sourceId, 10, t.clock.now))).toEqual([]);
+    await t.store.write(() => {
+      t.chunkMap.commit(task.targetIds[0]!, { chunkId: "chunk-0", length: 10, checksum: 7 }, t.clock.now);
+      t.monitor.onCommit("chunk-0", task.targetIds[0]!);
+    });
+    expect(t.pending.count()).toBe(0);
+    expect(t.queue.counts().underReplicated).toBe(0);
+  });
+
+  it("plans again, elsewhere when it can, after a timeout or a failure at the source", async () => {
+    const t = await setup(5);
+    await t.file(2, [["dn-1"]]);
+    await t.monitor.runOnce();
+    const firstTarget = t.pending.get("chunk-0")!.targetIds[0]!;
+    t.clock.now += 30_001;
+    t.beat("dn-1", "dn-2", "dn-3", "dn-4", "dn-5");
+    await t.monitor.runOnce();
+    const second = t.pending.get("chunk-0")!;
+    expect(second.targetIds[0]).not.toBe(firstTarget);
+    await t.store.write(() => t.monitor.onFailed("dn-1", ["chunk-0"]));
+    expect(t.pending.get("chunk-0")).toBeUndefined();
+    await t.monitor.runOnce();
+    expect(t.pending.get("chunk-0")).toBeDefined();
+  });
+
+  it("sends surplus replicas on the fullest nodes to trash", async () => {
+    const t = await setup(4);
+    await t.file(2, [["dn-1", "dn-2", "dn-4"]]);
+    expect(t.queue.counts().surplus).toBe(1);
+    await t.monitor.runOnce();
+    // dn-4 registered with the least free space.
+    expect(t.trash.has("dn-4", "chunk-0")).toBe(true);
+    expect(t.chunkMap.replicas("chunk-0").map((r) => r.datanodeId)).toEqual(["dn-1", "dn-2"]);
+    expect(t.queue.counts()).toEqual({ missing: 0, underReplicated: 0, surplus: 0 });
+  });
+
+  it("counts a chunk with no live replica as missing and plans nothing for it", async () => {
+    const t = await setup(3);
+    await t.file(3, [["dn-1"]]);
+    t.clock.now += 10_001;
+    t.beat("dn-2", "dn-3");
+    await t.heartbeats.runOnce();
+    expect(t.datanodes.isLive("dn-1")).toBe(false);
+    expect(t.queue.counts()).toEqual({ missing: 1, underReplicated: 0, surplus: 0 });
+    await t.monitor.runOnce();
+    expect(t.pending.count()).toBe(0);
+  });
+
+  it("declares a silent node dead, drops its replicas and what it owed, and re-queues its chunks", async () => {
+    const t = await setup(4);
+    await t.file(3, [["dn-1", "dn-2", "dn-3"]]);
+    await t.store.write(() => t.trash.add("dn-1", "old-chunk", 0));
+    t.clock.now += 10_001;
+    t.beat("dn-2", "dn-3", "dn-4");
+    await t.heartbeats.runOnce();
+    expect(t.datanodes.isLive("dn-1")).toBe(false);
+    expect(t.datanodes.heartbeat("dn-1", { capacityBytes: 1, freeBytes: 1, usedBytes: 0, chunkCount: 0 })).toBe(false); // must register again
+    expect(t.chunkMap.chunksOn("dn-1")).toEqual([]);
+    expect(t.trash.count()).toBe(0);
+    expect(t.queue.ordered(10)).toEqual(["chunk-0"]);
+    await t.monitor.runOnce();
+    expect(t.pending.get("chunk-0")!.targetIds).toEqual(["dn-4"]);
+  });
+
+  it("keeps draining nodes as sources only, and marks them decommissioned once their chunks are safe", async () => {
+    const t = await setup(4);
+    await t.file(3, [["dn-1", "dn-2", "dn-3"]]);
+    await t.store.write(() => {
+      t.datanodes.setAdminState("dn-1", "decommissioning");
+      t.monitor.recheck("chunk-0");
+    });
+    expect(t.datanodes.placementCandidates().map((c) => c.id)).not.toContain("dn-1");
+    await t.monitor.runOnce();
+    const task = t.pending.get("chunk-0")!;
+    expect(task.targetIds).toEqual(["dn-4"]);
+    expect(t.datanodes.adminState("dn-1")).toBe("decommissioning");
+    await t.store.write(() => {
+      t.chunkMap.commit("dn-4", { chunkId: "chunk-0", length: 10, checksum: 7 }, t.clock.now);
+      t.monitor.onCommit("chunk-0", "dn-4");
+    });
+    await t.monitor.runOnce();
+    expect(t.datanodes.adminState("dn-1")).toBe("decommissioned");
+    expect(t.trash.count()).toBe(0); // the drained copy is not surplus: it does not count
+  });
+});
