@@ -81,10 +81,10 @@ describe("asynchronous deletion through trash", () => {
     });
   });
 
-  it("resumes deletions a DataNode received but had not finished when it crashed", async () => {
-    const c = await cluster(FAST);
+  it("resumes deletions a DataNode received but had not finished when it was SIGKILLed", async () => {
+    const c = await cluster({ mode: "process", ...FAST });
     const chunks = await putFile(c, 2 * CHUNK, "/f");
-    await c.stopDataNode(0);
+    await c.killDataNode(0);
     // What the node had persisted when it crashed: the names, before deleting anything.
     const tasks = openLmdb({ path: join(c.dataNodeDir(0), "tasks.mdb"), maxDbs: 8 });
     const trash = tasks.openDB<number, string>({ name: "trash", encoding: "msgpack" });
