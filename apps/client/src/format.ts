@@ -1,4 +1,4 @@
-import type { ClusterStatus, FileStatus } from "@trainfs/client";
+import type { ClusterStatus, FileStatus, FsckReport } from "@trainfs/client";
 import { formatSize } from "@trainfs/common";
 
 /** One line per entry, like `hdfs dfs -ls`: type, replication, size, time, path. */
@@ -32,5 +32,23 @@ export function formatReport(s: ClusterStatus): string {
       `  capacity ${formatSize(d.capacityBytes)}, used ${formatSize(d.usedBytes)}, free ${formatSize(d.freeBytes)}, ${d.chunkCount} chunks`,
     );
   }
+  return lines.join("\n");
+}
+
+/** fsck for people: problems first, one line each, then the totals, like `hdfs fsck`. */
+export function formatFsck(r: FsckReport): string {
+  const lines: string[] = [];
+  for (const f of r.files) {
+    for (const c of f.chunks) {
+      if (c.health === "healthy") continue;
+      const bad = c.corruptReplicas.length ? `; corrupt on ${c.corruptReplicas.join(", ")}` : "";
+      lines.push(`${f.path}: chunk ${c.index} (${c.chunkId}) ${c.health.toUpperCase()}: ${c.liveReplicas.length} of ${f.replication} good replicas${bad}`);
+    }
+  }
+  lines.push(
+    `Files: ${r.files.length}`,
+    `Chunks: ${r.healthyChunks} healthy, ${r.underReplicatedChunks} under-replicated, ${r.corruptChunks} corrupt, ${r.missingChunks} missing`,
+    `Status: ${r.healthy ? "HEALTHY" : "CORRUPT"}`,
+  );
   return lines.join("\n");
 }

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { TrainfsClient, TrainfsError } from "@trainfs/client";
 import { errorMessage, formatSize, parseSize } from "@trainfs/common";
-import { formatListing, formatReport } from "./format.js";
+import { formatFsck, formatListing, formatReport } from "./format.js";
 import { progressBar } from "./progress.js";
 
 const DEFAULT_NAMENODE = "http://127.0.0.1:9870";
@@ -94,6 +94,22 @@ program
     try {
       const { chunkCount } = await c.rm(remote);
       console.log(`deleted ${remote} (${chunkCount} chunk(s) sent to trash)`);
+    } finally {
+      c.close();
+    }
+  });
+
+program
+  .command("fsck")
+  .description("check files: each chunk's good and bad replicas; exits 1 if anything is missing or corrupt")
+  .argument("[remote]", "a file or directory (checked recursively)", "/")
+  .option("--json", "print JSON")
+  .action(async (remote: string, opts: { json?: boolean }) => {
+    const c = client();
+    try {
+      const report = await c.fsck(remote);
+      console.log(opts.json ? JSON.stringify(report, null, 2) : formatFsck(report));
+      if (!report.healthy) process.exitCode = 1;
     } finally {
       c.close();
     }

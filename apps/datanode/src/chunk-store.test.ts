@@ -23,20 +23,29 @@ async function writeChunk(store: ChunkStore, chunkId: string, data: Buffer, chec
   return w.commit(checksum);
 }
 
+/** The bytes [offset, offset + length), trimmed from the whole verified pieces the store hands out. */
 async function readAll(store: ChunkStore, chunkId: string, offset: number, length: number) {
   const parts: Buffer[] = [];
-  for await (const p of store.read(chunkId, offset, length)) parts.push(p);
-  return Buffer.concat(parts);
+  let start = -1;
+  for await (const p of store.readVerified(chunkId, offset, length)) {
+    if (start < 0) start = p.offset;
+    expect(p.offset % store.pieceSize).toBe(0);
+    expect(p.checksums).toHaveLength(Math.ceil(p.data.length / store.pieceSize));
+    parts.push(p.data);
+  }
+  return Buffer.concat(parts).subarray(offset - Math.max(start, 0), offset - Math.max(start, 0) + length);
 }
 
 describe("ChunkStore", () => {
   it("stores a verified chunk under its final name and reads any range of it", async () => {
-    const store = await ChunkStore.open(await tempDir());
+    const store = await ChunkStore.open(await tempDir(), undefined, 1024);
     const data = randomBytes(5000);
     expect(await writeChunk(store, id(1), data)).toEqual({ chunkId: id(1), length: 5000, checksum: crc32Of(data) });
     expect(await store.stat(id(1))).toEqual({ chunkId: id(1), length: 5000, checksum: crc32Of(data) });
     expect((await readAll(store, id(1), 0, 5000)).equals(data)).toBe(true);
     expect((await readAll(store, id(1), 1234, 100)).equals(data.subarray(1234, 1334))).toBe(true);
+    // Across a piece boundary (pieces of 1 KiB here).
+    expect((await readAll(store, id(1), 1000, 2100)).equals(data.subarray(1000, 3100))).toBe(true);
     expect(store.chunkCount).toBe(1);
   });
 
@@ -93,7 +102,7 @@ describe("ChunkStore", () => {
     const store = await ChunkStore.open(await tempDir());
     await writeChunk(store, id(8), randomBytes(4000));
     await truncate(store.chunkPath(id(8)), 1000);
-    await expect(readAll(store, id(8), 0, 4000)).rejects.toMatchObject({ code: "data_loss" });
+    await expect(readAll(store, id(8), 0, 4000)).rejects.toMatchObject({ code: "data_loss", reason: "its data file is shorter than 4000 bytes" });
   });
 
   it("caps free space at the configured capacity and refuses chunks that do not fit", async () => {

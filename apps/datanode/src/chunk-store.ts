@@ -1,8 +1,11 @@
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, statfs } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
+import { crc32 } from "node:zlib";
 import { join } from "node:path";
-import { Crc32, DATA_PART_BYTES, TrainfsError } from "@trainfs/common";
+import { TrainfsError } from "@trainfs/common";
+import { PIECE_BYTES, PieceChecksums, encodeMeta, parseMeta, type ChunkMeta } from "./chunk-meta.js";
+import { ChunkWriter } from "./chunk-writer.js";
 
 export interface StoredChunk {
   chunkId: string;
@@ -10,7 +13,26 @@ export interface StoredChunk {
   checksum: number;
 }
 
+/** Verified bytes of a chunk: whole pieces from `offset`, with their checksums. */
+export interface VerifiedPart {
+  offset: number;
+  data: Buffer;
+  checksums: number[];
+}
+
+/** This replica is bad: its bytes, its metadata or its file are not what was written. */
+export class CorruptReplicaError extends TrainfsError {
+  constructor(
+    readonly chunkId: string,
+    readonly reason: string,
+  ) {
+    super("data_loss", `chunk ${chunkId} is corrupt on this DataNode: ${reason}`);
+  }
+}
+
 const CHUNK_ID = /^[0-9a-f]{32}$/;
+/** Pieces per read message: about 1 MiB, as the data parts of writes. */
+const PIECES_PER_PART = 16;
 
 export function checkChunkId(chunkId: string): void {
   if (!CHUNK_ID.test(chunkId)) {
@@ -20,40 +42,51 @@ export function checkChunkId(chunkId: string): void {
 
 /**
  * Chunks as plain files: `chunks/<first two hex digits>/<chunk id>` holds the
- * bytes and `<chunk id>.meta` beside it the length and CRC-32, so a restart
- * can report every chunk without reading it. A chunk being received lives in
- * `tmp/` until it is complete, verified and fsynced; only then is it renamed
- * into place, so no half-written chunk ever carries a final name.
+ * bytes and `<chunk id>.meta` beside it the length, CRC-32 and per-piece
+ * CRC-32s (see chunk-meta.ts), so a restart can report every chunk without
+ * reading it. A chunk being received lives in `tmp/` until it is complete,
+ * verified and fsynced; only then is it renamed into place, so no half-written
+ * chunk ever carries a final name. A replica found bad is quarantined: renamed
+ * to `<chunk id>.corrupt`, no longer served or reported, kept until the
+ * NameNode's trash removes it.
  */
 export class ChunkStore {
+  /** Chunk id → length of every chunk held under its final name. */
+  private readonly inventory = new Map<string, number>();
   private used = 0;
-  private count = 0;
 
   private constructor(
     readonly dir: string,
     private readonly capacityLimit: number | undefined,
+    readonly pieceSize: number,
   ) {}
 
-  static async open(dir: string, capacityLimit?: number): Promise<ChunkStore> {
-    const store = new ChunkStore(dir, capacityLimit);
+  static async open(dir: string, capacityLimit?: number, pieceSize = PIECE_BYTES): Promise<ChunkStore> {
+    const store = new ChunkStore(dir, capacityLimit, pieceSize);
     await mkdir(join(dir, "chunks"), { recursive: true });
     // Partial writes from before a crash are never valid chunks.
     await rm(join(dir, "tmp"), { recursive: true, force: true });
     await mkdir(join(dir, "tmp"), { recursive: true });
-    for (const chunk of await store.list()) {
-      store.used += chunk.length;
-      store.count++;
-    }
+    for (const chunk of await store.scan()) store.remember(chunk.chunkId, chunk.length);
     return store;
   }
 
   get chunkCount(): number {
-    return this.count;
+    return this.inventory.size;
   }
 
   /** Bytes of chunk files held. */
   get usedBytes(): number {
     return this.used;
+  }
+
+  has(chunkId: string): boolean {
+    return this.inventory.has(chunkId);
+  }
+
+  /** Ids of every chunk held, as known since start (a file deleted behind our back is still listed). */
+  ids(): string[] {
+    return [...this.inventory.keys()];
   }
 
   /** Capacity and free bytes of the disk, capped by the configured capacity. */
@@ -80,67 +113,149 @@ export class ChunkStore {
   }
 
   /** Moves a complete, fsynced temporary file into place with its metadata. */
-  async install(chunkId: string, tmpPath: string, digest: StoredChunk): Promise<void> {
+  async install(chunkId: string, tmpPath: string, meta: ChunkMeta): Promise<void> {
     const dir = this.chunkDir(chunkId);
     if (await mkdir(dir, { recursive: true })) await fsyncDir(join(this.dir, "chunks"));
-    const previous = await this.stat(chunkId);
-    const dataPath = join(dir, chunkId);
+    const dataPath = this.chunkPath(chunkId);
     // A rewrite of a chunk removes the old bytes first, so a crash can never
     // pair new metadata with old data (metadata without data is dropped at start).
-    if (previous) await rm(dataPath, { force: true });
+    if (this.inventory.has(chunkId)) await rm(dataPath, { force: true });
     const metaTmp = `${tmpPath}.meta`;
-    await writeDurably(metaTmp, JSON.stringify({ length: digest.length, checksum: digest.checksum }));
+    await writeDurably(metaTmp, encodeMeta(meta));
     await rename(metaTmp, `${dataPath}.meta`);
     await rename(tmpPath, dataPath);
+    await rm(`${dataPath}.corrupt`, { force: true });
     await fsyncDir(dir);
-    if (previous) {
-      this.used -= previous.length;
-      this.count--;
-    }
-    this.used += digest.length;
-    this.count++;
+    this.forget(chunkId);
+    this.remember(chunkId, meta.length);
   }
 
+  /** Length and checksum from the metadata, or undefined if the chunk is not held. */
   async stat(chunkId: string): Promise<StoredChunk | undefined> {
     checkChunkId(chunkId);
-    const dataPath = join(this.chunkDir(chunkId), chunkId);
-    let meta: string;
-    try {
-      meta = await readFile(`${dataPath}.meta`, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw err;
-    }
-    const parsed = JSON.parse(meta) as { length: number; checksum: number };
-    try {
-      await stat(dataPath);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw err;
-    }
-    return { chunkId, length: parsed.length, checksum: parsed.checksum };
+    if (!this.inventory.has(chunkId)) return undefined;
+    const meta = await this.readMeta(chunkId);
+    return meta && { chunkId, length: meta.length, checksum: meta.checksum };
   }
 
-  /** Streams [offset, offset + length) of a chunk in parts of about 1 MiB. */
-  async *read(chunkId: string, offset: number, length: number): AsyncGenerator<Buffer> {
-    if (length === 0) return;
-    const stream = createReadStream(join(this.chunkDir(chunkId), chunkId), {
-      start: offset,
-      end: offset + length - 1,
-      highWaterMark: DATA_PART_BYTES,
-    });
-    let sent = 0;
-    for await (const part of stream as AsyncIterable<Buffer>) {
-      sent += part.length;
-      yield part;
+  /**
+   * Streams the whole pieces covering [offset, offset + length), each verified
+   * against its checksum before it is handed out. A bad piece, a short or
+   * missing file, or unreadable metadata throws CorruptReplicaError.
+   */
+  async *readVerified(chunkId: string, offset: number, length: number): AsyncGenerator<VerifiedPart> {
+    const meta = await this.readMeta(chunkId);
+    if (!meta) throw new CorruptReplicaError(chunkId, "its metadata file is missing or unreadable");
+    if (length === 0 || meta.length === 0) return;
+    const p = meta.pieceSize;
+    const first = Math.floor(offset / p);
+    const last = Math.floor((offset + length - 1) / p);
+    let handle;
+    try {
+      handle = await open(this.chunkPath(chunkId), "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new CorruptReplicaError(chunkId, "its data file is missing");
+      throw err;
     }
-    if (sent !== length) {
-      throw new TrainfsError("data_loss", `chunk ${chunkId} is shorter on disk than its metadata says (${offset + sent} < ${offset + length})`);
+    try {
+      for (let piece = first; piece <= last; piece += PIECES_PER_PART) {
+        const count = Math.min(PIECES_PER_PART, last - piece + 1);
+        const start = piece * p;
+        const size = Math.min(count * p, meta.length - start);
+        const data = Buffer.allocUnsafe(size);
+        let got = 0;
+        while (got < size) {
+          const { bytesRead } = await handle.read(data, got, size - got, start + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        if (got < size) throw new CorruptReplicaError(chunkId, `its data file is shorter than ${meta.length} bytes`);
+        const checksums = meta.pieces.slice(piece, piece + count);
+        checksums.forEach((expected, i) => {
+          const actual = crc32(data.subarray(i * p, Math.min((i + 1) * p, size))) >>> 0;
+          if (actual !== expected) throw new CorruptReplicaError(chunkId, `checksum mismatch in piece ${piece + i}`);
+        });
+        yield { offset: start, data, checksums };
+      }
+      if (last === Math.ceil(meta.length / p) - 1) {
+        const { size } = await handle.stat();
+        if (size !== meta.length) throw new CorruptReplicaError(chunkId, `its data file has ${size} bytes, not ${meta.length}`);
+      }
+    } finally {
+      await handle.close();
     }
   }
 
-  /** Every complete chunk, from the metadata files (data read only where metadata is missing). */
+  /** Reads and checks a whole chunk (the scrubber's job); the reason it is bad, or undefined. */
+  async verify(chunkId: string, onBytes?: (n: number) => Promise<void>): Promise<string | undefined> {
+    const meta = await this.readMeta(chunkId);
+    try {
+      for await (const part of this.readVerified(chunkId, 0, meta?.length ?? 1)) await onBytes?.(part.data.length);
+      return undefined;
+    } catch (err) {
+      if (err instanceof CorruptReplicaError) return err.reason;
+      throw err;
+    }
+  }
+
+  /** Takes a bad replica out of service, keeping its bytes as `<id>.corrupt` until trash removes them. */
+  async quarantine(chunkId: string): Promise<void> {
+    checkChunkId(chunkId);
+    await rename(this.chunkPath(chunkId), `${this.chunkPath(chunkId)}.corrupt`).catch(() => {});
+    await rm(`${this.chunkPath(chunkId)}.meta`, { force: true });
+    this.forget(chunkId);
+  }
+
+  /** Every chunk held, from the metadata files (as at the last scan plus installs). */
   async list(): Promise<StoredChunk[]> {
+    const out: StoredChunk[] = [];
+    for (const chunkId of this.inventory.keys()) {
+      const meta = await this.readMeta(chunkId);
+      if (meta) out.push({ chunkId, length: meta.length, checksum: meta.checksum });
+    }
+    return out;
+  }
+
+  async delete(chunkId: string): Promise<void> {
+    checkChunkId(chunkId);
+    const dataPath = this.chunkPath(chunkId);
+    await rm(dataPath, { force: true });
+    await rm(`${dataPath}.meta`, { force: true });
+    await rm(`${dataPath}.corrupt`, { force: true });
+    this.forget(chunkId);
+  }
+
+  chunkPath(chunkId: string): string {
+    return join(this.chunkDir(chunkId), chunkId);
+  }
+
+  private async readMeta(chunkId: string): Promise<ChunkMeta | undefined> {
+    try {
+      return parseMeta(await readFile(`${this.chunkPath(chunkId)}.meta`, "utf8"));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+
+  private remember(chunkId: string, length: number): void {
+    this.inventory.set(chunkId, length);
+    this.used += length;
+  }
+
+  private forget(chunkId: string): void {
+    const length = this.inventory.get(chunkId);
+    if (length === undefined) return;
+    this.inventory.delete(chunkId);
+    this.used -= length;
+  }
+
+  private chunkDir(chunkId: string): string {
+    return join(this.dir, "chunks", chunkId.slice(0, 2));
+  }
+
+  /** Finds every chunk on disk at start; drops metadata without data, rebuilds metadata without a file. */
+  private async scan(): Promise<StoredChunk[]> {
     const out: StoredChunk[] = [];
     const root = join(this.dir, "chunks");
     for (const entry of await readdir(root, { withFileTypes: true })) {
@@ -153,106 +268,26 @@ export class ChunkStore {
           continue;
         }
         if (!CHUNK_ID.test(name)) continue;
-        if (names.has(`${name}.meta`)) {
-          const chunk = await this.stat(name);
-          if (chunk) out.push(chunk);
-        } else {
-          out.push(await this.rebuildMeta(name));
-        }
+        const meta = names.has(`${name}.meta`) ? await this.readMeta(name) : undefined;
+        out.push(meta ? { chunkId: name, length: meta.length, checksum: meta.checksum } : await this.rebuildMeta(name));
       }
     }
     return out;
   }
 
-  async delete(chunkId: string): Promise<void> {
-    const previous = await this.stat(chunkId);
-    const dataPath = join(this.chunkDir(chunkId), chunkId);
-    await rm(dataPath, { force: true });
-    await rm(`${dataPath}.meta`, { force: true });
-    if (previous) {
-      this.used -= previous.length;
-      this.count--;
-    }
-  }
-
-  chunkPath(chunkId: string): string {
-    return join(this.chunkDir(chunkId), chunkId);
-  }
-
-  private chunkDir(chunkId: string): string {
-    return join(this.dir, "chunks", chunkId.slice(0, 2));
-  }
-
   private async rebuildMeta(chunkId: string): Promise<StoredChunk> {
-    const crc = new Crc32();
-    for await (const part of createReadStream(this.chunkPath(chunkId), { highWaterMark: DATA_PART_BYTES })) {
-      crc.update(part as Buffer);
+    const pieces = new PieceChecksums(this.pieceSize);
+    let length = 0;
+    let checksum = 0;
+    for await (const part of createReadStream(this.chunkPath(chunkId), { highWaterMark: 1024 * 1024 })) {
+      const data = part as Buffer;
+      pieces.update(data);
+      checksum = crc32(data, checksum);
+      length += data.length;
     }
-    const digest = { chunkId, length: crc.length, checksum: crc.digest() };
-    await writeDurably(`${this.chunkPath(chunkId)}.meta`, JSON.stringify({ length: digest.length, checksum: digest.checksum }));
-    return digest;
-  }
-}
-
-/** A chunk being received into a temporary file. */
-export class ChunkWriter {
-  private readonly crc = new Crc32();
-  private closed = false;
-
-  constructor(
-    private readonly store: ChunkStore,
-    readonly chunkId: string,
-    readonly length: number,
-    private readonly tmpPath: string,
-    private readonly handle: FileHandle,
-  ) {}
-
-  get received(): number {
-    return this.crc.length;
-  }
-
-  get checksum(): number {
-    return this.crc.digest();
-  }
-
-  async write(data: Uint8Array): Promise<void> {
-    if (this.crc.length + data.byteLength > this.length) {
-      throw new TrainfsError("invalid_argument", `chunk ${this.chunkId}: more than the declared ${this.length} bytes were sent`);
-    }
-    this.crc.update(data);
-    let written = 0;
-    while (written < data.byteLength) {
-      const { bytesWritten } = await this.handle.write(data, written, data.byteLength - written);
-      written += bytesWritten;
-    }
-  }
-
-  /** Verifies length and checksum, fsyncs, and renames the chunk into place. */
-  async commit(expectedChecksum: number): Promise<StoredChunk> {
-    if (this.crc.length !== this.length) {
-      throw new TrainfsError("invalid_argument", `chunk ${this.chunkId}: received ${this.crc.length} bytes, expected ${this.length}`);
-    }
-    if (this.crc.digest() !== expectedChecksum >>> 0) {
-      throw new TrainfsError(
-        "data_loss",
-        `chunk ${this.chunkId}: checksum mismatch (received bytes have ${this.crc.digest().toString(16)}, sender computed ${(expectedChecksum >>> 0).toString(16)})`,
-      );
-    }
-    await this.handle.sync();
-    await this.handle.close();
-    this.closed = true;
-    const digest = { chunkId: this.chunkId, length: this.length, checksum: this.crc.digest() };
-    await this.store.install(this.chunkId, this.tmpPath, digest);
-    return digest;
-  }
-
-  /** Drops the temporary file; safe to call at any point, and more than once. */
-  async abort(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      await this.handle.close().catch(() => {});
-    }
-    await rm(this.tmpPath, { force: true });
+    const meta = { length, checksum: checksum >>> 0, pieceSize: this.pieceSize, pieces: pieces.finish() };
+    await writeDurably(`${this.chunkPath(chunkId)}.meta`, encodeMeta(meta));
+    return { chunkId, length, checksum: meta.checksum };
   }
 }
 

@@ -14,6 +14,9 @@ export const dataNodeConfigSchema = z.object({
   heartbeatIntervalMs: configFields.milliseconds().default(3000),
   /** Replica copies this node sends at once. */
   maxReplicationStreams: z.coerce.number().int().positive().default(4),
+  /** The background scrubber re-reads every chunk once per period, at most this fast. */
+  scrubBytesPerSecond: configFields.size().default(16 * 1024 * 1024),
+  scrubPeriodMs: configFields.milliseconds().default(14 * 24 * 3600 * 1000),
   logLevel: configFields.logLevel().default("info"),
 });
 

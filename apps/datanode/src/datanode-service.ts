@@ -1,11 +1,17 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { DataNodeService } from "@trainfs/proto";
 import { TrainfsError, safeNumber } from "@trainfs/common";
-import { checkChunkId, type ChunkStore } from "./chunk-store.js";
+import { CorruptReplicaError, checkChunkId, type ChunkStore } from "./chunk-store.js";
 import { receiveChunk, type PipelineContext } from "./pipeline.js";
 
-/** The DataNode's RPC edge: chunk writes go down the pipeline, reads stream from the store. */
-export function dataNodeService(ctx: PipelineContext & { store: ChunkStore }): ServiceImpl<typeof DataNodeService> {
+export interface DataNodeServiceContext extends PipelineContext {
+  store: ChunkStore;
+  /** Takes a bad replica out of service and tells the NameNode. */
+  condemn: (chunkId: string, reason: string) => Promise<void>;
+}
+
+/** The DataNode's RPC edge: chunk writes go down the pipeline, reads stream verified pieces from the store. */
+export function dataNodeService(ctx: DataNodeServiceContext): ServiceImpl<typeof DataNodeService> {
   return {
     writeChunk: (requests) => receiveChunk(ctx, requests),
 
@@ -18,7 +24,15 @@ export function dataNodeService(ctx: PipelineContext & { store: ChunkStore }): S
       if (offset + length > chunk.length) {
         throw new TrainfsError("out_of_range", `bytes [${offset}, ${offset + length}) are past the end of chunk ${req.chunkId} (${chunk.length} bytes)`);
       }
-      for await (const data of ctx.store.read(req.chunkId, offset, length)) yield { data };
+      try {
+        for await (const part of ctx.store.readVerified(req.chunkId, offset, length)) {
+          yield { data: part.data, offset: BigInt(part.offset), pieceSize: ctx.store.pieceSize, pieceChecksums: part.checksums };
+        }
+      } catch (err) {
+        // Never send bytes known to be bad: condemn the replica and let the reader move on.
+        if (err instanceof CorruptReplicaError) await ctx.condemn(req.chunkId, err.reason);
+        throw err;
+      }
     },
   };
 }

@@ -6,6 +6,7 @@ import { dataNodeService } from "./datanode-service.js";
 import { NameNodeLink } from "./namenode-link.js";
 import { NodeIdentity } from "./node-identity.js";
 import { Replicator } from "./replicator.js";
+import { Scrubber } from "./scrubber.js";
 import { TaskStore } from "./task-store.js";
 import { TrashWorker } from "./trash.js";
 
@@ -18,6 +19,7 @@ export class DataNode {
     readonly link: NameNodeLink,
     readonly trash: TrashWorker,
     readonly replicator: Replicator,
+    readonly scrubber: Scrubber,
     private readonly tasks: TaskStore,
     private readonly server: RpcServer,
     private readonly clients: RpcClients,
@@ -39,6 +41,11 @@ export class DataNode {
       // handlers need it; they read it through `self` after start.
       const self = { id: identity.datanodeId, address: config.advertiseAddress ?? "" };
       let link: NameNodeLink | undefined;
+      const condemn = async (chunkId: string, reason: string) => {
+        logger.error({ chunkId, reason }, "bad replica: quarantined and reported");
+        await store.quarantine(chunkId);
+        await link?.reportBad([{ chunkId, reason }]);
+      };
       const server = await startRpcServer({
         host: config.host,
         port: config.port,
@@ -46,17 +53,19 @@ export class DataNode {
         routes: (router) =>
           router.service(
             DataNodeService,
-            dataNodeService({ store, clients, self, logger, commitChunk: (chunk) => link!.commitChunk(chunk) }),
+            dataNodeService({ store, clients, self, logger, commitChunk: (chunk) => link!.commitChunk(chunk), condemn }),
           ),
       });
       self.address ||= `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
+      const scrubber = new Scrubber(tasks, store, condemn, { bytesPerSecond: config.scrubBytesPerSecond, periodMs: config.scrubPeriodMs }, logger);
       link = new NameNodeLink(clients, config.namenode, self, identity, store, trash, replicator, config.heartbeatIntervalMs, logger);
       // Work received before a restart and not finished carries on.
       trash.resume();
       replicator.resume();
       link.start();
+      scrubber.start();
       logger.info({ datanodeId: self.id, address: self.address, dataDir: config.dataDir, namenode: config.namenode }, "DataNode listening");
-      return new DataNode(self.id, self.address, store, link, trash, replicator, tasks, server, clients, lock, logger);
+      return new DataNode(self.id, self.address, store, link, trash, replicator, scrubber, tasks, server, clients, lock, logger);
     } catch (err) {
       await tasks?.close();
       lock.release();
@@ -70,6 +79,7 @@ export class DataNode {
 
   async stop(): Promise<void> {
     this.link.stop();
+    await this.scrubber.stop();
     await this.server.close();
     this.clients.close();
     await this.trash.idle();

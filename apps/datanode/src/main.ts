@@ -18,6 +18,8 @@ const program = new Command("trainfs-datanode")
   .option("--capacity <size>", "offer at most this much space, e.g. 100GiB (default: the disk's)")
   .option("--heartbeat-interval-ms <ms>", "time between heartbeats (default 3000)")
   .option("--max-replication-streams <n>", "replica copies this node sends at once (default 4)")
+  .option("--scrub-bytes-per-second <size>", "the scrubber reads at most this fast, e.g. 16MiB (default 16MiB)")
+  .option("--scrub-period-ms <ms>", "the scrubber verifies every chunk once per period (default 1209600000, 14 days)")
   .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)")
   .showHelpAfterError();
 

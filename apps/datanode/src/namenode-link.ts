@@ -56,6 +56,18 @@ export class NameNodeLink {
     );
   }
 
+  /** Tells the NameNode that replicas here are bad; best effort (the scrubber finds them again). */
+  async reportBad(replicas: ReadonlyArray<{ chunkId: string; reason: string }>): Promise<void> {
+    try {
+      await this.client.reportBadChunks(
+        { replicas: replicas.map((r) => ({ chunkId: r.chunkId, datanodeId: this.self.id, reason: r.reason })) },
+        { timeoutMs: CALL_TIMEOUT_MS },
+      );
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err), chunks: replicas.length }, "cannot report bad replicas to the NameNode");
+    }
+  }
+
   private async tick(): Promise<void> {
     if (this.stopped) return;
     let delay = this.intervalMs;

@@ -10,13 +10,16 @@ export interface StoredReplication {
  * The DataNode's own small LMDB store of work received from the NameNode
  * and not finished, so that a restart resumes it: chunks to delete, deletions
  * done but not yet confirmed, copies to make, copies that failed but were not
- * yet reported. Chunk bytes never live here; they are plain files.
+ * yet reported, and the scrubber's progress. Chunk bytes never live here;
+ * they are plain files.
  */
 export class TaskStore {
   readonly trash: Database<number, string>;
   readonly deleted: Database<number, string>;
   readonly replications: Database<StoredReplication, string>;
   readonly failed: Database<number, string>;
+  /** Chunk id → when the scrubber last verified it. */
+  readonly scrubbed: Database<number, string>;
 
   private constructor(private readonly root: RootDatabase) {
     const db = <V>(name: string) => root.openDB<V, string>({ name, encoding: "msgpack" });
@@ -24,6 +27,7 @@ export class TaskStore {
     this.deleted = db("deleted");
     this.replications = db("replications");
     this.failed = db("failed");
+    this.scrubbed = db("scrubbed");
   }
 
   static open(dataDir: string): TaskStore {

@@ -1,12 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { AdminState, DataNodeState, DataNodeStatusSchema, type DataNodeStatus, type NameNodeService } from "@trainfs/proto";
-import { TrainfsError } from "@trainfs/common";
+import { AdminState, ChunkHealth, DataNodeState, DataNodeStatusSchema, FsckFileSchema, type DataNodeStatus, type FsckFile, type NameNodeService } from "@trainfs/proto";
+import { TrainfsError, joinPath } from "@trainfs/common";
+import type { InodeRecord } from "./metadata-store.js";
 import type { DataNodeView } from "./datanode-manager.js";
 import type { NameNodeParts } from "./namenode-service.js";
 import { required } from "./rpc-fields.js";
 
-type AdminRpcs = "clusterStatus" | "decommissionDataNode" | "recommissionDataNode";
+type AdminRpcs = "clusterStatus" | "fsck" | "decommissionDataNode" | "recommissionDataNode";
 
 const adminStates = {
   normal: AdminState.NORMAL,
@@ -57,6 +58,49 @@ export function adminProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNod
           totalChunks: BigInt(safeMode.totalChunks),
           threshold: safeMode.threshold,
         },
+      };
+    },
+
+    async fsck(req) {
+      const root = p.namespace.lookup(req.path);
+      const files: FsckFile[] = [];
+      const totals = { healthy: 0, under: 0, corrupt: 0, missing: 0 };
+      const visit = (path: string, inode: InodeRecord) => {
+        if (inode.type === "dir") {
+          for (const child of p.namespace.list(inode)) visit(joinPath(path, child.name), child);
+          return;
+        }
+        const chunks = inode.chunkIds.map((chunkId) => {
+          const chunk = p.store.chunks.get(chunkId);
+          const live = chunk ? p.chunkMap.liveHolders(chunk) : [];
+          const corrupt = p.corrupt.holders(chunkId).map((h) => h.datanodeId);
+          const health =
+            live.length >= inode.replication ? ChunkHealth.HEALTHY
+            : live.length > 0 ? ChunkHealth.UNDER_REPLICATED
+            : corrupt.length > 0 ? ChunkHealth.CORRUPT
+            : ChunkHealth.MISSING;
+          if (health === ChunkHealth.HEALTHY) totals.healthy++;
+          else if (health === ChunkHealth.UNDER_REPLICATED) totals.under++;
+          else if (health === ChunkHealth.CORRUPT) totals.corrupt++;
+          else totals.missing++;
+          return {
+            chunkId,
+            index: chunk?.index ?? 0,
+            length: BigInt(chunk?.length ?? 0),
+            health,
+            liveReplicas: live.map((id) => p.datanodes.address(id)),
+            corruptReplicas: corrupt.map((id) => p.datanodes.address(id)),
+          };
+        });
+        files.push(create(FsckFileSchema, { path, size: BigInt(inode.size), replication: inode.replication, chunks }));
+      };
+      visit(req.path, root);
+      return {
+        files,
+        healthyChunks: BigInt(totals.healthy),
+        underReplicatedChunks: BigInt(totals.under),
+        corruptChunks: BigInt(totals.corrupt),
+        missingChunks: BigInt(totals.missing),
       };
     },
 

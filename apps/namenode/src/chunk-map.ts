@@ -14,6 +14,8 @@ export interface ReportResult {
   mismatched: number;
   /** Chunks that gained or lost a replica on this node. */
   changed: string[];
+  /** Reported replicas whose length or checksum differ from the record: bad copies. */
+  mismatchedChunkIds: string[];
   /** Chunks no file or upload owns: candidates for trash. */
   unknownChunkIds: string[];
 }
@@ -53,7 +55,7 @@ export class ChunkMap {
    * replicas that differ from the record are not recorded.
    */
   applyReport(datanodeId: string, reported: ReportedChunk[], nowMs: number, listedSinceMs: number): ReportResult {
-    const result: ReportResult = { accepted: 0, unknown: 0, mismatched: 0, changed: [], unknownChunkIds: [] };
+    const result: ReportResult = { accepted: 0, unknown: 0, mismatched: 0, changed: [], unknownChunkIds: [], mismatchedChunkIds: [] };
     const kept = new Set<string>();
     for (const r of reported) {
       const chunk = this.store.chunks.get(r.chunkId);
@@ -62,6 +64,7 @@ export class ChunkMap {
         result.unknownChunkIds.push(r.chunkId);
       } else if (mismatch(chunk, r)) {
         result.mismatched++;
+        result.mismatchedChunkIds.push(r.chunkId);
       } else {
         result.accepted++;
         kept.add(r.chunkId);
@@ -109,10 +112,14 @@ export class ChunkMap {
       .map(({ datanodeId }) => datanodeId);
   }
 
-  /** Deletes a chunk and its replica records; returns the DataNodes that held it. */
+  /** Deletes a chunk and its replica records, bad ones included; returns every DataNode that holds a copy. */
   forgetChunk(chunkId: string): string[] {
     const holders = this.replicas(chunkId).map((r) => r.datanodeId);
     for (const datanodeId of holders) this.removeReplica(chunkId, datanodeId);
+    for (const key of [...this.store.corruptReplicas.getKeys({ start: [chunkId], end: [chunkId, "\uffff"] })]) {
+      holders.push(key[1]);
+      this.store.corruptReplicas.remove(key);
+    }
     this.store.chunks.remove(chunkId);
     return holders;
   }

@@ -62,6 +62,7 @@ export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNo
           length: BigInt(chunk.length),
           checksum: chunk.checksum ?? 0,
           replicas: ordered.map(at),
+          corruptReplicaCount: p.corrupt.holders(chunkId).length,
         });
       });
       return { file: fileInfo(req.path, inode), chunks };

@@ -4,7 +4,7 @@ import { TrainfsError, safeNumber } from "@trainfs/common";
 import type { NameNodeParts } from "./namenode-service.js";
 import { location, required } from "./rpc-fields.js";
 
-type DataNodeRpcs = "registerDataNode" | "chunkReport" | "heartBeat" | "commitChunk";
+type DataNodeRpcs = "registerDataNode" | "chunkReport" | "heartBeat" | "commitChunk" | "reportBadChunks";
 
 /** What DataNodes call: the seed's registration, chunk report, heartbeat and commit. */
 export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNodeService>, DataNodeRpcs> {
@@ -42,7 +42,8 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
       const nowMs = p.now();
       const result = await p.store.write(() => {
         const r = p.chunkMap.applyReport(req.datanodeId, reported, nowMs, p.datanodes.registeredAt(req.datanodeId));
-        for (const chunkId of r.changed) p.replication.recheck(chunkId);
+        for (const chunkId of r.mismatchedChunkIds) p.corrupt.mark(chunkId, req.datanodeId, "its length or checksum differs from the record", nowMs);
+        for (const chunkId of [...r.changed, ...r.mismatchedChunkIds]) p.replication.recheck(chunkId);
         if (p.safeMode.isOn) p.safeMode.defer(req.datanodeId, r.unknownChunkIds);
         else for (const chunkId of r.unknownChunkIds) p.trash.add(req.datanodeId, chunkId, nowMs);
         return r;
@@ -95,6 +96,21 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
         return record;
       });
       if (chunk.inodeId !== undefined) p.safeMode.chunkReported(c.chunkId);
+      return {};
+    },
+
+    async reportBadChunks(req) {
+      const nowMs = p.now();
+      await p.store.write(() => {
+        for (const bad of req.replicas) {
+          required(bad.chunkId, "chunk_id");
+          required(bad.datanodeId, "datanode_id");
+          // A chunk deleted meanwhile has nothing left to repair.
+          if (!p.store.chunks.doesExist(bad.chunkId)) continue;
+          p.corrupt.mark(bad.chunkId, bad.datanodeId, bad.reason.slice(0, 500) || "reported bad", nowMs);
+          p.replication.recheck(bad.chunkId);
+        }
+      });
       return {};
     },
   };

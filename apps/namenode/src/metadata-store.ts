@@ -66,6 +66,12 @@ export interface PendingReplication {
   deliveredMs?: number;
 }
 
+/** A replica found bad, kept until the chunk is whole again. */
+export interface CorruptRecord {
+  reason: string;
+  reportedMs: number;
+}
+
 /** A chunk a DataNode must delete. */
 export interface TrashRecord {
   createdMs: number;
@@ -103,6 +109,8 @@ export class MetadataStore {
   readonly pendingBySource: Database<true, [string, string]>;
   /** [datanodeId, chunkId] → the deletion that node owes. */
   readonly trash: Database<TrashRecord, [string, string]>;
+  /** [chunkId, datanodeId] → why that replica is bad. */
+  readonly corruptReplicas: Database<CorruptRecord, [string, string]>;
   private readonly meta: Database<number | string, string>;
 
   private constructor(private readonly root: RootDatabase) {
@@ -121,6 +129,7 @@ export class MetadataStore {
     this.pendingReplications = db("pending-replications");
     this.pendingBySource = db("pending-by-source");
     this.trash = db("trash");
+    this.corruptReplicas = db("corrupt-replicas");
     this.meta = db("meta");
   }
 

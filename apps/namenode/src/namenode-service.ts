@@ -2,6 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { NameNodeService } from "@trainfs/proto";
 import { adminProtocol } from "./admin-protocol.js";
 import type { ChunkMap } from "./chunk-map.js";
+import type { CorruptReplicas } from "./corrupt-replicas.js";
 import { clientProtocol } from "./client-protocol.js";
 import type { DataNodeManager } from "./datanode-manager.js";
 import { dataNodeProtocol } from "./datanode-protocol.js";
@@ -25,6 +26,7 @@ export interface NameNodeParts {
   queue: ReplicationQueue;
   pending: PendingReplications;
   replication: ReplicationMonitor;
+  corrupt: CorruptReplicas;
   safeMode: SafeMode;
   limits: { maxReplicationTasksPerHeartbeat: number; maxTrashPerHeartbeat: number };
   now: () => number;

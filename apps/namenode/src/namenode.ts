@@ -2,6 +2,7 @@ import type { Logger } from "@trainfs/common";
 import { lockDataDir, startRpcServer, type DataDirLock, type RpcServer } from "@trainfs/common";
 import { NameNodeService } from "@trainfs/proto";
 import { ChunkMap } from "./chunk-map.js";
+import { CorruptReplicas } from "./corrupt-replicas.js";
 import type { NameNodeConfig } from "./config.js";
 import { DataNodeManager } from "./datanode-manager.js";
 import { HeartbeatMonitor } from "./heartbeat-monitor.js";
@@ -40,7 +41,8 @@ export class NameNode {
       const trash = new Trash(store, config.trashRedeliveryMs);
       const queue = new ReplicationQueue(store);
       const pending = new PendingReplications(store);
-      const replication = new ReplicationMonitor(store, chunkMap, datanodes, queue, pending, trash, {
+      const corrupt = new CorruptReplicas(store, chunkMap, trash);
+      const replication = new ReplicationMonitor(store, chunkMap, datanodes, queue, pending, trash, corrupt, {
         maxReplicationStreams: config.maxReplicationStreams,
         replicationTimeoutMs: config.replicationTimeoutMs,
         maxChunksPerRound: 10_000,
@@ -48,7 +50,7 @@ export class NameNode {
       const uploads = new UploadManager(store, namespace, chunkMap, datanodes, trash, config, now);
       const safeMode = new SafeMode(store, config.safeModeThreshold, config.safeModeTimeoutMs, logger, now);
       const parts: NameNodeParts = {
-        store, namespace, chunkMap, datanodes, uploads, trash, queue, pending, replication, safeMode, now,
+        store, namespace, chunkMap, datanodes, uploads, trash, queue, pending, replication, corrupt, safeMode, now,
         limits: { maxReplicationTasksPerHeartbeat: config.maxReplicationTasksPerHeartbeat, maxTrashPerHeartbeat: config.maxTrashPerHeartbeat },
       };
       safeMode.onExit(() => reconcileAfterSafeMode(parts));

@@ -1,6 +1,7 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { ChunkMap } from "./chunk-map.js";
+import { CorruptReplicas } from "./corrupt-replicas.js";
 import { DataNodeManager } from "./datanode-manager.js";
 import { HeartbeatMonitor } from "./heartbeat-monitor.js";
 import { PendingReplications } from "./pending-replications.js";
@@ -22,7 +23,8 @@ async function setup(nodes: number, settings: Partial<{ maxReplicationStreams: n
   const queue = new ReplicationQueue(store);
   const pending = new PendingReplications(store);
   const trash = new Trash(store, 60_000);
-  const monitor = new ReplicationMonitor(store, chunkMap, datanodes, queue, pending, trash, {
+  const corrupt = new CorruptReplicas(store, chunkMap, trash);
+  const monitor = new ReplicationMonitor(store, chunkMap, datanodes, queue, pending, trash, corrupt, {
     maxReplicationStreams: 4, replicationTimeoutMs: 30_000, maxChunksPerRound: 1000, ...settings,
   }, silent, now);
   const heartbeats = new HeartbeatMonitor(store, datanodes, chunkMap, monitor, trash, silent);
@@ -41,7 +43,7 @@ async function setup(nodes: number, settings: Partial<{ maxReplicationStreams: n
   const beat = (...ids: string[]) => {
     for (const id of ids) datanodes.heartbeat(id, { capacityBytes: 1e9, freeBytes: 1e9, usedBytes: 0, chunkCount: 0 });
   };
-  return { store, clock, datanodes, chunkMap, queue, pending, trash, monitor, heartbeats, file, beat };
+  return { store, clock, datanodes, chunkMap, queue, pending, trash, corrupt, monitor, heartbeats, file, beat };
 }
 
 describe("ReplicationMonitor", () => {
@@ -155,5 +157,26 @@ describe("ReplicationMonitor", () => {
     await t.monitor.runOnce();
     expect(t.datanodes.adminState("dn-1")).toBe("decommissioned");
     expect(t.trash.count()).toBe(0); // the drained copy is not surplus: it does not count
+  });
+
+  it("stops counting a bad replica, copies from a good one elsewhere, and trashes the bad one once whole", async () => {
+    const t = await setup(4);
+    await t.file(3, [["dn-1", "dn-2", "dn-3"]]);
+    await t.store.write(() => {
+      t.corrupt.mark("chunk-0", "dn-3", "checksum mismatch in piece 0", t.clock.now);
+      t.monitor.recheck("chunk-0");
+    });
+    expect(t.corrupt.holders("chunk-0")).toEqual([{ datanodeId: "dn-3", reason: "checksum mismatch in piece 0" }]);
+    expect(t.chunkMap.liveHolders(t.store.chunks.get("chunk-0")!)).toEqual(["dn-1", "dn-2"]);
+    await t.monitor.runOnce();
+    const task = t.pending.get("chunk-0")!;
+    expect(task.targetIds).toEqual(["dn-4"]); // never the node with the bad copy
+    expect(t.trash.count()).toBe(0); // kept while the chunk is short
+    await t.store.write(() => {
+      t.chunkMap.commit("dn-4", { chunkId: "chunk-0", length: 10, checksum: 7 }, t.clock.now);
+      t.monitor.onCommit("chunk-0", "dn-4");
+    });
+    expect(t.trash.has("dn-3", "chunk-0")).toBe(true);
+    expect(t.corrupt.count()).toBe(0);
   });
 });

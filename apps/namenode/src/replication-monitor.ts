@@ -1,5 +1,6 @@
 import type { Logger } from "@trainfs/common";
 import type { ChunkMap } from "./chunk-map.js";
+import type { CorruptReplicas } from "./corrupt-replicas.js";
 import type { DataNodeManager } from "./datanode-manager.js";
 import type { MetadataStore } from "./metadata-store.js";
 import type { PendingReplications } from "./pending-replications.js";
@@ -45,6 +46,7 @@ export class ReplicationMonitor {
     private readonly queue: ReplicationQueue,
     private readonly pending: PendingReplications,
     private readonly trash: Trash,
+    private readonly corrupt: CorruptReplicas,
     private readonly settings: ReplicationSettings,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
@@ -62,10 +64,13 @@ export class ReplicationMonitor {
     else if (counted.length < replication) this.queue.put(chunkId, underReplicatedPriority(counted.length));
     else if (counted.length > replication) this.queue.put(chunkId, surplusPriority(counted.length));
     else this.queue.remove(chunkId);
+    // Whole again: bad copies are no longer worth keeping.
+    if (counted.length >= replication) this.corrupt.dispose(chunkId, this.now());
   }
 
   /** A DataNode committed a chunk; finishes the copy it was the target of. Inside `store.write`. */
   onCommit(chunkId: string, datanodeId: string): void {
+    this.corrupt.replaced(chunkId, datanodeId);
     const task = this.pending.get(chunkId);
     if (task?.targetIds.includes(datanodeId)) {
       const holders = new Set(this.chunkMap.replicas(chunkId).map((r) => r.datanodeId));
@@ -129,9 +134,11 @@ export class ReplicationMonitor {
     const sources = live
       .filter((id) => (streams.get(id) ?? 0) < limit)
       .sort((a, b) => Number(avoid.has(a)) - Number(avoid.has(b)) || (streams.get(a) ?? 0) - (streams.get(b) ?? 0));
+    // A node with a bad copy is no target: trash for the bad copy could hit the good one.
+    const bad = new Set(this.corrupt.holders(chunkId).map((h) => h.datanodeId));
     const candidates = this.datanodes
       .placementCandidates()
-      .filter((c) => !live.includes(c.id) && (streams.get(c.id) ?? 0) < limit);
+      .filter((c) => !live.includes(c.id) && !bad.has(c.id) && (streams.get(c.id) ?? 0) < limit);
     const ranked = rankTargets(candidates, length);
     const preferred = [...ranked.filter((id) => !avoid.has(id)), ...ranked.filter((id) => avoid.has(id))];
     const targets = preferred.slice(0, replication - counted.length);

@@ -56,7 +56,7 @@ describe("UploadManager", () => {
   });
 
   it("refuses to confirm a chunk not committed by all its replicas", async () => {
-    const { uploads, commit, namespace } = await setup();
+    const { uploads, commit, namespace, store, trash } = await setup();
     const planned = await uploads.start("/f", 50, 3, 100);
     const c = planned.chunks[0]!;
     await commit(c.chain[0]!, { chunkId: c.chunkId, length: 50, checksum: 1 });
@@ -65,11 +65,16 @@ describe("UploadManager", () => {
       code: "failed_precondition",
       message: expect.stringContaining("has 2 of 3 replicas committed"),
     });
+    expect(namespace.resolve(["f"])).toBeUndefined();
+    // A replica with other bytes than the client sent: the write is lost, and dropped.
     await commit(c.chain[2]!, { chunkId: c.chunkId, length: 50, checksum: 2 });
     await expect(uploads.confirm("/f", planned.uploadId, [{ chunkId: c.chunkId, length: 50, checksum: 1 }])).rejects.toMatchObject({
-      code: "failed_precondition",
+      code: "data_loss",
+      message: expect.stringContaining("the DataNodes committed other bytes than the client sent"),
     });
     expect(namespace.resolve(["f"])).toBeUndefined();
+    expect(store.uploads.get(planned.uploadId)).toBeUndefined();
+    expect(trash.count()).toBe(3);
   });
 
   it("rejects confirms whose chunks do not match the plan", async () => {

@@ -86,8 +86,18 @@ export class UploadManager {
 
   async confirm(path: string, uploadId: string, reported: ConfirmedChunk[]): Promise<InodeRecord> {
     const segments = validatePath(path);
-    const inode = await this.store.write(() => {
+    const outcome = await this.store.write((): InodeRecord | { dataLoss: string } => {
       const upload = this.openUpload(path, uploadId);
+      // The client saw other bytes than the DataNodes stored: the write is
+      // lost, and is dropped here (its chunks to trash) rather than kept half-valid.
+      const differs = upload.chunkIds.findIndex((chunkId, i) => {
+        const r = reported[i];
+        return r?.chunkId === chunkId && this.chunkMap.replicas(chunkId).some(({ replica }) => replica.length === r.length && replica.checksum !== r.checksum);
+      });
+      if (differs >= 0) {
+        this.drop(upload);
+        return { dataLoss: `chunk ${differs} of ${path}: the DataNodes committed other bytes than the client sent (checksum ${formatChecksum(reported[differs]!.checksum)}); the write was dropped` };
+      }
       if (reported.length !== upload.chunkIds.length) {
         throw new TrainfsError("invalid_argument", `${path} has ${upload.chunkIds.length} chunks, but ${reported.length} were confirmed`);
       }
@@ -127,7 +137,8 @@ export class UploadManager {
       return file;
     });
     this.datanodes.releasePromises(uploadId);
-    return inode;
+    if ("dataLoss" in outcome) throw new TrainfsError("data_loss", outcome.dataLoss);
+    return outcome;
   }
 
   /** Forgets the upload and its chunks; chunk files already written go to trash. */

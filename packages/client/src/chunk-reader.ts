@@ -1,62 +1,80 @@
-import type { FileHandle } from "node:fs/promises";
-import type { Client } from "@connectrpc/connect";
-import { DataNodeService, type ChunkLocation } from "@trainfs/proto";
-import { Crc32, TrainfsError, errorMessage, formatChecksum } from "@trainfs/common";
+import { crc32 } from "node:zlib";
+import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { DataNodeService, type ChunkLocation, type ReadChunkResponse } from "@trainfs/proto";
+import { TrainfsError, errorMessage } from "@trainfs/common";
 
 /**
- * Reads one chunk into `out` at the chunk's offset, verifying its length and
- * CRC-32. Replicas are tried in the NameNode's order; a failed or corrupt one
- * is skipped and the next one overwrites what it wrote.
+ * Verified bytes [from, to) of one chunk. Every piece that arrives is checked
+ * against the checksum the DataNode sent with it (the one recorded when the
+ * chunk was written), then trimmed to the range. Replicas are tried in the
+ * NameNode's order; when one fails (unreachable, corrupt, short), the next
+ * one continues from the first byte not yet handed out, so the caller never
+ * sees a byte twice or a wrong byte.
  */
-export async function fetchChunk(
+export async function* readChunkRange(
   datanodeAt: (address: string) => Client<typeof DataNodeService>,
   chunk: ChunkLocation,
-  out: FileHandle,
-  options: { signal?: AbortSignal | undefined; onBytes?: ((n: number) => void) | undefined },
-): Promise<void> {
-  const length = Number(chunk.length);
-  const offset = Number(chunk.offset);
+  from: number,
+  to: number,
+  options: { signal?: AbortSignal | undefined } = {},
+): AsyncGenerator<Buffer> {
+  if (from >= to) return;
   if (chunk.replicas.length === 0) {
-    throw new TrainfsError("unavailable", `chunk ${chunk.index} (${chunk.chunkId}) has no live replica`);
+    const lost = chunk.corruptReplicaCount > 0;
+    throw new TrainfsError(
+      lost ? "data_loss" : "unavailable",
+      lost
+        ? `chunk ${chunk.index} (${chunk.chunkId}) has no good replica left: all ${chunk.corruptReplicaCount} are corrupt`
+        : `chunk ${chunk.index} (${chunk.chunkId}) has no live replica`,
+    );
   }
+  let position = from;
   const failures: string[] = [];
+  let corrupt = 0;
   for (const replica of chunk.replicas) {
     options.signal?.throwIfAborted();
-    const crc = new Crc32();
-    let reported = 0;
     try {
       const stream = datanodeAt(replica.address).readChunk(
-        { chunkId: chunk.chunkId, offset: 0n, length: chunk.length },
+        { chunkId: chunk.chunkId, offset: BigInt(position), length: BigInt(to - position) },
         { signal: options.signal },
       );
-      for await (const { data } of stream) {
-        if (crc.length + data.length > length) throw new Error(`sent more than the chunk's ${length} bytes`);
-        await writeFully(out, data, offset + crc.length);
-        crc.update(data);
-        reported += data.length;
-        options.onBytes?.(data.length);
+      for await (const part of stream) {
+        verifyPieces(part);
+        const start = Number(part.offset);
+        const end = start + part.data.length;
+        if (start > position) throw new Error(`skipped bytes ${position} to ${start}`);
+        const upTo = Math.min(end, to);
+        if (upTo > position) {
+          yield Buffer.from(part.data.buffer, part.data.byteOffset + (position - start), upTo - position);
+          position = upTo;
+        }
       }
-      if (crc.length !== length) throw new Error(`sent ${crc.length} of ${length} bytes`);
-      if (crc.digest() !== chunk.checksum) {
-        throw new Error(`checksum mismatch (got ${formatChecksum(crc.digest())}, expected ${formatChecksum(chunk.checksum)})`);
-      }
+      if (position !== to) throw new Error(`sent bytes up to ${position}, not ${to}`);
       return;
     } catch (err) {
       if (options.signal?.aborted) throw err;
-      options.onBytes?.(-reported);
+      if (err instanceof ConnectError ? err.code === Code.DataLoss : err instanceof PieceMismatch) corrupt++;
       failures.push(`${replica.address}: ${errorMessage(err)}`);
     }
   }
+  const allCorrupt = corrupt === chunk.replicas.length;
   throw new TrainfsError(
-    "unavailable",
+    allCorrupt ? "data_loss" : "unavailable",
     `chunk ${chunk.index} (${chunk.chunkId}) could not be read from any of its ${chunk.replicas.length} replicas: ${failures.join("; ")}`,
   );
 }
 
-async function writeFully(out: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let written = 0;
-  while (written < data.length) {
-    const { bytesWritten } = await out.write(data, written, data.length - written, position + written);
-    written += bytesWritten;
+class PieceMismatch extends Error {}
+
+/** Checks each piece of a ReadChunk message against the checksum sent with it. */
+function verifyPieces(part: ReadChunkResponse): void {
+  const size = part.pieceSize;
+  const expected = Math.ceil(part.data.length / size);
+  if (size <= 0 || part.pieceChecksums.length !== expected || Number(part.offset) % size !== 0) {
+    throw new PieceMismatch("malformed response: pieces and checksums do not line up");
   }
+  part.pieceChecksums.forEach((checksum, i) => {
+    const actual = crc32(part.data.subarray(i * size, Math.min((i + 1) * size, part.data.length))) >>> 0;
+    if (actual !== checksum) throw new PieceMismatch(`checksum mismatch in piece ${Number(part.offset) / size + i} as received`);
+  });
 }

@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { open, rename, rm, stat } from "node:fs/promises";
+import { open, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { Readable } from "node:stream";
 import { basename, dirname, join } from "node:path";
 import type { Client } from "@connectrpc/connect";
 import { DataNodeService, NameNodeService } from "@trainfs/proto";
-import { RpcClients, TrainfsError, sendChunk, toTrainfsError, validatePath, type SentChunk } from "@trainfs/common";
-import { fetchChunk } from "./chunk-reader.js";
+import { Crc32, RpcClients, TrainfsError, formatChecksum, sendChunk, toTrainfsError, validatePath, type SentChunk } from "@trainfs/common";
+import { readChunkRange } from "./chunk-reader.js";
 import { toClusterStatus, toDataNodeStatus, type ClusterStatus, type DataNodeStatus } from "./cluster-status.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
+import { toFsckReport, type FsckReport } from "./fsck.js";
 
 export interface TrainfsClientOptions {
   /** NameNode base URL, e.g. http://127.0.0.1:9870. */
@@ -107,8 +109,19 @@ export class TrainfsClient {
     let done = 0;
     const onBytes = (n: number) => options.onProgress?.((done += n), file.size);
     try {
-      const datanodeAt = (address: string) => this.clients.client(DataNodeService, address);
-      for (const chunk of res.chunks) await fetchChunk(datanodeAt, chunk, out, { signal, onBytes });
+      for (const chunk of res.chunks) {
+        const crc = new Crc32();
+        let position = Number(chunk.offset);
+        for await (const data of readChunkRange(this.datanodeAt, chunk, 0, Number(chunk.length), { signal })) {
+          await writeFully(out, data, position);
+          position += data.length;
+          crc.update(data);
+          onBytes(data.length);
+        }
+        if (crc.digest() !== chunk.checksum) {
+          throw new TrainfsError("data_loss", `chunk ${chunk.index} (${chunk.chunkId}): whole-chunk checksum mismatch (got ${formatChecksum(crc.digest())}, expected ${formatChecksum(chunk.checksum)})`);
+        }
+      }
       const { size } = await out.stat();
       if (size !== file.size) {
         throw new TrainfsError("data_loss", `${remotePath}: read ${size} bytes, but the file has ${file.size}`);
@@ -120,8 +133,41 @@ export class TrainfsClient {
     } catch (err) {
       await out.close().catch(() => {});
       await rm(tmp, { force: true });
-      throw toTrainfsError(err);
+      const e = toTrainfsError(err);
+      throw new TrainfsError(e.code, `${remotePath}: ${e.message}`, { cause: err });
     }
+  }
+
+  /**
+   * Streams bytes [start, end] (inclusive, like fs.createReadStream) of a
+   * file, across chunk boundaries, every piece verified on arrival. A failing
+   * replica is replaced by the next without repeating or skipping a byte.
+   */
+  createReadStream(remotePath: string, options: { start?: number; end?: number; signal?: AbortSignal } = {}): Readable {
+    validatePath(remotePath);
+    const self = this;
+    async function* bytes(): AsyncGenerator<Buffer> {
+      const res = await self.call(() => self.namenode.getFile({ path: remotePath }, { signal: options.signal }));
+      const size = Number(res.file!.size);
+      const start = options.start ?? 0;
+      const end = Math.min(options.end ?? size - 1, size - 1) + 1;
+      if (!Number.isSafeInteger(start) || start < 0 || (options.end !== undefined && options.end < start - 1)) {
+        throw new TrainfsError("invalid_argument", `invalid range start=${options.start} end=${options.end}`);
+      }
+      for (const chunk of res.chunks) {
+        const offset = Number(chunk.offset);
+        const from = Math.max(start, offset) - offset;
+        const to = Math.min(end, offset + Number(chunk.length)) - offset;
+        if (from >= to) continue;
+        try {
+          yield* readChunkRange(self.datanodeAt, chunk, from, to, { signal: options.signal });
+        } catch (err) {
+          const e = toTrainfsError(err);
+          throw new TrainfsError(e.code, `${remotePath}: ${e.message}`, { cause: err });
+        }
+      }
+    }
+    return Readable.from(bytes(), { objectMode: false });
   }
 
   /** Entries of a directory sorted by name, or the one file at `remotePath`. */
@@ -146,6 +192,12 @@ export class TrainfsClient {
     return toClusterStatus(await this.call(() => this.namenode.clusterStatus({}, options)));
   }
 
+  /** Each file's chunks under `remotePath` and the state of every replica. */
+  async fsck(remotePath = "/", options: { signal?: AbortSignal } = {}): Promise<FsckReport> {
+    validatePath(remotePath);
+    return toFsckReport(await this.call(() => this.namenode.fsck({ path: remotePath }, options)));
+  }
+
   /** Starts draining a DataNode (by id or address); see ClusterStatus for progress. */
   async decommission(datanode: string): Promise<DataNodeStatus> {
     const res = await this.call(() => this.namenode.decommissionDataNode({ datanode }));
@@ -162,6 +214,8 @@ export class TrainfsClient {
   close(): void {
     this.clients.close();
   }
+
+  private readonly datanodeAt = (address: string) => this.clients.client(DataNodeService, address);
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     try {
@@ -189,4 +243,12 @@ async function isDirectory(path: string): Promise<boolean> {
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
+}
+
+async function writeFully(out: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    const { bytesWritten } = await out.write(data, written, data.length - written, position + written);
+    written += bytesWritten;
+  }
 }

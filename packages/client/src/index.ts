@@ -2,3 +2,4 @@ export { TrainfsClient, type TrainfsClientOptions, type PutOptions, type GetOpti
 export type { FileStatus } from "./file-status.js";
 export type { ClusterStatus, DataNodeStatus } from "./cluster-status.js";
 export { TrainfsError, type ErrorCode } from "@trainfs/common";
+export type { FsckReport, ChunkHealthName } from "./fsck.js";

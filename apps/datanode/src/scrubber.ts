@@ -1,0 +1,107 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { errorMessage, type Logger } from "@trainfs/common";
+import type { ChunkStore } from "./chunk-store.js";
+import type { TaskStore } from "./task-store.js";
+
+export interface ScrubSettings {
+  /** Read no faster than this, so scrubbing never crowds out clients. */
+  bytesPerSecond: number;
+  /** Verify each chunk once per period. */
+  periodMs: number;
+}
+
+/**
+ * The background block scanner (HDFS's VolumeScanner, MooseFS's test loop):
+ * re-reads every chunk once per period at a bounded rate, verifying every
+ * piece, and condemns bad replicas so the NameNode repairs them. A chunk whose
+ * file was deleted or truncated behind the DataNode's back counts as bad. When
+ * each chunk was last verified is kept in the task store, so a restart picks
+ * up where the scrubber was instead of starting over.
+ */
+export class Scrubber {
+  private readonly abort = new AbortController();
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly tasks: TaskStore,
+    private readonly store: ChunkStore,
+    private readonly condemn: (chunkId: string, reason: string) => Promise<void>,
+    private readonly settings: ScrubSettings,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  start(): void {
+    this.running ??= this.loop().catch((err: unknown) => {
+      if (!this.abort.signal.aborted) this.logger.error({ err: errorMessage(err) }, "scrubber stopped");
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.running;
+  }
+
+  /** Verifies every chunk that is due; returns how many were found bad. */
+  async runPass(): Promise<number> {
+    const due = this.store
+      .ids()
+      .map((chunkId) => ({ chunkId, last: this.tasks.scrubbed.get(chunkId) ?? 0 }))
+      .filter((c) => this.now() - c.last >= this.settings.periodMs)
+      .sort((a, b) => a.last - b.last);
+    let bad = 0;
+    for (const { chunkId } of due) {
+      if (this.abort.signal.aborted) break;
+      const reason = await this.store.verify(chunkId, (n) => this.throttle(n));
+      // Deleted by trash while being read: gone on purpose, not bad.
+      if (reason && !this.store.has(chunkId)) continue;
+      if (reason) {
+        bad++;
+        await this.condemn(chunkId, reason);
+        await this.tasks.write(() => this.tasks.scrubbed.remove(chunkId));
+      } else {
+        await this.tasks.write(() => this.tasks.scrubbed.put(chunkId, this.now()));
+      }
+    }
+    if (due.length > 0) this.logger.info({ verified: due.length, bad }, "scrub pass done");
+    return bad;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      await this.runPass();
+      await this.prune();
+      await sleep(this.untilNextDue(), undefined, { signal: this.abort.signal });
+    }
+  }
+
+  private windowStart = 0;
+  private windowBytes = 0;
+
+  /** Sleeps as needed to keep reads under the configured rate. */
+  private async throttle(bytes: number): Promise<void> {
+    const nowMs = this.now();
+    if (nowMs - this.windowStart > 1000) {
+      this.windowStart = nowMs;
+      this.windowBytes = 0;
+    }
+    this.windowBytes += bytes;
+    const aheadMs = (this.windowBytes / this.settings.bytesPerSecond) * 1000 - (nowMs - this.windowStart);
+    if (aheadMs > 0) await sleep(aheadMs, undefined, { signal: this.abort.signal });
+  }
+
+  private untilNextDue(): number {
+    let next = Infinity;
+    for (const chunkId of this.store.ids()) {
+      next = Math.min(next, (this.tasks.scrubbed.get(chunkId) ?? 0) + this.settings.periodMs);
+    }
+    return Math.max(100, Math.min(60_000, next - this.now()));
+  }
+
+  /** Forgets chunks no longer held. */
+  private async prune(): Promise<void> {
+    const held = new Set(this.store.ids());
+    const gone = this.tasks.keys(this.tasks.scrubbed).filter((id) => !held.has(id));
+    if (gone.length > 0) await this.tasks.write(() => gone.forEach((id) => this.tasks.scrubbed.remove(id)));
+  }
+}
