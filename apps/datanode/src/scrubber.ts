@@ -90,8 +90,9 @@ export class Scrubber {
     if (aheadMs > 0) await sleep(aheadMs, undefined, { signal: this.abort.signal });
   }
 
+  /** Until the next chunk is due; new chunks (never verified) are noticed within a period or a minute. */
   private untilNextDue(): number {
-    let next = Infinity;
+    let next = this.now() + this.settings.periodMs;
     for (const chunkId of this.store.ids()) {
       next = Math.min(next, (this.tasks.scrubbed.get(chunkId) ?? 0) + this.settings.periodMs);
     }

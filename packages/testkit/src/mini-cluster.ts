@@ -201,12 +201,12 @@ export class MiniCluster {
     }
   }
 
-  /** Names of the chunk files (not metadata) on DataNode i's disk. */
+  /** Names of the chunk files in service (not metadata, not quarantined) on DataNode i's disk. */
   async chunkFiles(i: number): Promise<string[]> {
     const root = join(this.dataNodeDir(i), "chunks");
     const out: string[] = [];
     for (const prefix of await readdir(root).catch(() => [])) {
-      for (const name of await readdir(join(root, prefix))) if (!name.endsWith(".meta")) out.push(name);
+      for (const name of await readdir(join(root, prefix))) if (/^[0-9a-f]{32}$/.test(name)) out.push(name);
     }
     return out.sort();
   }

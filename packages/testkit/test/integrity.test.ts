@@ -1,0 +1,135 @@
+import { open, readdir, rm, truncate, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { buffer } from "node:stream/consumers";
+import { describe, expect, it } from "vitest";
+import { randomFile, sha256File, type MiniCluster } from "../src/index.js";
+import { chunkLocations, cluster, eventually, holdersOnDisk, workDir } from "./helpers.js";
+
+const CHUNK = 256 * 1024;
+const FAST = { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 };
+
+async function putFile(c: MiniCluster, size: number, path = "/f") {
+  const dir = await workDir();
+  await randomFile(join(dir, "in"), size);
+  await c.client({ chunkSize: CHUNK }).put(join(dir, "in"), path);
+  return { dir, local: join(dir, "in"), sha: await sha256File(join(dir, "in")) };
+}
+
+function chunkPath(c: MiniCluster, node: number, chunkId: string) {
+  return join(c.dataNodeDir(node), "chunks", chunkId.slice(0, 2), chunkId);
+}
+
+function nodeOf(c: MiniCluster, address: string): number {
+  return [...Array(c.dataNodeCount).keys()].find((i) => c.isRunning(i) && c.dataNodeAddress(i) === address)!;
+}
+
+async function flipByte(path: string, at: number) {
+  const handle = await open(path, "r+");
+  const b = Buffer.alloc(1);
+  await handle.read(b, 0, 1, at);
+  b[0] = b[0]! ^ 0xff;
+  await handle.write(b, 0, 1, at);
+  await handle.close();
+}
+
+/** Every chunk of `path` has 3 good replicas, fsck is clean, and no quarantined file is left on any disk. */
+async function expectHealed(c: MiniCluster, path: string) {
+  const report = await c.client().fsck(path);
+  expect(report.healthy).toBe(true);
+  expect(report.underReplicatedChunks).toBe(0);
+  for (const l of await chunkLocations(c, path)) {
+    expect(l.replicas).toHaveLength(3);
+    expect((await holdersOnDisk(c, l.chunkId)).length).toBe(3);
+  }
+  for (let i = 0; i < c.dataNodeCount; i++) {
+    for (const prefix of await readdir(join(c.dataNodeDir(i), "chunks"))) {
+      expect((await readdir(join(c.dataNodeDir(i), "chunks", prefix))).filter((n) => n.endsWith(".corrupt"))).toEqual([]);
+    }
+  }
+}
+
+describe("end-to-end integrity", () => {
+  it("reads correct bytes past a flipped byte, and replaces the bad replica", async () => {
+    const c = await cluster({ dataNodes: 4, ...FAST });
+    const { dir, sha } = await putFile(c, 3 * CHUNK + 5);
+    const target = (await chunkLocations(c, "/f"))[1]!;
+    const first = nodeOf(c, target.replicas[0]!); // the replica the get tries first
+    await flipByte(chunkPath(c, first, target.chunkId), 100_000);
+    await c.client().get("/f", join(dir, "out"));
+    expect(await sha256File(join(dir, "out"))).toBe(sha);
+    await eventually(async () => {
+      await expectHealed(c, "/f");
+      expect(await c.chunkFiles(first)).not.toContain(target.chunkId);
+      expect((await c.client().clusterStatus()).pendingTrashTasks).toBe(0);
+    });
+  });
+
+  it("finds and repairs flipped, truncated, deleted and zeroed replicas with the scrubber alone", async () => {
+    const c = await cluster({ dataNodes: 4, ...FAST, dataNode: { scrubPeriodMs: 300 } });
+    await putFile(c, 4 * CHUNK);
+    const chunks = await chunkLocations(c, "/f");
+    const damage = [
+      (p: string) => flipByte(p, 12_345),
+      (p: string) => truncate(p, 1000),
+      (p: string) => rm(p),
+      (p: string) => writeFile(p, Buffer.alloc(CHUNK)),
+    ];
+    for (const [i, hurt] of damage.entries()) await hurt(chunkPath(c, nodeOf(c, chunks[i]!.replicas[0]!), chunks[i]!.chunkId));
+    await eventually(() => expectHealed(c, "/f"));
+  });
+
+  it("fails a get with DataLoss naming the chunk when every replica is bad; fsck says so; other files are fine", async () => {
+    const c = await cluster({ ...FAST });
+    const { dir } = await putFile(c, 2 * CHUNK, "/doomed");
+    const other = await putFile(c, CHUNK, "/fine");
+    const lost = (await chunkLocations(c, "/doomed"))[1]!;
+    for (const address of lost.replicas) await flipByte(chunkPath(c, nodeOf(c, address), lost.chunkId), 7);
+    const client = c.client();
+    await expect(client.get("/doomed", join(dir, "out"))).rejects.toMatchObject({
+      code: "data_loss",
+      message: expect.stringMatching(new RegExp(`^/doomed: chunk 1 \\(${lost.chunkId}\\)`)),
+    });
+    expect(await readdir(dir)).toEqual(["in"]); // nothing half-written
+    const report = await eventually(async () => {
+      const r = await client.fsck("/");
+      expect(r.corruptChunks).toBe(1);
+      return r;
+    });
+    expect(report.healthy).toBe(false);
+    const doomed = report.files.find((f) => f.path === "/doomed")!;
+    expect(doomed.chunks[1]).toMatchObject({ health: "corrupt", liveReplicas: [] });
+    expect(doomed.chunks[1]!.corruptReplicas).toHaveLength(3);
+    expect(report.files.find((f) => f.path === "/fine")!.chunks.every((ch) => ch.health === "healthy")).toBe(true);
+    await client.get("/fine", join(dir, "fine"));
+    expect(await sha256File(join(dir, "fine"))).toBe(other.sha);
+    // A second get now knows up front that nothing good is left.
+    await expect(client.get("/doomed", join(dir, "again"))).rejects.toMatchObject({ code: "data_loss", message: expect.stringContaining("all 3 are corrupt") });
+  });
+
+  it("reads ranges across piece and chunk boundaries, verified", async () => {
+    const c = await cluster(FAST);
+    const { local } = await putFile(c, 3 * CHUNK + 999);
+    const whole = await buffer((await import("node:fs")).createReadStream(local));
+    const client = c.client();
+    for (const [start, end] of [
+      [0, 0],
+      [65_530, 65_545], // a piece boundary (64 KiB)
+      [CHUNK - 10, CHUNK + 10], // a chunk boundary
+      [100, 3 * CHUNK + 500], // most of the file
+      [3 * CHUNK + 990, 10 * CHUNK], // past the end: clipped
+    ] as const) {
+      const got = await buffer(client.createReadStream("/f", { start, end }));
+      expect(got.equals(whole.subarray(start, end + 1))).toBe(true);
+    }
+  });
+
+  it("moves a range read to another replica when the first is corrupt", async () => {
+    const c = await cluster(FAST);
+    const { local } = await putFile(c, 2 * CHUNK);
+    const whole = await buffer((await import("node:fs")).createReadStream(local));
+    const chunk = (await chunkLocations(c, "/f"))[0]!;
+    await flipByte(chunkPath(c, nodeOf(c, chunk.replicas[0]!), chunk.chunkId), 70_000);
+    const got = await buffer(c.client().createReadStream("/f", { start: 60_000, end: 200_000 }));
+    expect(got.equals(whole.subarray(60_000, 200_001))).toBe(true);
+  });
+});
