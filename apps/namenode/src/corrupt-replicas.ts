@@ -5,9 +5,9 @@ import type { Trash } from "./trash.js";
 /**
  * Replicas found bad (HDFS's CorruptReplicasMap). A bad replica stops counting
  * and is no longer offered at once, which queues its chunk for a fresh copy
- * from a good replica; it is sent to trash only once the chunk is back at full
- * replication, so that while no good copy exists its bytes are still on disk
- * for whoever must recover them. Methods run inside `store.write`.
+ * from a good replica. It goes to trash as soon as one good replica exists (the
+ * replication monitor decides); while none does, it stays, so its bytes are
+ * still on disk for whoever must recover them. Methods run inside `store.write`.
  */
 export class CorruptReplicas {
   constructor(
@@ -34,7 +34,7 @@ export class CorruptReplicas {
     this.store.corruptReplicas.remove([chunkId, datanodeId]);
   }
 
-  /** The chunk is whole again: its bad replicas go to trash. */
+  /** Sends the chunk's bad replicas to trash. */
   dispose(chunkId: string, nowMs: number): void {
     for (const { datanodeId } of this.holders(chunkId)) {
       this.trash.add(datanodeId, chunkId, nowMs);

@@ -166,17 +166,37 @@ describe("ReplicationMonitor", () => {
       t.corrupt.mark("chunk-0", "dn-3", "checksum mismatch in piece 0", t.clock.now);
       t.monitor.recheck("chunk-0");
     });
-    expect(t.corrupt.holders("chunk-0")).toEqual([{ datanodeId: "dn-3", reason: "checksum mismatch in piece 0" }]);
+    // Good copies remain, so the bad one goes to trash at once.
+    expect(t.corrupt.count()).toBe(0);
+    expect(t.trash.has("dn-3", "chunk-0")).toBe(true);
     expect(t.chunkMap.liveHolders(t.store.chunks.get("chunk-0")!)).toEqual(["dn-1", "dn-2"]);
     await t.monitor.runOnce();
-    const task = t.pending.get("chunk-0")!;
-    expect(task.targetIds).toEqual(["dn-4"]); // never the node with the bad copy
-    expect(t.trash.count()).toBe(0); // kept while the chunk is short
+    expect(t.pending.get("chunk-0")!.targetIds).toEqual(["dn-4"]); // never a node still owing a deletion
+  });
+
+  it("puts the good copy back on the node of the bad one once it has deleted it (three nodes)", async () => {
+    const t = await setup(3);
+    await t.file(3, [["dn-1", "dn-2", "dn-3"]]);
     await t.store.write(() => {
-      t.chunkMap.commit("dn-4", { chunkId: "chunk-0", length: 10, checksum: 7 }, t.clock.now);
-      t.monitor.onCommit("chunk-0", "dn-4");
+      t.corrupt.mark("chunk-0", "dn-3", "truncated", t.clock.now);
+      t.monitor.recheck("chunk-0");
     });
-    expect(t.trash.has("dn-3", "chunk-0")).toBe(true);
-    expect(t.corrupt.count()).toBe(0);
+    await t.monitor.runOnce();
+    expect(t.pending.count()).toBe(0); // dn-3 still owes the deletion
+    await t.store.write(() => t.trash.confirm("dn-3", ["chunk-0"]));
+    await t.monitor.runOnce();
+    expect(t.pending.get("chunk-0")!.targetIds).toEqual(["dn-3"]);
+  });
+
+  it("keeps bad copies while no good one is left", async () => {
+    const t = await setup(3);
+    await t.file(2, [["dn-1", "dn-2"]]);
+    await t.store.write(() => {
+      for (const dn of ["dn-1", "dn-2"]) t.corrupt.mark("chunk-0", dn, "checksum mismatch", t.clock.now);
+      t.monitor.recheck("chunk-0");
+    });
+    expect(t.corrupt.count()).toBe(2);
+    expect(t.trash.count()).toBe(0);
+    expect(t.queue.counts().missing).toBe(1);
   });
 });

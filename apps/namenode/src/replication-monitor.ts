@@ -64,8 +64,11 @@ export class ReplicationMonitor {
     else if (counted.length < replication) this.queue.put(chunkId, underReplicatedPriority(counted.length));
     else if (counted.length > replication) this.queue.put(chunkId, surplusPriority(counted.length));
     else this.queue.remove(chunkId);
-    // Whole again: bad copies are no longer worth keeping.
-    if (counted.length >= replication) this.corrupt.dispose(chunkId, this.now());
+    // While a good copy exists, bad ones are worth nothing: trash them, which
+    // also frees their nodes to take a good copy (HDFS invalidates corrupt
+    // replicas once the minimum replication is met, for the same reason).
+    // With no good copy left, they stay on disk for whoever must recover them.
+    if (live.length > 0) this.corrupt.dispose(chunkId, this.now());
   }
 
   /** A DataNode committed a chunk; finishes the copy it was the target of. Inside `store.write`. */
@@ -134,11 +137,11 @@ export class ReplicationMonitor {
     const sources = live
       .filter((id) => (streams.get(id) ?? 0) < limit)
       .sort((a, b) => Number(avoid.has(a)) - Number(avoid.has(b)) || (streams.get(a) ?? 0) - (streams.get(b) ?? 0));
-    // A node with a bad copy is no target: trash for the bad copy could hit the good one.
-    const bad = new Set(this.corrupt.holders(chunkId).map((h) => h.datanodeId));
+    // A node still owing the deletion of a (bad or surplus) copy is no target:
+    // that deletion would remove the good copy.
     const candidates = this.datanodes
       .placementCandidates()
-      .filter((c) => !live.includes(c.id) && !bad.has(c.id) && (streams.get(c.id) ?? 0) < limit);
+      .filter((c) => !live.includes(c.id) && !this.trash.has(c.id, chunkId) && (streams.get(c.id) ?? 0) < limit);
     const ranked = rankTargets(candidates, length);
     const preferred = [...ranked.filter((id) => !avoid.has(id)), ...ranked.filter((id) => avoid.has(id))];
     const targets = preferred.slice(0, replication - counted.length);

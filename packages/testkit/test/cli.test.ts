@@ -64,6 +64,21 @@ describe("the trainfs CLI", () => {
     expect(await trainfs(["admin", "recommission", node], env)).toMatchObject({ code: 0, stdout: expect.stringMatching(/: normal\n$/) });
   });
 
+  it("checks files with fsck, exiting 1 when a chunk is lost", async () => {
+    const c = await cluster();
+    const dir = await workDir();
+    const env = { TRAINFS_NAMENODE: c.nameNodeAddress };
+    await randomFile(join(dir, "in.bin"), 5000);
+    expect((await trainfs(["put", join(dir, "in.bin"), "/ok/in.bin"], env)).code).toBe(0);
+    const healthy = await trainfs(["fsck", "/"], env);
+    expect(healthy).toMatchObject({ code: 0, stdout: "Files: 1\nChunks: 1 healthy, 0 under-replicated, 0 corrupt, 0 missing\nStatus: HEALTHY\n" });
+    for (const i of [0, 1, 2]) await c.stopDataNode(i);
+    await c.waitForLiveDataNodes(0);
+    const lost = await trainfs(["fsck", "--json", "/ok"], env);
+    expect(lost.code).toBe(1);
+    expect(JSON.parse(lost.stdout)).toMatchObject({ missingChunks: 1, healthy: false, files: [{ path: "/ok/in.bin", chunks: [{ health: "missing" }] }] });
+  });
+
   it("says clearly what is wrong, with a non-zero exit", async () => {
     const c = await cluster();
     const env = { TRAINFS_NAMENODE: c.nameNodeAddress };
