@@ -98,12 +98,13 @@ describe("end-to-end integrity", () => {
     expect(report.healthy).toBe(false);
     const doomed = report.files.find((f) => f.path === "/doomed")!;
     expect(doomed.chunks[1]).toMatchObject({ health: "corrupt", liveReplicas: [] });
-    expect(doomed.chunks[1]!.corruptReplicas).toHaveLength(3);
+    // Bad copies found while a (seemingly) good one remained went to trash; the last is kept.
+    expect(doomed.chunks[1]!.corruptReplicas.length).toBeGreaterThanOrEqual(1);
     expect(report.files.find((f) => f.path === "/fine")!.chunks.every((ch) => ch.health === "healthy")).toBe(true);
     await client.get("/fine", join(dir, "fine"));
     expect(await sha256File(join(dir, "fine"))).toBe(other.sha);
     // A second get now knows up front that nothing good is left.
-    await expect(client.get("/doomed", join(dir, "again"))).rejects.toMatchObject({ code: "data_loss", message: expect.stringContaining("all 3 are corrupt") });
+    await expect(client.get("/doomed", join(dir, "again"))).rejects.toMatchObject({ code: "data_loss", message: expect.stringContaining("no good replica left") });
   });
 
   it("reads ranges across piece and chunk boundaries, verified", async () => {
