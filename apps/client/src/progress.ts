@@ -1,13 +1,14 @@
 import cliProgress from "cli-progress";
 
-/** A progress bar on stderr when it is a terminal; nothing otherwise. */
-export function progressBar(label: string): { update: (done: number, total: number) => void; stop: () => void } {
-  if (!process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+/** A progress bar with bytes, throughput and ETA on stderr when it is a terminal; nothing otherwise. */
+export function progressBar(label: string, quiet: boolean): { update: (done: number, total: number | undefined) => void; stop: () => void } {
+  if (quiet || !process.stderr.isTTY) return { update: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar(
     {
-      format: `${label} [{bar}] {percentage}% | {doneMiB}/{totalMiB} MiB | {speed} MiB/s`,
+      format: `${label} [{bar}] {percentage}% | {doneMiB}/{totalMiB} MiB | {speed} MiB/s | ETA {eta_formatted}`,
       stream: process.stderr,
       hideCursor: true,
+      etaBuffer: 50,
     },
     cliProgress.Presets.shades_classic,
   );
@@ -16,12 +17,19 @@ export function progressBar(label: string): { update: (done: number, total: numb
   const mib = (n: number) => (n / 1048576).toFixed(1);
   return {
     update(done, total) {
-      const payload = { doneMiB: mib(done), totalMiB: mib(total), speed: mib(done / Math.max(0.001, (Date.now() - started) / 1000)) };
+      const t = total ?? Math.max(done, 1);
+      const payload = { doneMiB: mib(done), totalMiB: total === undefined ? "?" : mib(total), speed: mib(done / Math.max(0.001, (Date.now() - started) / 1000)) };
       if (!running) {
-        bar.start(total, done, payload);
+        bar.start(t, done, payload);
         running = true;
-      } else bar.update(done, payload);
+      } else {
+        bar.setTotal(t);
+        bar.update(done, payload);
+      }
     },
-    stop: () => running && bar.stop(),
+    stop: () => {
+      if (running) bar.stop();
+      running = false;
+    },
   };
 }

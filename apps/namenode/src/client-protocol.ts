@@ -4,29 +4,52 @@ import { ChunkLocationSchema, type NameNodeService } from "@trainfs/proto";
 import { TrainfsError, joinPath, safeNumber } from "@trainfs/common";
 import { deletePath } from "./delete-operation.js";
 import type { NameNodeParts } from "./namenode-service.js";
+import { contentSummary, mkdir, rename, setReplication } from "./namespace-operations.js";
 import { fileInfo, location, required } from "./rpc-fields.js";
+import type { PlannedChunk } from "./upload-manager.js";
 
-type ClientRpcs = "putFile" | "confirmFile" | "abandonFile" | "getFile" | "list" | "deleteFile";
+type ClientRpcs =
+  | "putFile" | "confirmFile" | "abandonFile" | "addChunk" | "renewLease" | "getFile" | "list" | "stat" | "mkdir" | "rename"
+  | "setReplication" | "contentSummary" | "deleteFile";
+
+const DEFAULT_PAGE = 1000;
+const MAX_PAGE = 10_000;
 
 /** What clients call: writes, reads, listings and deletes. */
 export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNodeService>, ClientRpcs> {
   const at = (datanodeId: string) => location(p.datanodes, datanodeId);
+  const plan = (c: PlannedChunk) => ({
+    chunkId: c.chunkId,
+    index: c.index,
+    offset: BigInt(c.offset),
+    length: BigInt(c.length),
+    chain: c.chain.map(at),
+  });
   return {
     async putFile(req) {
       const size = safeNumber(req.size, "size");
-      const planned = await p.uploads.start(req.path, size, req.replication, safeNumber(req.chunkSize, "chunk_size"));
+      const planned = await p.uploads.start(req.path, size, req.replication, safeNumber(req.chunkSize, "chunk_size"), {
+        overwrite: req.overwrite,
+        unknownSize: req.unknownSize,
+      });
       return {
         uploadId: planned.uploadId,
         replication: planned.replication,
         chunkSize: BigInt(planned.chunkSize),
-        chunks: planned.chunks.map((c) => ({
-          chunkId: c.chunkId,
-          index: c.index,
-          offset: BigInt(c.offset),
-          length: BigInt(c.length),
-          chain: c.chain.map(at),
-        })),
+        leaseMs: planned.leaseMs,
+        chunks: planned.chunks.map(plan),
       };
+    },
+
+    async addChunk(req) {
+      required(req.uploadId, "upload_id");
+      return { chunk: plan(await p.uploads.addChunk(req.path, req.uploadId, safeNumber(req.length, "length"))) };
+    },
+
+    async renewLease(req) {
+      required(req.uploadId, "upload_id");
+      await p.uploads.renew(req.path, req.uploadId);
+      return {};
     },
 
     async confirmFile(req) {
@@ -70,13 +93,42 @@ export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNo
 
     async list(req) {
       const inode = p.namespace.lookup(req.path);
-      if (inode.type === "file") return { entries: [fileInfo(req.path, inode)] };
-      return { entries: p.namespace.list(inode).map((child) => fileInfo(joinPath(req.path, child.name), child)) };
+      if (inode.type === "file") return { entries: [fileInfo(req.path, inode)], hasMore: false };
+      if (req.limit > MAX_PAGE) throw new TrainfsError("invalid_argument", `limit is at most ${MAX_PAGE}`);
+      const page = p.namespace.listPage(inode, req.startAfter, req.limit || DEFAULT_PAGE);
+      return { entries: page.entries.map((child) => fileInfo(joinPath(req.path, child.name), child)), hasMore: page.hasMore };
+    },
+
+    async stat(req) {
+      return { file: fileInfo(req.path, p.namespace.lookup(req.path)) };
+    },
+
+    async mkdir(req) {
+      const nowMs = p.now();
+      const dir = await p.store.write(() => mkdir(p, req.path, req.parents, nowMs));
+      return { directory: fileInfo(req.path, dir) };
+    },
+
+    async rename(req) {
+      const nowMs = p.now();
+      const moved = await p.store.write(() => rename(p, req.source, req.destination, req.overwrite, nowMs));
+      return { file: fileInfo(req.destination, moved) };
+    },
+
+    async setReplication(req) {
+      const nowMs = p.now();
+      const file = await p.store.write(() => setReplication(p, req.path, req.replication, p.limits.maxReplication, nowMs));
+      return { file: fileInfo(req.path, file) };
+    },
+
+    async contentSummary(req) {
+      const s = contentSummary(p, req.path);
+      return { files: BigInt(s.files), directories: BigInt(s.directories), bytes: BigInt(s.bytes), spaceConsumed: BigInt(s.spaceConsumed) };
     },
 
     async deleteFile(req) {
       const nowMs = p.now();
-      const chunkCount = await p.store.write(() => deletePath(p, req.path, nowMs));
+      const chunkCount = await p.store.write(() => deletePath(p, req.path, req.recursive, nowMs));
       return { chunkCount };
     },
   };

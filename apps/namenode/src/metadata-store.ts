@@ -19,7 +19,10 @@ export interface InodeRecord {
 export interface UploadRecord {
   uploadId: string;
   path: string;
+  /** -1 while unknown: chunks are then added one at a time. */
   size: number;
+  /** Replace an existing file at confirm. */
+  overwrite?: boolean;
   replication: number;
   chunkSize: number;
   chunkIds: string[];

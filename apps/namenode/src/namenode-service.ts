@@ -28,7 +28,7 @@ export interface NameNodeParts {
   replication: ReplicationMonitor;
   corrupt: CorruptReplicas;
   safeMode: SafeMode;
-  limits: { maxReplicationTasksPerHeartbeat: number; maxTrashPerHeartbeat: number };
+  limits: { maxReplicationTasksPerHeartbeat: number; maxTrashPerHeartbeat: number; maxReplication: number };
   now: () => number;
 }
 

@@ -51,7 +51,11 @@ export class NameNode {
       const safeMode = new SafeMode(store, config.safeModeThreshold, config.safeModeTimeoutMs, logger, now);
       const parts: NameNodeParts = {
         store, namespace, chunkMap, datanodes, uploads, trash, queue, pending, replication, corrupt, safeMode, now,
-        limits: { maxReplicationTasksPerHeartbeat: config.maxReplicationTasksPerHeartbeat, maxTrashPerHeartbeat: config.maxTrashPerHeartbeat },
+        limits: {
+          maxReplicationTasksPerHeartbeat: config.maxReplicationTasksPerHeartbeat,
+          maxTrashPerHeartbeat: config.maxTrashPerHeartbeat,
+          maxReplication: config.maxReplication,
+        },
       };
       safeMode.onExit(() => reconcileAfterSafeMode(parts));
       const heartbeats = new HeartbeatMonitor(store, datanodes, chunkMap, replication, trash, logger);
@@ -102,6 +106,8 @@ export class NameNode {
       try {
         await this.parts.safeMode.check();
         await this.heartbeats.runOnce();
+        const expired = await this.parts.uploads.expireLeases();
+        if (expired.length > 0) this.logger.warn({ paths: expired }, "writes abandoned: their lease expired");
         if (!this.parts.safeMode.isOn) await this.parts.replication.runOnce();
       } catch (err) {
         this.logger.error({ err }, "background round failed");

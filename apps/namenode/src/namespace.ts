@@ -31,6 +31,43 @@ export class Namespace {
     return node;
   }
 
+  /** Up to `limit` children after `startAfter`, sorted by name, and whether more follow. */
+  listPage(dir: InodeRecord, startAfter: string, limit: number): { entries: InodeRecord[]; hasMore: boolean } {
+    const entries: InodeRecord[] = [];
+    let hasMore = false;
+    for (const { key, value } of this.store.children.getRange({ start: [dir.id, startAfter], end: [dir.id, "\uffff"] })) {
+      if (startAfter && key[1] === startAfter) continue;
+      if (entries.length === limit) {
+        hasMore = true;
+        break;
+      }
+      entries.push(this.store.inodes.get(value)!);
+    }
+    return { entries, hasMore };
+  }
+
+  /** Every inode under (and including) `inode`, children before their parents. */
+  *subtree(inode: InodeRecord): Generator<InodeRecord> {
+    if (inode.type === "dir") for (const child of this.list(inode)) yield* this.subtree(child);
+    yield inode;
+  }
+
+  /** True if `ancestor` is `inode` or one of its ancestors. */
+  contains(ancestor: InodeRecord, inode: InodeRecord): boolean {
+    for (let id = inode.id; id !== 0; id = this.store.inodes.get(id)!.parentId) if (id === ancestor.id) return true;
+    return false;
+  }
+
+  /** Moves an inode under another directory, under a new name. */
+  move(inode: InodeRecord, newParent: InodeRecord, newName: string, nowMs: number): InodeRecord {
+    const oldParent = this.store.inodes.get(inode.parentId)!;
+    this.store.children.remove([oldParent.id, inode.name]);
+    this.store.inodes.put(oldParent.id, { ...oldParent, mtimeMs: nowMs });
+    const moved = { ...inode, parentId: newParent.id, name: newName };
+    this.link(this.store.inodes.get(newParent.id)!, moved);
+    return moved;
+  }
+
   /** Children of a directory, sorted by name (byte order of their UTF-8). */
   list(dir: InodeRecord): InodeRecord[] {
     const out: InodeRecord[] = [];

@@ -5,6 +5,7 @@ import type { DataNodeManager } from "./datanode-manager.js";
 import type { ChunkRecord, InodeRecord, MetadataStore, UploadRecord } from "./metadata-store.js";
 import type { Namespace } from "./namespace.js";
 import { chooseTargets } from "./placement-policy.js";
+import { removeInode } from "./delete-operation.js";
 import type { Trash } from "./trash.js";
 
 export interface UploadLimits {
@@ -49,27 +50,33 @@ export class UploadManager {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async start(path: string, size: number, requestedReplication: number, requestedChunkSize: number) {
+  async start(
+    path: string,
+    size: number,
+    requestedReplication: number,
+    requestedChunkSize: number,
+    options: { overwrite?: boolean; unknownSize?: boolean } = {},
+  ) {
     const segments = validatePath(path);
     if (segments.length === 0) throw new TrainfsError("already_exists", "/ is a directory");
     const replication = requestedReplication || this.limits.defaultReplication;
     const chunkSize = requestedChunkSize || this.limits.defaultChunkSize;
-    this.checkShape(size, replication, chunkSize);
+    this.checkShape(options.unknownSize ? 0 : size, replication, chunkSize);
 
     // Checked again inside the transaction; this early look only spares a
     // doomed write its placement (and its misleading placement errors).
-    if (this.namespace.resolve(segments)) throw new TrainfsError("already_exists", `${path} already exists`);
+    this.checkTarget(path, segments, options.overwrite ?? false);
     const uploadId = randomUUID();
-    const chunks = this.plan(uploadId, size, replication, chunkSize);
+    const chunks = options.unknownSize ? [] : this.plan(uploadId, size, replication, chunkSize);
     const nowMs = this.now();
     try {
       await this.store.write(() => {
-        if (this.namespace.resolve(segments)) throw new TrainfsError("already_exists", `${path} already exists`);
+        this.checkTarget(path, segments, options.overwrite ?? false);
         this.takeOverPath(path, nowMs);
         this.namespace.mkdirs(segments.slice(0, -1), nowMs);
         const upload: UploadRecord = {
-          uploadId, path, size, replication, chunkSize, chunkIds: chunks.map((c) => c.chunkId),
-          createdMs: nowMs, lastActiveMs: nowMs,
+          uploadId, path, size: options.unknownSize ? -1 : size, replication, chunkSize, chunkIds: chunks.map((c) => c.chunkId),
+          createdMs: nowMs, lastActiveMs: nowMs, overwrite: options.overwrite ?? false,
         };
         this.store.uploads.put(uploadId, upload);
         this.store.uploadsByPath.put(path, uploadId);
@@ -81,7 +88,67 @@ export class UploadManager {
       this.datanodes.releasePromises(uploadId);
       throw err;
     }
-    return { uploadId, replication, chunkSize, chunks };
+    return { uploadId, replication, chunkSize, chunks, leaseMs: this.limits.uploadLeaseMs };
+  }
+
+  /** Plans the next chunk of a write of unknown size. */
+  async addChunk(path: string, uploadId: string, length: number): Promise<PlannedChunk> {
+    validatePath(path);
+    const upload = this.openUpload(path, uploadId);
+    if (upload.size !== -1) throw new TrainfsError("failed_precondition", `${path} was started with a known size; its chunks are all planned`);
+    if (!Number.isSafeInteger(length) || length < 1 || length > upload.chunkSize) {
+      throw new TrainfsError("invalid_argument", `a chunk of ${path} has 1 to ${upload.chunkSize} bytes, not ${length}`);
+    }
+    if (upload.chunkIds.length >= this.limits.maxChunksPerFile) {
+      throw new TrainfsError("resource_exhausted", `${path} has reached the limit of ${this.limits.maxChunksPerFile} chunks`);
+    }
+    const chain = chooseTargets(this.datanodes.placementCandidates(), upload.replication, length);
+    for (const id of chain) this.datanodes.promise(uploadId, id, length);
+    const chunkId = randomBytes(16).toString("hex");
+    const nowMs = this.now();
+    return this.store.write(() => {
+      const current = this.openUpload(path, uploadId);
+      const offset = current.chunkIds.reduce((sum, id) => sum + this.store.chunks.get(id)!.length, 0);
+      const index = current.chunkIds.length;
+      this.store.chunks.put(chunkId, { chunkId, uploadId, index, offset, length });
+      this.store.uploads.put(uploadId, { ...current, chunkIds: [...current.chunkIds, chunkId], lastActiveMs: nowMs });
+      return { chunkId, index, offset, length, chain };
+    });
+  }
+
+  /** The writer is alive: its lease starts over. */
+  async renew(path: string, uploadId: string): Promise<void> {
+    validatePath(path);
+    const nowMs = this.now();
+    await this.store.write(() => {
+      const upload = this.openUpload(path, uploadId);
+      this.store.uploads.put(uploadId, { ...upload, lastActiveMs: nowMs });
+    });
+  }
+
+  /** Abandons writes whose writer went silent for longer than the lease; returns their paths. */
+  async expireLeases(): Promise<string[]> {
+    const nowMs = this.now();
+    const expired = [...this.store.uploads.getRange()]
+      .map((e) => e.value)
+      .filter((u) => nowMs - u.lastActiveMs > this.limits.uploadLeaseMs);
+    if (expired.length === 0) return [];
+    await this.store.write(() => {
+      for (const u of expired) {
+        const current = this.store.uploads.get(u.uploadId);
+        if (current && nowMs - current.lastActiveMs > this.limits.uploadLeaseMs) this.drop(current);
+      }
+    });
+    for (const u of expired) this.datanodes.releasePromises(u.uploadId);
+    return expired.map((u) => u.path);
+  }
+
+  /** Refuses a write onto a directory, or onto a file unless overwriting. */
+  private checkTarget(path: string, segments: string[], overwrite: boolean): void {
+    const existing = this.namespace.resolve(segments);
+    if (!existing) return;
+    if (existing.type === "dir") throw new TrainfsError("already_exists", `${path} already exists (a directory)`);
+    if (!overwrite) throw new TrainfsError("already_exists", `${path} already exists`);
   }
 
   async confirm(path: string, uploadId: string, reported: ConfirmedChunk[]): Promise<InodeRecord> {
@@ -122,10 +189,16 @@ export class UploadManager {
         total += r.length;
         confirmed.push({ ...chunk, checksum: r.checksum });
       });
-      if (total !== upload.size) throw new TrainfsError("invalid_argument", `chunks add up to ${total} bytes, but ${path} was declared as ${upload.size}`);
-      if (this.namespace.resolve(segments)) throw new TrainfsError("already_exists", `${path} already exists`);
+      if (upload.size !== -1 && total !== upload.size) {
+        throw new TrainfsError("invalid_argument", `chunks add up to ${total} bytes, but ${path} was declared as ${upload.size}`);
+      }
+      // The replacement is atomic: the old file and the new one swap in this
+      // one transaction, and the old chunks go to trash.
+      this.checkTarget(path, segments, upload.overwrite ?? false);
+      const old = this.namespace.resolve(segments);
+      if (old) removeInode({ namespace: this.namespace, chunkMap: this.chunkMap, trash: this.trash }, old, this.now());
       const file = this.namespace.addFile(segments, {
-        mtimeMs: this.now(), size: upload.size, replication: upload.replication, chunkSize: upload.chunkSize,
+        mtimeMs: this.now(), size: total, replication: upload.replication, chunkSize: upload.chunkSize,
         chunkIds: upload.chunkIds,
       });
       for (const chunk of confirmed) {

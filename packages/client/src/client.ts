@@ -1,13 +1,12 @@
-import { randomBytes } from "node:crypto";
-import { open, rename, rm, stat, type FileHandle } from "node:fs/promises";
-import { Readable } from "node:stream";
-import { basename, dirname, join } from "node:path";
+import { PassThrough, Writable, type Readable } from "node:stream";
+import { buffer } from "node:stream/consumers";
 import type { Client } from "@connectrpc/connect";
 import { DataNodeService, NameNodeService } from "@trainfs/proto";
-import { Crc32, RpcClients, TrainfsError, formatChecksum, sendChunk, toTrainfsError, validatePath, type SentChunk } from "@trainfs/common";
-import { readChunkRange } from "./chunk-reader.js";
+import { RpcClients, TrainfsError, toTrainfsError, validatePath, withRetry } from "@trainfs/common";
 import { toClusterStatus, toDataNodeStatus, type ClusterStatus, type DataNodeStatus } from "./cluster-status.js";
+import { readRange, readToFile, type ReadOptions } from "./file-reader.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
+import { writeFile, type PutSource, type WriteOptions } from "./file-writer.js";
 import { toFsckReport, type FsckReport } from "./fsck.js";
 
 export interface TrainfsClientOptions {
@@ -17,31 +16,35 @@ export interface TrainfsClientOptions {
   replication?: number;
   /** Chunk size in bytes for new files; the NameNode's default (64 MiB) when unset. */
   chunkSize?: number;
+  /** Chunks moved at once by put and get (default 4). */
+  concurrency?: number;
 }
 
-export interface TransferOptions {
+export type PutOptions = WriteOptions;
+export type GetOptions = ReadOptions;
+export interface CallOptions {
   signal?: AbortSignal;
-  /** Called as bytes move, with the bytes done so far and the total. */
-  onProgress?: (done: number, total: number) => void;
 }
 
-export interface PutOptions extends TransferOptions {
-  replication?: number;
-  chunkSize?: number;
-}
-
-export interface GetOptions extends TransferOptions {
-  /** Replace an existing local file (default: refuse with AlreadyExists). */
-  overwrite?: boolean;
+export interface ContentSummary {
+  files: number;
+  directories: number;
+  /** Bytes of file content. */
+  bytes: number;
+  /** Bytes on the DataNodes' disks: each file's size times its replication. */
+  spaceConsumed: number;
 }
 
 /**
  * The TrainFS SDK. Every method throws TrainfsError, whose `code` is the
- * Connect code of the failure (not_found, already_exists, unavailable, ...).
+ * Connect code of the failure (not_found, already_exists, unavailable, ...),
+ * takes an AbortSignal, and retries reads with backoff while the NameNode is
+ * unavailable. Nothing buffers a whole file.
  */
 export class TrainfsClient {
   private readonly clients = new RpcClients();
   private readonly namenode: Client<typeof NameNodeService>;
+  private readonly datanodeAt = (address: string) => this.clients.client(DataNodeService, address);
 
   constructor(private readonly options: TrainfsClientOptions) {
     if (!/^https?:\/\/[^/]+/.test(options.namenode)) {
@@ -50,163 +53,159 @@ export class TrainfsClient {
     this.namenode = this.clients.client(NameNodeService, options.namenode);
   }
 
-  /** Uploads a local file. The remote file appears only when every chunk is stored on all its replicas. */
-  async put(localPath: string, remotePath: string, options: PutOptions = {}): Promise<FileStatus> {
+  /**
+   * Uploads a local file (by path), bytes, or a stream of unknown length. The
+   * remote file appears only when every chunk is stored on all its replicas;
+   * with `overwrite`, it replaces the old one atomically at that moment.
+   */
+  async put(source: PutSource, remotePath: string, options: PutOptions = {}): Promise<FileStatus> {
     validatePath(remotePath);
-    const size = await localFileSize(localPath);
-    const { signal } = options;
-    const plan = await this.call(() =>
-      this.namenode.putFile(
-        {
-          path: remotePath,
-          size: BigInt(size),
-          replication: options.replication ?? this.options.replication ?? 0,
-          chunkSize: BigInt(options.chunkSize ?? this.options.chunkSize ?? 0),
-        },
-        { signal },
-      ),
-    );
-    let done = 0;
-    const onBytes = (n: number) => options.onProgress?.((done += n), size);
-    try {
-      const sent: SentChunk[] = [];
-      for (const chunk of plan.chunks) {
-        const first = chunk.chain[0]!;
-        sent.push(await sendChunk(this.clients.client(DataNodeService, first.address), localPath, chunk, { signal, onBytes }));
-      }
-      const res = await this.namenode.confirmFile(
-        {
-          path: remotePath,
-          uploadId: plan.uploadId,
-          chunks: sent.map((c) => ({ chunkId: c.chunkId, length: BigInt(c.length), checksum: c.checksum })),
-        },
-        { signal },
-      );
-      return toFileStatus(res.file!);
-    } catch (err) {
-      // Free the path at once rather than leaving it to the upload lease.
-      await this.namenode.abandonFile({ path: remotePath, uploadId: plan.uploadId }).catch(() => {});
-      throw toTrainfsError(err);
-    }
+    return writeFile(this.parts, source, remotePath, this.writeDefaults(options));
+  }
+
+  /** Writes bytes (or a string, as UTF-8) to a remote file. */
+  writeFile(remotePath: string, data: Uint8Array | string, options: PutOptions = {}): Promise<FileStatus> {
+    return this.put(typeof data === "string" ? Buffer.from(data) : data, remotePath, options);
   }
 
   /**
-   * Downloads a file to a local path (or into a local directory). It is written
-   * to a temporary file beside the target and renamed into place only once every
-   * chunk verified, so a failed get leaves nothing behind.
+   * A Writable whose bytes become the remote file, of any length; the file
+   * appears when the stream finishes (its "finish" event), not before.
    */
+  createWriteStream(remotePath: string, options: PutOptions = {}): Writable {
+    validatePath(remotePath);
+    const pass = new PassThrough();
+    const done = writeFile(this.parts, pass, remotePath, this.writeDefaults(options));
+    const out = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        if (pass.write(chunk)) callback();
+        else pass.once("drain", () => callback());
+      },
+      final(callback) {
+        pass.end();
+        done.then(() => callback(), (err: Error) => callback(err));
+      },
+      destroy(err, callback) {
+        pass.destroy(err ?? new TrainfsError("canceled", "the write stream was destroyed"));
+        callback(err);
+      },
+    });
+    done.catch((err: Error) => out.destroy(err));
+    return out;
+  }
+
+  /** Downloads a file to a local path (or into a local directory); nothing is left behind on failure. */
   async get(remotePath: string, localPath: string, options: GetOptions = {}): Promise<FileStatus> {
     validatePath(remotePath);
-    const { signal } = options;
-    const target = (await isDirectory(localPath)) ? join(localPath, basename(remotePath)) : localPath;
-    if (!options.overwrite && (await exists(target))) {
-      throw new TrainfsError("already_exists", `local file ${target} exists (use overwrite to replace it)`);
-    }
-    const res = await this.call(() => this.namenode.getFile({ path: remotePath }, { signal }));
-    const file = toFileStatus(res.file!);
-    const tmp = join(dirname(target), `.${basename(target)}.trainfs-${randomBytes(4).toString("hex")}.part`);
-    const out = await open(tmp, "wx");
-    let done = 0;
-    const onBytes = (n: number) => options.onProgress?.((done += n), file.size);
-    try {
-      for (const chunk of res.chunks) {
-        const crc = new Crc32();
-        let position = Number(chunk.offset);
-        for await (const data of readChunkRange(this.datanodeAt, chunk, 0, Number(chunk.length), { signal })) {
-          await writeFully(out, data, position);
-          position += data.length;
-          crc.update(data);
-          onBytes(data.length);
-        }
-        if (crc.digest() !== chunk.checksum) {
-          throw new TrainfsError("data_loss", `chunk ${chunk.index} (${chunk.chunkId}): whole-chunk checksum mismatch (got ${formatChecksum(crc.digest())}, expected ${formatChecksum(chunk.checksum)})`);
-        }
-      }
-      const { size } = await out.stat();
-      if (size !== file.size) {
-        throw new TrainfsError("data_loss", `${remotePath}: read ${size} bytes, but the file has ${file.size}`);
-      }
-      await out.sync();
-      await out.close();
-      await rename(tmp, target);
-      return file;
-    } catch (err) {
-      await out.close().catch(() => {});
-      await rm(tmp, { force: true });
-      const e = toTrainfsError(err);
-      throw new TrainfsError(e.code, `${remotePath}: ${e.message}`, { cause: err });
-    }
+    return readToFile(this.parts, remotePath, localPath, { concurrency: this.options.concurrency, ...options });
   }
 
-  /**
-   * Streams bytes [start, end] (inclusive, like fs.createReadStream) of a
-   * file, across chunk boundaries, every piece verified on arrival. A failing
-   * replica is replaced by the next without repeating or skipping a byte.
-   */
+  /** Streams bytes [start, end] (inclusive) of a file, across chunk boundaries, verified. */
   createReadStream(remotePath: string, options: { start?: number; end?: number; signal?: AbortSignal } = {}): Readable {
     validatePath(remotePath);
-    const self = this;
-    async function* bytes(): AsyncGenerator<Buffer> {
-      const res = await self.call(() => self.namenode.getFile({ path: remotePath }, { signal: options.signal }));
-      const size = Number(res.file!.size);
-      const start = options.start ?? 0;
-      const end = Math.min(options.end ?? size - 1, size - 1) + 1;
-      if (!Number.isSafeInteger(start) || start < 0 || (options.end !== undefined && options.end < start - 1)) {
-        throw new TrainfsError("invalid_argument", `invalid range start=${options.start} end=${options.end}`);
-      }
-      for (const chunk of res.chunks) {
-        const offset = Number(chunk.offset);
-        const from = Math.max(start, offset) - offset;
-        const to = Math.min(end, offset + Number(chunk.length)) - offset;
-        if (from >= to) continue;
-        try {
-          yield* readChunkRange(self.datanodeAt, chunk, from, to, { signal: options.signal });
-        } catch (err) {
-          const e = toTrainfsError(err);
-          throw new TrainfsError(e.code, `${remotePath}: ${e.message}`, { cause: err });
-        }
-      }
-    }
-    return Readable.from(bytes(), { objectMode: false });
+    return readRange(this.parts, remotePath, options);
   }
 
-  /** Entries of a directory sorted by name, or the one file at `remotePath`. */
-  async list(remotePath: string, options: { signal?: AbortSignal } = {}): Promise<FileStatus[]> {
+  /** A whole file in memory: for small files. */
+  async readFile(remotePath: string, options: CallOptions = {}): Promise<Buffer> {
+    return buffer(this.createReadStream(remotePath, options));
+  }
+
+  /** Entries of a directory sorted by name (every page), or the one file at `remotePath`. */
+  async list(remotePath: string, options: CallOptions = {}): Promise<FileStatus[]> {
+    const out: FileStatus[] = [];
+    for await (const entry of this.listPages(remotePath, options)) out.push(entry);
+    return out;
+  }
+
+  /** The same entries as `list`, fetched a page at a time, for huge directories. */
+  async *listPages(remotePath: string, options: CallOptions & { pageSize?: number } = {}): AsyncGenerator<FileStatus> {
     validatePath(remotePath);
-    const res = await this.call(() => this.namenode.list({ path: remotePath }, options));
-    return res.entries.map(toFileStatus);
+    let startAfter = "";
+    for (;;) {
+      const res = await this.read(() =>
+        this.namenode.list({ path: remotePath, startAfter, limit: options.pageSize ?? 1000 }, options),
+      options);
+      for (const e of res.entries) yield toFileStatus(e);
+      if (!res.hasMore || res.entries.length === 0) return;
+      startAfter = res.entries.at(-1)!.path.slice(res.entries.at(-1)!.path.lastIndexOf("/") + 1);
+    }
+  }
+
+  async stat(remotePath: string, options: CallOptions = {}): Promise<FileStatus> {
+    validatePath(remotePath);
+    return toFileStatus((await this.read(() => this.namenode.stat({ path: remotePath }, options), options)).file!);
+  }
+
+  async exists(remotePath: string, options: CallOptions = {}): Promise<boolean> {
+    try {
+      await this.stat(remotePath, options);
+      return true;
+    } catch (err) {
+      if (err instanceof TrainfsError && err.code === "not_found") return false;
+      throw err;
+    }
+  }
+
+  /** Creates a directory; with `parents`, also its missing ancestors (and succeeds if it exists). */
+  async mkdir(remotePath: string, options: CallOptions & { parents?: boolean } = {}): Promise<FileStatus> {
+    validatePath(remotePath);
+    const res = await this.call(() => this.namenode.mkdir({ path: remotePath, parents: options.parents ?? false }, options));
+    return toFileStatus(res.directory!);
+  }
+
+  /** Moves a file or directory to exactly `destination`; `overwrite` replaces a file there. */
+  async rename(source: string, destination: string, options: CallOptions & { overwrite?: boolean } = {}): Promise<FileStatus> {
+    validatePath(source);
+    validatePath(destination);
+    const res = await this.call(() => this.namenode.rename({ source, destination, overwrite: options.overwrite ?? false }, options));
+    return toFileStatus(res.file!);
   }
 
   /**
-   * Deletes a file (or an empty directory). The namespace forgets it at once;
-   * its chunks leave the DataNodes' disks shortly after, through trash.
+   * Deletes a file or an empty directory, or with `recursive` a whole tree.
+   * The namespace forgets it at once; its chunks leave the disks shortly after.
    */
-  async rm(remotePath: string, options: { signal?: AbortSignal } = {}): Promise<{ chunkCount: number }> {
+  async rm(remotePath: string, options: CallOptions & { recursive?: boolean } = {}): Promise<{ chunkCount: number }> {
     validatePath(remotePath);
-    const res = await this.call(() => this.namenode.deleteFile({ path: remotePath }, options));
+    const res = await this.call(() => this.namenode.deleteFile({ path: remotePath, recursive: options.recursive ?? false }, options));
     return { chunkCount: res.chunkCount };
   }
 
-  /** Every DataNode and the health of the cluster, for operators. */
-  async clusterStatus(options: { signal?: AbortSignal } = {}): Promise<ClusterStatus> {
-    return toClusterStatus(await this.call(() => this.namenode.clusterStatus({}, options)));
+  /** Changes a file's replication; copies are added or trimmed in the background. */
+  async setReplication(remotePath: string, replication: number, options: CallOptions = {}): Promise<FileStatus> {
+    validatePath(remotePath);
+    const res = await this.call(() => this.namenode.setReplication({ path: remotePath, replication }, options));
+    return toFileStatus(res.file!);
+  }
+
+  /** Files, directories and bytes under a path. */
+  async du(remotePath: string, options: CallOptions = {}): Promise<ContentSummary> {
+    validatePath(remotePath);
+    const r = await this.read(() => this.namenode.contentSummary({ path: remotePath }, options), options);
+    return { files: Number(r.files), directories: Number(r.directories), bytes: Number(r.bytes), spaceConsumed: Number(r.spaceConsumed) };
   }
 
   /** Each file's chunks under `remotePath` and the state of every replica. */
-  async fsck(remotePath = "/", options: { signal?: AbortSignal } = {}): Promise<FsckReport> {
+  async fsck(remotePath = "/", options: CallOptions = {}): Promise<FsckReport> {
     validatePath(remotePath);
-    return toFsckReport(await this.call(() => this.namenode.fsck({ path: remotePath }, options)));
+    return toFsckReport(await this.read(() => this.namenode.fsck({ path: remotePath }, options), options));
+  }
+
+  /** Every DataNode and the health of the cluster, for operators. */
+  async clusterStatus(options: CallOptions = {}): Promise<ClusterStatus> {
+    return toClusterStatus(await this.read(() => this.namenode.clusterStatus({}, options), options));
   }
 
   /** Starts draining a DataNode (by id or address); see ClusterStatus for progress. */
-  async decommission(datanode: string): Promise<DataNodeStatus> {
-    const res = await this.call(() => this.namenode.decommissionDataNode({ datanode }));
+  async decommission(datanode: string, options: CallOptions = {}): Promise<DataNodeStatus> {
+    const res = await this.call(() => this.namenode.decommissionDataNode({ datanode }, options));
     return toDataNodeStatus(res.datanode!);
   }
 
   /** Returns a draining or drained DataNode to service. */
-  async recommission(datanode: string): Promise<DataNodeStatus> {
-    const res = await this.call(() => this.namenode.recommissionDataNode({ datanode }));
+  async recommission(datanode: string, options: CallOptions = {}): Promise<DataNodeStatus> {
+    const res = await this.call(() => this.namenode.recommissionDataNode({ datanode }, options));
     return toDataNodeStatus(res.datanode!);
   }
 
@@ -215,8 +214,15 @@ export class TrainfsClient {
     this.clients.close();
   }
 
-  private readonly datanodeAt = (address: string) => this.clients.client(DataNodeService, address);
+  private get parts() {
+    return { namenode: this.namenode, datanodeAt: this.datanodeAt };
+  }
 
+  private writeDefaults(o: PutOptions): PutOptions {
+    return { replication: this.options.replication, chunkSize: this.options.chunkSize, concurrency: this.options.concurrency, ...o };
+  }
+
+  /** A call that changes something: not repeated on failure. */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -224,31 +230,9 @@ export class TrainfsClient {
       throw toTrainfsError(err);
     }
   }
-}
 
-async function localFileSize(path: string): Promise<number> {
-  try {
-    const s = await stat(path);
-    if (!s.isFile()) throw new TrainfsError("invalid_argument", `local path ${path} is not a regular file`);
-    return s.size;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new TrainfsError("not_found", `local file ${path} does not exist`);
-    throw err;
-  }
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isDirectory(), () => false);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
-}
-
-async function writeFully(out: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let written = 0;
-  while (written < data.length) {
-    const { bytesWritten } = await out.write(data, written, data.length - written, position + written);
-    written += bytesWritten;
+  /** A read: repeated with backoff while the NameNode is unavailable. */
+  private read<T>(fn: () => Promise<T>, options: CallOptions): Promise<T> {
+    return this.call(() => withRetry(fn, { signal: options.signal }));
   }
 }

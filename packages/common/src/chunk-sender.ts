@@ -20,9 +20,15 @@ export interface SentChunk {
  * carries the checksum on record, so a copy of corrupt bytes is refused by
  * its target instead of spreading).
  */
+/**
+ * Where a chunk's bytes come from: a local file (read at the chunk's offset),
+ * or a function giving the bytes [start, end) of the whole file.
+ */
+export type ChunkSource = string | ((start: number, end: number) => AsyncIterable<Uint8Array>);
+
 export async function sendChunk(
   datanode: Client<typeof DataNodeService>,
-  localPath: string,
+  source: ChunkSource,
   plan: ChunkPlan,
   options: {
     signal?: AbortSignal | undefined;
@@ -41,19 +47,20 @@ export async function sendChunk(
       part: { case: "header", value: { $typeName: "trainfs.v1.WriteChunkHeader", chunkId: plan.chunkId, length: plan.length, downstream: plan.chain.slice(1) } },
     };
     if (length > 0) {
-      const stream = createReadStream(localPath, {
-        start: Number(plan.offset),
-        end: Number(plan.offset) + length - 1,
-        highWaterMark: DATA_PART_BYTES,
-      });
-      for await (const data of stream as AsyncIterable<Buffer>) {
+      const start = Number(plan.offset);
+      const stream =
+        typeof source === "string"
+          ? (createReadStream(source, { start, end: start + length - 1, highWaterMark: DATA_PART_BYTES }) as AsyncIterable<Buffer>)
+          : source(start, start + length);
+      for await (const data of stream) {
         crc.update(data);
         yield { $typeName: "trainfs.v1.WriteChunkRequest", part: { case: "data", value: data } };
         options.onBytes?.(data.length);
       }
     }
     if (crc.length !== length) {
-      throw new TrainfsError("aborted", `${localPath} changed while it was being read (chunk ${plan.index} has ${crc.length} of ${length} bytes)`);
+      const what = typeof source === "string" ? source : "the source";
+      throw new TrainfsError("aborted", `${what} changed while it was being read (chunk ${plan.index} has ${crc.length} of ${length} bytes)`);
     }
     const checksum = options.expectedChecksum ?? crc.digest();
     yield { $typeName: "trainfs.v1.WriteChunkRequest", part: { case: "footer", value: { $typeName: "trainfs.v1.WriteChunkFooter", checksum } } };

@@ -10,3 +10,4 @@ export * from "./rpc-clients.js";
 export * from "./process-main.js";
 export * from "./data-dir-lock.js";
 export * from "./chunk-sender.js";
+export * from "./retry.js";

@@ -30,7 +30,7 @@ describe("the trainfs CLI", () => {
     expect(put.stderr).toBe("");
     expect(put).toMatchObject({ code: 0, stdout: "/cli/in.bin: 293.0 KiB in 5 chunk(s), replication 3\n" });
 
-    const ls = await trainfs(["ls", "/cli"], { TRAINFS_NAMENODE: c.nameNodeAddress });
+    const ls = await trainfs(["ls", "-l", "/cli"], { TRAINFS_NAMENODE: c.nameNodeAddress });
     expect(ls.code).toBe(0);
     expect(ls.stdout).toMatch(/^- {2}3 300000 \d{4}-\d\d-\d\d \d\d:\d\d \/cli\/in\.bin\n$/);
 

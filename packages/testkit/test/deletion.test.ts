@@ -44,7 +44,7 @@ describe("asynchronous deletion through trash", () => {
     const c = await cluster(FAST);
     await putFile(c, 10, "/d/e/f");
     const client = c.client();
-    await expect(client.rm("/d/e")).rejects.toMatchObject({ code: "failed_precondition", message: "/d/e is a directory that is not empty" });
+    await expect(client.rm("/d/e")).rejects.toMatchObject({ code: "failed_precondition", message: expect.stringContaining("/d/e is a directory that is not empty") });
     await client.rm("/d/e/f");
     await client.rm("/d/e");
     expect(await client.list("/d")).toEqual([]);

@@ -1,0 +1,36 @@
+import type { Command } from "commander";
+import { TrainfsClient } from "@trainfs/client";
+
+export const DEFAULT_NAMENODE = "http://127.0.0.1:9870";
+
+/** What every command needs: the client, and how to print. */
+export interface CliContext {
+  /** A client for the NameNode of --namenode or TRAINFS_NAMENODE; closed after the command. */
+  withClient<T>(fn: (client: TrainfsClient) => Promise<T>): Promise<T>;
+  quiet(): boolean;
+  /** Prints `value` as JSON with --json, else `text()` (nothing if it returns undefined). */
+  print(json: boolean | undefined, value: unknown, text: () => string | undefined): void;
+}
+
+export function cliContext(program: Command): CliContext {
+  return {
+    async withClient(fn) {
+      const namenode = program.opts().namenode ?? process.env.TRAINFS_NAMENODE ?? DEFAULT_NAMENODE;
+      const client = new TrainfsClient({ namenode });
+      try {
+        return await fn(client);
+      } finally {
+        client.close();
+      }
+    },
+    quiet: () => Boolean(program.opts().quiet),
+    print(json, value, text) {
+      if (json) {
+        process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+        return;
+      }
+      const out = text();
+      if (out !== undefined && out !== "") process.stdout.write(`${out}\n`);
+    },
+  };
+}

@@ -1,0 +1,131 @@
+import { stat } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import type { Client } from "@connectrpc/connect";
+import type { ChunkPlan, DataNodeService, NameNodeService } from "@trainfs/proto";
+import { TrainfsError, sendChunk, toTrainfsError, type ChunkSource, type SentChunk } from "@trainfs/common";
+import { toFileStatus, type FileStatus } from "./file-status.js";
+import { mapLimit } from "./map-limit.js";
+
+/** What `put` accepts: a local file's path, bytes in memory, or a stream of unknown length. */
+export type PutSource = string | Uint8Array | Readable | AsyncIterable<Uint8Array>;
+
+export interface WriteOptions {
+  replication?: number | undefined;
+  chunkSize?: number | undefined;
+  /** Replace an existing file, atomically at the end of the write. */
+  overwrite?: boolean | undefined;
+  /** Chunks sent at once (known sizes only; default 4). */
+  concurrency?: number | undefined;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((done: number, total: number | undefined) => void) | undefined;
+}
+
+interface Deps {
+  namenode: Client<typeof NameNodeService>;
+  datanodeAt: (address: string) => Client<typeof DataNodeService>;
+}
+
+/**
+ * The write path of the SDK: PutFile, the chunks through their chains, then
+ * ConfirmFile, with the lease renewed meanwhile and the write abandoned on
+ * any failure or abort, so no file ever appears half-written. Known sizes
+ * (a local file, bytes) send several chunks at once; streams are cut into
+ * chunks as they arrive (one chunk is buffered at a time).
+ */
+export async function writeFile(d: Deps, source: PutSource, remotePath: string, o: WriteOptions): Promise<FileStatus> {
+  const known = typeof source === "string" ? await localFileSize(source) : source instanceof Uint8Array ? source.byteLength : undefined;
+  const { signal } = o;
+  const started = await d.namenode
+    .putFile(
+      {
+        path: remotePath,
+        size: BigInt(known ?? 0),
+        unknownSize: known === undefined,
+        replication: o.replication ?? 0,
+        chunkSize: BigInt(o.chunkSize ?? 0),
+        overwrite: o.overwrite ?? false,
+      },
+      { signal },
+    )
+    .catch((err: unknown) => {
+      throw toTrainfsError(err);
+    });
+  const renew = setInterval(
+    () => void d.namenode.renewLease({ path: remotePath, uploadId: started.uploadId }).catch(() => {}),
+    Math.max(1000, started.leaseMs / 3),
+  ).unref();
+  let done = 0;
+  const onBytes = (n: number) => o.onProgress?.((done += n), known);
+  const send = (plan: ChunkPlan, from: ChunkSource) =>
+    sendChunk(d.datanodeAt(plan.chain[0]!.address), from, plan, { signal, onBytes });
+  try {
+    let sent: SentChunk[];
+    if (known !== undefined) {
+      const from: ChunkSource = typeof source === "string" ? source : bytesOf(source as Uint8Array);
+      sent = await mapLimit(started.chunks, o.concurrency ?? 4, (plan) => send(plan, from));
+    } else {
+      sent = [];
+      const chunkSize = Number(started.chunkSize);
+      for await (const piece of cutIntoChunks(source as AsyncIterable<Uint8Array>, chunkSize)) {
+        signal?.throwIfAborted();
+        const { chunk } = await d.namenode.addChunk({ path: remotePath, uploadId: started.uploadId, length: BigInt(piece.length) }, { signal });
+        const offset = Number(chunk!.offset);
+        sent.push(await send(chunk!, (start, end) => bytesOf(piece)(start - offset, end - offset)));
+      }
+    }
+    const res = await d.namenode.confirmFile(
+      {
+        path: remotePath,
+        uploadId: started.uploadId,
+        chunks: sent.map((c) => ({ chunkId: c.chunkId, length: BigInt(c.length), checksum: c.checksum })),
+      },
+      { signal },
+    );
+    return toFileStatus(res.file!);
+  } catch (err) {
+    // Free the path at once rather than leaving it to the lease.
+    await d.namenode.abandonFile({ path: remotePath, uploadId: started.uploadId }).catch(() => {});
+    throw toTrainfsError(err);
+  } finally {
+    clearInterval(renew);
+  }
+}
+
+/** Slices of bytes in memory, in parts of about 1 MiB. */
+function bytesOf(data: Uint8Array): (start: number, end: number) => AsyncIterable<Uint8Array> {
+  return async function* (start, end) {
+    for (let at = start; at < end; at += 1024 * 1024) yield data.subarray(at, Math.min(end, at + 1024 * 1024));
+  };
+}
+
+/** Regroups a stream into buffers of exactly `size` bytes (the last may be shorter, never empty). */
+async function* cutIntoChunks(stream: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let filled = 0;
+  for await (const input of stream) {
+    let data = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    while (data.length > 0) {
+      const take = Math.min(size - filled, data.length);
+      parts.push(data.subarray(0, take));
+      filled += take;
+      data = data.subarray(take);
+      if (filled === size) {
+        yield Buffer.concat(parts, size);
+        parts = [];
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield Buffer.concat(parts, filled);
+}
+
+async function localFileSize(path: string): Promise<number> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new TrainfsError("invalid_argument", `local path ${path} is not a regular file`);
+    return s.size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new TrainfsError("not_found", `local file ${path} does not exist`);
+    throw err;
+  }
+}
