@@ -1,4 +1,5 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -18,6 +19,28 @@ async function trainfs(args: string[], env: Record<string, string> = {}) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** Runs the CLI with `input` on its stdin. */
+function runWithStdin(args: string[], input: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, ...env } });
+    let stdout = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.on("close", (code) => resolve({ code, stdout }));
+    child.stdin.end(input);
+  });
+}
+
+/** Runs the CLI with its stdout going to a file; resolves with the exit code. */
+function trainfsToFile(args: string[], path: string, env: Record<string, string>): Promise<number | null> {
+  return new Promise((resolve) => {
+    const out = createWriteStream(path);
+    out.on("open", () => {
+      const child = spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", out, "inherit"] });
+      child.on("close", (code) => out.end(() => resolve(code)));
+    });
+  });
 }
 
 describe("the trainfs CLI", () => {
@@ -79,6 +102,41 @@ describe("the trainfs CLI", () => {
     expect(JSON.parse(lost.stdout)).toMatchObject({ missingChunks: 1, healthy: false, files: [{ path: "/ok/in.bin", chunks: [{ health: "missing" }] }] });
   });
 
+  it("runs every namespace verb, with stdin and stdout as -", async () => {
+    const c = await cluster();
+    const dir = await workDir();
+    const env = { TRAINFS_NAMENODE: c.nameNodeAddress };
+    const run = (...args: string[]) => trainfs(args, env);
+    const ok = async (...args: string[]) => {
+      const r = await run(...args);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      return r.stdout;
+    };
+    await randomFile(join(dir, "in.bin"), 200_000);
+    await ok("mkdir", "-p", "/t/sub/deeper");
+    await ok("put", "-q", join(dir, "in.bin"), "/t/sub"); // into the directory
+    const piped = await runWithStdin(["put", "-", "/t/from-stdin.txt"], "hello from stdin\n", env);
+    expect(piped.code).toBe(0);
+    expect(await ok("cat", "/t/from-stdin.txt")).toBe("hello from stdin\n");
+    expect(await ok("cat", "--start", "6", "--end", "9", "/t/from-stdin.txt")).toBe("from");
+    expect(await ok("ls", "-R", "/t")).toBe("/t/from-stdin.txt\n/t/sub\n/t/sub/deeper\n/t/sub/in.bin\n");
+    expect(JSON.parse(await ok("ls", "--json", "/t/sub"))).toMatchObject([{ path: "/t/sub/deeper" }, { path: "/t/sub/in.bin", size: 200000 }]);
+    expect(await ok("stat", "/t/sub/in.bin")).toContain("size: 200000 (195.3 KiB)");
+    expect(JSON.parse(await ok("stat", "--json", "/t/sub"))).toMatchObject({ type: "directory" });
+    await ok("mv", "/t/sub/in.bin", "/t/sub/deeper"); // into the directory
+    await ok("mv", "/t/sub", "/t/renamed");
+    const got = await trainfsToFile(["get", "/t/renamed/deeper/in.bin", "-"], join(dir, "out.bin"), env);
+    expect(got).toBe(0);
+    expect(await sha256File(join(dir, "out.bin"))).toBe(await sha256File(join(dir, "in.bin")));
+    expect(await ok("du", "-s", "/t")).toBe(`    200017      600051  /t\n`);
+    expect(await ok("du", "-s", "-h", "/t")).toBe(` 195.3 KiB   586.0 KiB  /t\n`);
+    expect(await ok("setrep", "2", "/t/from-stdin.txt")).toBe("/t/from-stdin.txt: replication 2\n");
+    await ok("rm", "-r", "-q", "/t/renamed");
+    expect(await ok("ls", "/t")).toBe("/t/from-stdin.txt\n");
+    expect(await ok("put", "-f", "--json", join(dir, "in.bin"), "/t/from-stdin.txt")).toContain('"size": 200000');
+  });
+
   it("says clearly what is wrong, with a non-zero exit", async () => {
     const c = await cluster();
     const env = { TRAINFS_NAMENODE: c.nameNodeAddress };
@@ -91,6 +149,18 @@ describe("the trainfs CLI", () => {
       stderr: "trainfs: local file /definitely/not/here does not exist [not_found]\n",
     });
     expect((await trainfs(["put", "--chunk-size", "lots", "/a", "/b"], env)).stderr).toContain("invalid size");
+    await trainfs(["mkdir", "-p", "/full/x"], env);
+    const oneLine = async (args: string[], expected: RegExp) => {
+      const r = await trainfs(args, env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(expected);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    };
+    await oneLine(["mkdir", "/full"], /^trainfs: \/full already exists \[already_exists\]\n$/);
+    await oneLine(["rm", "/full"], /^trainfs: \/full is a directory that is not empty .* \[failed_precondition\]\n$/);
+    await oneLine(["mv", "/nope", "/b"], /^trainfs: \/nope: no such file or directory \[not_found\]\n$/);
+    await oneLine(["ls", "not/absolute"], /^trainfs: invalid path "not\/absolute": it must be absolute .*\[invalid_argument\]\n$/);
+    await oneLine(["stat", "/a/../b"], /\[invalid_argument\]\n$/);
     const down = await trainfs(["--namenode", "http://127.0.0.1:1", "ls", "/"]);
     expect(down.code).toBe(1);
     expect(down.stderr).toContain("[unavailable]");
