@@ -1,7 +1,7 @@
 import { crc32 } from "node:zlib";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { DataNodeService, type ChunkLocation, type ReadChunkResponse } from "@trainfs/proto";
-import { TrainfsError, errorMessage } from "@trainfs/common";
+import { TrainfsError, errorMessage, idleGuard } from "@trainfs/common";
 
 /**
  * Verified bytes [from, to) of one chunk. Every piece that arrives is checked
@@ -16,7 +16,7 @@ export async function* readChunkRange(
   chunk: ChunkLocation,
   from: number,
   to: number,
-  options: { signal?: AbortSignal | undefined } = {},
+  options: { signal?: AbortSignal | undefined; idleTimeoutMs?: number | undefined } = {},
 ): AsyncGenerator<Buffer> {
   if (from >= to) return;
   if (chunk.replicas.length === 0) {
@@ -33,12 +33,15 @@ export async function* readChunkRange(
   let corrupt = 0;
   for (const replica of chunk.replicas) {
     options.signal?.throwIfAborted();
+    // A replica that stops sending (a hung node) is given up for the next one.
+    const guard = idleGuard(options.idleTimeoutMs ?? 60_000, options.signal);
     try {
       const stream = datanodeAt(replica.address).readChunk(
         { chunkId: chunk.chunkId, offset: BigInt(position), length: BigInt(to - position) },
-        { signal: options.signal },
+        { signal: guard.signal },
       );
       for await (const part of stream) {
+        guard.touch();
         verifyPieces(part);
         const start = Number(part.offset);
         const end = start + part.data.length;
@@ -54,7 +57,9 @@ export async function* readChunkRange(
     } catch (err) {
       if (options.signal?.aborted) throw err;
       if (err instanceof ConnectError ? err.code === Code.DataLoss : err instanceof PieceMismatch) corrupt++;
-      failures.push(`${replica.address}: ${errorMessage(err)}`);
+      failures.push(`${replica.address}: ${guard.timedOut() ? `no data for ${options.idleTimeoutMs ?? 60_000} ms` : errorMessage(err)}`);
+    } finally {
+      guard.dispose();
     }
   }
   const allCorrupt = corrupt === chunk.replicas.length;

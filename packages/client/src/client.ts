@@ -18,6 +18,8 @@ export interface TrainfsClientOptions {
   chunkSize?: number;
   /** Chunks moved at once by put and get (default 4). */
   concurrency?: number;
+  /** A chunk transfer that makes no progress for this long fails over or fails (default 60 s). */
+  idleTimeoutMs?: number;
 }
 
 export type PutOptions = WriteOptions;
@@ -215,7 +217,7 @@ export class TrainfsClient {
   }
 
   private get parts() {
-    return { namenode: this.namenode, datanodeAt: this.datanodeAt };
+    return { namenode: this.namenode, datanodeAt: this.datanodeAt, idleTimeoutMs: this.options.idleTimeoutMs };
   }
 
   private writeDefaults(o: PutOptions): PutOptions {

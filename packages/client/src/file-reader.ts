@@ -21,6 +21,7 @@ export interface ReadOptions {
 interface Deps {
   namenode: Client<typeof NameNodeService>;
   datanodeAt: (address: string) => Client<typeof DataNodeService>;
+  idleTimeoutMs?: number | undefined;
 }
 
 function getFile(d: Deps, path: string, signal: AbortSignal | undefined): Promise<GetFileResponse> {
@@ -49,7 +50,7 @@ export async function readToFile(d: Deps, remotePath: string, localPath: string,
     await mapLimit(res.chunks, o.concurrency ?? 4, async (chunk) => {
       const crc = new Crc32();
       let position = Number(chunk.offset);
-      for await (const data of readChunkRange(d.datanodeAt, chunk, 0, Number(chunk.length), { signal: o.signal })) {
+      for await (const data of readChunkRange(d.datanodeAt, chunk, 0, Number(chunk.length), { signal: o.signal, idleTimeoutMs: d.idleTimeoutMs })) {
         await writeFully(out, data, position);
         position += data.length;
         crc.update(data);
@@ -96,7 +97,7 @@ export function readRange(d: Deps, remotePath: string, o: { start?: number; end?
       const to = Math.min(end, offset + Number(chunk.length)) - offset;
       if (from >= to) continue;
       try {
-        yield* readChunkRange(d.datanodeAt, chunk, from, to, { signal: o.signal });
+        yield* readChunkRange(d.datanodeAt, chunk, from, to, { signal: o.signal, idleTimeoutMs: d.idleTimeoutMs });
       } catch (err) {
         const e = toTrainfsError(err);
         throw new TrainfsError(e.code, `${remotePath}: ${e.message}`, { cause: err });

@@ -23,6 +23,7 @@ export interface WriteOptions {
 interface Deps {
   namenode: Client<typeof NameNodeService>;
   datanodeAt: (address: string) => Client<typeof DataNodeService>;
+  idleTimeoutMs?: number | undefined;
 }
 
 /**
@@ -57,7 +58,7 @@ export async function writeFile(d: Deps, source: PutSource, remotePath: string, 
   let done = 0;
   const onBytes = (n: number) => o.onProgress?.((done += n), known);
   const send = (plan: ChunkPlan, from: ChunkSource) =>
-    sendChunk(d.datanodeAt(plan.chain[0]!.address), from, plan, { signal, onBytes });
+    sendChunk(d.datanodeAt(plan.chain[0]!.address), from, plan, { signal, onBytes, idleTimeoutMs: d.idleTimeoutMs });
   try {
     let sent: SentChunk[];
     if (known !== undefined) {

@@ -4,6 +4,7 @@ import { DataNodeService, type ChunkPlan, type WriteChunkRequest } from "@trainf
 import { Crc32 } from "./checksum.js";
 import { TrainfsError, toTrainfsError } from "./errors.js";
 import { DATA_PART_BYTES } from "./rpc-limits.js";
+import { idleGuard } from "./idle-guard.js";
 
 export interface SentChunk {
   chunkId: string;
@@ -35,8 +36,11 @@ export async function sendChunk(
     onBytes?: ((n: number) => void) | undefined;
     /** The checksum the chunk must have; the one computed while reading when unset. */
     expectedChecksum?: number | undefined;
+    /** Give up when nothing moves for this long (default 60 s). */
+    idleTimeoutMs?: number | undefined;
   },
 ): Promise<SentChunk> {
+  const guard = idleGuard(options.idleTimeoutMs ?? 60_000, options.signal);
   const first = plan.chain[0];
   if (!first) throw new TrainfsError("internal", `chunk ${plan.index} has an empty chain`);
   const crc = new Crc32();
@@ -55,6 +59,7 @@ export async function sendChunk(
       for await (const data of stream) {
         crc.update(data);
         yield { $typeName: "trainfs.v1.WriteChunkRequest", part: { case: "data", value: data } };
+        guard.touch();
         options.onBytes?.(data.length);
       }
     }
@@ -67,17 +72,22 @@ export async function sendChunk(
   }
 
   try {
-    const res = await datanode.writeChunk(parts(), { signal: options.signal });
+    const res = await datanode.writeChunk(parts(), { signal: guard.signal });
     const stored = res.chunk;
     if (!stored || Number(stored.length) !== length || stored.checksum !== (options.expectedChecksum ?? crc.digest())) {
       throw new TrainfsError("data_loss", `DataNode ${first.address} acknowledged chunk ${plan.index} with a different length or checksum`);
     }
     return { chunkId: plan.chunkId, length, checksum: crc.digest() };
   } catch (err) {
+    if (guard.timedOut()) {
+      throw new TrainfsError("unavailable", `writing chunk ${plan.index} (${plan.chunkId}) failed: the chain from ${first.address} made no progress for ${options.idleTimeoutMs ?? 60_000} ms`);
+    }
     const e = toTrainfsError(err);
     const where = err instanceof ConnectError && err.code === Code.Unavailable && !err.metadata.has("trainfs-failed-datanode")
       ? ` (datanode ${first.address} unreachable)`
       : "";
     throw new TrainfsError(e.code, `writing chunk ${plan.index} (${plan.chunkId}) failed${where}: ${e.message}`, { cause: err });
+  } finally {
+    guard.dispose();
   }
 }

@@ -11,3 +11,4 @@ export * from "./process-main.js";
 export * from "./data-dir-lock.js";
 export * from "./chunk-sender.js";
 export * from "./retry.js";
+export * from "./idle-guard.js";

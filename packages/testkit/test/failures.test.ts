@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { randomFile, sha256File } from "../src/index.js";
-import { cluster, rejection, workDir } from "./helpers.js";
+import { chunkLocations, cluster, rejection, workDir } from "./helpers.js";
 
 const CHUNK = 64 * 1024;
 
@@ -84,5 +84,30 @@ describe("failures on the write and read paths", () => {
     expect((await rejection(client.put(join(dir, "missing"), "/g"))).code).toBe("not_found");
     expect((await rejection(client.get("/nope", join(dir, "x")))).code).toBe("not_found");
     expect((await rejection(client.get("/", join(dir, "x")))).code).toBe("failed_precondition");
+  });
+});
+
+describe("hung DataNodes", () => {
+  it("reads from another replica when a DataNode stops answering mid-stream (SIGSTOP), and a put through it fails instead of hanging", async () => {
+    const c = await cluster({ mode: "process", heartbeatIntervalMs: 100, heartbeatTimeoutMs: 60_000 });
+    const dir = await workDir();
+    await randomFile(join(dir, "in"), 4 * CHUNK);
+    await c.client({ chunkSize: CHUNK }).put(join(dir, "in"), "/f");
+    const first = (await chunkLocations(c, "/f"))[0]!.replicas[0]!;
+    const stopped = [0, 1, 2].find((i) => c.dataNodeAddress(i) === first)!;
+    process.kill(c.dataNodePid(stopped), "SIGSTOP");
+    try {
+      const client = c.client({ idleTimeoutMs: 1000 });
+      const started = Date.now();
+      await client.get("/f", join(dir, "out"));
+      expect(await sha256File(join(dir, "out"))).toBe(await sha256File(join(dir, "in")));
+      expect(Date.now() - started).toBeLessThan(20_000);
+      const err = await rejection(c.client({ chunkSize: CHUNK, idleTimeoutMs: 1000 }).put(join(dir, "in"), "/g"));
+      expect(err.code).toBe("unavailable");
+      expect(err.message).toMatch(/no progress for 1000 ms|unreachable/);
+      expect((await rejection(client.list("/g"))).code).toBe("not_found");
+    } finally {
+      process.kill(c.dataNodePid(stopped), "SIGCONT");
+    }
   });
 });
