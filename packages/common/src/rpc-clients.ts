@@ -1,4 +1,5 @@
 import type * as http2 from "node:http2";
+import { connect } from "node:net";
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
@@ -35,7 +36,11 @@ export class RpcClients {
       const sessions = new WindowedSessionManager(
         baseUrl,
         { idleConnectionTimeoutMs: 60_000 },
-        { settings: { initialWindowSize: HTTP2_WINDOW_BYTES } },
+        {
+          settings: { initialWindowSize: HTTP2_WINDOW_BYTES },
+          // As on the server: small messages must not wait for Nagle's algorithm.
+          createConnection: (url: URL) => connect({ host: url.hostname, port: Number(url.port || 80), noDelay: true }),
+        },
       );
       const transport = createConnectTransport({
         baseUrl,

@@ -34,6 +34,9 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     writeMaxBytes: MAX_MESSAGE_BYTES,
   });
   const server = http2.createServer({ settings: { initialWindowSize: HTTP2_WINDOW_BYTES } }, handler);
+  // Small messages (metadata calls, acknowledgements) must not wait for
+  // Nagle's algorithm and delayed ACKs: tens of milliseconds per call.
+  server.on("connection", (socket: import("node:net").Socket) => socket.setNoDelay(true));
   const sessions = new Set<http2.Http2Session>();
   server.on("session", (session) => {
     sessions.add(session);

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NameNode, nameNodeConfigSchema, type NameNodeConfig } from "@trainfs/namenode";
@@ -56,6 +56,7 @@ export class MiniCluster {
 
   static async start(options: MiniClusterOptions = {}): Promise<MiniCluster> {
     const baseDir = options.baseDir ?? (await mkdtemp(join(tmpdir(), "trainfs-mini-")));
+    await mkdir(baseDir, { recursive: true });
     const cluster = new MiniCluster(baseDir, options.baseDir === undefined, options);
     try {
       await cluster.startNameNode();
@@ -94,6 +95,12 @@ export class MiniCluster {
     const slot = this.slots[i];
     if (!slot) throw new Error(`DataNode ${i} is not running`);
     return slot.address;
+  }
+
+  /** The pid of the NameNode's process (process mode). */
+  get nameNodePid(): number {
+    if (!this.nameNodeProcess) throw new Error("the NameNode is not running as a process");
+    return this.nameNodeProcess.pid;
   }
 
   /** The pid of DataNode i's process (process mode), e.g. for SIGSTOP. */

@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+import { fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command } from "commander";
+import { NameNodeService } from "@trainfs/proto";
+import { RpcClients, formatSize, parseSize } from "@trainfs/common";
+import { MiniCluster, randomFile } from "@trainfs/testkit";
+import { rawDurableSmallFiles, rawLoopbackTcp, rawSequentialWrite } from "./baselines.js";
+import { MiB, medianOf, processUsage, rate, seconds } from "./measure.js";
+import { printTable, type Row } from "./report.js";
+
+const opts = new Command("trainfs-bench")
+  .description("TrainFS against this machine's own limits, measured in the same run (median of --reps).")
+  .option("--reps <n>", "repetitions of each figure", "3")
+  .option("--sizes <list>", "file sizes for put and get", "256MiB,1GiB")
+  .option("--small-files <n>", "files in the small-file figures", "1000")
+  .option("--heartbeat-timeout-ms <ms>", "the NameNode's heartbeat timeout (recovery figure)", "10000")
+  .option("--dir <dir>", "where the cluster and the baselines write (the real disk)", ".trainfs/bench")
+  .option("--out <file>", "where to write the figures as JSON", "bench-results/bench.json")
+  .parse()
+  .opts<{ reps: string; sizes: string; smallFiles: string; heartbeatTimeoutMs: string; dir: string; out: string }>();
+
+const reps = Number(opts.reps);
+const sizes = opts.sizes.split(",").map(parseSize);
+const smallCount = Number(opts.smallFiles);
+const timeoutMs = Number(opts.heartbeatTimeoutMs);
+const dir = resolve(opts.dir);
+await rm(dir, { recursive: true, force: true });
+await mkdir(dir, { recursive: true });
+const rows: Row[] = [];
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+// ---- Baselines, on the same disk and loopback, in this run.
+log("baselines…");
+const rawWrite = new Map<number, number>();
+for (const size of sizes) rawWrite.set(size, await medianOf(reps, () => rawSequentialWrite(dir, size)));
+const rawTcp = await medianOf(reps, () => rawLoopbackTcp(Math.max(...sizes)));
+const rawSmall = await medianOf(reps, () => rawDurableSmallFiles(dir, smallCount, 1));
+const noop = await noopUnary();
+
+// ---- A fresh cluster: a NameNode and four DataNodes as processes (four, so a killed one can be replaced).
+log("cluster…");
+const cluster = await MiniCluster.start({
+  mode: "process",
+  baseDir: join(dir, "cluster"),
+  dataNodes: 4,
+  heartbeatIntervalMs: 3000,
+  heartbeatTimeoutMs: timeoutMs,
+  nameNode: { replicationIntervalMs: 1000 },
+  logLevel: "warn",
+});
+const fs = cluster.client();
+let bytesMoved = 0;
+try {
+  for (const size of sizes) {
+    log(`put and get of ${formatSize(size)}…`);
+    const local = join(dir, `in-${size}`);
+    await randomFile(local, size);
+    let coldNote = "";
+    const put = await medianOf(reps, async (rep) => size / MiB / (await seconds(() => fs.put(local, `/big/${size}-${rep}`))));
+    const get = await medianOf(reps, async (rep) => {
+      coldNote = (await dropPageCache()) ? "cold" : "warm (page cache could not be dropped)";
+      const s = await seconds(() => fs.get(`/big/${size}-${rep}`, join(dir, `out-${size}-${rep}`)));
+      await rm(join(dir, `out-${size}-${rep}`));
+      return size / MiB / s;
+    });
+    bytesMoved += 2 * size * reps;
+    await fs.rm("/big", { recursive: true });
+    await rm(local);
+    rows.push(
+      { figure: `put ${formatSize(size)}, 3 replicas`, value: put, unit: "MiB/s", baseline: "raw fsync write ÷ 3", baselineValue: rawWrite.get(size)! / 3, target: { atLeast: 0.8 } },
+      { figure: `get ${formatSize(size)} (${coldNote})`, value: get, unit: "MiB/s", baseline: "raw loopback TCP", baselineValue: rawTcp, target: { atLeast: 0.2 } },
+    );
+  }
+
+  log("small files…");
+  const small = randomBytes(4096);
+  for (const inFlight of [1, 16]) {
+    const d = `/small-${inFlight}`;
+    const label = inFlight === 1 ? "sequential" : "16 in flight";
+    const put = await rate(smallCount, inFlight, (i) => fs.writeFile(`${d}/f${i}`, small));
+    const list = await medianOf(reps, async () => (await seconds(() => fs.list(d))) * 1000);
+    const get = await rate(smallCount, inFlight, (i) => fs.readFile(`${d}/f${i}`));
+    const del = await rate(smallCount, inFlight, (i) => fs.rm(`${d}/f${i}`));
+    bytesMoved += 2 * 4096 * smallCount;
+    rows.push(
+      { figure: `${smallCount} × 4 KiB put, ${label}`, value: put, unit: "files/s", baseline: "raw durable small files", baselineValue: rawSmall, target: { atLeast: inFlight === 1 ? 0.25 : 0.6 } },
+      { figure: `list ${smallCount} entries with stat`, value: list, unit: "ms", target: { atMostValue: inFlight === 1 ? 50 : undefined } },
+      { figure: `${smallCount} × 4 KiB get, ${label}`, value: get, unit: "files/s", baseline: "raw durable small files", baselineValue: rawSmall },
+      { figure: `${smallCount} × 4 KiB delete, ${label}`, value: del, unit: "files/s", baseline: "raw durable small files", baselineValue: rawSmall },
+    );
+  }
+
+  log("metadata…");
+  const mkdirs = await rate(2000, 16, (i) => fs.mkdir(`/meta/d${i}`, { parents: true }));
+  const stats = await rate(5000, 16, (i) => fs.stat(`/meta/d${i % 2000}`));
+  await rate(8000, 16, (i) => fs.mkdir(`/meta/d${2000 + i}`));
+  const list10k = await medianOf(reps, async () => (await seconds(() => fs.list("/meta"))) * 1000);
+  rows.push(
+    { figure: "mkdir, 16 in flight", value: mkdirs, unit: "ops/s", baseline: "no-op unary, 16 in flight", baselineValue: noop.parallel },
+    { figure: "stat, 16 in flight", value: stats, unit: "ops/s", baseline: "no-op unary, 16 in flight", baselineValue: noop.parallel, target: { atLeast: 0.5 } },
+    { figure: "list of 10,000 entries", value: list10k, unit: "ms" },
+  );
+
+  const usage = [
+    { name: "namenode", ...processUsage(cluster.nameNodePid) },
+    ...[0, 1, 2, 3].map((i) => ({ name: `datanode-${i + 1}`, ...processUsage(cluster.dataNodePid(i)) })),
+    { name: "client (this process)", ...processUsage(process.pid) },
+  ];
+
+  log("recovery after kill -9…");
+  const recovery = await measureRecovery(cluster, join(dir, "recover"), 256 * MiB);
+  rows.push({
+    figure: `recovery of a 256 MiB file after kill -9 (heartbeat timeout ${timeoutMs / 1000} s)`,
+    value: recovery, unit: "s", target: { atMostValue: timeoutMs / 1000 + 10 },
+  });
+
+  printTable(rows, usage, bytesMoved, { rawWrite: Object.fromEntries(rawWrite), rawTcp, rawSmall, noop });
+  await mkdir(resolve(opts.out, ".."), { recursive: true });
+  await writeFile(resolve(opts.out), JSON.stringify({ date: new Date().toISOString(), reps, rows, usage, bytesMoved, baselines: { rawWrite: Object.fromEntries(rawWrite), rawTcp, rawSmall, noop } }, null, 2));
+  log(`figures written to ${resolve(opts.out)}`);
+} finally {
+  fs.close();
+  await cluster.shutdown();
+}
+
+/** A no-op Connect unary call against a server process with the NameNode's stack: calls/s. */
+async function noopUnary(): Promise<{ sequential: number; parallel: number }> {
+  const child = fork(fileURLToPath(new URL("./noop-server.js", import.meta.url)), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  try {
+    const port = await new Promise<number>((r) => child.once("message", (m) => r((m as { port: number }).port)));
+    const rpc = new RpcClients();
+    const client = rpc.client(NameNodeService, `http://127.0.0.1:${port}`);
+    await rate(200, 1, () => client.stat({})); // warm up
+    const sequential = await medianOf(reps, () => rate(2000, 1, () => client.stat({})));
+    const parallel = await medianOf(reps, () => rate(5000, 16, () => client.stat({})));
+    rpc.close();
+    return { sequential, parallel };
+  } finally {
+    child.kill();
+  }
+}
+
+/** Drops the page cache so reads come from disk; false where not permitted. */
+async function dropPageCache(): Promise<boolean> {
+  try {
+    await writeFile("/proc/sys/vm/drop_caches", "3\n");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Seconds from kill -9 of a DataNode holding replicas until every chunk has 3 live replicas again. */
+async function measureRecovery(c: MiniCluster, local: string, size: number): Promise<number> {
+  await randomFile(local, size);
+  await fs.put(local, "/recover");
+  const rpc = new RpcClients();
+  const nn = rpc.client(NameNodeService, c.nameNodeAddress);
+  const victim = c.dataNodeAddress(0);
+  const start = Date.now();
+  await c.killDataNode(0);
+  for (;;) {
+    const res = await nn.getFile({ path: "/recover" });
+    const healed = res.chunks.every((ch) => ch.replicas.length === 3 && !ch.replicas.some((r) => r.address === victim));
+    if (healed) break;
+    if (Date.now() - start > 10 * 60_000) throw new Error("no recovery within 10 minutes");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  rpc.close();
+  return (Date.now() - start) / 1000;
+}
