@@ -9,7 +9,7 @@ import { fileInfo, location, required } from "./rpc-fields.js";
 import type { PlannedChunk } from "./upload-manager.js";
 
 type ClientRpcs =
-  | "putFile" | "confirmFile" | "abandonFile" | "addChunk" | "renewLease" | "getFile" | "list" | "stat" | "mkdir" | "rename"
+  | "putFile" | "confirmFile" | "abandonFile" | "addChunk" | "renewLease" | "replaceChain" | "getFile" | "list" | "stat" | "mkdir" | "rename"
   | "setReplication" | "contentSummary" | "deleteFile";
 
 const DEFAULT_PAGE = 1000;
@@ -44,6 +44,12 @@ export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNo
     async addChunk(req) {
       required(req.uploadId, "upload_id");
       return { chunk: plan(await p.uploads.addChunk(req.path, req.uploadId, safeNumber(req.length, "length"))) };
+    },
+
+    async replaceChain(req) {
+      required(req.uploadId, "upload_id");
+      required(req.chunkId, "chunk_id");
+      return { chunk: plan(await p.uploads.replaceChain(req.path, req.uploadId, req.chunkId, req.failedDatanodeIds, req.suspectDatanodeIds)) };
     },
 
     async renewLease(req) {

@@ -116,6 +116,28 @@ export class UploadManager {
     });
   }
 
+  /**
+   * A new chain for a chunk whose chain failed. The chunk keeps its id: any
+   * copy a node of the old chain installed anyway holds exactly these bytes
+   * (a copy is installed only once whole and verified), so it is a valid
+   * replica, never a stale one. Failed nodes are excluded; suspects are
+   * used only when nothing else has room.
+   */
+  async replaceChain(path: string, uploadId: string, chunkId: string, failed: string[], suspects: string[]): Promise<PlannedChunk> {
+    validatePath(path);
+    const upload = this.openUpload(path, uploadId);
+    const chunk = this.store.chunks.get(chunkId);
+    if (!chunk || chunk.uploadId !== uploadId) throw new TrainfsError("not_found", `chunk ${chunkId} is not part of the write of ${path}`);
+    const out = new Set(failed);
+    const candidates = this.datanodes.placementCandidates().filter((c) => !out.has(c.id));
+    const fresh = candidates.filter((c) => !suspects.includes(c.id));
+    const pool = fresh.length >= upload.replication ? fresh : candidates;
+    const chain = chooseTargets(pool, upload.replication, chunk.length);
+    for (const id of chain) this.datanodes.promise(uploadId, id, chunk.length);
+    await this.renew(path, uploadId);
+    return { chunkId, index: chunk.index, offset: chunk.offset, length: chunk.length, chain };
+  }
+
   /** The writer is alive: its lease starts over. */
   async renew(path: string, uploadId: string): Promise<void> {
     validatePath(path);

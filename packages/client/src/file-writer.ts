@@ -2,9 +2,18 @@ import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { Client } from "@connectrpc/connect";
 import type { ChunkPlan, DataNodeService, NameNodeService } from "@trainfs/proto";
-import { TrainfsError, sendChunk, toTrainfsError, type ChunkSource, type SentChunk } from "@trainfs/common";
+import { ChunkWriteError, TrainfsError, sendChunk, toTrainfsError, type ChunkSource, type ErrorCode, type SentChunk } from "@trainfs/common";
 import { toFileStatus, type FileStatus } from "./file-status.js";
 import { mapLimit } from "./map-limit.js";
+
+/** Chain failures worth a new chain: a node down, hung, full, or bytes damaged on the way. */
+const RECOVERABLE = new Set<ErrorCode>(["unavailable", "resource_exhausted", "internal", "data_loss", "deadline_exceeded", "canceled"]);
+const MAX_CHAIN_RECOVERIES = 3;
+
+/** A reset connection (Aborted) counts when a node is named; a source that changed under us does not. */
+function recoverable(err: unknown): err is ChunkWriteError {
+  return err instanceof ChunkWriteError && (RECOVERABLE.has(err.code) || (err.code === "aborted" && err.failedAddress !== undefined));
+}
 
 /** What `put` accepts: a local file's path, bytes in memory, or a stream of unknown length. */
 export type PutSource = string | Uint8Array | Readable | AsyncIterable<Uint8Array>;
@@ -57,8 +66,45 @@ export async function writeFile(d: Deps, source: PutSource, remotePath: string, 
   ).unref();
   let done = 0;
   const onBytes = (n: number) => o.onProgress?.((done += n), known);
-  const send = (plan: ChunkPlan, from: ChunkSource) =>
-    sendChunk(d.datanodeAt(plan.chain[0]!.address), from, plan, { signal, onBytes, idleTimeoutMs: d.idleTimeoutMs });
+  const send = async (plan: ChunkPlan, from: ChunkSource): Promise<SentChunk> => {
+    // Write-pipeline recovery: when a chain fails, the NameNode gives the
+    // same chunk a new chain without the failed node and it is sent again.
+    const failed = new Set<string>();
+    for (let current = plan, attempt = 1; ; attempt++) {
+      let sentBytes = 0;
+      try {
+        return await sendChunk(d.datanodeAt(current.chain[0]!.address), from, current, {
+          signal,
+          idleTimeoutMs: d.idleTimeoutMs,
+          onBytes: (n) => {
+            sentBytes += n;
+            onBytes(n);
+          },
+        });
+      } catch (err) {
+        onBytes(-sentBytes);
+        if (signal?.aborted || attempt > MAX_CHAIN_RECOVERIES || !recoverable(err)) throw err;
+        const blamed = current.chain.filter((n) => n.address === err.failedAddress).map((n) => n.datanodeId);
+        for (const id of blamed) failed.add(id);
+        const replaced = await d.namenode
+          .replaceChain(
+            {
+              path: remotePath,
+              uploadId: started.uploadId,
+              chunkId: current.chunkId,
+              failedDatanodeIds: [...failed],
+              suspectDatanodeIds: blamed.length ? [] : current.chain.map((n) => n.datanodeId),
+            },
+            { signal },
+          )
+          .catch((why: unknown) => {
+            // No other chain to be had: the chain's own failure is the news.
+            throw new TrainfsError(err.code, `${err.message} (and no other chain: ${toTrainfsError(why).message})`, { cause: err });
+          });
+        current = replaced.chunk!;
+      }
+    }
+  };
   try {
     let sent: SentChunk[];
     if (known !== undefined) {

@@ -6,6 +6,19 @@ import { TrainfsError, toTrainfsError } from "./errors.js";
 import { DATA_PART_BYTES } from "./rpc-limits.js";
 import { idleGuard } from "./idle-guard.js";
 
+/** A chunk write that failed, naming the DataNode where it failed when that is known. */
+export class ChunkWriteError extends TrainfsError {
+  constructor(
+    code: TrainfsError["code"],
+    message: string,
+    /** Address of the failed DataNode; undefined when no node can be blamed (a stall). */
+    readonly failedAddress: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
 export interface SentChunk {
   chunkId: string;
   length: number;
@@ -45,7 +58,16 @@ export async function sendChunk(
   if (!first) throw new TrainfsError("internal", `chunk ${plan.index} has an empty chain`);
   const crc = new Crc32();
   const length = Number(plan.length);
+  let sourceFailed = false;
   async function* parts(): AsyncGenerator<WriteChunkRequest> {
+    try {
+      yield* unguarded();
+    } catch (err) {
+      sourceFailed = true;
+      throw err;
+    }
+  }
+  async function* unguarded(): AsyncGenerator<WriteChunkRequest> {
     yield {
       $typeName: "trainfs.v1.WriteChunkRequest",
       part: { case: "header", value: { $typeName: "trainfs.v1.WriteChunkHeader", chunkId: plan.chunkId, length: plan.length, downstream: plan.chain.slice(1) } },
@@ -80,13 +102,19 @@ export async function sendChunk(
     return { chunkId: plan.chunkId, length, checksum: crc.digest() };
   } catch (err) {
     if (guard.timedOut()) {
-      throw new TrainfsError("unavailable", `writing chunk ${plan.index} (${plan.chunkId}) failed: the chain from ${first.address} made no progress for ${options.idleTimeoutMs ?? 60_000} ms`);
+      throw new ChunkWriteError(
+        "unavailable",
+        `writing chunk ${plan.index} (${plan.chunkId}) failed: the chain from ${first.address} made no progress for ${options.idleTimeoutMs ?? 60_000} ms`,
+        undefined,
+      );
     }
     const e = toTrainfsError(err);
-    const where = err instanceof ConnectError && err.code === Code.Unavailable && !err.metadata.has("trainfs-failed-datanode")
-      ? ` (datanode ${first.address} unreachable)`
-      : "";
-    throw new TrainfsError(e.code, `writing chunk ${plan.index} (${plan.chunkId}) failed${where}: ${e.message}`, { cause: err });
+    const named = err instanceof ConnectError ? err.metadata.get("trainfs-failed-datanode") ?? undefined : undefined;
+    // Every error a DataNode raises names it; an unnamed one that is not ours
+    // (the source, an abort) happened on the way to the first node.
+    const unreachable = err instanceof ConnectError && !named && !sourceFailed && !options.signal?.aborted;
+    const where = unreachable ? ` (datanode ${first.address} unreachable)` : "";
+    throw new ChunkWriteError(e.code, `writing chunk ${plan.index} (${plan.chunkId}) failed${where}: ${e.message}`, named ?? (unreachable ? first.address : undefined), { cause: err });
   } finally {
     guard.dispose();
   }

@@ -111,3 +111,30 @@ describe("hung DataNodes", () => {
     }
   });
 });
+
+describe("write-pipeline recovery", () => {
+  it("finishes a put when a DataNode of its chain is SIGKILLed midway, on a new chain without it", async () => {
+    const c = await cluster({ mode: "process", dataNodes: 4, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 60_000 });
+    const dir = await workDir();
+    await randomFile(join(dir, "in"), 24 * CHUNK);
+    let killed = false;
+    const client = c.client({ chunkSize: CHUNK, concurrency: 1 });
+    const put = client.put(join(dir, "in"), "/survivor", {
+      onProgress: (done) => {
+        if (!killed && done > 6 * CHUNK) {
+          killed = true;
+          void c.killDataNode(1);
+        }
+      },
+    });
+    const file = await put;
+    expect(killed).toBe(true);
+    expect(file.size).toBe(24 * CHUNK);
+    const dead = await c.client().clusterStatus();
+    expect(dead.datanodes).toHaveLength(4);
+    await client.get("/survivor", join(dir, "out"));
+    expect(await sha256File(join(dir, "out"))).toBe(await sha256File(join(dir, "in")));
+    // Every chunk was confirmed with 3 replicas committed, none of them on the killed node after it died.
+    for (const l of await chunkLocations(c, "/survivor")) expect(l.replicas.length).toBeGreaterThanOrEqual(3);
+  });
+});
