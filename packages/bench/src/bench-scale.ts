@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readdir, rm, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { Command } from "commander";
+import { MetadataStore, Namespace } from "@trainfs/namenode";
+import { TrainfsClient } from "@trainfs/client";
+import { formatSize } from "@trainfs/common";
+import { median, processUsage } from "./measure.js";
+
+/**
+ * `pnpm bench:scale`: the NameNode's metadata at 1M and 10M files, generated
+ * through its own store code in process (fast), then served by a real
+ * NameNode process: LMDB size, RSS, Stat and List latency, start-up time.
+ */
+const opts = new Command("trainfs-bench-scale")
+  .option("--files <list>", "file counts", "1000000,10000000")
+  .option("--dir <dir>", "where the metadata is generated", ".trainfs/bench-scale")
+  .parse()
+  .opts<{ files: string; dir: string }>();
+
+const PER_DIR = 1000;
+const BATCH = 20_000;
+const require = createRequire(import.meta.url);
+const nameNodeBin = require.resolve("@trainfs/namenode").replace(/index\.js$/, "main.js");
+
+console.log("files        generate   LMDB size   start→serving   RSS after start   stat p50   list 1000 p50   targets (RSS < 1 GiB, start < 10 s)");
+for (const count of opts.files.split(",").map(Number)) {
+  const dir = resolve(opts.dir, String(count));
+  await rm(dir, { recursive: true, force: true });
+  const generateS = await generate(dir, count);
+  const lmdbBytes = await sizeOf(join(dir, "metadata.mdb"));
+  const started = Date.now();
+  const child = spawn(process.execPath, [nameNodeBin, "--port", "0", "--data-dir", dir, "--log-level", "warn"], { stdio: ["ignore", "pipe", "inherit"] });
+  const address = await new Promise<string>((ok) =>
+    createInterface({ input: child.stdout! }).on("line", (l) => {
+      const m = / ready at (\S+)/.exec(l);
+      if (m) ok(m[1]!);
+    }),
+  );
+  const startS = (Date.now() - started) / 1000;
+  const rss = processUsage(child.pid!).peakRssBytes;
+  const client = new TrainfsClient({ namenode: address });
+  const stats: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const k = Math.floor(Math.random() * count);
+    const t = performance.now();
+    await client.stat(`/d${Math.floor(k / PER_DIR)}/f${k % PER_DIR}`);
+    stats.push(performance.now() - t);
+  }
+  const lists: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    await client.list(`/d${i}`);
+    lists.push(performance.now() - t);
+  }
+  client.close();
+  child.kill("SIGTERM");
+  await new Promise((r) => child.once("exit", r));
+  const ok = rss < 1024 ** 3 && startS < 10;
+  console.log(
+    `${String(count).padEnd(12)} ${`${generateS.toFixed(0)} s`.padEnd(10)} ${formatSize(lmdbBytes).padEnd(11)} ${`${startS.toFixed(2)} s`.padEnd(15)} ${formatSize(rss).padEnd(17)} ${`${median(stats).toFixed(2)} ms`.padEnd(10)} ${`${median(lists).toFixed(1)} ms`.padEnd(15)} ${ok ? "met" : "NOT met"}`,
+  );
+}
+
+/** Files of one chunk each, 1000 per directory, through the NameNode's own store code. */
+async function generate(dir: string, count: number): Promise<number> {
+  const start = Date.now();
+  const store = await MetadataStore.open(dir);
+  const namespace = new Namespace(store);
+  for (let base = 0; base < count; base += BATCH) {
+    await store.write(() => {
+      for (let i = base; i < Math.min(count, base + BATCH); i++) {
+        const chunkId = randomBytes(16).toString("hex");
+        const inode = namespace.addFile([`d${Math.floor(i / PER_DIR)}`, `f${i % PER_DIR}`], {
+          mtimeMs: start, size: 1024, replication: 3, chunkSize: 64 * 1024 * 1024, chunkIds: [chunkId],
+        });
+        store.chunks.put(chunkId, { chunkId, inodeId: inode.id, index: 0, offset: 0, length: 1024, checksum: 1 });
+      }
+    });
+  }
+  await store.close();
+  return (Date.now() - start) / 1000;
+}
+
+async function sizeOf(path: string): Promise<number> {
+  const s = await stat(path);
+  if (!s.isDirectory()) return s.size;
+  let total = 0;
+  for (const name of await readdir(path)) total += await sizeOf(join(path, name));
+  return total;
+}
