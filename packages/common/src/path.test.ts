@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { baseName, joinPath, parentOf, validatePath } from "./path.js";
+import { baseName, joinPath, validatePath } from "./path.js";
 import { TrainfsError } from "./errors.js";
 
 describe("validatePath", () => {
@@ -40,11 +40,9 @@ describe("validatePath", () => {
 });
 
 describe("path helpers", () => {
-  it("joins, takes parents and base names", () => {
+  it("joins paths and takes base names", () => {
     expect(joinPath("/", "a")).toBe("/a");
     expect(joinPath("/a", "b")).toBe("/a/b");
-    expect(parentOf("/a/b")).toBe("/a");
-    expect(parentOf("/a")).toBe("/");
     expect(baseName("/a/b")).toBe("b");
   });
 });

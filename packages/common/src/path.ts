@@ -34,11 +34,6 @@ export function joinPath(parent: string, name: string): string {
   return parent === "/" ? `/${name}` : `${parent}/${name}`;
 }
 
-export function parentOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
-}
-
 export function baseName(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
