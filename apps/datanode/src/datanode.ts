@@ -50,6 +50,7 @@ export class DataNode {
         host: config.host,
         port: config.port,
         logger,
+        ready: () => link?.isRegistered ?? false,
         routes: (router) =>
           router.service(
             DataNodeService,

@@ -44,6 +44,11 @@ export class NameNodeLink {
     void this.tick();
   }
 
+  /** Registered with the NameNode and reporting (what /readyz tells orchestrators). */
+  get isRegistered(): boolean {
+    return this.registered && this.failures === 0;
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);

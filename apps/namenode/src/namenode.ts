@@ -64,6 +64,7 @@ export class NameNode {
         port: config.port,
         logger,
         routes: (router) => router.service(NameNodeService, nameNodeService(parts)),
+        ready: () => !safeMode.isOn,
       });
       const nn = new NameNode(config, parts, heartbeats, server, lock, logger);
       nn.schedule();

@@ -1,5 +1,6 @@
+import * as http from "node:http";
 import * as http2 from "node:http2";
-import type { AddressInfo } from "node:net";
+import * as net from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { toConnectError } from "./errors.js";
@@ -18,40 +19,80 @@ export interface RpcServerOptions {
   port: number;
   routes: (router: ConnectRouter) => void;
   logger: Logger;
+  /** Answers GET /readyz: ready to serve (a NameNode out of safe mode, a DataNode registered). */
+  ready?: () => boolean;
 }
 
+/** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
 /**
- * An HTTP/2 (h2c) server for Connect, gRPC and gRPC-web with raised flow-control
- * windows, explicit message limits and no compression (chunk data is
- * incompressible, and compressing it cost most of the throughput here).
+ * One port for everything: HTTP/2 cleartext (Connect, gRPC, gRPC-web; what
+ * TrainFS's own clients use, with raised flow-control windows) and HTTP/1.1
+ * (Connect and gRPC-web from browsers and curl, and the health endpoints
+ * `/healthz` and `/readyz` that orchestrators probe). A front `net.Server`
+ * reads a connection's first bytes and hands it to the HTTP/2 server if they
+ * are the HTTP/2 preface, else to the HTTP/1.1 server. Explicit message
+ * limits, no compression (chunk data does not compress; gzip cost most of the
+ * throughput here).
  */
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
-  const handler = connectNodeAdapter({
+  const connect = connectNodeAdapter({
     routes: options.routes,
     interceptors: [errorMappingInterceptor(options.logger)],
     acceptCompression: [],
     readMaxBytes: MAX_MESSAGE_BYTES,
     writeMaxBytes: MAX_MESSAGE_BYTES,
   });
-  const server = http2.createServer({ settings: { initialWindowSize: HTTP2_WINDOW_BYTES } }, handler);
-  // Small messages (metadata calls, acknowledgements) must not wait for
-  // Nagle's algorithm and delayed ACKs: tens of milliseconds per call.
-  server.on("connection", (socket: import("node:net").Socket) => socket.setNoDelay(true));
+  const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+    if (req.method === "GET" && (req.url === "/healthz" || req.url === "/readyz")) {
+      const ok = req.url === "/healthz" || (options.ready?.() ?? true);
+      res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" });
+      res.end(ok ? "ok\n" : "not ready\n");
+      return;
+    }
+    connect(req as http.IncomingMessage, res as http.ServerResponse);
+  };
+  const h2 = http2.createServer({ settings: { initialWindowSize: HTTP2_WINDOW_BYTES } }, handler);
+  const h1 = http.createServer(handler);
+  const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
-  server.on("session", (session) => {
+  h2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
     session.once("connect", () => setSessionWindow(session));
     setSessionWindow(session);
   });
+
+  const front = net.createServer((socket) => {
+    // Small messages (metadata calls, acknowledgements) must not wait for
+    // Nagle's algorithm and delayed ACKs: tens of milliseconds per call.
+    socket.setNoDelay(true);
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    let seen = Buffer.alloc(0);
+    const onData = (data: Buffer) => {
+      seen = Buffer.concat([seen, data]);
+      const n = Math.min(seen.length, H2_PREFACE.length);
+      const isH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (isH2 && seen.length < H2_PREFACE.length) return; // not enough to tell yet
+      socket.off("data", onData);
+      socket.pause();
+      socket.unshift(seen);
+      (isH2 ? h2 : h1).emit("connection", socket);
+      process.nextTick(() => socket.resume());
+    };
+    socket.on("data", onData);
+  });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
+    front.once("error", reject);
+    front.listen(options.port, options.host, () => {
+      front.off("error", reject);
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  const port = (front.address() as net.AddressInfo).port;
 
   let closing: Promise<void> | undefined;
   return {
@@ -59,12 +100,14 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     port,
     close(graceMs = 500) {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        front.close(() => resolve());
+        h1.closeIdleConnections();
         for (const s of sessions) s.close();
-        // Clients keep sessions open and streams may hang after a rejected
+        // Clients keep connections open and streams may hang after a rejected
         // message; without a cut, close() would wait for them forever.
         setTimeout(() => {
           for (const s of sessions) s.destroy();
+          for (const s of sockets) s.destroy();
         }, graceMs).unref();
       });
       return closing;
