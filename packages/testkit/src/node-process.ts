@@ -32,9 +32,16 @@ export function binPath(pkg: "@trainfs/namenode" | "@trainfs/datanode"): string 
 export async function startNodeProcess(
   pkg: "@trainfs/namenode" | "@trainfs/datanode",
   args: string[],
-  options: { logFile?: string; env?: NodeJS.ProcessEnv; startTimeoutMs?: number } = {},
+  options: {
+    logFile?: string;
+    env?: NodeJS.ProcessEnv;
+    startTimeoutMs?: number;
+    /** A command that runs the server, e.g. ["ip", "netns", "exec", "ns1"] (it must exec, keeping the pid). */
+    wrap?: string[];
+  } = {},
 ): Promise<NodeProcess> {
-  const child: ChildProcess = spawn(process.execPath, [binPath(pkg), ...args], {
+  const command = [...(options.wrap ?? []), process.execPath, binPath(pkg), ...args];
+  const child: ChildProcess = spawn(command[0]!, command.slice(1), {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...options.env },
   });
