@@ -14,6 +14,8 @@ export interface ReportResult {
   mismatched: number;
   /** Chunks that gained or lost a replica on this node. */
   changed: string[];
+  /** Every reported chunk recorded as a replica on this node. */
+  acceptedChunkIds: string[];
   /** Reported replicas whose length or checksum differ from the record: bad copies. */
   mismatchedChunkIds: string[];
   /** Chunks no file or upload owns: candidates for trash. */
@@ -55,7 +57,7 @@ export class ChunkMap {
    * replicas that differ from the record are not recorded.
    */
   applyReport(datanodeId: string, reported: ReportedChunk[], nowMs: number, listedSinceMs: number): ReportResult {
-    const result: ReportResult = { accepted: 0, unknown: 0, mismatched: 0, changed: [], unknownChunkIds: [], mismatchedChunkIds: [] };
+    const result: ReportResult = { accepted: 0, unknown: 0, mismatched: 0, changed: [], acceptedChunkIds: [], unknownChunkIds: [], mismatchedChunkIds: [] };
     const kept = new Set<string>();
     for (const r of reported) {
       const chunk = this.store.chunks.get(r.chunkId);
@@ -67,6 +69,7 @@ export class ChunkMap {
         result.mismatchedChunkIds.push(r.chunkId);
       } else {
         result.accepted++;
+        result.acceptedChunkIds.push(r.chunkId);
         kept.add(r.chunkId);
         const existing = this.store.replicas.get([r.chunkId, datanodeId]);
         if (!existing || existing.checksum !== r.checksum || existing.length !== r.length) {

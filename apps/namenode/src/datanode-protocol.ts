@@ -43,7 +43,10 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
       const result = await p.store.write(() => {
         const r = p.chunkMap.applyReport(req.datanodeId, reported, nowMs, p.datanodes.registeredAt(req.datanodeId));
         for (const chunkId of r.mismatchedChunkIds) p.corrupt.mark(chunkId, req.datanodeId, "its length or checksum differs from the record", nowMs);
-        for (const chunkId of [...r.changed, ...r.mismatchedChunkIds]) p.replication.recheck(chunkId);
+        // Every chunk the node holds, not only the changed ones: a node back from
+        // the dead (or known from before a NameNode restart) brings live copies
+        // whose records never changed, and may push a chunk over its replication.
+        for (const chunkId of new Set([...r.acceptedChunkIds, ...r.changed, ...r.mismatchedChunkIds])) p.replication.recheck(chunkId);
         if (p.safeMode.isOn) p.safeMode.defer(req.datanodeId, r.unknownChunkIds);
         else for (const chunkId of r.unknownChunkIds) p.trash.add(req.datanodeId, chunkId, nowMs);
         return r;

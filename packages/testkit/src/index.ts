@@ -2,3 +2,4 @@ export { MiniCluster, type MiniClusterOptions } from "./mini-cluster.js";
 export { startNodeProcess, binPath, type NodeProcess } from "./node-process.js";
 export { randomFile, sha256File } from "./files.js";
 export { NetLab } from "./net-lab.js";
+export { runChaos, prng, type ChaosOptions, type ChaosResult } from "./chaos.js";

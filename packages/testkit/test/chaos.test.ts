@@ -1,0 +1,12 @@
+import { describe, expect, it } from "vitest";
+import { runChaos } from "../src/index.js";
+
+/** The short, seeded chaos run of CI; `pnpm test:chaos` runs the long one. */
+describe("chaos", () => {
+  it("keeps every invariant through 40 s of seeded faults (seed 20261128)", async () => {
+    const result = await runChaos({ seed: 20261128, durationMs: 40_000 });
+    expect(result.stats.faults.length).toBeGreaterThan(10);
+    expect(result.stats.puts).toBeGreaterThan(50);
+    expect(result.violations).toEqual([]);
+  }, 240_000);
+});
