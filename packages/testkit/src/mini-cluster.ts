@@ -127,15 +127,15 @@ export class MiniCluster {
     return client;
   }
 
-  /** Starts (or restarts, with its data) DataNode i. */
-  async startDataNode(i: number = this.slots.length): Promise<void> {
+  /** Starts (or restarts, with its data) DataNode i, with settings of its own if given. */
+  async startDataNode(i: number = this.slots.length, overrides: MiniClusterOptions["dataNode"] = {}): Promise<void> {
     if (this.slots[i]) throw new Error(`DataNode ${i} is already running`);
     const dataDir = this.dataNodeDir(i);
     const port = this.options.dataNodePorts?.[i] ?? 0;
     const heartbeatIntervalMs = this.options.heartbeatIntervalMs ?? 200;
     if (this.mode === "in-process") {
       const config = dataNodeConfigSchema.parse({
-        ...this.options.dataNode, host: "127.0.0.1", port, dataDir, namenode: this.nameNodeUrl, heartbeatIntervalMs,
+        ...this.options.dataNode, ...overrides, host: "127.0.0.1", port, dataDir, namenode: this.nameNodeUrl, heartbeatIntervalMs,
         logLevel: this.logLevel,
       });
       const node = await DataNode.start(config, createLogger(`datanode-${i + 1}`, config.logLevel));
@@ -147,7 +147,7 @@ export class MiniCluster {
         ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--namenode", this.nameNodeUrl,
           // The kit waits for the "registered" line, logged at info.
           "--heartbeat-interval-ms", String(heartbeatIntervalMs), "--log-level", ["debug", "trace"].includes(this.logLevel) ? this.logLevel : "info",
-          ...flagsOf(this.options.dataNode ?? {})],
+          ...flagsOf({ ...this.options.dataNode, ...overrides })],
         { logFile: join(this.baseDir, `datanode-${i + 1}.log`) },
       );
       const slot: DataNodeSlot = { kind: "process", proc, address: proc.address };

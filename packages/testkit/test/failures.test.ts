@@ -138,3 +138,28 @@ describe("write-pipeline recovery", () => {
     for (const l of await chunkLocations(c, "/survivor")) expect(l.replicas.length).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe("full disks", () => {
+  it("refuses writes a full node cannot take, clearly, and it reports itself full with no half-written chunk", async () => {
+    const c = await cluster({ heartbeatIntervalMs: 100 });
+    // DataNode 3 comes back offering only 300 KiB: room for four chunks of 64 KiB.
+    await c.stopDataNode(2);
+    await c.startDataNode(2, { capacity: 300 * 1024 });
+    const dir = await workDir();
+    await randomFile(join(dir, "in"), 4 * CHUNK);
+    const client = c.client({ chunkSize: CHUNK });
+    await client.put(join(dir, "in"), "/fits");
+    const err = await rejection(client.put(join(dir, "in"), "/does-not-fit"));
+    expect(err.code).toBe("resource_exhausted");
+    expect(err.message).toMatch(/room|no room/);
+    expect((await rejection(client.stat("/does-not-fit"))).code).toBe("not_found");
+    expect(await readdir(join(c.dataNodeDir(2), "tmp"))).toEqual([]);
+    expect((await c.chunkFiles(2)).length).toBe(4);
+    await expect.poll(async () => {
+      const node = (await client.clusterStatus()).datanodes.find((d) => d.address === c.dataNodeAddress(2))!;
+      return [node.capacityBytes, node.freeBytes < CHUNK];
+    }).toEqual([300 * 1024, true]);
+    await client.get("/fits", join(dir, "out"));
+    expect(await sha256File(join(dir, "out"))).toBe(await sha256File(join(dir, "in")));
+  });
+});
