@@ -8,6 +8,8 @@ export interface DataNodeServiceContext extends PipelineContext {
   store: ChunkStore;
   /** Takes a bad replica out of service and tells the NameNode. */
   condemn: (chunkId: string, reason: string) => Promise<void>;
+  /** Counts bytes sent to readers. */
+  onBytesRead?: (n: number) => void;
 }
 
 /** The DataNode's RPC edge: chunk writes go down the pipeline, reads stream verified pieces from the store. */
@@ -27,6 +29,7 @@ export function dataNodeService(ctx: DataNodeServiceContext): ServiceImpl<typeof
       try {
         for await (const part of ctx.store.readVerified(req.chunkId, offset, length)) {
           yield { data: part.data, offset: BigInt(part.offset), pieceSize: ctx.store.pieceSize, pieceChecksums: part.checksums };
+          ctx.onBytesRead?.(part.data.length);
         }
       } catch (err) {
         // Never send bytes known to be bad: condemn the replica and let the reader move on.

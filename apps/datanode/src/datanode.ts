@@ -2,6 +2,7 @@ import { DataNodeService } from "@trainfs/proto";
 import { RpcClients, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer } from "@trainfs/common";
 import { ChunkStore } from "./chunk-store.js";
 import type { DataNodeConfig } from "./config.js";
+import { dataNodeMetrics } from "./datanode-metrics.js";
 import { dataNodeService } from "./datanode-service.js";
 import { NameNodeLink } from "./namenode-link.js";
 import { NodeIdentity } from "./node-identity.js";
@@ -35,6 +36,7 @@ export class DataNode {
       const store = await ChunkStore.open(config.dataDir, config.capacity);
       tasks = TaskStore.open(config.dataDir);
       const clients = new RpcClients();
+      const metrics = dataNodeMetrics(store, tasks);
       const trash = new TrashWorker(tasks, store, logger);
       const replicator = new Replicator(tasks, store, clients, config.maxReplicationStreams, logger);
       // The address is known only once listening (port 0 picks one), but the
@@ -43,6 +45,7 @@ export class DataNode {
       let link: NameNodeLink | undefined;
       const condemn = async (chunkId: string, reason: string) => {
         logger.error({ chunkId, reason }, "bad replica: quarantined and reported");
+        metrics.badReplicas.inc();
         await store.quarantine(chunkId);
         await link?.reportBad([{ chunkId, reason }]);
       };
@@ -51,14 +54,20 @@ export class DataNode {
         port: config.port,
         logger,
         ready: () => link?.isRegistered ?? false,
+        metrics: metrics.metrics,
         routes: (router) =>
           router.service(
             DataNodeService,
-            dataNodeService({ store, clients, self, logger, commitChunk: (chunk) => link!.commitChunk(chunk), condemn }),
+            dataNodeService({
+              store, clients, self, logger, condemn,
+              commitChunk: (chunk) => link!.commitChunk(chunk),
+              onBytesWritten: (n) => metrics.bytesWritten.inc(n),
+              onBytesRead: (n) => metrics.bytesRead.inc(n),
+            }),
           ),
       });
       self.address ||= `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
-      const scrubber = new Scrubber(tasks, store, condemn, { bytesPerSecond: config.scrubBytesPerSecond, periodMs: config.scrubPeriodMs }, logger);
+      const scrubber = new Scrubber(tasks, store, condemn, { bytesPerSecond: config.scrubBytesPerSecond, periodMs: config.scrubPeriodMs, onVerified: () => metrics.scrubbed.inc() }, logger);
       link = new NameNodeLink(clients, config.namenode, self, identity, store, trash, replicator, config.heartbeatIntervalMs, logger);
       // Work received before a restart and not finished carries on.
       trash.resume();

@@ -26,6 +26,8 @@ export interface PipelineContext {
   self: { id: string; address: string };
   /** Tells the NameNode this node durably holds the chunk. */
   commitChunk: (chunk: StoredChunk) => Promise<void>;
+  /** Counts bytes received into chunks. */
+  onBytesWritten?: (n: number) => void;
   logger: Logger;
 }
 
@@ -63,6 +65,7 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
       if (part.case === "data") {
         if (downstream) await downstream.send(next.value);
         await writer.write(part.value);
+        ctx.onBytesWritten?.(part.value.length);
       } else if (part.case === "footer") {
         footer = part.value;
         if (downstream) await downstream.send(next.value);

@@ -8,6 +8,8 @@ export interface ScrubSettings {
   bytesPerSecond: number;
   /** Verify each chunk once per period. */
   periodMs: number;
+  /** Called for each chunk verified (good or bad). */
+  onVerified?: () => void;
 }
 
 /**
@@ -53,6 +55,7 @@ export class Scrubber {
     for (const { chunkId } of due) {
       if (this.abort.signal.aborted) break;
       const reason = await this.store.verify(chunkId, (n) => this.throttle(n));
+      this.settings.onVerified?.();
       // Deleted by trash while being read: gone on purpose, not bad.
       if (reason && !this.store.has(chunkId)) continue;
       if (reason) {

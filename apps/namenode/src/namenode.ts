@@ -8,6 +8,7 @@ import { DataNodeManager } from "./datanode-manager.js";
 import { HeartbeatMonitor } from "./heartbeat-monitor.js";
 import { MetadataStore } from "./metadata-store.js";
 import { Namespace } from "./namespace.js";
+import { nameNodeMetrics } from "./namenode-metrics.js";
 import { nameNodeService, type NameNodeParts } from "./namenode-service.js";
 import { PendingReplications } from "./pending-replications.js";
 import { ReplicationMonitor } from "./replication-monitor.js";
@@ -65,6 +66,7 @@ export class NameNode {
         logger,
         routes: (router) => router.service(NameNodeService, nameNodeService(parts)),
         ready: () => !safeMode.isOn,
+        metrics: nameNodeMetrics(parts),
       });
       const nn = new NameNode(config, parts, heartbeats, server, lock, logger);
       nn.schedule();

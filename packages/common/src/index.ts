@@ -12,3 +12,4 @@ export * from "./data-dir-lock.js";
 export * from "./chunk-sender.js";
 export * from "./retry.js";
 export * from "./idle-guard.js";
+export * from "./metrics.js";

@@ -5,6 +5,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { toConnectError } from "./errors.js";
 import type { Logger } from "./logger.js";
+import type { Metrics } from "./metrics.js";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./rpc-limits.js";
 
 export interface RpcServer {
@@ -21,6 +22,8 @@ export interface RpcServerOptions {
   logger: Logger;
   /** Answers GET /readyz: ready to serve (a NameNode out of safe mode, a DataNode registered). */
   ready?: () => boolean;
+  /** Served at GET /metrics (Prometheus text format); also counts and times every RPC. */
+  metrics?: Metrics;
 }
 
 /** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
@@ -29,8 +32,8 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 /**
  * One port for everything: HTTP/2 cleartext (Connect, gRPC, gRPC-web; what
  * TrainFS's own clients use, with raised flow-control windows) and HTTP/1.1
- * (Connect and gRPC-web from browsers and curl, and the health endpoints
- * `/healthz` and `/readyz` that orchestrators probe). A front `net.Server`
+ * (Connect and gRPC-web from browsers and curl, the health endpoints
+ * `/healthz` and `/readyz` that orchestrators probe, and `/metrics`). A front `net.Server`
  * reads a connection's first bytes and hands it to the HTTP/2 server if they
  * are the HTTP/2 preface, else to the HTTP/1.1 server. Explicit message
  * limits, no compression (chunk data does not compress; gzip cost most of the
@@ -39,12 +42,26 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
   const connect = connectNodeAdapter({
     routes: options.routes,
-    interceptors: [errorMappingInterceptor(options.logger)],
+    interceptors: [...(options.metrics ? [options.metrics.interceptor()] : []), errorMappingInterceptor(options.logger)],
     acceptCompression: [],
     readMaxBytes: MAX_MESSAGE_BYTES,
     writeMaxBytes: MAX_MESSAGE_BYTES,
   });
   const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+    if (req.method === "GET" && req.url === "/metrics" && options.metrics) {
+      const registry = options.metrics.registry;
+      registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { "content-type": registry.contentType });
+          res.end(text);
+        },
+        (err: unknown) => {
+          res.writeHead(500, { "content-type": "text/plain" });
+          res.end(`${String(err)}\n`);
+        },
+      );
+      return;
+    }
     if (req.method === "GET" && (req.url === "/healthz" || req.url === "/readyz")) {
       const ok = req.url === "/healthz" || (options.ready?.() ?? true);
       res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" });

@@ -1,0 +1,38 @@
+import { Metrics } from "@trainfs/common";
+import type { ChunkStore } from "./chunk-store.js";
+import type { TaskStore } from "./task-store.js";
+
+interface Count {
+  inc(value?: number): void;
+}
+
+export interface DataNodeMetrics {
+  metrics: Metrics;
+  bytesWritten: Count;
+  bytesRead: Count;
+  scrubbed: Count;
+  badReplicas: Count;
+}
+
+/** The DataNode's metrics: traffic counters, and gauges read from its store at each scrape of /metrics. */
+export function dataNodeMetrics(store: ChunkStore, tasks: TaskStore): DataNodeMetrics {
+  const m = new Metrics("datanode");
+  const counters = {
+    bytesWritten: m.counter("trainfs_datanode_bytes_written_total", "Bytes received into chunks (writes and replica copies)."),
+    bytesRead: m.counter("trainfs_datanode_bytes_read_total", "Chunk bytes sent to readers."),
+    scrubbed: m.counter("trainfs_scrub_chunks_verified_total", "Chunks the scrubber read and verified."),
+    badReplicas: m.counter("trainfs_bad_replicas_total", "Replicas found bad (by reads or the scrubber) and quarantined."),
+  };
+  m.gauge("trainfs_datanode_chunks", "Chunks held.", [], (g) => g.set(store.chunkCount));
+  m.gauge("trainfs_datanode_used_bytes", "Bytes of chunk files held.", [], (g) => g.set(store.usedBytes));
+  m.gauge("trainfs_datanode_disk_bytes", "Capacity and free space offered (kind=capacity|free).", ["kind"], async (g) => {
+    const space = await store.space();
+    g.set({ kind: "capacity" }, space.capacityBytes);
+    g.set({ kind: "free" }, space.freeBytes);
+  });
+  m.gauge("trainfs_datanode_tasks_pending", "Tasks received from the NameNode and not finished (kind=trash|replication).", ["kind"], (g) => {
+    g.set({ kind: "trash" }, tasks.trash.getCount());
+    g.set({ kind: "replication" }, tasks.replications.getCount());
+  });
+  return { metrics: m, ...counters };
+}

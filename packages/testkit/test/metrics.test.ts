@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { cluster } from "./helpers.js";
+
+/** Parses Prometheus text into { "name{labels}": value }. */
+async function scrape(address: string): Promise<Map<string, number>> {
+  const res = await fetch(`${address}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toContain("text/plain");
+  const out = new Map<string, number>();
+  for (const line of (await res.text()).split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const i = line.lastIndexOf(" ");
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+const find = (m: Map<string, number>, prefix: string, ...parts: string[]) =>
+  [...m].filter(([k]) => k.startsWith(prefix) && parts.every((p) => k.includes(p))).reduce((sum, [, v]) => sum + v, 0);
+
+describe("/metrics", () => {
+  it("exposes RPCs, cluster health and DataNode traffic in Prometheus format", async () => {
+    const c = await cluster({ heartbeatIntervalMs: 100 });
+    const fs = c.client({ chunkSize: 64 * 1024 });
+    await fs.writeFile("/m", Buffer.alloc(200_000, 3));
+    await fs.readFile("/m");
+    await fs.stat("/nope").catch(() => {});
+
+    const nn = await scrape(c.nameNodeAddress);
+    expect(find(nn, "trainfs_rpc_requests_total", 'method="PutFile"', 'code="ok"')).toBe(1);
+    expect(find(nn, "trainfs_rpc_requests_total", 'method="Stat"', 'code="not_found"')).toBe(1);
+    expect(find(nn, "trainfs_rpc_duration_seconds_count", 'method="HeartBeat"')).toBeGreaterThan(0);
+    expect(find(nn, "trainfs_datanodes", 'state="alive"', 'admin_state="normal"')).toBe(3);
+    expect(find(nn, "trainfs_chunks_under_replicated")).toBe(0);
+    expect(find(nn, "trainfs_chunks{")).toBe(4);
+    expect(find(nn, "trainfs_safe_mode")).toBe(0);
+    expect(find(nn, "trainfs_datanode_heartbeat_age_seconds")).toBeGreaterThanOrEqual(0);
+    expect(find(nn, "trainfs_process_resident_memory_bytes")).toBeGreaterThan(0);
+
+    const dns = await Promise.all([0, 1, 2].map((i) => scrape(c.dataNodeAddress(i))));
+    expect(dns.reduce((s, m) => s + find(m, "trainfs_datanode_bytes_written_total"), 0)).toBe(3 * 200_000);
+    expect(dns.reduce((s, m) => s + find(m, "trainfs_datanode_bytes_read_total"), 0)).toBeGreaterThanOrEqual(200_000);
+    for (const m of dns) {
+      expect(find(m, "trainfs_datanode_chunks")).toBe(4);
+      expect(find(m, "trainfs_datanode_disk_bytes", 'kind="free"')).toBeGreaterThan(0);
+    }
+  });
+});
