@@ -1,4 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { onCallEnd } from "./intercept.js";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
@@ -45,38 +46,15 @@ export class Metrics {
 
   /** Counts and times every RPC the server handles. */
   interceptor(): Interceptor {
-    const done = (method: string, started: bigint, err?: unknown) => {
-      const code = err === undefined ? "ok" : snake(Code[ConnectError.from(err).code] ?? "unknown");
-      this.calls.inc({ method, code });
-      this.latency.observe({ method }, Number(process.hrtime.bigint() - started) / 1e9);
-    };
-    return (next) => async (req) => {
-      const method = req.method.name;
+    return onCallEnd((method) => {
       const started = process.hrtime.bigint();
-      try {
-        const res = await next(req);
-        if (!res.stream) {
-          done(method, started);
-          return res;
-        }
-        const source = res.message;
-        return {
-          ...res,
-          message: (async function* () {
-            try {
-              yield* source;
-              done(method, started);
-            } catch (err) {
-              done(method, started, err);
-              throw err;
-            }
-          })(),
-        };
-      } catch (err) {
-        done(method, started, err);
-        throw err;
-      }
-    };
+      return (err) => {
+        const code = err === undefined ? "ok" : snake(Code[ConnectError.from(err).code] ?? "unknown");
+        this.calls.inc({ method, code });
+        this.latency.observe({ method }, Number(process.hrtime.bigint() - started) / 1e9);
+        return undefined;
+      };
+    });
   }
 }
 

@@ -6,6 +6,7 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { toConnectError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
+import { onCallEnd } from "./intercept.js";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./rpc-limits.js";
 
 export interface RpcServer {
@@ -146,29 +147,10 @@ function setSessionWindow(session: http2.Http2Session): void {
  * are logged, since the caller only sees Internal.
  */
 function errorMappingInterceptor(logger: Logger): Interceptor {
-  const map = (err: unknown, method: string) => {
+  return onCallEnd((method) => (err) => {
+    if (err === undefined) return undefined;
     const ce = toConnectError(err);
     if (ce.code === 13 /* Internal */) logger.error({ err, method }, "internal error in RPC handler");
     return ce;
-  };
-  return (next) => async (req) => {
-    const method = req.method.name;
-    try {
-      const res = await next(req);
-      if (!res.stream) return res;
-      const source = res.message;
-      return {
-        ...res,
-        message: (async function* () {
-          try {
-            yield* source;
-          } catch (err) {
-            throw map(err, method);
-          }
-        })(),
-      };
-    } catch (err) {
-      throw map(err, method);
-    }
-  };
+  });
 }
