@@ -84,6 +84,11 @@ export class ChunkStore {
     return this.inventory.has(chunkId);
   }
 
+  /** The length of a chunk held, from memory (no I/O); undefined if not held. */
+  lengthOf(chunkId: string): number | undefined {
+    return this.inventory.get(chunkId);
+  }
+
   /** Ids of every chunk held, as known since start (a file deleted behind our back is still listed). */
   ids(): string[] {
     return [...this.inventory.keys()];

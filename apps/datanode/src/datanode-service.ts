@@ -19,12 +19,13 @@ export function dataNodeService(ctx: DataNodeServiceContext): ServiceImpl<typeof
 
     async *readChunk(req) {
       checkChunkId(req.chunkId);
-      const chunk = await ctx.store.stat(req.chunkId);
-      if (!chunk) throw new TrainfsError("not_found", `chunk ${req.chunkId} is not on DataNode ${ctx.self.address}`);
+      // The length comes from memory; readVerified reads the metadata once, to check every piece.
+      const size = ctx.store.lengthOf(req.chunkId);
+      if (size === undefined) throw new TrainfsError("not_found", `chunk ${req.chunkId} is not on DataNode ${ctx.self.address}`);
       const offset = safeNumber(req.offset, "offset");
-      const length = req.length === 0n ? chunk.length - Math.min(offset, chunk.length) : safeNumber(req.length, "length");
-      if (offset + length > chunk.length) {
-        throw new TrainfsError("out_of_range", `bytes [${offset}, ${offset + length}) are past the end of chunk ${req.chunkId} (${chunk.length} bytes)`);
+      const length = req.length === 0n ? size - Math.min(offset, size) : safeNumber(req.length, "length");
+      if (offset + length > size) {
+        throw new TrainfsError("out_of_range", `bytes [${offset}, ${offset + length}) are past the end of chunk ${req.chunkId} (${size} bytes)`);
       }
       try {
         for await (const part of ctx.store.readVerified(req.chunkId, offset, length)) {

@@ -28,5 +28,8 @@ const { config: configFile, ...flags } = program.opts();
 
 await runServerProcess("trainfs-datanode", async () => {
   const config = loadDataNodeConfig({ file: configFile, env: process.env, flags });
-  return DataNode.start(config, createLogger("datanode", config.logLevel));
+  const datanode = await DataNode.start(config, createLogger("datanode", config.logLevel));
+  // Announced on stdout, like "ready", for scripts that wait for a usable node.
+  void datanode.link.ready.then(() => process.stdout.write(`trainfs-datanode registered with ${config.namenode}\n`));
+  return datanode;
 });

@@ -9,6 +9,7 @@ interface DataNodeState {
   freeBytes: number;
   usedBytes: number;
   chunkCount: number;
+  /** 0 when not heard from since the NameNode started. */
   lastHeartbeatMs: number;
   /** When it last registered: its chunk report lists its disk from about then. */
   registeredMs: number;
@@ -16,17 +17,10 @@ interface DataNodeState {
   dead: boolean;
 }
 
-export interface DataNodeView {
-  id: string;
-  address: string;
+/** What operators see of a node: its last report, whether it is live, its admin state. */
+export interface DataNodeView extends Omit<DataNodeState, "registeredMs" | "dead"> {
   live: boolean;
   adminState: AdminState;
-  capacityBytes: number;
-  freeBytes: number;
-  usedBytes: number;
-  chunkCount: number;
-  /** 0 when not heard from since the NameNode started. */
-  lastHeartbeatMs: number;
 }
 
 /**

@@ -145,8 +145,7 @@ export class MiniCluster {
       const proc = await startNodeProcess(
         "@trainfs/datanode",
         ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--namenode", this.nameNodeUrl,
-          // The kit waits for the "registered" line, logged at info.
-          "--heartbeat-interval-ms", String(heartbeatIntervalMs), "--log-level", ["debug", "trace"].includes(this.logLevel) ? this.logLevel : "info",
+          "--heartbeat-interval-ms", String(heartbeatIntervalMs), "--log-level", this.logLevel,
           ...flagsOf({ ...this.options.dataNode, ...overrides })],
         { logFile: join(this.baseDir, `datanode-${i + 1}.log`) },
       );
@@ -157,7 +156,7 @@ export class MiniCluster {
         this.slots[i] = undefined;
         this.options.onUnexpectedExit?.(`DataNode ${i + 1}`, status);
       });
-      await proc.waitForLog("registered with the NameNode");
+      await proc.waitForLine("registered with");
     }
   }
 

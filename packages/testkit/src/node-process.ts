@@ -9,8 +9,8 @@ export interface NodeProcess {
   readonly address: string;
   /** Resolves with the exit code (or signal name) when the process ends. */
   readonly exited: Promise<number | string>;
-  /** Resolves when a stderr log line contains `text`. */
-  waitForLog(text: string, timeoutMs?: number): Promise<void>;
+  /** Resolves when a line the process printed on stdout (its announcements) contains `text`. */
+  waitForLine(text: string, timeoutMs?: number): Promise<void>;
   /** SIGTERM, then SIGKILL after `graceMs` if it has not exited. */
   stop(graceMs?: number): Promise<void>;
   /** SIGKILL: a crash. */
@@ -26,8 +26,8 @@ export function binPath(pkg: "@trainfs/namenode" | "@trainfs/datanode"): string 
 
 /**
  * Starts a server process and waits for its "ready at <address>" line. Its
- * stderr (JSON logs) goes to `logFile` when given, and is scanned for
- * `waitForLog`.
+ * stdout lines (announcements such as "registered") can be waited for; its
+ * stderr (JSON logs) goes to `logFile` when given, and its tail into errors.
  */
 export async function startNodeProcess(
   pkg: "@trainfs/namenode" | "@trainfs/datanode",
@@ -52,6 +52,11 @@ export async function startNodeProcess(
     log?.write(`${line}\n`);
     tail.push(line);
     if (tail.length > 20) tail.shift();
+  });
+  const said: string[] = [];
+  const stdout = createInterface({ input: child.stdout! });
+  stdout.on("line", (line) => {
+    said.push(line);
     for (const w of [...watchers]) {
       if (line.includes(w.text)) {
         watchers.splice(watchers.indexOf(w), 1);
@@ -71,7 +76,7 @@ export async function startNodeProcess(
       child.kill("SIGKILL");
       reject(new Error(`${pkg} did not become ready within ${options.startTimeoutMs ?? 20_000} ms:\n${tail.join("\n")}`));
     }, options.startTimeoutMs ?? 20_000);
-    createInterface({ input: child.stdout! }).on("line", (line) => {
+    stdout.on("line", (line) => {
       const m = / ready at (\S+)/.exec(line);
       if (m) {
         clearTimeout(timer);
@@ -95,10 +100,10 @@ export async function startNodeProcess(
     pid: child.pid!,
     address,
     exited,
-    waitForLog: (text, timeoutMs = 20_000) =>
+    waitForLine: (text, timeoutMs = 20_000) =>
       new Promise<void>((resolve, reject) => {
-        if (tail.some((l) => l.includes(text))) return resolve();
-        const timer = setTimeout(() => reject(new Error(`no log line with ${JSON.stringify(text)} within ${timeoutMs} ms`)), timeoutMs);
+        if (said.some((l) => l.includes(text))) return resolve();
+        const timer = setTimeout(() => reject(new Error(`no line with ${JSON.stringify(text)} within ${timeoutMs} ms:\n${tail.join("\n")}`)), timeoutMs);
         watchers.push({ text, resolve: () => (clearTimeout(timer), resolve()) });
       }),
     stop: (graceMs = 5000) => signal("SIGTERM", graceMs),
