@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { TrainfsClient } from "@trainfs/client";
+import { TrainfsClient, TrainfsError } from "@trainfs/client";
 
 export const DEFAULT_NAMENODE = "http://127.0.0.1:9870";
 
@@ -16,7 +17,12 @@ export function cliContext(program: Command): CliContext {
   return {
     async withClient(fn) {
       const namenode = program.opts().namenode ?? process.env.TRAINFS_NAMENODE ?? DEFAULT_NAMENODE;
-      const client = new TrainfsClient({ namenode });
+      const opts = program.opts();
+      const client = new TrainfsClient({
+        namenode,
+        token: opts.token ?? process.env.TRAINFS_TOKEN ?? readSecretFile(opts.tokenFile ?? process.env.TRAINFS_TOKEN_FILE, "token file"),
+        ca: readSecretFile(opts.caFile ?? process.env.TRAINFS_CA_FILE, "CA file"),
+      });
       try {
         return await fn(client);
       } finally {
@@ -33,4 +39,13 @@ export function cliContext(program: Command): CliContext {
       if (out !== undefined && out !== "") process.stdout.write(`${out}\n`);
     },
   };
+}
+
+function readSecretFile(path: string | undefined, what: string): string | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch (err) {
+    throw new TrainfsError("invalid_argument", `cannot read ${what} ${path}: ${(err as Error).message}`);
+  }
 }

@@ -18,6 +18,13 @@ export const dataNodeConfigSchema = z.object({
   scrubBytesPerSecond: configFields.size().default(16 * 1024 * 1024),
   scrubPeriodMs: configFields.milliseconds().default(14 * 24 * 3600 * 1000),
   logLevel: configFields.logLevel().default("info"),
+  /** The NameNode's cluster secret: presented to it, and used to check chunk access tokens. */
+  clusterSecret: configFields.secret().optional(),
+  /** PEM certificate chain and key: serve TLS only (the advertised address becomes https). */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  /** PEM certificates to trust for the NameNode's and other DataNodes' https addresses. */
+  tlsCaFile: z.string().min(1).optional(),
 });
 
 export type DataNodeConfig = z.infer<typeof dataNodeConfigSchema>;

@@ -19,6 +19,7 @@ export function dataNodeService(ctx: DataNodeServiceContext): ServiceImpl<typeof
 
     async *readChunk(req) {
       checkChunkId(req.chunkId);
+      ctx.checkAccess(req.chunkId, "read", req.accessToken);
       // The length comes from memory; readVerified reads the metadata once, to check every piece.
       const size = ctx.store.lengthOf(req.chunkId);
       if (size === undefined) throw new TrainfsError("not_found", `chunk ${req.chunkId} is not on DataNode ${ctx.self.address}`);

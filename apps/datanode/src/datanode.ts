@@ -1,5 +1,7 @@
 import { DataNodeService } from "@trainfs/proto";
-import { RpcClients, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer } from "@trainfs/common";
+import {
+  ChunkTokens, RpcClients, dataNodeCredential, loadCa, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer,
+} from "@trainfs/common";
 import { ChunkStore } from "./chunk-store.js";
 import type { DataNodeConfig } from "./config.js";
 import { dataNodeMetrics } from "./datanode-metrics.js";
@@ -29,13 +31,17 @@ export class DataNode {
   ) {}
 
   static async start(config: DataNodeConfig, logger: Logger): Promise<DataNode> {
+    const tls = loadServerTls(config);
+    const secret = config.clusterSecret;
+    // Only verifying here: the expiry is in each token, the TTL is the NameNode's.
+    const tokens = secret ? new ChunkTokens(secret, 0) : undefined;
     const lock = lockDataDir(config.dataDir, "DataNode");
     let tasks: TaskStore | undefined;
     try {
       const identity = await NodeIdentity.load(config.dataDir);
       const store = await ChunkStore.open(config.dataDir, config.capacity);
       tasks = TaskStore.open(config.dataDir);
-      const clients = new RpcClients();
+      const clients = new RpcClients({ token: secret ? dataNodeCredential(secret) : undefined, ca: loadCa(config.tlsCaFile) });
       const metrics = dataNodeMetrics(store, tasks);
       const trash = new TrashWorker(tasks, store, logger);
       const replicator = new Replicator(tasks, store, clients, config.maxReplicationStreams, logger);
@@ -55,18 +61,20 @@ export class DataNode {
         logger,
         ready: () => link?.isRegistered ?? false,
         metrics: metrics.metrics,
+        tls,
         routes: (router) =>
           router.service(
             DataNodeService,
             dataNodeService({
               store, clients, self, logger, condemn,
+              checkAccess: (chunkId, op, token) => tokens?.verify(chunkId, op, token),
               commitChunk: (chunk) => link!.commitChunk(chunk),
               onBytesWritten: (n) => metrics.bytesWritten.inc(n),
               onBytesRead: (n) => metrics.bytesRead.inc(n),
             }),
           ),
       });
-      self.address ||= `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
+      self.address ||= `${tls ? "https" : "http"}://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
       const scrubber = new Scrubber(tasks, store, condemn, { bytesPerSecond: config.scrubBytesPerSecond, periodMs: config.scrubPeriodMs, onVerified: () => metrics.scrubbed.inc() }, logger);
       link = new NameNodeLink(clients, config.namenode, self, identity, store, trash, replicator, config.heartbeatIntervalMs, logger);
       // Work received before a restart and not finished carries on.
@@ -75,6 +83,7 @@ export class DataNode {
       link.start();
       scrubber.start();
       logger.info({ datanodeId: self.id, address: self.address, dataDir: config.dataDir, namenode: config.namenode }, "DataNode listening");
+      if (!secret) logger.warn("no clusterSecret: this DataNode serves and accepts chunks without access tokens");
       return new DataNode(self.id, self.address, store, link, trash, replicator, scrubber, tasks, server, clients, lock, logger);
     } catch (err) {
       await tasks?.close();

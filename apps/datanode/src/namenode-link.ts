@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { NameNodeService } from "@trainfs/proto";
 import { RpcClients, errorMessage, type Logger } from "@trainfs/common";
 import type { ChunkStore, StoredChunk } from "./chunk-store.js";
@@ -86,7 +87,9 @@ export class NameNodeLink {
       delay = Math.min(MAX_BACKOFF_MS, this.intervalMs * 2 ** Math.min(this.failures - 1, 10));
       // Log the first failure and then every tenth, not one line per retry.
       if (this.failures === 1 || this.failures % 10 === 0) {
-        this.logger.warn({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, "cannot reach the NameNode");
+        const refused = refusal(err);
+        if (refused) this.logger.error({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, refused);
+        else this.logger.warn({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, "cannot reach the NameNode");
       }
     }
     if (!this.stopped) this.timer = setTimeout(() => void this.tick(), delay);
@@ -148,5 +151,19 @@ export class NameNodeLink {
       "registered with the NameNode",
     );
     this.resolveReady();
+  }
+}
+
+/** Failures that retrying will not cure: the operator must fix the configuration. */
+function refusal(err: unknown): string | undefined {
+  if (!(err instanceof ConnectError)) return undefined;
+  switch (err.code) {
+    case Code.Unauthenticated:
+    case Code.PermissionDenied:
+      return "the NameNode refused this DataNode's credential: give it the NameNode's clusterSecret";
+    case Code.FailedPrecondition:
+      return "the NameNode refused this DataNode";
+    default:
+      return undefined;
   }
 }

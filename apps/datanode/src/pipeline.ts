@@ -28,6 +28,8 @@ export interface PipelineContext {
   commitChunk: (chunk: StoredChunk) => Promise<void>;
   /** Counts bytes received into chunks. */
   onBytesWritten?: (n: number) => void;
+  /** Throws permission_denied unless the chunk access token allows the operation (no-op without a cluster secret). */
+  checkAccess: (chunkId: string, op: "read" | "write", token: string) => void;
   logger: Logger;
 }
 
@@ -51,6 +53,7 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
 
   let writer;
   try {
+    ctx.checkAccess(header.chunkId, "write", header.accessToken);
     writer = await ctx.store.createWriter(header.chunkId, length);
   } catch (err) {
     throw fail(ctx, toConnectError(err).code, errorMessage(err));
@@ -140,7 +143,7 @@ function openDownstream(ctx: PipelineContext, header: WriteChunkHeader): Downstr
   response.catch(() => {}); // observed by the pipeline; avoid an unhandled rejection meanwhile
   queue.write(
     create(WriteChunkRequestSchema, {
-      part: { case: "header", value: { chunkId: header.chunkId, length: header.length, downstream: rest } },
+      part: { case: "header", value: { chunkId: header.chunkId, length: header.length, downstream: rest, accessToken: header.accessToken } },
     }),
   );
   return {

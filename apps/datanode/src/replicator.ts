@@ -23,7 +23,7 @@ export class Replicator {
     private readonly logger: Logger,
   ) {}
 
-  async accept(received: ReadonlyArray<{ chunkId: string; targets: StoredReplication["targets"] }>): Promise<void> {
+  async accept(received: ReadonlyArray<{ chunkId: string; targets: StoredReplication["targets"]; accessToken: string }>): Promise<void> {
     const nowMs = Date.now();
     const valid = received.filter((t) => {
       try {
@@ -39,6 +39,7 @@ export class Replicator {
         this.tasks.replications.put(t.chunkId, {
           receivedMs: nowMs,
           targets: t.targets.map((x) => ({ datanodeId: x.datanodeId, address: x.address })),
+          accessToken: t.accessToken,
         });
       }
     });
@@ -88,6 +89,7 @@ export class Replicator {
         offset: 0n,
         length: BigInt(local.length),
         chain: task.targets.map((t) => ({ datanodeId: t.datanodeId, address: t.address })),
+        accessToken: task.accessToken ?? "",
       });
       await sendChunk(this.clients.client(DataNodeService, first!.address), this.chunks.chunkPath(chunkId), plan, {
         expectedChecksum: local.checksum,

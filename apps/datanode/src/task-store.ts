@@ -4,6 +4,8 @@ import type { DataNodeLocation } from "@trainfs/proto";
 export interface StoredReplication {
   targets: Array<Pick<DataNodeLocation, "datanodeId" | "address">>;
   receivedMs: number;
+  /** The NameNode's write permission for the targets; absent in tasks stored before tokens existed. */
+  accessToken?: string;
 }
 
 /**

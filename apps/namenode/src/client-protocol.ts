@@ -24,6 +24,7 @@ export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNo
     offset: BigInt(c.offset),
     length: BigInt(c.length),
     chain: c.chain.map(at),
+    accessToken: p.chunkToken(c.chunkId, "write"),
   });
   return {
     async putFile(req) {
@@ -92,6 +93,7 @@ export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNo
           checksum: chunk.checksum ?? 0,
           replicas: ordered.map(at),
           corruptReplicaCount: p.corrupt.holders(chunkId).length,
+          accessToken: p.chunkToken(chunkId, "read"),
         });
       });
       return { file: fileInfo(req.path, inode), chunks };

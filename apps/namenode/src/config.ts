@@ -24,6 +24,15 @@ export const nameNodeConfigSchema = z.object({
   safeModeThreshold: z.coerce.number().min(0).max(1).default(0.999),
   safeModeTimeoutMs: configFields.milliseconds().default(120_000),
   logLevel: configFields.logLevel().default("info"),
+  /** Shared with the DataNodes: authenticates them and signs chunk access tokens. Unset: no DataNode authentication. */
+  clusterSecret: configFields.secret().optional(),
+  /** Client API tokens (`rw:<token>`, `ro:<token>`). Unset: clients need no token. */
+  apiTokens: configFields.apiTokens().optional(),
+  /** How long a chunk access token given with PutFile, GetFile or a replication task stays valid. */
+  chunkTokenTtlMs: configFields.milliseconds().default(60 * 60 * 1000),
+  /** PEM certificate chain and key: serve TLS only. */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
 });
 
 export type NameNodeConfig = z.infer<typeof nameNodeConfigSchema>;

@@ -82,6 +82,7 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
         replicationTasks: work.tasks.map((t) => ({
           chunkId: t.chunkId,
           targets: t.targetIds.map((id) => location(p.datanodes, id)),
+          accessToken: p.chunkToken(t.chunkId, "write"),
         })),
       };
     },

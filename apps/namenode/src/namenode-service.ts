@@ -28,6 +28,8 @@ export interface NameNodeParts {
   replication: ReplicationMonitor;
   corrupt: CorruptReplicas;
   safeMode: SafeMode;
+  /** Signs chunk access tokens; "" for every chunk when the cluster has no secret. */
+  chunkToken: (chunkId: string, op: "read" | "write") => string;
   limits: { maxReplicationTasksPerHeartbeat: number; maxTrashPerHeartbeat: number; maxReplication: number };
   now: () => number;
 }

@@ -1,5 +1,6 @@
 import type { Logger } from "@trainfs/common";
-import { lockDataDir, startRpcServer, type DataDirLock, type RpcServer } from "@trainfs/common";
+import { ChunkTokens, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type RpcServer } from "@trainfs/common";
+import { AccessPolicy } from "./access-policy.js";
 import { NameNodeService } from "@trainfs/proto";
 import { ChunkMap } from "./chunk-map.js";
 import { CorruptReplicas } from "./corrupt-replicas.js";
@@ -32,6 +33,9 @@ export class NameNode {
   ) {}
 
   static async start(config: NameNodeConfig, logger: Logger, now: () => number = Date.now): Promise<NameNode> {
+    const tls = loadServerTls(config);
+    const access = new AccessPolicy(config);
+    const tokens = config.clusterSecret ? new ChunkTokens(config.clusterSecret, config.chunkTokenTtlMs, now) : undefined;
     const lock = lockDataDir(config.dataDir, "NameNode");
     let store: MetadataStore | undefined;
     try {
@@ -52,6 +56,7 @@ export class NameNode {
       const safeMode = new SafeMode(store, config.safeModeThreshold, config.safeModeTimeoutMs, logger, now);
       const parts: NameNodeParts = {
         store, namespace, chunkMap, datanodes, uploads, trash, queue, pending, replication, corrupt, safeMode, now,
+        chunkToken: (chunkId, op) => tokens?.issue(chunkId, op) ?? "",
         limits: {
           maxReplicationTasksPerHeartbeat: config.maxReplicationTasksPerHeartbeat,
           maxTrashPerHeartbeat: config.maxTrashPerHeartbeat,
@@ -67,10 +72,17 @@ export class NameNode {
         routes: (router) => router.service(NameNodeService, nameNodeService(parts)),
         ready: () => !safeMode.isOn,
         metrics: nameNodeMetrics(parts),
+        authorize: (method, headers) => access.authorize(method, headers),
+        tls,
       });
       const nn = new NameNode(config, parts, heartbeats, server, lock, logger);
       nn.schedule();
       logger.info({ address: nn.address, dataDir: config.dataDir, clusterId: store.clusterId }, "NameNode listening");
+      if (!access.dataNodesAuthenticated) {
+        logger.warn("no clusterSecret: any process that reaches this port can register as a DataNode, and DataNodes serve chunks without access tokens");
+      }
+      if (!access.clientsAuthenticated) logger.warn("no apiTokens: clients need no token to read, write or delete");
+      if (!tls) logger.warn("no TLS: tokens and data travel in cleartext; keep the cluster on a trusted network or set tlsCert and tlsKey");
       return nn;
     } catch (err) {
       await store?.close();
@@ -100,7 +112,7 @@ export class NameNode {
   }
 
   get address(): string {
-    return `http://${this.config.host}:${this.server.port}`;
+    return `${this.config.tlsCert ? "https" : "http"}://${this.config.host}:${this.server.port}`;
   }
 
   /** One background round: safe mode, dead nodes, then replication. Rounds never overlap. */

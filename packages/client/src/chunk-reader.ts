@@ -16,7 +16,12 @@ export async function* readChunkRange(
   chunk: ChunkLocation,
   from: number,
   to: number,
-  options: { signal?: AbortSignal | undefined; idleTimeoutMs?: number | undefined } = {},
+  options: {
+    signal?: AbortSignal | undefined;
+    idleTimeoutMs?: number | undefined;
+    /** Asks the NameNode again for the chunk, for a fresh access token when a replica refuses an expired one. */
+    refresh?: (() => Promise<ChunkLocation>) | undefined;
+  } = {},
 ): AsyncGenerator<Buffer> {
   if (from >= to) return;
   if (chunk.replicas.length === 0) {
@@ -31,13 +36,15 @@ export async function* readChunkRange(
   let position = from;
   const failures: string[] = [];
   let corrupt = 0;
-  for (const replica of chunk.replicas) {
+  let refreshed = false;
+  for (let i = 0; i < chunk.replicas.length; i++) {
+    const replica = chunk.replicas[i]!;
     options.signal?.throwIfAborted();
     // A replica that stops sending (a hung node) is given up for the next one.
     const guard = idleGuard(options.idleTimeoutMs ?? 60_000, options.signal);
     try {
       const stream = datanodeAt(replica.address).readChunk(
-        { chunkId: chunk.chunkId, offset: BigInt(position), length: BigInt(to - position) },
+        { chunkId: chunk.chunkId, offset: BigInt(position), length: BigInt(to - position), accessToken: chunk.accessToken },
         { signal: guard.signal },
       );
       for await (const part of stream) {
@@ -56,6 +63,14 @@ export async function* readChunkRange(
       return;
     } catch (err) {
       if (options.signal?.aborted) throw err;
+      if (err instanceof ConnectError && err.code === Code.PermissionDenied && options.refresh && !refreshed) {
+        // Tokens are checked when a read starts: a long read may outlive its
+        // token. Once per chunk, fetch a new one and start over the replicas.
+        refreshed = true;
+        chunk = await options.refresh();
+        i = -1;
+        continue;
+      }
       if (err instanceof ConnectError ? err.code === Code.DataLoss : err instanceof PieceMismatch) corrupt++;
       failures.push(`${replica.address}: ${guard.timedOut() ? `no data for ${options.idleTimeoutMs ?? 60_000} ms` : errorMessage(err)}`);
     } finally {

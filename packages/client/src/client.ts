@@ -20,6 +20,10 @@ export interface TrainfsClientOptions {
   concurrency?: number;
   /** A chunk transfer that makes no progress for this long fails over or fails (default 60 s). */
   idleTimeoutMs?: number;
+  /** API token for a NameNode that requires one (sent as `authorization: Bearer <token>`). */
+  token?: string | undefined;
+  /** Trusted certificates (PEM) for https addresses with a private CA. */
+  ca?: Buffer | string | undefined;
 }
 
 export type PutOptions = WriteOptions;
@@ -44,15 +48,20 @@ export interface ContentSummary {
  * unavailable. Nothing buffers a whole file.
  */
 export class TrainfsClient {
-  private readonly clients = new RpcClients();
+  // The API token goes to the NameNode only; DataNodes are given per-chunk access tokens instead.
+  private readonly nameNodeClients: RpcClients;
+  private readonly dataNodeClients: RpcClients;
   private readonly namenode: Client<typeof NameNodeService>;
-  private readonly datanodeAt = (address: string) => this.clients.client(DataNodeService, address);
+  private readonly datanodeAt = (address: string) => this.dataNodeClients.client(DataNodeService, address);
 
   constructor(private readonly options: TrainfsClientOptions) {
     if (!/^https?:\/\/[^/]+/.test(options.namenode)) {
       throw new TrainfsError("invalid_argument", `NameNode address ${JSON.stringify(options.namenode)} is not an http(s) URL like http://127.0.0.1:9870`);
     }
-    this.namenode = this.clients.client(NameNodeService, options.namenode);
+    const ca = typeof options.ca === "string" ? Buffer.from(options.ca) : options.ca;
+    this.nameNodeClients = new RpcClients({ token: options.token, ca });
+    this.dataNodeClients = new RpcClients({ ca });
+    this.namenode = this.nameNodeClients.client(NameNodeService, options.namenode);
   }
 
   /**
@@ -213,7 +222,8 @@ export class TrainfsClient {
 
   /** Closes the client's connections. */
   close(): void {
-    this.clients.close();
+    this.nameNodeClients.close();
+    this.dataNodeClients.close();
   }
 
   private get parts() {

@@ -3,7 +3,7 @@ import { open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import type { Client } from "@connectrpc/connect";
-import type { DataNodeService, GetFileResponse, NameNodeService } from "@trainfs/proto";
+import type { ChunkLocation, DataNodeService, GetFileResponse, NameNodeService } from "@trainfs/proto";
 import { Crc32, TrainfsError, formatChecksum, toTrainfsError, withRetry } from "@trainfs/common";
 import { readChunkRange } from "./chunk-reader.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
@@ -22,6 +22,15 @@ interface Deps {
   namenode: Client<typeof NameNodeService>;
   datanodeAt: (address: string) => Client<typeof DataNodeService>;
   idleTimeoutMs?: number | undefined;
+}
+
+/** The chunk as the NameNode gives it now (with a fresh access token). */
+function refresher(d: Deps, path: string, chunkId: string, signal: AbortSignal | undefined): () => Promise<ChunkLocation> {
+  return async () => {
+    const found = (await getFile(d, path, signal)).chunks.find((c) => c.chunkId === chunkId);
+    if (!found) throw new TrainfsError("aborted", `${path} changed while it was being read`);
+    return found;
+  };
 }
 
 function getFile(d: Deps, path: string, signal: AbortSignal | undefined): Promise<GetFileResponse> {
@@ -50,7 +59,11 @@ export async function readToFile(d: Deps, remotePath: string, localPath: string,
     await mapLimit(res.chunks, o.concurrency ?? 4, async (chunk) => {
       const crc = new Crc32();
       let position = Number(chunk.offset);
-      for await (const data of readChunkRange(d.datanodeAt, chunk, 0, Number(chunk.length), { signal: o.signal, idleTimeoutMs: d.idleTimeoutMs })) {
+      for await (const data of readChunkRange(d.datanodeAt, chunk, 0, Number(chunk.length), {
+        signal: o.signal,
+        idleTimeoutMs: d.idleTimeoutMs,
+        refresh: refresher(d, remotePath, chunk.chunkId, o.signal),
+      })) {
         await writeFully(out, data, position);
         position += data.length;
         crc.update(data);
@@ -97,7 +110,11 @@ export function readRange(d: Deps, remotePath: string, o: { start?: number; end?
       const to = Math.min(end, offset + Number(chunk.length)) - offset;
       if (from >= to) continue;
       try {
-        yield* readChunkRange(d.datanodeAt, chunk, from, to, { signal: o.signal, idleTimeoutMs: d.idleTimeoutMs });
+        yield* readChunkRange(d.datanodeAt, chunk, from, to, {
+          signal: o.signal,
+          idleTimeoutMs: d.idleTimeoutMs,
+          refresh: refresher(d, remotePath, chunk.chunkId, o.signal),
+        });
       } catch (err) {
         const e = toTrainfsError(err);
         throw new TrainfsError(e.code, `${remotePath}: ${e.message}`, { cause: err });

@@ -10,9 +10,17 @@ import { mapLimit } from "./map-limit.js";
 const RECOVERABLE = new Set<ErrorCode>(["unavailable", "resource_exhausted", "internal", "data_loss", "deadline_exceeded", "canceled"]);
 const MAX_CHAIN_RECOVERIES = 3;
 
-/** A reset connection (Aborted) counts when a node is named; a source that changed under us does not. */
+/**
+ * A reset connection (Aborted) counts when a node is named; a source that
+ * changed under us does not. A refused access token (PermissionDenied) is
+ * most likely one that expired during a long write: a new chain comes with a
+ * new token, and no node is to blame.
+ */
 function recoverable(err: unknown): err is ChunkWriteError {
-  return err instanceof ChunkWriteError && (RECOVERABLE.has(err.code) || (err.code === "aborted" && err.failedAddress !== undefined));
+  return (
+    err instanceof ChunkWriteError &&
+    (RECOVERABLE.has(err.code) || err.code === "permission_denied" || (err.code === "aborted" && err.failedAddress !== undefined))
+  );
 }
 
 /** What `put` accepts: a local file's path, bytes in memory, or a stream of unknown length. */
@@ -84,7 +92,8 @@ export async function writeFile(d: Deps, source: PutSource, remotePath: string, 
       } catch (err) {
         onBytes(-sentBytes);
         if (signal?.aborted || attempt > MAX_CHAIN_RECOVERIES || !recoverable(err)) throw err;
-        const blamed = current.chain.filter((n) => n.address === err.failedAddress).map((n) => n.datanodeId);
+        const refused = err.code === "permission_denied";
+        const blamed = refused ? [] : current.chain.filter((n) => n.address === err.failedAddress).map((n) => n.datanodeId);
         for (const id of blamed) failed.add(id);
         const replaced = await d.namenode
           .replaceChain(
@@ -93,7 +102,7 @@ export async function writeFile(d: Deps, source: PutSource, remotePath: string, 
               uploadId: started.uploadId,
               chunkId: current.chunkId,
               failedDatanodeIds: [...failed],
-              suspectDatanodeIds: blamed.length ? [] : current.chain.map((n) => n.datanodeId),
+              suspectDatanodeIds: blamed.length || refused ? [] : current.chain.map((n) => n.datanodeId),
             },
             { signal },
           )

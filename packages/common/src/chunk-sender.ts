@@ -70,7 +70,7 @@ export async function sendChunk(
   async function* unguarded(): AsyncGenerator<WriteChunkRequest> {
     yield {
       $typeName: "trainfs.v1.WriteChunkRequest",
-      part: { case: "header", value: { $typeName: "trainfs.v1.WriteChunkHeader", chunkId: plan.chunkId, length: plan.length, downstream: plan.chain.slice(1) } },
+      part: { case: "header", value: { $typeName: "trainfs.v1.WriteChunkHeader", chunkId: plan.chunkId, length: plan.length, downstream: plan.chain.slice(1), accessToken: plan.accessToken } },
     };
     if (length > 0) {
       const start = Number(plan.offset);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { parseSize } from "./size.js";
 import { TrainfsError } from "./errors.js";
+import { MIN_SECRET_LENGTH } from "./cluster-secret.js";
 
 /**
  * Loads a process's configuration from, in rising precedence: the schema's
@@ -100,4 +101,22 @@ export const configFields = {
     }).pipe(z.number().int().positive()),
   url: () => z.url({ protocol: /^https?$/ }),
   logLevel: () => z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+  /** The cluster secret shared by a NameNode and its DataNodes. */
+  secret: () => z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`),
+  /**
+   * Client API tokens, `rw:<token>` (reads and writes) or `ro:<token>` (reads
+   * only), comma-separated in the environment or as a JSON array of strings.
+   */
+  apiTokens: () =>
+    z
+      .union([z.string(), z.array(z.string())])
+      .transform((v) => (typeof v === "string" ? v.split(",") : v).map((t) => t.trim()).filter((t) => t !== ""))
+      .pipe(
+        z.array(
+          z
+            .string()
+            .regex(/^(rw|ro):\S{16,}$/, "each token is `rw:<token>` or `ro:<token>`, the token at least 16 characters without spaces")
+            .transform((t) => ({ access: t.startsWith("rw:") ? ("read-write" as const) : ("read-only" as const), token: t.slice(3) })),
+        ),
+      ),
 };

@@ -19,6 +19,7 @@ export type ErrorCode =
   | "canceled"
   | "unimplemented"
   | "permission_denied"
+  | "unauthenticated"
   | "internal";
 
 const toConnect: Record<ErrorCode, Code> = {
@@ -35,6 +36,7 @@ const toConnect: Record<ErrorCode, Code> = {
   canceled: Code.Canceled,
   unimplemented: Code.Unimplemented,
   permission_denied: Code.PermissionDenied,
+  unauthenticated: Code.Unauthenticated,
   internal: Code.Internal,
 };
 
@@ -70,6 +72,10 @@ export function toConnectError(err: unknown): ConnectError {
 export function toTrainfsError(err: unknown): TrainfsError {
   if (err instanceof TrainfsError) return err;
   const ce = ConnectError.from(err);
+  const tls = certificateProblem(ce.cause);
+  if (tls) {
+    return new TrainfsError("unavailable", `cannot verify the server's TLS certificate (${tls}): trust its CA with --ca-file (SDK: the \`ca\` option)`, { cause: err });
+  }
   return new TrainfsError(fromConnect.get(ce.code) ?? "internal", ce.rawMessage, { cause: err });
 }
 
@@ -78,4 +84,15 @@ export function errorMessage(err: unknown): string {
   if (err instanceof ConnectError) return err.rawMessage;
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** Node's error codes for a peer certificate that cannot be trusted. */
+const CERTIFICATE_ERRORS = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT", "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID", "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+function certificateProblem(cause: unknown): string | undefined {
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" && CERTIFICATE_ERRORS.has(code) ? (cause as Error).message : undefined;
 }

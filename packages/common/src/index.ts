@@ -13,3 +13,6 @@ export * from "./chunk-sender.js";
 export * from "./retry.js";
 export * from "./idle-guard.js";
 export * from "./metrics.js";
+export * from "./cluster-secret.js";
+export * from "./chunk-token.js";
+export * from "./tls.js";

@@ -1,9 +1,17 @@
 import type * as http2 from "node:http2";
 import { connect } from "node:net";
-import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
+import { AUTHORIZATION_HEADER, bearer } from "./cluster-secret.js";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./rpc-limits.js";
+
+export interface RpcClientsOptions {
+  /** Sent as `authorization: Bearer <token>` on every call (an API token, or a DataNode's credential). */
+  token?: string | undefined;
+  /** Trusted certificates (PEM) for https addresses, beside the system's. */
+  ca?: Buffer | undefined;
+}
 
 /**
  * Raises the session-level receive window of every HTTP/2 session it opens;
@@ -29,24 +37,41 @@ class WindowedSessionManager extends Http2SessionManager {
  */
 export class RpcClients {
   private readonly transports = new Map<string, { transport: Transport; sessions: Http2SessionManager }>();
+  private readonly interceptors: Interceptor[];
+
+  constructor(private readonly options: RpcClientsOptions = {}) {
+    const token = options.token;
+    this.interceptors = token
+      ? [
+          (next) => (req) => {
+            req.header.set(AUTHORIZATION_HEADER, bearer(token));
+            return next(req);
+          },
+        ]
+      : [];
+  }
 
   transport(baseUrl: string): Transport {
     let entry = this.transports.get(baseUrl);
     if (!entry) {
+      const secure = baseUrl.startsWith("https:");
       const sessions = new WindowedSessionManager(
         baseUrl,
         { idleConnectionTimeoutMs: 60_000 },
-        {
-          settings: { initialWindowSize: HTTP2_WINDOW_BYTES },
-          // As on the server: small messages must not wait for Nagle's algorithm.
-          createConnection: (url: URL) => connect({ host: url.hostname, port: Number(url.port || 80), noDelay: true }),
-        },
+        secure
+          ? { settings: { initialWindowSize: HTTP2_WINDOW_BYTES }, ...(this.options.ca ? { ca: this.options.ca } : {}) }
+          : {
+              settings: { initialWindowSize: HTTP2_WINDOW_BYTES },
+              // As on the server: small messages must not wait for Nagle's algorithm.
+              createConnection: (url: URL) => connect({ host: url.hostname, port: Number(url.port || 80), noDelay: true }),
+            },
       );
       const transport = createConnectTransport({
         baseUrl,
         httpVersion: "2",
         useBinaryFormat: true,
         sessionManager: sessions,
+        interceptors: this.interceptors,
         acceptCompression: [],
         readMaxBytes: MAX_MESSAGE_BYTES,
         writeMaxBytes: MAX_MESSAGE_BYTES,

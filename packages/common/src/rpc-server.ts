@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import type * as tls from "node:tls";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { toConnectError } from "./errors.js";
@@ -8,6 +9,7 @@ import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { onCallEnd } from "./intercept.js";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./rpc-limits.js";
+import type { ServerTls } from "./tls.js";
 
 export interface RpcServer {
   readonly host: string;
@@ -25,6 +27,14 @@ export interface RpcServerOptions {
   ready?: () => boolean;
   /** Served at GET /metrics (Prometheus text format); also counts and times every RPC. */
   metrics?: Metrics;
+  /**
+   * Checks every RPC's caller before its handler runs (method name as in the
+   * proto, e.g. "PutFile"); throws a TrainfsError (unauthenticated,
+   * permission_denied) to refuse. Health and metrics endpoints are not RPCs.
+   */
+  authorize?: (method: string, headers: Headers) => void;
+  /** Serve TLS only (HTTP/2 and HTTP/1.1 chosen by ALPN) instead of cleartext. */
+  tls?: ServerTls | undefined;
 }
 
 /** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
@@ -43,7 +53,11 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
   const connect = connectNodeAdapter({
     routes: options.routes,
-    interceptors: [...(options.metrics ? [options.metrics.interceptor()] : []), errorMappingInterceptor(options.logger)],
+    interceptors: [
+      ...(options.metrics ? [options.metrics.interceptor()] : []),
+      errorMappingInterceptor(options.logger),
+      ...(options.authorize ? [authorizeInterceptor(options.authorize)] : []),
+    ],
     acceptCompression: [],
     readMaxBytes: MAX_MESSAGE_BYTES,
     writeMaxBytes: MAX_MESSAGE_BYTES,
@@ -71,46 +85,63 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     }
     connect(req as http.IncomingMessage, res as http.ServerResponse);
   };
-  const h2 = http2.createServer({ settings: { initialWindowSize: HTTP2_WINDOW_BYTES } }, handler);
-  const h1 = http.createServer(handler);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
+  const h2 = options.tls
+    ? // Over TLS, ALPN picks HTTP/2 or HTTP/1.1: no need to sniff the preface.
+      http2.createSecureServer(
+        { ...options.tls, allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"], settings: { initialWindowSize: HTTP2_WINDOW_BYTES } },
+        handler,
+      )
+    : http2.createServer({ settings: { initialWindowSize: HTTP2_WINDOW_BYTES } }, handler);
   h2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
     session.once("connect", () => setSessionWindow(session));
     setSessionWindow(session);
   });
-
-  const front = net.createServer((socket) => {
+  const track = (socket: net.Socket) => {
     // Small messages (metadata calls, acknowledgements) must not wait for
     // Nagle's algorithm and delayed ACKs: tens of milliseconds per call.
     socket.setNoDelay(true);
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    let seen = Buffer.alloc(0);
-    const onData = (data: Buffer) => {
-      seen = Buffer.concat([seen, data]);
-      const n = Math.min(seen.length, H2_PREFACE.length);
-      const isH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
-      if (isH2 && seen.length < H2_PREFACE.length) return; // not enough to tell yet
-      socket.off("data", onData);
-      socket.pause();
-      socket.unshift(seen);
-      (isH2 ? h2 : h1).emit("connection", socket);
-      process.nextTick(() => socket.resume());
-    };
-    socket.on("data", onData);
-  });
+  };
+
+  const h1 = http.createServer(handler);
+  let front: net.Server | tls.Server;
+  if (options.tls) {
+    front = h2 as http2.Http2SecureServer;
+    front.on("connection", track);
+    front.on("tlsClientError", (_err, socket) => socket.destroy());
+  } else {
+    front = net.createServer((socket) => {
+      track(socket);
+      let seen = Buffer.alloc(0);
+      const onData = (data: Buffer) => {
+        seen = Buffer.concat([seen, data]);
+        const n = Math.min(seen.length, H2_PREFACE.length);
+        const isH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+        if (isH2 && seen.length < H2_PREFACE.length) return; // not enough to tell yet
+        socket.off("data", onData);
+        socket.pause();
+        socket.unshift(seen);
+        (isH2 ? h2 : h1).emit("connection", socket);
+        process.nextTick(() => socket.resume());
+      };
+      socket.on("data", onData);
+    });
+  }
+  const server = front;
   await new Promise<void>((resolve, reject) => {
-    front.once("error", reject);
-    front.listen(options.port, options.host, () => {
-      front.off("error", reject);
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
       resolve();
     });
   });
-  const port = (front.address() as net.AddressInfo).port;
+  const port = (server.address() as net.AddressInfo).port;
 
   let closing: Promise<void> | undefined;
   return {
@@ -118,7 +149,7 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     port,
     close(graceMs = 500) {
       closing ??= new Promise<void>((resolve) => {
-        front.close(() => resolve());
+        server.close(() => resolve());
         h1.closeIdleConnections();
         for (const s of sessions) s.close();
         // Clients keep connections open and streams may hang after a rejected
@@ -153,4 +184,11 @@ function errorMappingInterceptor(logger: Logger): Interceptor {
     if (ce.code === 13 /* Internal */) logger.error({ err, method }, "internal error in RPC handler");
     return ce;
   });
+}
+
+function authorizeInterceptor(authorize: NonNullable<RpcServerOptions["authorize"]>): Interceptor {
+  return (next) => (req) => {
+    authorize(req.method.name, req.header);
+    return next(req);
+  };
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { NameNodeService } from "@trainfs/proto";
 import { RpcClients } from "@trainfs/common";
-import { MiniCluster } from "./mini-cluster.js";
+import { MiniCluster, generateSecurity } from "./mini-cluster.js";
 
 export interface ChaosOptions {
   seed: number;
@@ -48,8 +48,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const violations: string[] = [];
   const stats: ChaosResult["stats"] = { puts: 0, failedPuts: 0, gets: 0, deletes: 0, faults: [] };
   const n = o.dataNodes ?? 4;
+  // As in production: DataNodes authenticated, chunk access tokens, an API token.
+  const security = generateSecurity();
   const c = await MiniCluster.start({
     mode: "process",
+    security,
     dataNodes: n,
     heartbeatIntervalMs: 200,
     heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
@@ -110,7 +113,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     fs.close();
   };
 
-  const rpc = new RpcClients();
+  const rpc = new RpcClients({ token: security.clientToken });
   const faults = async () => {
     while (Date.now() < deadline) {
       await sleep(300 + random() * 1200);

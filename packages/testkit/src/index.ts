@@ -1,4 +1,4 @@
-export { MiniCluster, type MiniClusterOptions } from "./mini-cluster.js";
+export { MiniCluster, generateSecurity, type MiniClusterOptions, type ClusterSecurity } from "./mini-cluster.js";
 export { startNodeProcess, binPath, type NodeProcess } from "./node-process.js";
 export { randomFile, sha256File } from "./files.js";
 export { NetLab } from "./net-lab.js";

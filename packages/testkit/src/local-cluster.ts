@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { mkdir } from "node:fs/promises";
-import { resolve } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
 import { Command } from "commander";
-import { MiniCluster } from "./mini-cluster.js";
+import { MiniCluster, generateSecurity, type ClusterSecurity } from "./mini-cluster.js";
 
 /**
  * `pnpm cluster`: one NameNode and three DataNodes as separate processes on
@@ -21,6 +21,7 @@ const opts = program.opts<{ dataDir: string; namenodePort: string; datanodePort:
 const baseDir = resolve(opts.dataDir);
 const count = Number(opts.datanodes);
 await mkdir(baseDir, { recursive: true });
+const { security, tokenFile } = await localSecurity(baseDir);
 
 let stopping = false;
 let cluster: MiniCluster;
@@ -35,6 +36,7 @@ try {
     heartbeatTimeoutMs: 10_000,
     nameNode: { replicationIntervalMs: 1000 },
     logLevel: "info",
+    security,
     // Ctrl-C reaches the children too, and they exit on their own: only a
     // death while the cluster runs is news.
     onUnexpectedExit: (name, status) =>
@@ -51,8 +53,12 @@ console.log(`TrainFS local cluster is up (data and logs in ${baseDir})
   NameNode   ${nn}
 ${Array.from({ length: count }, (_, i) => `  DataNode ${i + 1} ${cluster.dataNodeAddress(i)}`).join("\n")}
 
+Security is on: the cluster secret and an API token were made on first start
+and are kept in ${join(baseDir, "security.json")} (mode 600).
+
 Try it from another terminal in this repository:
   export TRAINFS_NAMENODE=${nn}
+  export TRAINFS_TOKEN_FILE=${relative(process.cwd(), tokenFile) || tokenFile}
   head -c 200M /dev/urandom > /tmp/sample.bin
   pnpm exec trainfs put /tmp/sample.bin /demo/sample.bin
   pnpm exec trainfs ls /demo
@@ -70,3 +76,22 @@ const stop = async (signal: string) => {
 };
 process.on("SIGINT", () => void stop("SIGINT"));
 process.on("SIGTERM", () => void stop("SIGTERM"));
+
+/**
+ * The local cluster's secret and read-write API token: generated on first
+ * start, then read back, so clients configured once keep working.
+ */
+async function localSecurity(dir: string): Promise<{ security: ClusterSecurity; tokenFile: string }> {
+  const file = join(dir, "security.json");
+  const tokenFile = join(dir, "token");
+  let security: ClusterSecurity & { clientToken: string };
+  try {
+    security = JSON.parse(await readFile(file, "utf8")) as ClusterSecurity & { clientToken: string };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+    security = generateSecurity();
+    await writeFile(file, `${JSON.stringify(security, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+  }
+  await writeFile(tokenFile, `${security.clientToken}\n`, { mode: 0o600 });
+  return { security, tokenFile };
+}

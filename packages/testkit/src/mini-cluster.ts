@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +27,21 @@ export interface MiniClusterOptions {
   onUnexpectedExit?: (name: string, status: number | string) => void;
   /** Log level of the servers ("silent" in process by default, "info" for processes). */
   logLevel?: NameNodeConfig["logLevel"];
+  /** Turns security on: the cluster secret and API tokens; `client()` uses `clientToken` unless told otherwise. */
+  security?: ClusterSecurity;
+}
+
+export interface ClusterSecurity {
+  clusterSecret: string;
+  /** `rw:<token>` or `ro:<token>` entries. */
+  apiTokens: string[];
+  clientToken?: string;
+}
+
+/** A fresh cluster secret and one read-write token, both random. */
+export function generateSecurity(): ClusterSecurity & { clientToken: string } {
+  const token = randomBytes(24).toString("base64url");
+  return { clusterSecret: randomBytes(32).toString("base64url"), apiTokens: [`rw:${token}`], clientToken: token };
 }
 
 /** Background rounds of the NameNode in tests: dead nodes and replication handled within a tenth of a second. */
@@ -97,6 +113,11 @@ export class MiniCluster {
     return slot.address;
   }
 
+  /** Addresses of the running DataNodes, by index ("" for one not running). */
+  dataNodeAddresses(): string[] {
+    return this.slots.map((slot) => slot?.address ?? "");
+  }
+
   /** The pid of the NameNode's process (process mode). */
   get nameNodePid(): number {
     if (!this.nameNodeProcess) throw new Error("the NameNode is not running as a process");
@@ -122,7 +143,7 @@ export class MiniCluster {
   }
 
   client(options: Partial<TrainfsClientOptions> = {}): TrainfsClient {
-    const client = new TrainfsClient({ namenode: this.nameNodeUrl, ...options });
+    const client = new TrainfsClient({ namenode: this.nameNodeUrl, token: this.options.security?.clientToken, ...options });
     this.clients.push(client);
     return client;
   }
@@ -135,8 +156,8 @@ export class MiniCluster {
     const heartbeatIntervalMs = this.options.heartbeatIntervalMs ?? 200;
     if (this.mode === "in-process") {
       const config = dataNodeConfigSchema.parse({
-        ...this.options.dataNode, ...overrides, host: "127.0.0.1", port, dataDir, namenode: this.nameNodeUrl, heartbeatIntervalMs,
-        logLevel: this.logLevel,
+        ...this.options.dataNode, clusterSecret: this.options.security?.clusterSecret, ...overrides, host: "127.0.0.1", port, dataDir,
+        namenode: this.nameNodeUrl, heartbeatIntervalMs, logLevel: this.logLevel,
       });
       const node = await DataNode.start(config, createLogger(`datanode-${i + 1}`, config.logLevel));
       this.slots[i] = { kind: "in-process", node, address: node.address };
@@ -147,7 +168,7 @@ export class MiniCluster {
         ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--namenode", this.nameNodeUrl,
           "--heartbeat-interval-ms", String(heartbeatIntervalMs), "--log-level", this.logLevel,
           ...flagsOf({ ...this.options.dataNode, ...overrides })],
-        { logFile: join(this.baseDir, `datanode-${i + 1}.log`) },
+        { logFile: join(this.baseDir, `datanode-${i + 1}.log`), env: this.securityEnv("TRAINFS_DATANODE_") },
       );
       const slot: DataNodeSlot = { kind: "process", proc, address: proc.address };
       this.slots[i] = slot;
@@ -233,6 +254,16 @@ export class MiniCluster {
     await proc?.stop();
   }
 
+  /** Secrets go to child processes by environment, never on a command line that `ps` shows. */
+  private securityEnv(prefix: "TRAINFS_NAMENODE_" | "TRAINFS_DATANODE_"): NodeJS.ProcessEnv {
+    const security = this.options.security;
+    if (!security) return {};
+    return {
+      [`${prefix}CLUSTER_SECRET`]: security.clusterSecret,
+      ...(prefix === "TRAINFS_NAMENODE_" ? { TRAINFS_NAMENODE_API_TOKENS: security.apiTokens.join(",") } : {}),
+    };
+  }
+
   private get logLevel(): NameNodeConfig["logLevel"] {
     return this.options.logLevel ?? (this.mode === "in-process" ? "silent" : "info");
   }
@@ -242,8 +273,8 @@ export class MiniCluster {
     const heartbeatTimeoutMs = this.options.heartbeatTimeoutMs ?? 2000;
     if (this.mode === "in-process") {
       const config = nameNodeConfigSchema.parse({
-        replicationIntervalMs: FAST_ROUNDS_MS, ...this.options.nameNode, host: "127.0.0.1", port, dataDir, heartbeatTimeoutMs,
-        logLevel: this.logLevel,
+        replicationIntervalMs: FAST_ROUNDS_MS, clusterSecret: this.options.security?.clusterSecret, apiTokens: this.options.security?.apiTokens,
+        ...this.options.nameNode, host: "127.0.0.1", port, dataDir, heartbeatTimeoutMs, logLevel: this.logLevel,
       });
       this.nameNodeInProcess = await NameNode.start(config, createLogger("namenode", config.logLevel));
       this.nameNodeUrl = this.nameNodeInProcess.address;
@@ -253,7 +284,7 @@ export class MiniCluster {
         ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir,
           "--heartbeat-timeout-ms", String(heartbeatTimeoutMs), "--log-level", this.logLevel,
           ...flagsOf({ replicationIntervalMs: FAST_ROUNDS_MS, ...this.options.nameNode })],
-        { logFile: join(this.baseDir, "namenode.log") },
+        { logFile: join(this.baseDir, "namenode.log"), env: this.securityEnv("TRAINFS_NAMENODE_") },
       );
       const proc = this.nameNodeProcess;
       void proc.exited.then((status) => {

@@ -1,0 +1,192 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { buffer } from "node:stream/consumers";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { generate } from "selfsigned";
+import { DataNode, dataNodeConfigSchema } from "@trainfs/datanode";
+import { DataNodeService, NameNodeService, WriteChunkRequestSchema, type WriteChunkRequest } from "@trainfs/proto";
+import { ChunkTokens, RpcClients, createLogger, crc32Of, dataNodeCredential } from "@trainfs/common";
+import { generateSecurity } from "../src/index.js";
+import { cluster, eventually, rejection, workDir } from "./helpers.js";
+
+const code = async (p: Promise<unknown>) => ConnectError.from(await rejection(p)).code;
+const drain = async (it: AsyncIterable<unknown>) => {
+  for await (const _ of it) void _;
+};
+
+async function* chunkStream(chunkId: string, bytes: Uint8Array, accessToken: string): AsyncGenerator<WriteChunkRequest> {
+  yield create(WriteChunkRequestSchema, { part: { case: "header", value: { chunkId, length: BigInt(bytes.length), accessToken } } });
+  yield create(WriteChunkRequestSchema, { part: { case: "data", value: bytes } });
+  yield create(WriteChunkRequestSchema, { part: { case: "footer", value: { checksum: crc32Of(bytes) } } });
+}
+
+describe("security", () => {
+  it("admits only DataNodes with the cluster secret", async () => {
+    const security = generateSecurity();
+    const c = await cluster({ security });
+    const rpc = new RpcClients();
+    const nn = rpc.client(NameNodeService, c.nameNodeAddress);
+    const registration = { datanodeId: "dn-intruder", address: "http://127.0.0.1:1" };
+    expect(await code(nn.registerDataNode(registration))).toBe(Code.Unauthenticated);
+    const wrong = new RpcClients({ token: dataNodeCredential("another-cluster-secret-0123456789") });
+    expect(await code(wrong.client(NameNodeService, c.nameNodeAddress).registerDataNode(registration))).toBe(Code.Unauthenticated);
+    expect(await code(wrong.client(NameNodeService, c.nameNodeAddress).heartBeat({ datanodeId: "dn-intruder" }))).toBe(Code.Unauthenticated);
+    // A client's API token is no DataNode credential.
+    const asClient = new RpcClients({ token: security.clientToken });
+    expect(await code(asClient.client(NameNodeService, c.nameNodeAddress).registerDataNode(registration))).toBe(Code.PermissionDenied);
+
+    // A real DataNode with the wrong secret never joins.
+    const dataDir = await workDir();
+    const config = dataNodeConfigSchema.parse({
+      host: "127.0.0.1", port: 0, dataDir, namenode: c.nameNodeAddress, heartbeatIntervalMs: 100, logLevel: "silent",
+      clusterSecret: "not-the-cluster-secret-at-all",
+    });
+    const intruder = await DataNode.start(config, createLogger("intruder", "silent"));
+    try {
+      await new Promise((r) => setTimeout(r, 600));
+      expect(intruder.link.isRegistered).toBe(false);
+      expect(c.nameNode.datanodes.liveNodes()).toHaveLength(3);
+    } finally {
+      await intruder.stop();
+    }
+    for (const r of [rpc, wrong, asClient]) r.close();
+  });
+
+  it("requires an API token from clients and refuses writes with a read-only one", async () => {
+    const security = generateSecurity();
+    security.apiTokens.push("ro:read-only-token-0123456789");
+    const c = await cluster({ security });
+    const writer = c.client();
+    await writer.writeFile("/docs/a.txt", "hello");
+
+    const anonymous = c.client({ token: undefined });
+    const e = await rejection(anonymous.stat("/docs/a.txt"));
+    expect(e.code).toBe("unauthenticated");
+    expect(e.message).toMatch(/requires an API token/);
+    expect((await rejection(c.client({ token: "no-such-token-0123456789" }).stat("/docs"))).code).toBe("unauthenticated");
+
+    const reader = c.client({ token: "read-only-token-0123456789" });
+    expect((await reader.stat("/docs/a.txt")).size).toBe(5);
+    expect((await reader.list("/docs")).map((f) => f.path)).toEqual(["/docs/a.txt"]);
+    expect((await reader.readFile("/docs/a.txt")).toString()).toBe("hello");
+    for (const write of [
+      () => reader.writeFile("/docs/b.txt", "no"),
+      () => reader.mkdir("/other"),
+      () => reader.rename("/docs/a.txt", "/docs/c.txt"),
+      () => reader.rm("/docs/a.txt"),
+      () => reader.setReplication("/docs/a.txt", 2),
+      () => reader.decommission(c.dataNodeAddress(0)),
+    ]) {
+      const refused = await rejection(write());
+      expect(refused.code).toBe("permission_denied");
+      expect(refused.message).toMatch(/read-only/);
+    }
+    expect((await writer.list("/docs")).map((f) => f.path)).toEqual(["/docs/a.txt"]);
+    expect(await writer.exists("/other")).toBe(false);
+  });
+
+  it("lets DataNodes serve and store chunks only with a valid access token", async () => {
+    const security = generateSecurity();
+    const c = await cluster({ security });
+    const rpc = new RpcClients({ token: security.clientToken });
+    const nn = rpc.client(NameNodeService, c.nameNodeAddress);
+    const dn = rpc.client(DataNodeService, c.dataNodeAddress(0));
+    const bytes = new Uint8Array(3000).fill(7);
+
+    const started = await nn.putFile({ path: "/f", size: BigInt(bytes.length), replication: 1, chunkSize: 4096n });
+    const plan = started.chunks[0]!;
+    const planned = rpc.client(DataNodeService, plan.chain[0]!.address);
+    const forger = new ChunkTokens("a-secret-the-cluster-does-not-have", 60_000);
+    const expired = new ChunkTokens(security.clusterSecret, 60_000, () => Date.now() - 120_000);
+    const sameCluster = new ChunkTokens(security.clusterSecret, 60_000);
+    for (const token of [
+      "",
+      "w.99999999999999.garbage",
+      forger.issue(plan.chunkId, "write"),
+      expired.issue(plan.chunkId, "write"),
+      sameCluster.issue(plan.chunkId, "read"),
+      sameCluster.issue("ab".repeat(16), "write"),
+    ]) {
+      expect(await code(planned.writeChunk(chunkStream(plan.chunkId, bytes, token)))).toBe(Code.PermissionDenied);
+    }
+    expect(await c.chunkFiles(c.dataNodeAddresses().indexOf(plan.chain[0]!.address))).toEqual([]);
+
+    // The token the NameNode gave works.
+    await planned.writeChunk(chunkStream(plan.chunkId, bytes, plan.accessToken));
+    await nn.confirmFile({ path: "/f", uploadId: started.uploadId, chunks: [{ chunkId: plan.chunkId, length: BigInt(bytes.length), checksum: crc32Of(bytes) }] });
+
+    const located = (await nn.getFile({ path: "/f" })).chunks[0]!;
+    expect(located.accessToken).not.toBe("");
+    const replica = rpc.client(DataNodeService, located.replicas[0]!.address);
+    for (const token of ["", forger.issue(located.chunkId, "read"), expired.issue(located.chunkId, "read"), sameCluster.issue(located.chunkId, "write")]) {
+      expect(await code(drain(replica.readChunk({ chunkId: located.chunkId, accessToken: token })))).toBe(Code.PermissionDenied);
+    }
+    let read = 0;
+    for await (const part of replica.readChunk({ chunkId: located.chunkId, accessToken: located.accessToken })) read += part.data.length;
+    expect(read).toBe(bytes.length);
+    // Refused before the DataNode even looks for the chunk: no probing for which node holds what.
+    expect(await code(drain(dn.readChunk({ chunkId: "cd".repeat(16) })))).toBe(Code.PermissionDenied);
+    rpc.close();
+  });
+
+  it("copies replicas with the NameNode's tokens, and readers renew expired ones", async () => {
+    const security = generateSecurity();
+    const c = await cluster({ security, dataNodes: 4, nameNode: { chunkTokenTtlMs: 400 } });
+    const client = c.client({ chunkSize: 1024 });
+    const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
+    await client.writeFile("/r", data, { replication: 2 });
+    // Raising the replication makes the NameNode send replication tasks: the copies need tokens.
+    await client.setReplication("/r", 4);
+    await eventually(async () => {
+      const status = await client.clusterStatus();
+      expect(status.underReplicatedChunks).toBe(0);
+      const fsck = await client.fsck("/r");
+      expect(fsck.files[0]!.chunks.every((ch) => ch.liveReplicas.length === 4)).toBe(true);
+    }, 20_000);
+
+    // A slow reader outlives the tokens GetFile gave it; the reader asks again.
+    const stream = client.createReadStream("/r");
+    const first = await new Promise<Buffer>((resolve) => stream.once("data", (d: Buffer) => resolve(d)));
+    stream.pause();
+    await new Promise((r) => setTimeout(r, 800));
+    stream.resume();
+    const rest = await buffer(stream);
+    expect(Buffer.concat([first, rest]).equals(data)).toBe(true);
+  });
+
+  it("serves every listener over TLS when given a certificate", async () => {
+    const dir = await workDir();
+    const pems = await generate([{ name: "commonName", value: "trainfs-test" }], {
+      keyType: "ec",
+      algorithm: "sha256",
+      extensions: [
+        { name: "basicConstraints", cA: true },
+        { name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }] },
+      ],
+    });
+    const cert = join(dir, "cert.pem");
+    const key = join(dir, "key.pem");
+    await writeFile(cert, pems.cert);
+    await writeFile(key, pems.private, { mode: 0o600 });
+    const c = await cluster({
+      security: generateSecurity(),
+      nameNode: { tlsCert: cert, tlsKey: key },
+      dataNode: { tlsCert: cert, tlsKey: key, tlsCaFile: cert },
+    });
+    expect(c.nameNodeAddress).toMatch(/^https:/);
+    expect(c.dataNodeAddresses().every((a) => a.startsWith("https:"))).toBe(true);
+    const client = c.client({ ca: pems.cert, chunkSize: 1024 });
+    const data = Buffer.alloc(4000, 9);
+    await client.writeFile("/secret", data);
+    expect((await client.readFile("/secret")).equals(data)).toBe(true);
+    // Without the CA the certificate is not trusted; cleartext gets nowhere.
+    const untrusted = await rejection(c.client({ ca: undefined }).stat("/secret"));
+    expect(untrusted.code).toBe("unavailable");
+    expect(untrusted.message).toMatch(/TLS certificate .*--ca-file/);
+    const cleartext = await rejection(c.client({ namenode: c.nameNodeAddress.replace("https:", "http:") }).stat("/secret"));
+    // The TLS listener drops a cleartext HTTP/2 connection at once (the client sees its stream cancelled).
+    expect(["canceled", "unavailable"]).toContain(cleartext.code);
+  });
+});
