@@ -20,7 +20,7 @@ export function cliContext(program: Command): CliContext {
       const opts = program.opts();
       const client = new TrainfsClient({
         namenode,
-        token: opts.token ?? process.env.TRAINFS_TOKEN ?? readSecretFile(opts.tokenFile ?? process.env.TRAINFS_TOKEN_FILE, "token file"),
+        token: opts.token || process.env.TRAINFS_TOKEN || readSecretFile(opts.tokenFile ?? process.env.TRAINFS_TOKEN_FILE, "token file"),
         ca: readSecretFile(opts.caFile ?? process.env.TRAINFS_CA_FILE, "CA file"),
       });
       try {

@@ -31,7 +31,8 @@ try {
     baseDir,
     dataNodes: count,
     nameNodePort: Number(opts.namenodePort),
-    dataNodePorts: Array.from({ length: count }, (_, i) => Number(opts.datanodePort) + i),
+    // Port 0 lets the system pick each port (as tests do).
+    dataNodePorts: Array.from({ length: count }, (_, i) => (Number(opts.datanodePort) === 0 ? 0 : Number(opts.datanodePort) + i)),
     heartbeatIntervalMs: 3000,
     heartbeatTimeoutMs: 10_000,
     nameNode: { replicationIntervalMs: 1000 },

@@ -4,7 +4,8 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { randomFile, sha256File } from "../src/index.js";
+import { writeFile } from "node:fs/promises";
+import { generateSecurity, randomFile, sha256File } from "../src/index.js";
 import { cluster, workDir } from "./helpers.js";
 
 const require = createRequire(import.meta.url);
@@ -63,6 +64,21 @@ describe("the trainfs CLI", () => {
 
     const json = await trainfs(["ls", "--json", "/cli/in.bin"], { TRAINFS_NAMENODE: c.nameNodeAddress });
     expect(JSON.parse(json.stdout)).toMatchObject([{ path: "/cli/in.bin", size: 300000, chunkCount: 5 }]);
+  });
+
+  it("sends the API token from TRAINFS_TOKEN, --token-file or --token, and says when one is missing", async () => {
+    const security = generateSecurity();
+    const c = await cluster({ security });
+    const dir = await workDir();
+    const env = { TRAINFS_NAMENODE: c.nameNodeAddress, TRAINFS_TOKEN: "" };
+    const missing = await trainfs(["ls", "/"], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/requires an API token: pass --token or set TRAINFS_TOKEN.*\[unauthenticated\]/);
+    expect((await trainfs(["mkdir", "/a"], { ...env, TRAINFS_TOKEN: security.clientToken })).code).toBe(0);
+    await writeFile(join(dir, "token"), `${security.clientToken}\n`);
+    expect((await trainfs(["mkdir", "/b"], { ...env, TRAINFS_TOKEN_FILE: join(dir, "token") })).code).toBe(0);
+    const ls = await trainfs(["--token", security.clientToken, "ls", "/"], env);
+    expect(ls.stdout).toMatch(/\/a\n\/b\n/);
   });
 
   it("deletes files and reports on the cluster", async () => {
