@@ -53,4 +53,16 @@ describe("loadConfig", () => {
   it("derives environment names from keys", () => {
     expect(envName("TRAINFS_DATANODE_", "heartbeatIntervalMs")).toBe("TRAINFS_DATANODE_HEARTBEAT_INTERVAL_MS");
   });
+
+  it("parses API tokens and the cluster secret, refusing weak or malformed ones", () => {
+    const security = z.object({ apiTokens: configFields.apiTokens().optional(), clusterSecret: configFields.secret().optional() });
+    const env = { T_API_TOKENS: "rw:aaaaaaaaaaaaaaaaaaaa, ro:bbbbbbbbbbbbbbbbbbbb", T_CLUSTER_SECRET: "s".repeat(16) };
+    expect(loadConfig(security, "T_", { env }).apiTokens).toEqual([
+      { access: "read-write", token: "aaaaaaaaaaaaaaaaaaaa" },
+      { access: "read-only", token: "bbbbbbbbbbbbbbbbbbbb" },
+    ]);
+    expect(() => loadConfig(security, "T_", { env: { T_API_TOKENS: "admin:aaaaaaaaaaaaaaaaaaaa" } })).toThrow(/apiTokens.*rw:<token>/s);
+    expect(() => loadConfig(security, "T_", { env: { T_API_TOKENS: "rw:short" } })).toThrow(/at least 16 characters/);
+    expect(() => loadConfig(security, "T_", { env: { T_CLUSTER_SECRET: "short" } })).toThrow(/clusterSecret: must be at least 16/);
+  });
 });
