@@ -1,11 +1,13 @@
 import { DataNodeService } from "@trainfs/proto";
 import { RpcClients, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer } from "@trainfs/common";
-import { ChunkStore } from "./chunk-store.js";
+import { ChunkStore, type StoredChunk } from "./chunk-store.js";
 import type { DataNodeConfig } from "./config.js";
 import { dataNodeMetrics } from "./datanode-metrics.js";
 import { dataNodeService } from "./datanode-service.js";
 import { NameNodeLink } from "./namenode-link.js";
 import { NodeIdentity } from "./node-identity.js";
+import { EXPECTED_OFFSET_HEADER, PartUploads } from "./part-uploads.js";
+import { FAILED_DATANODE_HEADER } from "./pipeline.js";
 import { Replicator } from "./replicator.js";
 import { Scrubber } from "./scrubber.js";
 import { TaskStore } from "./task-store.js";
@@ -22,6 +24,7 @@ export class DataNode {
     readonly replicator: Replicator,
     readonly scrubber: Scrubber,
     private readonly tasks: TaskStore,
+    readonly partUploads: PartUploads,
     private readonly server: RpcServer,
     private readonly clients: RpcClients,
     private readonly lock: DataDirLock,
@@ -31,6 +34,7 @@ export class DataNode {
   static async start(config: DataNodeConfig, logger: Logger): Promise<DataNode> {
     const lock = lockDataDir(config.dataDir, "DataNode");
     let tasks: TaskStore | undefined;
+    let partUploads: PartUploads | undefined;
     try {
       const identity = await NodeIdentity.load(config.dataDir);
       const store = await ChunkStore.open(config.dataDir, config.capacity);
@@ -49,21 +53,28 @@ export class DataNode {
         await store.quarantine(chunkId);
         await link?.reportBad([{ chunkId, reason }]);
       };
+      const pipeline = {
+        store, clients, self, logger,
+        commitChunk: (chunk: StoredChunk) => link!.commitChunk(chunk),
+        onBytesWritten: (n: number) => metrics.bytesWritten.inc(n),
+      };
+      partUploads = new PartUploads(pipeline, { idleTimeoutMs: config.partUploadTimeoutMs, maxSessions: config.maxPartUploads });
+      metrics.trackPartUploads(partUploads);
+      const uploads = partUploads;
       const server = await startRpcServer({
         host: config.host,
         port: config.port,
         logger,
         ready: () => link?.isRegistered ?? false,
         metrics: metrics.metrics,
+        // The NameNode's console uploads and downloads straight from its pages.
+        corsOrigins: [new URL(config.namenode).origin, ...config.corsOrigins],
+        exposeHeaders: [FAILED_DATANODE_HEADER, EXPECTED_OFFSET_HEADER],
+        quietMethods: ["WriteChunkPart"],
         routes: (router) =>
           router.service(
             DataNodeService,
-            dataNodeService({
-              store, clients, self, logger, condemn,
-              commitChunk: (chunk) => link!.commitChunk(chunk),
-              onBytesWritten: (n) => metrics.bytesWritten.inc(n),
-              onBytesRead: (n) => metrics.bytesRead.inc(n),
-            }),
+            dataNodeService({ ...pipeline, condemn, partUploads: uploads, onBytesRead: (n) => metrics.bytesRead.inc(n) }),
           ),
       });
       self.address ||= `http://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
@@ -75,8 +86,9 @@ export class DataNode {
       link.start();
       scrubber.start();
       logger.info({ datanodeId: self.id, address: self.address, dataDir: config.dataDir, namenode: config.namenode }, "DataNode listening");
-      return new DataNode(self.id, self.address, store, link, trash, replicator, scrubber, tasks, server, clients, lock, logger);
+      return new DataNode(self.id, self.address, store, link, trash, replicator, scrubber, tasks, partUploads, server, clients, lock, logger);
     } catch (err) {
+      await partUploads?.close();
       await tasks?.close();
       lock.release();
       throw err;
@@ -91,6 +103,7 @@ export class DataNode {
     this.link.stop();
     await this.scrubber.stop();
     await this.server.close();
+    await this.partUploads.close();
     this.clients.close();
     await this.trash.idle();
     await this.replicator.idle();
