@@ -13,3 +13,5 @@ export * from "./chunk-sender.js";
 export * from "./retry.js";
 export * from "./idle-guard.js";
 export * from "./metrics.js";
+export * from "./request-id.js";
+export * from "./static-files.js";

@@ -3,6 +3,7 @@ import { connect } from "node:net";
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
+import { requestIdClientInterceptor } from "./request-id.js";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./rpc-limits.js";
 
 /**
@@ -50,6 +51,7 @@ export class RpcClients {
         acceptCompression: [],
         readMaxBytes: MAX_MESSAGE_BYTES,
         writeMaxBytes: MAX_MESSAGE_BYTES,
+        interceptors: [requestIdClientInterceptor()],
       });
       entry = { transport, sessions };
       this.transports.set(baseUrl, entry);
