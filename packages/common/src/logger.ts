@@ -10,7 +10,7 @@ export type { Logger };
  * (TRAINFS_LOG_FORMAT=json|pretty overrides). Lines written while serving a
  * call carry its request id as `reqId` (see request-id.ts).
  */
-export function createLogger(role: string, level: string, base: Record<string, unknown> = {}): Logger {
+export function createLogger(role: string, level: string, base: Record<string, unknown> = {}, dest: DestinationStream = logDestination()): Logger {
   return pino(
     {
       level,
@@ -20,7 +20,7 @@ export function createLogger(role: string, level: string, base: Record<string, u
         return reqId ? { reqId } : {};
       },
     },
-    logDestination(),
+    dest,
   );
 }
 

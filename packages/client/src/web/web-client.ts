@@ -101,7 +101,7 @@ export class TrainfsWebClient {
       path,
       { replication: this.options.replication, chunkSize: this.options.chunkSize, ...options },
     );
-    return this.stat(path, { signal: options.signal });
+    return toFileStatus((await this.call(() => this.namenode.stat({ path }, { signal: options.signal, headers }))).file!);
   }
 
   /** A whole file as a Blob (for a download link), verified. */
