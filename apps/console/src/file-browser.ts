@@ -4,7 +4,8 @@ import { el, formatBytes, formatTime, joinPath, parentOf } from "./format.js";
 /** A directory's entries with the actions a person needs: open, upload, download, mkdir, rename, delete. */
 export function fileBrowser(client: TrainfsWebClient, root: HTMLElement, dir: string, onError: (err: unknown) => void): void {
   const go = (path: string) => (window.location.hash = `#/files${path}`);
-  const reload = () => fileBrowser(client, root, dir, onError);
+  // Only the listing is refreshed after an action, so the progress of an upload stays in view.
+  const reload = () => void loadListing();
   const act = async (fn: () => Promise<unknown>) => {
     try {
       await fn();
@@ -41,7 +42,10 @@ export function fileBrowser(client: TrainfsWebClient, root: HTMLElement, dir: st
   const mkdirButton = el("button", { "data-testid": "mkdir" }, "Make directory");
   mkdirButton.addEventListener("click", () => {
     const name = mkdirInput.value.trim();
-    if (name) void act(() => client.mkdir(joinPath(dir, name)));
+    if (name) void act(async () => {
+      await client.mkdir(joinPath(dir, name));
+      mkdirInput.value = "";
+    });
   });
 
   const download = (f: FileStatus) => {
@@ -113,7 +117,7 @@ export function fileBrowser(client: TrainfsWebClient, root: HTMLElement, dir: st
       body,
     ),
   );
-  void (async () => {
+  const loadListing = async () => {
     try {
       const entries = await client.list(dir);
       const up = dir === "/" ? [] : [el("tr", {}, el("td", { colspan: "5" }, el("a", { href: `#/files${parentOf(dir)}` }, "..")))];
@@ -124,5 +128,6 @@ export function fileBrowser(client: TrainfsWebClient, root: HTMLElement, dir: st
       onError(err);
       if ((err as { code?: string }).code === "not_found") go("/");
     }
-  })();
+  };
+  void loadListing();
 }

@@ -48,6 +48,7 @@ try {
 
 const nn = cluster.nameNodeAddress;
 console.log(`TrainFS local cluster is up (data and logs in ${baseDir})
+  Console    ${nn}/   (open it in a browser: cluster, files, upload and download)
   NameNode   ${nn}
 ${Array.from({ length: count }, (_, i) => `  DataNode ${i + 1} ${cluster.dataNodeAddress(i)}`).join("\n")}
 
@@ -57,6 +58,7 @@ Try it from another terminal in this repository:
   pnpm exec trainfs put /tmp/sample.bin /demo/sample.bin
   pnpm exec trainfs ls /demo
   pnpm exec trainfs get /demo/sample.bin /tmp/sample.copy && cmp /tmp/sample.bin /tmp/sample.copy
+  curl -s ${nn}/metrics | grep trainfs_rpc_requests_total
 
 Press Ctrl-C to stop.`);
 
