@@ -68,7 +68,7 @@ export class DataNode {
         ready: () => link?.isRegistered ?? false,
         metrics: metrics.metrics,
         // The NameNode's console uploads and downloads straight from its pages.
-        corsOrigins: [new URL(config.namenode).origin, ...config.corsOrigins],
+        corsOrigins: [...nameNodeOrigins(config.namenode), ...config.corsOrigins],
         exposeHeaders: [FAILED_DATANODE_HEADER, EXPECTED_OFFSET_HEADER],
         quietMethods: ["WriteChunkPart"],
         routes: (router) =>
@@ -111,4 +111,11 @@ export class DataNode {
     this.lock.release();
     this.logger.info("DataNode stopped");
   }
+}
+
+/** The NameNode's origin, under both loopback names when it is on loopback (a browser may be pointed at either). */
+function nameNodeOrigins(namenode: string): string[] {
+  const url = new URL(namenode);
+  if (url.hostname !== "127.0.0.1" && url.hostname !== "localhost") return [url.origin];
+  return ["127.0.0.1", "localhost"].map((h) => `${url.protocol}//${h}${url.port ? `:${url.port}` : ""}`);
 }
