@@ -21,5 +21,7 @@ if ! command -v pnpm >/dev/null 2>&1; then
   npm install --global --no-fund --no-audit "pnpm@${PNPM_VERSION}"
 fi
 
+# playwright-core (browser tests) never downloads a browser; say so anyway.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 pnpm install --frozen-lockfile
 pnpm exec turbo run build --output-logs=errors-only

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to the whole test suite: set-up, protobuf
-# lint and generation, build, type checks and every package's tests.
+# lint and generation, build, type checks and every package's tests (the
+# console's in Debian's headless chromium, installed here when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+bash scripts/ensure-chromium.sh
 export TURBO_TELEMETRY_DISABLED=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -19,7 +19,7 @@ export function formatReport(s: ClusterStatus): string {
   const lines = [
     `Cluster ${s.clusterId}`,
     `Safe mode: ${s.safeMode.on ? `ON (${s.safeMode.reportedChunks} of ${s.safeMode.totalChunks} chunks reported, need ${s.safeMode.threshold * 100}%)` : "off"}`,
-    `Under-replicated chunks: ${s.underReplicatedChunks}   Missing chunks: ${s.missingChunks}`,
+    `Under-replicated chunks: ${s.underReplicatedChunks}   Missing chunks: ${s.missingChunks}   Corrupt replicas: ${s.corruptReplicas}`,
     `Pending replication tasks: ${s.pendingReplicationTasks}   Pending trash tasks: ${s.pendingTrashTasks}`,
     `DataNodes: ${s.datanodes.filter((d) => d.state === "alive").length} alive, ${s.datanodes.filter((d) => d.state === "dead").length} dead`,
     "",

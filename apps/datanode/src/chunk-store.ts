@@ -106,13 +106,18 @@ export class ChunkStore {
     };
   }
 
-  async createWriter(chunkId: string, length: number): Promise<ChunkWriter> {
+  /**
+   * A writer into a new temporary file. `tag` (safe characters only) names
+   * the file after a part-upload session, so its owner is visible on disk.
+   */
+  async createWriter(chunkId: string, length: number, tag?: string): Promise<ChunkWriter> {
     checkChunkId(chunkId);
+    if (tag !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(tag)) throw new TrainfsError("invalid_argument", "invalid temporary file tag");
     const { freeBytes } = await this.space();
     if (length > freeBytes) {
       throw new TrainfsError("resource_exhausted", `no room for chunk ${chunkId}: ${length} bytes needed, ${freeBytes} free`);
     }
-    const tmpPath = join(this.dir, "tmp", `${chunkId}.${randomBytes(4).toString("hex")}`);
+    const tmpPath = join(this.dir, "tmp", `${chunkId}.${tag ? `part-${tag}` : randomBytes(4).toString("hex")}`);
     const handle = await open(tmpPath, "wx");
     return new ChunkWriter(this, chunkId, length, tmpPath, handle);
   }

@@ -17,6 +17,16 @@ export const dataNodeConfigSchema = z.object({
   /** The background scrubber re-reads every chunk once per period, at most this fast. */
   scrubBytesPerSecond: configFields.size().default(16 * 1024 * 1024),
   scrubPeriodMs: configFields.milliseconds().default(14 * 24 * 3600 * 1000),
+  /** A part upload (WriteChunkPart) with no part for this long is abandoned and its temporary file removed. */
+  partUploadTimeoutMs: configFields.milliseconds().default(60_000),
+  /** Part uploads open at once; more are refused with ResourceExhausted. */
+  maxPartUploads: z.coerce.number().int().positive().default(256),
+  /**
+   * Web origins (scheme://host:port) whose pages may call this node (CORS),
+   * besides the NameNode's own origin, which is always allowed so that its
+   * console can upload and download; "*" allows any.
+   */
+  corsOrigins: configFields.origins().default([]),
   logLevel: configFields.logLevel().default("info"),
   /** The NameNode's cluster secret: presented to it, and used to check chunk access tokens. */
   clusterSecret: configFields.secret().optional(),

@@ -12,6 +12,8 @@ export interface DataNodeMetrics {
   bytesRead: Count;
   scrubbed: Count;
   badReplicas: Count;
+  /** Reports the part uploads open at each scrape. */
+  trackPartUploads(uploads: { openCount: number }): void;
 }
 
 /** The DataNode's metrics: traffic counters, and gauges read from its store at each scrape of /metrics. */
@@ -34,5 +36,7 @@ export function dataNodeMetrics(store: ChunkStore, tasks: TaskStore): DataNodeMe
     g.set({ kind: "trash" }, tasks.trash.getCount());
     g.set({ kind: "replication" }, tasks.replications.getCount());
   });
-  return { metrics: m, ...counters };
+  let partUploads: { openCount: number } | undefined;
+  m.gauge("trainfs_datanode_part_uploads_open", "Chunk uploads in unary parts (browsers) in progress.", [], (g) => g.set(partUploads?.openCount ?? 0));
+  return { metrics: m, ...counters, trackPartUploads: (u) => (partUploads = u) };
 }

@@ -2,6 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { DataNodeService } from "@trainfs/proto";
 import { TrainfsError, safeNumber } from "@trainfs/common";
 import { CorruptReplicaError, checkChunkId, type ChunkStore } from "./chunk-store.js";
+import type { PartUploads } from "./part-uploads.js";
 import { receiveChunk, type PipelineContext } from "./pipeline.js";
 
 export interface DataNodeServiceContext extends PipelineContext {
@@ -10,12 +11,17 @@ export interface DataNodeServiceContext extends PipelineContext {
   condemn: (chunkId: string, reason: string) => Promise<void>;
   /** Counts bytes sent to readers. */
   onBytesRead?: (n: number) => void;
+  /** Chunk writes in unary parts (browsers). */
+  partUploads: PartUploads;
 }
 
 /** The DataNode's RPC edge: chunk writes go down the pipeline, reads stream verified pieces from the store. */
 export function dataNodeService(ctx: DataNodeServiceContext): ServiceImpl<typeof DataNodeService> {
   return {
     writeChunk: (requests) => receiveChunk(ctx, requests),
+
+    // The chunk access token is checked on every part, inside.
+    writeChunkPart: (req) => ctx.partUploads.receive(req),
 
     async *readChunk(req) {
       checkChunkId(req.chunkId);

@@ -2,12 +2,14 @@ import { DataNodeService } from "@trainfs/proto";
 import {
   ChunkTokens, RpcClients, dataNodeCredential, loadCa, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer,
 } from "@trainfs/common";
-import { ChunkStore } from "./chunk-store.js";
+import { ChunkStore, type StoredChunk } from "./chunk-store.js";
 import type { DataNodeConfig } from "./config.js";
 import { dataNodeMetrics } from "./datanode-metrics.js";
 import { dataNodeService } from "./datanode-service.js";
 import { NameNodeLink } from "./namenode-link.js";
 import { NodeIdentity } from "./node-identity.js";
+import { EXPECTED_OFFSET_HEADER, PartUploads } from "./part-uploads.js";
+import { FAILED_DATANODE_HEADER } from "./pipeline.js";
 import { Replicator } from "./replicator.js";
 import { Scrubber } from "./scrubber.js";
 import { TaskStore } from "./task-store.js";
@@ -24,6 +26,7 @@ export class DataNode {
     readonly replicator: Replicator,
     readonly scrubber: Scrubber,
     private readonly tasks: TaskStore,
+    readonly partUploads: PartUploads,
     private readonly server: RpcServer,
     private readonly clients: RpcClients,
     private readonly lock: DataDirLock,
@@ -37,6 +40,7 @@ export class DataNode {
     const tokens = secret ? new ChunkTokens(secret, 0) : undefined;
     const lock = lockDataDir(config.dataDir, "DataNode");
     let tasks: TaskStore | undefined;
+    let partUploads: PartUploads | undefined;
     try {
       const identity = await NodeIdentity.load(config.dataDir);
       const store = await ChunkStore.open(config.dataDir, config.capacity);
@@ -55,6 +59,15 @@ export class DataNode {
         await store.quarantine(chunkId);
         await link?.reportBad([{ chunkId, reason }]);
       };
+      const pipeline = {
+        store, clients, self, logger,
+        checkAccess: (chunkId: string, op: "read" | "write", token: string) => tokens?.verify(chunkId, op, token),
+        commitChunk: (chunk: StoredChunk) => link!.commitChunk(chunk),
+        onBytesWritten: (n: number) => metrics.bytesWritten.inc(n),
+      };
+      partUploads = new PartUploads(pipeline, { idleTimeoutMs: config.partUploadTimeoutMs, maxSessions: config.maxPartUploads });
+      metrics.trackPartUploads(partUploads);
+      const uploads = partUploads;
       const server = await startRpcServer({
         host: config.host,
         port: config.port,
@@ -62,16 +75,14 @@ export class DataNode {
         ready: () => link?.isRegistered ?? false,
         metrics: metrics.metrics,
         tls,
+        // The NameNode's console uploads and downloads straight from its pages.
+        corsOrigins: [...nameNodeOrigins(config.namenode), ...config.corsOrigins],
+        exposeHeaders: [FAILED_DATANODE_HEADER, EXPECTED_OFFSET_HEADER],
+        quietMethods: ["WriteChunkPart"],
         routes: (router) =>
           router.service(
             DataNodeService,
-            dataNodeService({
-              store, clients, self, logger, condemn,
-              checkAccess: (chunkId, op, token) => tokens?.verify(chunkId, op, token),
-              commitChunk: (chunk) => link!.commitChunk(chunk),
-              onBytesWritten: (n) => metrics.bytesWritten.inc(n),
-              onBytesRead: (n) => metrics.bytesRead.inc(n),
-            }),
+            dataNodeService({ ...pipeline, condemn, partUploads: uploads, onBytesRead: (n) => metrics.bytesRead.inc(n) }),
           ),
       });
       self.address ||= `${tls ? "https" : "http"}://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
@@ -84,8 +95,9 @@ export class DataNode {
       scrubber.start();
       logger.info({ datanodeId: self.id, address: self.address, dataDir: config.dataDir, namenode: config.namenode }, "DataNode listening");
       if (!secret) logger.warn("no clusterSecret: this DataNode serves and accepts chunks without access tokens");
-      return new DataNode(self.id, self.address, store, link, trash, replicator, scrubber, tasks, server, clients, lock, logger);
+      return new DataNode(self.id, self.address, store, link, trash, replicator, scrubber, tasks, partUploads, server, clients, lock, logger);
     } catch (err) {
+      await partUploads?.close();
       await tasks?.close();
       lock.release();
       throw err;
@@ -100,6 +112,7 @@ export class DataNode {
     this.link.stop();
     await this.scrubber.stop();
     await this.server.close();
+    await this.partUploads.close();
     this.clients.close();
     await this.trash.idle();
     await this.replicator.idle();
@@ -107,4 +120,11 @@ export class DataNode {
     this.lock.release();
     this.logger.info("DataNode stopped");
   }
+}
+
+/** The NameNode's origin, under both loopback names when it is on loopback (a browser may be pointed at either). */
+function nameNodeOrigins(namenode: string): string[] {
+  const url = new URL(namenode);
+  if (url.hostname !== "127.0.0.1" && url.hostname !== "localhost") return [url.origin];
+  return ["127.0.0.1", "localhost"].map((h) => `${url.protocol}//${h}${url.port ? `:${url.port}` : ""}`);
 }

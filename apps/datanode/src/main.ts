@@ -20,6 +20,9 @@ const program = new Command("trainfs-datanode")
   .option("--max-replication-streams <n>", "replica copies this node sends at once (default 4)")
   .option("--scrub-bytes-per-second <size>", "the scrubber reads at most this fast, e.g. 16MiB (default 16MiB)")
   .option("--scrub-period-ms <ms>", "the scrubber verifies every chunk once per period (default 1209600000, 14 days)")
+  .option("--part-upload-timeout-ms <ms>", "a browser's chunk upload with no part for this long is abandoned (default 60000)")
+  .option("--max-part-uploads <n>", "browser chunk uploads open at once (default 256)")
+  .option("--cors-origins <list>", "comma-separated web origins allowed to call this node, besides the NameNode's (default none)")
   .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)")
   .showHelpAfterError();
 

@@ -17,7 +17,7 @@ export const FAILED_DATANODE_HEADER = "trainfs-failed-datanode";
 
 /** Parts buffered for a slow downstream before the upstream is slowed down. */
 const DOWNSTREAM_QUEUE_PARTS = 8;
-const MAX_CHAIN = 16;
+export const MAX_CHAIN = 16;
 
 export interface PipelineContext {
   store: ChunkStore;
@@ -92,6 +92,7 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
     if (theirs.status === "rejected") throw theirs.reason;
     const chunk = mine.value;
     const below = theirs.value;
+    ctx.logger.info({ chunkId: chunk.chunkId, bytes: chunk.length, downstream: header.downstream.length }, "chunk stored");
     return {
       $typeName: "trainfs.v1.WriteChunkResponse",
       chunk: { $typeName: "trainfs.v1.ChunkDigest", chunkId: chunk.chunkId, length: BigInt(chunk.length), checksum: chunk.checksum },
@@ -110,11 +111,11 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
 }
 
 /** An error that names this DataNode as where it happened. */
-function fail(ctx: PipelineContext, code: Code, message: string): ConnectError {
+export function fail(ctx: PipelineContext, code: Code, message: string): ConnectError {
   return failAt(ctx.self.address, code, message);
 }
 
-function failAt(address: string, code: Code, message: string): ConnectError {
+export function failAt(address: string, code: Code, message: string): ConnectError {
   const prefix = `datanode ${address}: `;
   const err = new ConnectError(message.startsWith(prefix) ? message : prefix + message, code);
   err.metadata.set(FAILED_DATANODE_HEADER, address);

@@ -50,6 +50,7 @@ export function adminProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNod
         datanodes: p.datanodes.all().map(status),
         underReplicatedChunks: BigInt(counts.underReplicated),
         missingChunks: BigInt(counts.missing),
+        corruptReplicas: BigInt(p.corrupt.count()),
         pendingReplicationTasks: BigInt(p.pending.count()),
         pendingTrashTasks: BigInt(p.trash.count()),
         safeMode: {

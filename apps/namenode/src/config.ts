@@ -23,6 +23,13 @@ export const nameNodeConfigSchema = z.object({
   trashRedeliveryMs: configFields.milliseconds().default(60_000),
   safeModeThreshold: z.coerce.number().min(0).max(1).default(0.999),
   safeModeTimeoutMs: configFields.milliseconds().default(120_000),
+  /**
+   * Web origins (scheme://host:port) whose pages may call the NameNode (CORS);
+   * its own console is same-origin and needs none. "*" allows any.
+   */
+  corsOrigins: configFields.origins().default([]),
+  /** Directory of the web console's static files, served at `/`; by default the built @trainfs/console. */
+  consoleDir: z.string().min(1).optional(),
   logLevel: configFields.logLevel().default("info"),
   /** Shared with the DataNodes: authenticates them and signs chunk access tokens. Unset: no DataNode authentication. */
   clusterSecret: configFields.secret().optional(),

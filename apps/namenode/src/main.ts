@@ -29,6 +29,8 @@ const program = new Command("trainfs-namenode")
   .option("--trash-redelivery-ms <ms>", "resend a deletion not confirmed within this (default 60000)")
   .option("--safe-mode-threshold <fraction>", "share of chunks that must be reported before leaving safe mode (default 0.999)")
   .option("--safe-mode-timeout-ms <ms>", "leave safe mode after this even if reports are missing (default 120000)")
+  .option("--cors-origins <list>", "comma-separated web origins allowed to call the NameNode (default none: only its own console)")
+  .option("--console-dir <dir>", "static files of the web console served at / (default: the built @trainfs/console)")
   .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)")
   .showHelpAfterError();
 

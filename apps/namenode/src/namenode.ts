@@ -1,3 +1,5 @@
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import type { Logger } from "@trainfs/common";
 import { ChunkTokens, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type RpcServer } from "@trainfs/common";
 import { AccessPolicy } from "./access-policy.js";
@@ -74,6 +76,9 @@ export class NameNode {
         metrics: nameNodeMetrics(parts),
         authorize: (method, headers) => access.authorize(method, headers),
         tls,
+        corsOrigins: config.corsOrigins,
+        staticDir: config.consoleDir ?? builtConsoleDir(),
+        quietMethods: ["HeartBeat", "RenewLease", "ChunkReport"],
       });
       const nn = new NameNode(config, parts, heartbeats, server, lock, logger);
       nn.schedule();
@@ -163,4 +168,13 @@ async function reconcileAfterSafeMode(p: NameNodeParts): Promise<void> {
       for (const chunkId of chunkIds) if (!p.store.chunks.doesExist(chunkId)) p.trash.add(datanodeId, chunkId, nowMs);
     }
   });
+}
+
+/** The web console's build (apps/console/dist), if the package is installed beside the NameNode. */
+function builtConsoleDir(): string | undefined {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve("@trainfs/console/package.json")), "dist");
+  } catch {
+    return undefined;
+  }
 }

@@ -2,7 +2,7 @@ import { PassThrough, Writable, type Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import type { Client } from "@connectrpc/connect";
 import { DataNodeService, NameNodeService } from "@trainfs/proto";
-import { RpcClients, TrainfsError, toTrainfsError, validatePath, withRetry } from "@trainfs/common";
+import { RpcClients, TrainfsError, newRequestId, toTrainfsError, validatePath, withRequestId, withRetry } from "@trainfs/common";
 import { toClusterStatus, toDataNodeStatus, type ClusterStatus, type DataNodeStatus } from "./cluster-status.js";
 import { readRange, readToFile, type ReadOptions } from "./file-reader.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
@@ -71,7 +71,8 @@ export class TrainfsClient {
    */
   async put(source: PutSource, remotePath: string, options: PutOptions = {}): Promise<FileStatus> {
     validatePath(remotePath);
-    return writeFile(this.parts, source, remotePath, this.writeDefaults(options));
+    // One request id for every call of the put, on every node it reaches.
+    return withRequestId(newRequestId(), () => writeFile(this.parts, source, remotePath, this.writeDefaults(options)));
   }
 
   /** Writes bytes (or a string, as UTF-8) to a remote file. */
@@ -86,7 +87,7 @@ export class TrainfsClient {
   createWriteStream(remotePath: string, options: PutOptions = {}): Writable {
     validatePath(remotePath);
     const pass = new PassThrough();
-    const done = writeFile(this.parts, pass, remotePath, this.writeDefaults(options));
+    const done = withRequestId(newRequestId(), () => writeFile(this.parts, pass, remotePath, this.writeDefaults(options)));
     const out = new Writable({
       write(chunk: Buffer, _encoding, callback) {
         if (pass.write(chunk)) callback();
@@ -108,7 +109,7 @@ export class TrainfsClient {
   /** Downloads a file to a local path (or into a local directory); nothing is left behind on failure. */
   async get(remotePath: string, localPath: string, options: GetOptions = {}): Promise<FileStatus> {
     validatePath(remotePath);
-    return readToFile(this.parts, remotePath, localPath, { concurrency: this.options.concurrency, ...options });
+    return withRequestId(newRequestId(), () => readToFile(this.parts, remotePath, localPath, { concurrency: this.options.concurrency, ...options }));
   }
 
   /** Streams bytes [start, end] (inclusive) of a file, across chunk boundaries, verified. */

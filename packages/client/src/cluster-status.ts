@@ -18,6 +18,8 @@ export interface ClusterStatus {
   datanodes: DataNodeStatus[];
   underReplicatedChunks: number;
   missingChunks: number;
+  /** Replicas found bad and not yet trashed. */
+  corruptReplicas: number;
   pendingReplicationTasks: number;
   pendingTrashTasks: number;
   safeMode: { on: boolean; reportedChunks: number; totalChunks: number; threshold: number };
@@ -50,6 +52,7 @@ export function toClusterStatus(r: ClusterStatusResponse): ClusterStatus {
     datanodes: r.datanodes.map(toDataNodeStatus),
     underReplicatedChunks: Number(r.underReplicatedChunks),
     missingChunks: Number(r.missingChunks),
+    corruptReplicas: Number(r.corruptReplicas),
     pendingReplicationTasks: Number(r.pendingReplicationTasks),
     pendingTrashTasks: Number(r.pendingTrashTasks),
     safeMode: {

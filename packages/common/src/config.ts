@@ -100,6 +100,12 @@ export const configFields = {
       }
     }).pipe(z.number().int().positive()),
   url: () => z.url({ protocol: /^https?$/ }),
+  /** Web origins (scheme://host[:port]) or "*", as a JSON array or a comma-separated string. */
+  origins: () =>
+    z
+      .union([z.array(z.string()), z.string()])
+      .transform((v) => (Array.isArray(v) ? v : v.split(",")).map((o) => o.trim()).filter((o) => o !== ""))
+      .pipe(z.array(z.union([z.literal("*"), z.string().regex(/^https?:\/\/[^/\s]+$/, "expected an origin like https://console.example.com (scheme, host and port, no path)")]))),
   logLevel: () => z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
   /** The cluster secret shared by a NameNode and its DataNodes. */
   secret: () => z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`),

@@ -16,3 +16,5 @@ export * from "./metrics.js";
 export * from "./cluster-secret.js";
 export * from "./chunk-token.js";
 export * from "./tls.js";
+export * from "./request-id.js";
+export * from "./static-files.js";

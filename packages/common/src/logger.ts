@@ -1,8 +1,32 @@
-import { pino, destination, type Logger } from "pino";
+import { pino, destination, type DestinationStream, type Logger } from "pino";
+import pretty from "pino-pretty";
+import { currentRequestId } from "./request-id.js";
 
 export type { Logger };
 
-/** JSON lines on stderr, one logger per process, tagged with its role. */
-export function createLogger(role: string, level: string, base: Record<string, unknown> = {}): Logger {
-  return pino({ level, base: { role, ...base } }, destination(2));
+/**
+ * One logger per process, tagged with its role, on stderr: JSON lines for
+ * log collectors, or pino-pretty's coloured lines when stderr is a terminal
+ * (TRAINFS_LOG_FORMAT=json|pretty overrides). Lines written while serving a
+ * call carry its request id as `reqId` (see request-id.ts).
+ */
+export function createLogger(role: string, level: string, base: Record<string, unknown> = {}, dest: DestinationStream = logDestination()): Logger {
+  return pino(
+    {
+      level,
+      base: { role, ...base },
+      mixin: () => {
+        const reqId = currentRequestId();
+        return reqId ? { reqId } : {};
+      },
+    },
+    dest,
+  );
+}
+
+function logDestination(): DestinationStream {
+  const format = process.env.TRAINFS_LOG_FORMAT ?? (process.stderr.isTTY ? "pretty" : "json");
+  // Synchronous, in this thread: no worker to lose lines when the process exits.
+  if (format === "pretty") return pretty({ destination: 2, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" });
+  return destination(2);
 }

@@ -4,6 +4,7 @@ import { createClient, type Client, type Interceptor, type Transport } from "@co
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
 import { AUTHORIZATION_HEADER, bearer } from "./cluster-secret.js";
+import { requestIdClientInterceptor } from "./request-id.js";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./rpc-limits.js";
 
 export interface RpcClientsOptions {
@@ -71,7 +72,7 @@ export class RpcClients {
         httpVersion: "2",
         useBinaryFormat: true,
         sessionManager: sessions,
-        interceptors: this.interceptors,
+        interceptors: [requestIdClientInterceptor(), ...this.interceptors],
         acceptCompression: [],
         readMaxBytes: MAX_MESSAGE_BYTES,
         writeMaxBytes: MAX_MESSAGE_BYTES,

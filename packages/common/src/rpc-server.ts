@@ -3,13 +3,15 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import type * as tls from "node:tls";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { Code, cors, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { toConnectError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { onCallEnd } from "./intercept.js";
+import { REQUEST_ID_HEADER, requestIdServerInterceptor } from "./request-id.js";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./rpc-limits.js";
 import type { ServerTls } from "./tls.js";
+import { serveStaticFile } from "./static-files.js";
 
 export interface RpcServer {
   readonly host: string;
@@ -35,7 +37,21 @@ export interface RpcServerOptions {
   authorize?: (method: string, headers: Headers) => void;
   /** Serve TLS only (HTTP/2 and HTTP/1.1 chosen by ALPN) instead of cleartext. */
   tls?: ServerTls | undefined;
+  /**
+   * Web origins (scheme://host:port) whose pages may call this server (CORS);
+   * "*" allows any. Pages of the server's own origin need no entry.
+   */
+  corsOrigins?: readonly string[];
+  /** Response headers that pages of allowed origins may read, besides Connect's and the request id. */
+  exposeHeaders?: readonly string[];
+  /** Files served for GET and HEAD outside the RPC, health and metrics paths (the web console). */
+  staticDir?: string | undefined;
+  /** RPCs logged at debug rather than info (periodic calls such as heartbeats). */
+  quietMethods?: readonly string[];
 }
+
+/** Headers a browser may send: Connect's and gRPC-web's, the bearer token, and the request id. */
+const CORS_ALLOWED_HEADERS = [...cors.allowedHeaders, "Authorization", REQUEST_ID_HEADER].join(", ");
 
 /** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -53,16 +69,20 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
   const connect = connectNodeAdapter({
     routes: options.routes,
+    // The request id comes first, so that every log line of the call carries it.
     interceptors: [
+      requestIdServerInterceptor(),
       ...(options.metrics ? [options.metrics.interceptor()] : []),
-      errorMappingInterceptor(options.logger),
+      errorMappingInterceptor(options.logger, new Set(options.quietMethods ?? [])),
       ...(options.authorize ? [authorizeInterceptor(options.authorize)] : []),
     ],
     acceptCompression: [],
     readMaxBytes: MAX_MESSAGE_BYTES,
     writeMaxBytes: MAX_MESSAGE_BYTES,
   });
+  const corsCheck = corsPolicy(options.corsOrigins ?? [], options.exposeHeaders ?? []);
   const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+    if (!corsCheck(req, res)) return;
     if (req.method === "GET" && req.url === "/metrics" && options.metrics) {
       const registry = options.metrics.registry;
       registry.metrics().then(
@@ -81,6 +101,13 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       const ok = req.url === "/healthz" || (options.ready?.() ?? true);
       res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" });
       res.end(ok ? "ok\n" : "not ready\n");
+      return;
+    }
+    if (options.staticDir && (req.method === "GET" || req.method === "HEAD") && !(req.url ?? "").startsWith("/trainfs.")) {
+      serveStaticFile(options.staticDir, req, res).catch((err: unknown) => {
+        options.logger.error({ err, url: req.url }, "cannot serve a static file");
+        res.destroy();
+      });
       return;
     }
     connect(req as http.IncomingMessage, res as http.ServerResponse);
@@ -173,16 +200,61 @@ function setSessionWindow(session: http2.Http2Session): void {
 }
 
 /**
+ * CORS for pages of other origins (a console served elsewhere, or the
+ * NameNode's console calling a DataNode). A request from an origin that is
+ * neither allowed nor the server's own is refused with 403 before it reaches
+ * a handler, preflight or not, so a foreign page cannot cause side effects
+ * even without reading the answer. Returns false when it has answered.
+ */
+function corsPolicy(
+  allowed: readonly string[],
+  exposeHeaders: readonly string[],
+): (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => boolean {
+  const any = allowed.includes("*");
+  const origins = new Set(allowed.map((o) => o.toLowerCase()));
+  const exposed = [...cors.exposedHeaders, REQUEST_ID_HEADER, ...exposeHeaders].join(", ");
+  return (req, res) => {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true; // not a browser's cross-origin-capable request
+    const host = req.headers.host ?? req.headers[":authority"];
+    const sameOrigin = typeof host === "string" && /^https?:\/\//.test(origin) && new URL(origin).host === host.toLowerCase();
+    if (!sameOrigin && !any && !origins.has(origin.toLowerCase())) {
+      res.writeHead(403, { "content-type": "text/plain; charset=utf-8" });
+      res.end(`origin ${origin} is not allowed here (see corsOrigins in docs/operations.md)\n`);
+      return false;
+    }
+    res.setHeader("access-control-allow-origin", origin);
+    res.setHeader("vary", "Origin");
+    res.setHeader("access-control-expose-headers", exposed);
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, {
+        "access-control-allow-methods": cors.allowedMethods.join(", "),
+        "access-control-allow-headers": CORS_ALLOWED_HEADERS,
+        "access-control-max-age": "7200",
+      });
+      res.end();
+      return false;
+    }
+    return true;
+  };
+}
+
+/**
  * Maps TrainfsErrors (and anything else thrown by a handler, including while
  * a response streams) to ConnectErrors with the right code. Unexpected errors
  * are logged, since the caller only sees Internal.
  */
-function errorMappingInterceptor(logger: Logger): Interceptor {
-  return onCallEnd((method) => (err) => {
-    if (err === undefined) return undefined;
-    const ce = toConnectError(err);
-    if (ce.code === 13 /* Internal */) logger.error({ err, method }, "internal error in RPC handler");
-    return ce;
+function errorMappingInterceptor(logger: Logger, quiet: ReadonlySet<string>): Interceptor {
+  return onCallEnd((method) => {
+    const started = performance.now();
+    return (err) => {
+      const ms = Math.round(performance.now() - started);
+      const ce = err === undefined ? undefined : toConnectError(err);
+      if (ce?.code === 13 /* Internal */) logger.error({ err, method }, "internal error in RPC handler");
+      const level = quiet.has(method) && !ce ? "debug" : "info";
+      logger[level]({ method, code: ce ? Code[ce.code] : "OK", ms }, "rpc");
+      return ce;
+    };
   });
 }
 

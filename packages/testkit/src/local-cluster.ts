@@ -51,11 +51,13 @@ try {
 
 const nn = cluster.nameNodeAddress;
 console.log(`TrainFS local cluster is up (data and logs in ${baseDir})
+  Console    ${nn}/   (open it in a browser: cluster, files, upload and download)
   NameNode   ${nn}
 ${Array.from({ length: count }, (_, i) => `  DataNode ${i + 1} ${cluster.dataNodeAddress(i)}`).join("\n")}
 
 Security is on: the cluster secret and an API token were made on first start
 and are kept in ${join(baseDir, "security.json")} (mode 600).
+  API token  ${security.clientToken ?? ""}   (paste it into the console's token field)
 
 Try it from another terminal in this repository:
   export TRAINFS_NAMENODE=${nn}
@@ -64,6 +66,7 @@ Try it from another terminal in this repository:
   pnpm exec trainfs put /tmp/sample.bin /demo/sample.bin
   pnpm exec trainfs ls /demo
   pnpm exec trainfs get /demo/sample.bin /tmp/sample.copy && cmp /tmp/sample.bin /tmp/sample.copy
+  curl -s ${nn}/metrics | grep trainfs_rpc_requests_total
 
 Press Ctrl-C to stop.`);
 

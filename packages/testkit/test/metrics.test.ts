@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { TrainfsWebClient } from "@trainfs/client/web";
 import { cluster } from "./helpers.js";
 
 /** Parses Prometheus text into { "name{labels}": value }. */
@@ -44,5 +45,21 @@ describe("/metrics", () => {
       expect(find(m, "trainfs_datanode_chunks")).toBe(4);
       expect(find(m, "trainfs_datanode_disk_bytes", 'kind="free"')).toBeGreaterThan(0);
     }
+  });
+
+  it("counts a browser-style put (unary parts) in the RPC and traffic counters", async () => {
+    const c = await cluster({ heartbeatIntervalMs: 100 });
+    const before = await Promise.all([0, 1, 2].map((i) => scrape(c.dataNodeAddress(i))));
+    const web = new TrainfsWebClient({ namenode: c.nameNodeAddress, chunkSize: 1024 * 1024 });
+    await web.put(new Uint8Array(3 * 1024 * 1024 + 10).fill(5), "/parts");
+    const after = await Promise.all([0, 1, 2].map((i) => scrape(c.dataNodeAddress(i))));
+    const sum = (ms: Map<string, number>[], prefix: string, ...parts: string[]) => ms.reduce((s, m) => s + find(m, prefix, ...parts), 0);
+    expect(sum(after, "trainfs_datanode_bytes_written_total") - sum(before, "trainfs_datanode_bytes_written_total")).toBe(3 * (3 * 1024 * 1024 + 10));
+    // 4 chunks of 1 part each, on 3 nodes of each chain.
+    expect(sum(after, "trainfs_rpc_requests_total", 'method="WriteChunkPart"', 'code="ok"')).toBe(12);
+    expect(sum(after, "trainfs_datanode_part_uploads_open")).toBe(0);
+    const nn = await scrape(c.nameNodeAddress);
+    expect(find(nn, "trainfs_rpc_requests_total", 'method="ConfirmFile"', 'code="ok"')).toBe(1);
+    expect(find(nn, "trainfs_chunks{")).toBe(4);
   });
 });

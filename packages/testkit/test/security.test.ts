@@ -111,6 +111,15 @@ describe("security", () => {
     ]) {
       expect(await code(planned.writeChunk(chunkStream(plan.chunkId, bytes, token)))).toBe(Code.PermissionDenied);
     }
+    // The browsers' unary parts are held to the same rule, on every part.
+    const part = (accessToken: string) =>
+      planned.writeChunkPart({
+        chunkId: plan.chunkId, uploadSession: "session-0001", length: BigInt(bytes.length), offset: 0n, data: bytes, last: true,
+        checksum: crc32Of(bytes), accessToken,
+      });
+    expect(await code(part(""))).toBe(Code.PermissionDenied);
+    expect(await code(part(forger.issue(plan.chunkId, "write")))).toBe(Code.PermissionDenied);
+    expect(await code(part(expired.issue(plan.chunkId, "write")))).toBe(Code.PermissionDenied);
     expect(await c.chunkFiles(c.dataNodeAddresses().indexOf(plan.chain[0]!.address))).toEqual([]);
 
     // The token the NameNode gave works.

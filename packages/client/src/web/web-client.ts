@@ -1,0 +1,152 @@
+import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { DataNodeService, NameNodeService } from "@trainfs/proto";
+import { TrainfsError, toTrainfsError } from "@trainfs/common/errors";
+import { toClusterStatus, type ClusterStatus } from "../cluster-status.js";
+import { toFileStatus, type FileStatus } from "../file-status.js";
+import { webReadFile, type WebGetOptions } from "./web-reader.js";
+import { MAX_PART_BYTES, bearerInterceptor, webWriteFile, type WebPutOptions, type WebPutSource } from "./web-writer.js";
+
+export interface TrainfsWebClientOptions {
+  /** NameNode base URL; the page's own origin by default (the console the NameNode serves). */
+  namenode?: string;
+  /** API token, sent to the NameNode as `authorization: Bearer <token>`. */
+  token?: string;
+  /** Replicas per chunk and chunk size for new files; the NameNode's defaults when unset. */
+  replication?: number;
+  chunkSize?: number;
+  /** Bytes per WriteChunkPart call (default 1 MiB, at most 4 MiB). */
+  partSize?: number;
+  /** Chunks uploaded at once (default 2). */
+  concurrency?: number;
+  /** The fetch to use (default: the global one). */
+  fetch?: typeof globalThis.fetch;
+}
+
+export interface WebCallOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * The TrainFS SDK for browsers, over Connect with the binary format
+ * (@connectrpc/connect-web). Uploads go in unary parts, downloads with the
+ * server-streaming read; both are checked with CRC-32 as in the Node SDK.
+ * Errors are TrainfsErrors with the Connect code of the failure. Each
+ * operation sends one request id (x-request-id) on all its calls, so the
+ * servers' logs of a put can be followed from node to node.
+ */
+export class TrainfsWebClient {
+  /** Changed at any time (e.g. from a token field); used from the next call on. */
+  token: string | undefined;
+  readonly namenodeUrl: string;
+  private readonly namenode: Client<typeof NameNodeService>;
+  private readonly datanodes = new Map<string, Client<typeof DataNodeService>>();
+  private readonly partSize: number;
+
+  constructor(private readonly options: TrainfsWebClientOptions = {}) {
+    const url = options.namenode ?? globalThis.location?.origin;
+    if (!url || !/^https?:\/\/[^/]+/.test(url)) {
+      throw new TrainfsError("invalid_argument", `NameNode address ${JSON.stringify(url)} is not an http(s) URL like http://127.0.0.1:9870`);
+    }
+    this.namenodeUrl = url;
+    this.token = options.token;
+    this.partSize = options.partSize ?? 1024 * 1024;
+    if (!Number.isInteger(this.partSize) || this.partSize < 1 || this.partSize > MAX_PART_BYTES) {
+      throw new TrainfsError("invalid_argument", `partSize must be 1 to ${MAX_PART_BYTES} bytes`);
+    }
+    this.namenode = createClient(NameNodeService, this.transport(url, true));
+  }
+
+  /** Entries of a directory sorted by name (every page), or the one file at `path`. */
+  async list(path: string, options: WebCallOptions = {}): Promise<FileStatus[]> {
+    const out: FileStatus[] = [];
+    let startAfter = "";
+    for (;;) {
+      const res = await this.call(() => this.namenode.list({ path, startAfter, limit: 1000 }, options));
+      out.push(...res.entries.map(toFileStatus));
+      if (!res.hasMore || res.entries.length === 0) return out;
+      const lastPath = res.entries.at(-1)!.path;
+      startAfter = lastPath.slice(lastPath.lastIndexOf("/") + 1);
+    }
+  }
+
+  async stat(path: string, options: WebCallOptions = {}): Promise<FileStatus> {
+    return toFileStatus((await this.call(() => this.namenode.stat({ path }, options))).file!);
+  }
+
+  async mkdir(path: string, options: WebCallOptions & { parents?: boolean } = {}): Promise<FileStatus> {
+    return toFileStatus((await this.call(() => this.namenode.mkdir({ path, parents: options.parents ?? false }, options))).directory!);
+  }
+
+  async rename(source: string, destination: string, options: WebCallOptions & { overwrite?: boolean } = {}): Promise<FileStatus> {
+    return toFileStatus((await this.call(() => this.namenode.rename({ source, destination, overwrite: options.overwrite ?? false }, options))).file!);
+  }
+
+  async rm(path: string, options: WebCallOptions & { recursive?: boolean } = {}): Promise<{ chunkCount: number }> {
+    const res = await this.call(() => this.namenode.deleteFile({ path, recursive: options.recursive ?? false }, options));
+    return { chunkCount: res.chunkCount };
+  }
+
+  /** Every DataNode and the health of the cluster. */
+  async clusterStatus(options: WebCallOptions = {}): Promise<ClusterStatus> {
+    return toClusterStatus(await this.call(() => this.namenode.clusterStatus({}, options)));
+  }
+
+  /** Uploads a File, Blob or bytes; the file appears only once every chunk is on all its replicas. */
+  async put(source: WebPutSource, path: string, options: WebPutOptions = {}): Promise<FileStatus> {
+    const headers = { "x-request-id": newRequestId() };
+    await webWriteFile(
+      { namenode: this.namenode, datanodeAt: this.datanodeAt, partSize: this.partSize, concurrency: this.options.concurrency ?? 2, headers },
+      source,
+      path,
+      { replication: this.options.replication, chunkSize: this.options.chunkSize, ...options },
+    );
+    return toFileStatus((await this.call(() => this.namenode.stat({ path }, { signal: options.signal, headers }))).file!);
+  }
+
+  /** A whole file as a Blob (for a download link), verified. */
+  async get(path: string, options: WebGetOptions = {}): Promise<Blob> {
+    return new Blob((await this.readParts(path, options)) as BlobPart[]);
+  }
+
+  /** A whole file as bytes, verified. */
+  async readFile(path: string, options: WebGetOptions = {}): Promise<Uint8Array> {
+    return new Uint8Array(await (await this.get(path, options)).arrayBuffer());
+  }
+
+  private readParts(path: string, options: WebGetOptions): Promise<Uint8Array[]> {
+    const headers = { "x-request-id": newRequestId() };
+    return webReadFile({ namenode: this.namenode, datanodeAt: this.datanodeAt, headers }, path, options);
+  }
+
+  private readonly datanodeAt = (address: string): Client<typeof DataNodeService> => {
+    let client = this.datanodes.get(address);
+    if (!client) {
+      client = createClient(DataNodeService, this.transport(address, false));
+      this.datanodes.set(address, client);
+    }
+    return client;
+  };
+
+  private transport(baseUrl: string, withToken: boolean): Transport {
+    return createConnectTransport({
+      baseUrl,
+      // JSON would carry chunk bytes as base64: several times slower.
+      useBinaryFormat: true,
+      interceptors: withToken ? [bearerInterceptor(() => this.token)] : [],
+      ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
+    });
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toTrainfsError(err);
+    }
+  }
+}
+
+function newRequestId(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+}

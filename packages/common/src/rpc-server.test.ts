@@ -1,0 +1,107 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { afterEach, describe, expect, it } from "vitest";
+import { NameNodeService } from "@trainfs/proto";
+import { createLogger } from "./logger.js";
+import { REQUEST_ID_HEADER, withRequestId } from "./request-id.js";
+import { RpcClients } from "./rpc-clients.js";
+import { startRpcServer, type RpcServer } from "./rpc-server.js";
+
+const servers: RpcServer[] = [];
+const clients = new RpcClients();
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close(50);
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+/** Log lines as objects, captured in memory. */
+function capture(): { lines: Array<Record<string, unknown>>; stream: Writable } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split("\n")) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { lines, stream };
+}
+
+describe("rpc server", () => {
+  it("serves the console's static files with their types, and nothing outside its directory", async () => {
+    const base = await mkdtemp(join(tmpdir(), "trainfs-static-"));
+    dirs.push(base);
+    const root = join(base, "site");
+    await mkdir(join(root, "assets"), { recursive: true });
+    await writeFile(join(root, "index.html"), "<!doctype html><title>x</title>");
+    await writeFile(join(root, "assets", "app-1.js"), "console.log(1)");
+    await writeFile(join(root, "assets", "app-1.css"), "body{}");
+    await writeFile(join(root, ".secret"), "hidden");
+    await writeFile(join(base, "outside.txt"), "secret");
+    const logger = createLogger("test", "silent");
+    const s = await startRpcServer({ host: "127.0.0.1", port: 0, logger, staticDir: root, routes: (r) => r.service(NameNodeService, {}) });
+    servers.push(s);
+    const url = `http://127.0.0.1:${s.port}`;
+    const index = await fetch(`${url}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(index.headers.get("cache-control")).toBe("no-cache");
+    expect(await index.text()).toContain("<title>x</title>");
+    const js = await fetch(`${url}/assets/app-1.js`);
+    expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(js.headers.get("cache-control")).toContain("immutable");
+    expect((await fetch(`${url}/assets/app-1.css`)).headers.get("content-type")).toBe("text/css; charset=utf-8");
+    expect((await fetch(`${url}/assets/app-1.js`, { method: "HEAD" })).headers.get("content-length")).toBe("14");
+    expect((await fetch(`${url}/nope.html`)).status).toBe(404);
+    // fetch normalizes plain "..", so traversal is sent encoded, as an attacker's raw request would be.
+    for (const p of ["/%2e%2e/outside.txt", "/..%2foutside.txt", "/assets/%2e%2e%2f%2e%2e%2foutside.txt", "/..%5coutside.txt", "/.secret", "/%00", "/assets", "/%E0%A4%A"]) {
+      const res = await fetch(`${url}${p}`);
+      expect([400, 404], p).toContain(res.status);
+      expect(await res.text()).not.toContain("secret");
+    }
+    // RPC paths are still RPCs.
+    const rpc = await fetch(`${url}/trainfs.v1.NameNodeService/Stat`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(rpc.status).toBe(501); // unimplemented here, but answered by Connect
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+
+  it("carries a request id from call to call and into every log line written while serving it", async () => {
+    const logs = capture();
+    const logger = createLogger("test", "info", {}, logs.stream);
+    const below = await startRpcServer({
+      host: "127.0.0.1", port: 0, logger,
+      routes: (r) => r.service(NameNodeService, {
+        async stat() {
+          logger.info("below");
+          return {};
+        },
+      }),
+    });
+    servers.push(below);
+    const above = await startRpcServer({
+      host: "127.0.0.1", port: 0, logger,
+      routes: (r) => r.service(NameNodeService, {
+        async stat(req) {
+          logger.info("above");
+          return clients.client(NameNodeService, `http://127.0.0.1:${below.port}`).stat(req);
+        },
+      }),
+    });
+    servers.push(above);
+    const client = clients.client(NameNodeService, `http://127.0.0.1:${above.port}`);
+    let answered: string | null = null;
+    await withRequestId("put-42", () => client.stat({ path: "/x" }, { onHeader: (h) => (answered = h.get(REQUEST_ID_HEADER)) }));
+    expect(answered).toBe("put-42");
+    const mine = logs.lines.filter((l) => l.reqId === "put-42").map((l) => l.msg);
+    expect(mine).toEqual(expect.arrayContaining(["above", "below", "rpc"]));
+    expect(mine.filter((m) => m === "rpc")).toHaveLength(2);
+    // A call without an id gets one of its own.
+    await client.stat({ path: "/y" });
+    const other = logs.lines.filter((l) => l.msg === "above" && l.reqId !== "put-42");
+    expect(other).toHaveLength(1);
+    expect(other[0]!.reqId).toMatch(/^[0-9a-f]{16}$/);
+    clients.close();
+  });
+});
