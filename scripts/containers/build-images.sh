@@ -37,3 +37,6 @@ for spec in "namenode @trainfs/namenode trainfs-namenode" \
   size=$(podman image inspect --format '{{.Size}}' "localhost/$image:$IMAGE_TAG")
   echo "containers: built localhost/$image:$IMAGE_TAG ($((size / 1024 / 1024)) MiB)"
 done
+# A rebuild leaves the previous images untagged; drop them so the storage
+# folder does not grow with every run.
+podman image prune --force >/dev/null
