@@ -32,7 +32,9 @@ for spec in "namenode @trainfs/namenode trainfs-namenode" \
   rm -f "$context/app/pnpm-lock.yaml" "$context/app/pnpm-workspace.yaml"
   [ -f "$context/app/dist/main.js" ] || { echo "containers: $pkg deploy has no dist/main.js" >&2; exit 1; }
   # --format docker keeps HEALTHCHECK, which the OCI format has no field for.
-  podman build --quiet --pull=never --network none --format docker \
+  # --layers=false commits once (one layer over the base) instead of caching
+  # each step: faster here, since the fresh context defeats the cache anyway.
+  podman build --quiet --layers=false --pull=never --network none --format docker \
     --build-arg "BASE=$base" -f "apps/$app/Dockerfile" -t "localhost/$image:$IMAGE_TAG" "$context" >/dev/null
   size=$(podman image inspect --format '{{.Size}}' "localhost/$image:$IMAGE_TAG")
   echo "containers: built localhost/$image:$IMAGE_TAG ($((size / 1024 / 1024)) MiB)"

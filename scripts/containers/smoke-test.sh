@@ -76,12 +76,14 @@ ready() {
 }
 wait_ready() {
   local id=$1 port=$2 name=$3
-  for _ in $(seq 1 60); do
+  # Generous: on a loaded 2-core machine start-up alone can take seconds.
+  local deadline=$((SECONDS + 90))
+  while [ "$SECONDS" -lt "$deadline" ]; do
     if ready "$id" "$port"; then return 0; fi
     if [ "$(podman inspect --format '{{.State.Running}}' "$id")" != "true" ]; then fail "$name exited"; fi
     sleep 0.5
   done
-  fail "$name not ready after 30 s"
+  fail "$name not ready after 90 s"
 }
 wait_ready "$nn" 9870 namenode
 for i in 1 2 3; do wait_ready "${started[$i]}" $((9865 + i)) "datanode-$i"; done
