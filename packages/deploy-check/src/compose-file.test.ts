@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { readYamlDocuments, repoPath } from "./repo-files.js";
+import { composeSchemaErrors } from "./compose-schema.js";
+import { unknownConfigEnv } from "./config-env.js";
+
+interface Service {
+  image: string;
+  environment?: Record<string, string>;
+  volumes?: string[];
+  ports?: string[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  profiles?: string[];
+}
+interface Compose {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+}
+
+const [compose] = readYamlDocuments(repoPath("deploy/compose.yaml")) as [Compose];
+const datanodes = Object.keys(compose.services).filter((name) => name.startsWith("datanode-"));
+
+describe("deploy/compose.yaml", () => {
+  it("conforms to the compose-spec schema", () => {
+    expect(composeSchemaErrors(compose)).toEqual([]);
+  });
+
+  it("the schema check rejects unknown and mistyped keys", () => {
+    const broken = structuredClone(compose) as any;
+    broken.services.namenode.healthchek = broken.services.namenode.healthcheck;
+    broken.services["datanode-1"].ports = "9866:9866";
+    const errors = composeSchemaErrors(broken);
+    expect(errors.join("\n")).toMatch(/must NOT have additional properties: healthchek/);
+    expect(errors.join("\n")).toMatch(/\/services\/datanode-1\/ports must be array/);
+  });
+
+  it("runs one NameNode and three DataNodes, each on its own named volume", () => {
+    expect(datanodes).toEqual(["datanode-1", "datanode-2", "datanode-3"]);
+    const mounts = ["namenode", ...datanodes].map((name) => compose.services[name]!.volumes);
+    expect(mounts).toEqual([["namenode-data:/data"], ["datanode-1-data:/data"], ["datanode-2-data:/data"], ["datanode-3-data:/data"]]);
+    expect(Object.keys(compose.volumes).sort()).toEqual(["datanode-1-data", "datanode-2-data", "datanode-3-data", "namenode-data"]);
+  });
+
+  it("each DataNode advertises its own service name and port, which it listens on and publishes", () => {
+    const advertised = datanodes.map((name) => {
+      const env = compose.services[name]!.environment!;
+      const port = env.TRAINFS_DATANODE_PORT;
+      expect(env.TRAINFS_DATANODE_ADVERTISE_ADDRESS).toBe(`http://\${TRAINFS_ADVERTISE_HOST:-${name}}:${port}`);
+      expect(compose.services[name]!.ports).toEqual([`\${TRAINFS_BIND:-127.0.0.1}:${port}:${port}`]);
+      expect(env.TRAINFS_DATANODE_NAMENODE).toBe("http://namenode:9870");
+      return port;
+    });
+    expect(new Set(advertised).size).toBe(3);
+  });
+
+  it("requires the cluster secret and an API token from the environment (.env)", () => {
+    const secret = "${TRAINFS_CLUSTER_SECRET:?set TRAINFS_CLUSTER_SECRET in deploy/.env}";
+    expect(compose.services.namenode!.environment!.TRAINFS_NAMENODE_CLUSTER_SECRET).toBe(secret);
+    expect(compose.services.namenode!.environment!.TRAINFS_NAMENODE_API_TOKENS).toMatch(/^\$\{TRAINFS_NAMENODE_API_TOKENS:\?/);
+    for (const name of datanodes) expect(compose.services[name]!.environment!.TRAINFS_DATANODE_CLUSTER_SECRET).toBe(secret);
+    expect(compose.services.cli!.environment!.TRAINFS_TOKEN).toBe("${TRAINFS_TOKEN:-}");
+  });
+
+  it("health-checks every server, and DataNodes start once the NameNode serves", () => {
+    expect(compose.services.namenode!.healthcheck!.test.join(" ")).toContain("http://127.0.0.1:9870/healthz");
+    for (const name of datanodes) {
+      const port = compose.services[name]!.environment!.TRAINFS_DATANODE_PORT;
+      expect(compose.services[name]!.healthcheck!.test.join(" ")).toContain(`http://127.0.0.1:${port}/readyz`);
+      expect(compose.services[name]!.depends_on).toEqual({ namenode: { condition: "service_healthy" } });
+    }
+  });
+
+  it("sets only environment variables the processes read", () => {
+    expect(unknownConfigEnv("namenode", Object.keys(compose.services.namenode!.environment!))).toEqual([]);
+    for (const name of datanodes) expect(unknownConfigEnv("datanode", Object.keys(compose.services[name]!.environment!))).toEqual([]);
+  });
+});
