@@ -104,6 +104,10 @@ cli() {
     -e TRAINFS_NAMENODE=http://127.0.0.1:9870 -e TRAINFS_TOKEN="$token" \
     "localhost/trainfs-cli:$IMAGE_TAG" --quiet "$@"
 }
+# Security is on: without the token the NameNode refuses, and says why.
+refused=$(podman run --rm --pull=never --network "container:$nn" -e TRAINFS_NAMENODE=http://127.0.0.1:9870 \
+  "localhost/trainfs-cli:$IMAGE_TAG" --quiet ls / 2>&1) && fail "the NameNode answered a client without a token"
+case "$refused" in *unauthenticated*) ;; *) fail "a client without a token got: $refused" ;; esac
 report=$(cli admin report --json) || fail "admin report failed"
 alive=$(node -e 'console.log(JSON.parse(process.argv[1]).datanodes.filter((n) => n.state === "alive").length)' "$report")
 [ "$alive" = 3 ] || fail "admin report shows $alive alive datanodes, expected 3: $report"
