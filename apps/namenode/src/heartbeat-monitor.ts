@@ -9,7 +9,8 @@ import type { Trash } from "./trash.js";
  * Declares DataNodes dead when their last heartbeat is older than the
  * timeout: their replicas stop counting at once (readers and writers are no
  * longer sent there), every chunk that lost one is queued for
- * re-replication, and the deletions it owed are dropped. A dead node that
+ * re-replication, copies it was part of are planned again, and the
+ * deletions it owed are dropped. A dead node that
  * comes back must register and report again; its report brings back both its
  * replicas and, as unknown chunks, whatever was deleted meanwhile.
  */
@@ -29,6 +30,7 @@ export class HeartbeatMonitor {
       const lost = await this.store.write(() => {
         const chunkIds = this.chunkMap.dropNode(id);
         for (const chunkId of chunkIds) this.replication.recheck(chunkId);
+        this.replication.onNodeDead(id);
         this.trash.dropNode(id);
         return chunkIds.length;
       });

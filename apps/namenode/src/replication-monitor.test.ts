@@ -99,6 +99,32 @@ describe("ReplicationMonitor", () => {
     expect(t.pending.get("chunk-0")).toBeDefined();
   });
 
+  it("plans again at once, not after the timeout, when the target or the source of a copy dies", async () => {
+    const t = await setup(4);
+    await t.file(2, [["dn-1", "dn-2"]]);
+    t.clock.now += 10_001;
+    t.beat("dn-1", "dn-3", "dn-4");
+    await t.heartbeats.runOnce(); // dn-2 dead
+    await t.monitor.runOnce();
+    const first = t.pending.get("chunk-0")!;
+    expect(first.sourceId).toBe("dn-1");
+    const target = first.targetIds[0]!;
+    const other = target === "dn-3" ? "dn-4" : "dn-3";
+    // The target falls silent: the copy is planned again, to the other node, at once.
+    t.clock.now += 10_001;
+    t.beat("dn-1", other);
+    await t.heartbeats.runOnce();
+    expect(t.pending.get("chunk-0")).toBeUndefined();
+    await t.monitor.runOnce();
+    expect(t.pending.get("chunk-0")).toMatchObject({ sourceId: "dn-1", targetIds: [other] });
+    // The source falls silent: nothing can be copied any more, and nothing waits for it.
+    t.clock.now += 10_001;
+    t.beat(other);
+    await t.heartbeats.runOnce();
+    expect(t.pending.count()).toBe(0);
+    expect(t.queue.counts().missing).toBe(1);
+  });
+
   it("sends surplus replicas on the fullest nodes to trash", async () => {
     const t = await setup(4);
     await t.file(2, [["dn-1", "dn-2", "dn-4"]]);

@@ -85,6 +85,19 @@ export class ReplicationMonitor {
     this.recheck(chunkId);
   }
 
+  /**
+   * A node was declared dead: copies it was to send or receive will never
+   * finish, so they are planned again now rather than after
+   * replicationTimeoutMs. Inside `store.write`.
+   */
+  onNodeDead(datanodeId: string): void {
+    for (const task of this.pending.all()) {
+      if (task.sourceId !== datanodeId && !task.targetIds.includes(datanodeId)) continue;
+      this.giveUp(task.chunkId);
+      this.logger.info({ chunkId: task.chunkId, dead: datanodeId }, "replication involved a dead node; planning it again");
+    }
+  }
+
   /** A source could not copy these chunks; plan them again. Inside `store.write`. */
   onFailed(sourceId: string, chunkIds: readonly string[]): void {
     for (const chunkId of chunkIds) {
