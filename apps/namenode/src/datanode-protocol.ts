@@ -14,7 +14,6 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
       throw new TrainfsError("failed_precondition", `DataNode ${datanodeId} is not registered; register first`);
     }
   };
-  const isCompleteFileChunk = (chunkId: string) => p.store.chunks.get(chunkId)?.inodeId !== undefined;
 
   return {
     async registerDataNode(req) {
@@ -41,6 +40,7 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
       const reported = req.chunks.map((c) => ({ chunkId: c.chunkId, length: safeNumber(c.length, "length"), checksum: c.checksum }));
       const nowMs = p.now();
       const result = await p.store.write(() => {
+        p.safeMode.reportArrived(req.datanodeId, reported.map((c) => c.chunkId));
         const r = p.chunkMap.applyReport(req.datanodeId, reported, nowMs, p.datanodes.registeredAt(req.datanodeId));
         for (const chunkId of r.mismatchedChunkIds) p.corrupt.mark(chunkId, req.datanodeId, "its length or checksum differs from the record", nowMs);
         // Every chunk the node holds, not only the changed ones: a node back from
@@ -51,9 +51,6 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
         else for (const chunkId of r.unknownChunkIds) p.trash.add(req.datanodeId, chunkId, nowMs);
         return r;
       });
-      if (p.safeMode.isOn) {
-        for (const c of reported) if (isCompleteFileChunk(c.chunkId)) p.safeMode.chunkReported(c.chunkId);
-      }
       return { accepted: result.accepted, unknown: result.unknown, mismatched: result.mismatched };
     },
 
@@ -93,12 +90,10 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
       required(c.chunkId, "chunk.chunk_id");
       const reported = { chunkId: c.chunkId, length: safeNumber(c.length, "chunk.length"), checksum: c.checksum };
       const nowMs = p.now();
-      const chunk = await p.store.write(() => {
-        const record = p.chunkMap.commit(req.datanodeId, reported, nowMs);
+      await p.store.write(() => {
+        p.safeMode.chunkCommitted(req.datanodeId, c.chunkId, () => p.chunkMap.commit(req.datanodeId, reported, nowMs));
         p.replication.onCommit(c.chunkId, req.datanodeId);
-        return record;
       });
-      if (chunk.inodeId !== undefined) p.safeMode.chunkReported(c.chunkId);
       return {};
     },
 

@@ -172,6 +172,25 @@ export class MetadataStore {
     return id;
   }
 
+  /**
+   * Chunks of files and of writes in progress, from LMDB's own entry count
+   * (kept in the same commits as the records): O(1), no scan.
+   */
+  chunkCount(): number {
+    return (this.chunks.getStats() as { entryCount: number }).entryCount;
+  }
+
+  /**
+   * Chunks of complete files: every chunk belongs either to a file or to the
+   * one upload that lists it, so this is all chunks minus those of writes in
+   * progress (a few records), never a scan of the chunk table.
+   */
+  completeFileChunkCount(): number {
+    let inUploads = 0;
+    for (const { value } of this.uploads.getRange()) inUploads += value.chunkIds.length;
+    return this.chunkCount() - inUploads;
+  }
+
   close(): Promise<void> {
     return this.root.close();
   }
