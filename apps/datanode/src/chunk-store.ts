@@ -117,22 +117,20 @@ export class ChunkStore {
     return new ChunkWriter(this, chunkId, length, tmpPath, handle);
   }
 
-  /** Moves a complete, fsynced temporary file into place with its metadata. */
-  async install(chunkId: string, tmpPath: string, meta: ChunkMeta): Promise<void> {
+  /** Moves a complete, fsynced temporary file and its fsynced metadata file into place. */
+  async install(chunkId: string, tmpPath: string, metaTmp: string, length: number): Promise<void> {
     const dir = this.chunkDir(chunkId);
     if (await mkdir(dir, { recursive: true })) await fsyncDir(join(this.dir, "chunks"));
     const dataPath = this.chunkPath(chunkId);
     // A rewrite of a chunk removes the old bytes first, so a crash can never
     // pair new metadata with old data (metadata without data is dropped at start).
     if (this.inventory.has(chunkId)) await rm(dataPath, { force: true });
-    const metaTmp = `${tmpPath}.meta`;
-    await writeDurably(metaTmp, encodeMeta(meta));
     await rename(metaTmp, `${dataPath}.meta`);
     await rename(tmpPath, dataPath);
     await rm(`${dataPath}.corrupt`, { force: true });
     await fsyncDir(dir);
     this.forget(chunkId);
-    this.remember(chunkId, meta.length);
+    this.remember(chunkId, length);
   }
 
   /** Length and checksum from the metadata, or undefined if the chunk is not held. */
@@ -296,7 +294,7 @@ export class ChunkStore {
   }
 }
 
-async function writeDurably(path: string, text: string): Promise<void> {
+export async function writeDurably(path: string, text: string): Promise<void> {
   const handle = await open(path, "w");
   try {
     await handle.writeFile(text);

@@ -1,8 +1,8 @@
 import { rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { Crc32, TrainfsError } from "@trainfs/common";
-import { PieceChecksums } from "./chunk-meta.js";
-import type { ChunkStore, StoredChunk } from "./chunk-store.js";
+import { PieceChecksums, encodeMeta } from "./chunk-meta.js";
+import { writeDurably, type ChunkStore, type StoredChunk } from "./chunk-store.js";
 
 /** A chunk being received into a temporary file, with its checksums computed on the way. */
 export class ChunkWriter {
@@ -48,13 +48,18 @@ export class ChunkWriter {
         `chunk ${this.chunkId}: checksum mismatch (received bytes have ${this.crc.digest().toString(16)}, sender computed ${(expectedChecksum >>> 0).toString(16)})`,
       );
     }
-    await this.handle.sync();
-    await this.handle.close();
-    this.closed = true;
     const checksum = this.crc.digest();
-    await this.store.install(this.chunkId, this.tmpPath, {
-      length: this.length, checksum, pieceSize: this.store.pieceSize, pieces: this.pieces.finish(),
-    });
+    const meta = { length: this.length, checksum, pieceSize: this.store.pieceSize, pieces: this.pieces.finish() };
+    // The data's fsync and the metadata's write and fsync overlap: both files
+    // are durable before either is renamed into place.
+    await Promise.all([
+      this.handle.sync().then(() => {
+        this.closed = true;
+        return this.handle.close();
+      }),
+      writeDurably(`${this.tmpPath}.meta`, encodeMeta(meta)),
+    ]);
+    await this.store.install(this.chunkId, this.tmpPath, `${this.tmpPath}.meta`, meta.length);
     return { chunkId: this.chunkId, length: this.length, checksum };
   }
 
@@ -65,5 +70,6 @@ export class ChunkWriter {
       await this.handle.close().catch(() => {});
     }
     await rm(this.tmpPath, { force: true });
+    await rm(`${this.tmpPath}.meta`, { force: true });
   }
 }

@@ -1,6 +1,7 @@
 import { NameNodeService } from "@trainfs/proto";
 import { RpcClients, errorMessage, type Logger } from "@trainfs/common";
 import type { ChunkStore, StoredChunk } from "./chunk-store.js";
+import { CommitBatcher } from "./commit-batcher.js";
 import type { NodeIdentity } from "./node-identity.js";
 import type { Replicator } from "./replicator.js";
 import type { TrashWorker } from "./trash.js";
@@ -18,6 +19,7 @@ const CALL_TIMEOUT_MS = 30_000;
  */
 export class NameNodeLink {
   private readonly client;
+  private readonly commits: CommitBatcher;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private registered = false;
@@ -38,6 +40,16 @@ export class NameNodeLink {
     private readonly logger: Logger,
   ) {
     this.client = clients.client(NameNodeService, namenode);
+    this.commits = new CommitBatcher(async (chunks) => {
+      const res = await this.client.commitChunk(
+        {
+          datanodeId: this.self.id,
+          chunks: chunks.map((c) => ({ chunkId: c.chunkId, length: BigInt(c.length), checksum: c.checksum })),
+        },
+        { timeoutMs: CALL_TIMEOUT_MS },
+      );
+      return res.results;
+    });
   }
 
   start(): void {
@@ -54,11 +66,9 @@ export class NameNodeLink {
     clearTimeout(this.timer);
   }
 
-  async commitChunk(chunk: StoredChunk): Promise<void> {
-    await this.client.commitChunk(
-      { datanodeId: this.self.id, chunk: { chunkId: chunk.chunkId, length: BigInt(chunk.length), checksum: chunk.checksum } },
-      { timeoutMs: CALL_TIMEOUT_MS },
-    );
+  /** Resolves once the NameNode recorded this node's replica; commits under way at once share a call. */
+  commitChunk(chunk: StoredChunk): Promise<void> {
+    return this.commits.commit(chunk);
   }
 
   /** Tells the NameNode that replicas here are bad; best effort (the scrubber finds them again). */
