@@ -4,7 +4,7 @@ import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import type { Client } from "@connectrpc/connect";
 import type { DataNodeService, GetFileResponse, NameNodeService } from "@trainfs/proto";
-import { Crc32, TrainfsError, formatChecksum, toTrainfsError, withRetry } from "@trainfs/common";
+import { TrainfsError, crc32Combine, formatChecksum, toTrainfsError, withRetry } from "@trainfs/common";
 import { readChunkRange } from "./chunk-reader.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
 import { mapLimit } from "./map-limit.js";
@@ -48,18 +48,19 @@ export async function readToFile(d: Deps, remotePath: string, localPath: string,
   let done = 0;
   try {
     await mapLimit(res.chunks, o.concurrency ?? 4, async (chunk) => {
-      const crc = new Crc32();
+      // The whole chunk's CRC-32, folded from the verified pieces' (no second pass over the bytes).
+      let whole = 0;
       let position = Number(chunk.offset);
-      for await (const data of readChunkRange(d.datanodeAt, chunk, 0, Number(chunk.length), { signal: o.signal, idleTimeoutMs: d.idleTimeoutMs })) {
+      const onChecksum = (crc: number, length: number) => (whole = crc32Combine(whole, crc, length));
+      for await (const data of readChunkRange(d.datanodeAt, chunk, 0, Number(chunk.length), { signal: o.signal, idleTimeoutMs: d.idleTimeoutMs, onChecksum })) {
         await writeFully(out, data, position);
         position += data.length;
-        crc.update(data);
         o.onProgress?.((done += data.length), file.size);
       }
-      if (crc.digest() !== chunk.checksum) {
+      if (whole !== chunk.checksum) {
         throw new TrainfsError(
           "data_loss",
-          `chunk ${chunk.index} (${chunk.chunkId}): whole-chunk checksum mismatch (got ${formatChecksum(crc.digest())}, expected ${formatChecksum(chunk.checksum)})`,
+          `chunk ${chunk.index} (${chunk.chunkId}): whole-chunk checksum mismatch (got ${formatChecksum(whole)}, expected ${formatChecksum(chunk.checksum)})`,
         );
       }
     });
