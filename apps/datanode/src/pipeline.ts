@@ -58,13 +58,18 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
   const downstream = header.downstream.length > 0 ? openDownstream(ctx, header) : undefined;
 
   let installed = false;
+  // The local write of a part runs while the next part is received: one
+  // write in flight (the file is appended in order), awaited before the next.
+  let writing: Promise<void> = Promise.resolve();
   try {
     let footer: { checksum: number } | undefined;
     for (let next = await input.next(); !next.done; next = await input.next()) {
       const part = next.value.part;
       if (part.case === "data") {
+        await writing;
         if (downstream) await downstream.send(next.value);
-        await writer.write(part.value);
+        writing = writer.write(part.value);
+        writing.catch(() => {}); // observed at the next await
         ctx.onBytesWritten?.(part.value.length);
       } else if (part.case === "footer") {
         footer = part.value;
@@ -74,6 +79,7 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
         throw fail(ctx, Code.InvalidArgument, "WriteChunk has one header, then data, then one footer");
       }
     }
+    await writing;
     if (!footer) throw fail(ctx, Code.InvalidArgument, `the chunk stream ended after ${writer.received} of ${length} bytes without a footer`);
     downstream?.end();
 
@@ -96,6 +102,7 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
     };
   } catch (err) {
     downstream?.cancel();
+    await writing.catch(() => {});
     await writer.abort();
     // The write failed as a whole, so no ConfirmFile will ever name this copy:
     // drop it now rather than leave an orphan for trash to find.

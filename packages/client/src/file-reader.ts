@@ -52,10 +52,18 @@ export async function readToFile(d: Deps, remotePath: string, localPath: string,
       let whole = 0;
       let position = Number(chunk.offset);
       const onChecksum = (crc: number, length: number) => (whole = crc32Combine(whole, crc, length));
-      for await (const data of readChunkRange(d.datanodeAt, chunk, 0, Number(chunk.length), { signal: o.signal, idleTimeoutMs: d.idleTimeoutMs, onChecksum })) {
-        await writeFully(out, data, position);
-        position += data.length;
-        o.onProgress?.((done += data.length), file.size);
+      // A part is written at its offset while the next one arrives (one write in flight).
+      let writing: Promise<void> = Promise.resolve();
+      try {
+        for await (const data of readChunkRange(d.datanodeAt, chunk, 0, Number(chunk.length), { signal: o.signal, idleTimeoutMs: d.idleTimeoutMs, onChecksum })) {
+          await writing;
+          writing = writeFully(out, data, position);
+          writing.catch(() => {}); // observed at the next await
+          position += data.length;
+          o.onProgress?.((done += data.length), file.size);
+        }
+      } finally {
+        await writing;
       }
       if (whole !== chunk.checksum) {
         throw new TrainfsError(
