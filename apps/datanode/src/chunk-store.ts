@@ -31,6 +31,12 @@ export class CorruptReplicaError extends TrainfsError {
 }
 
 const CHUNK_ID = /^[0-9a-f]{32}$/;
+/**
+ * How long a statfs answer is reused: every chunk write checks for room, and
+ * a statfs per small chunk showed in profiles; installs in between are
+ * subtracted, so the estimate only misses other writers on the same disk.
+ */
+const STATFS_TTL_MS = 1000;
 /** Pieces per read message: about 1 MiB, as the data parts of writes. */
 const PIECES_PER_PART = 16;
 
@@ -54,6 +60,8 @@ export class ChunkStore {
   /** Chunk id → length of every chunk held under its final name. */
   private readonly inventory = new Map<string, number>();
   private used = 0;
+  /** The disk's size and free space at the last statfs, and the bytes held then. */
+  private disk: { atMs: number; capacity: number; free: number; used: number } | undefined;
 
   private constructor(
     readonly dir: string,
@@ -96,9 +104,14 @@ export class ChunkStore {
 
   /** Capacity and free bytes of the disk, capped by the configured capacity. */
   async space(): Promise<{ capacityBytes: number; freeBytes: number }> {
-    const fs = await statfs(this.dir);
-    const diskCapacity = fs.blocks * fs.bsize;
-    const diskFree = fs.bavail * fs.bsize;
+    const now = Date.now();
+    if (!this.disk || now - this.disk.atMs > STATFS_TTL_MS) {
+      const fs = await statfs(this.dir);
+      this.disk = { atMs: now, capacity: fs.blocks * fs.bsize, free: fs.bavail * fs.bsize, used: this.used };
+    }
+    // Chunks installed since the last look have taken their room.
+    const diskCapacity = this.disk.capacity;
+    const diskFree = Math.max(0, this.disk.free - Math.max(0, this.used - this.disk.used));
     if (this.capacityLimit === undefined) return { capacityBytes: diskCapacity, freeBytes: diskFree };
     return {
       capacityBytes: Math.min(diskCapacity, this.capacityLimit),
