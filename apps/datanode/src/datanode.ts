@@ -88,7 +88,7 @@ export class DataNode {
   }
 
   async stop(): Promise<void> {
-    this.link.stop();
+    await this.link.stop();
     await this.scrubber.stop();
     await this.server.close();
     this.clients.close();

@@ -24,6 +24,9 @@ export class NameNodeLink {
   private stopped = false;
   private registered = false;
   private failures = 0;
+  /** The heartbeat round under way, if any. */
+  private ticking: Promise<void> = Promise.resolve();
+  private readonly cancel = new AbortController();
   private resolveReady!: () => void;
   /** Resolves once the node has registered and reported its chunks. */
   readonly ready = new Promise<void>((resolve) => (this.resolveReady = resolve));
@@ -53,7 +56,7 @@ export class NameNodeLink {
   }
 
   start(): void {
-    void this.tick();
+    this.ticking = this.tick();
   }
 
   /** Registered with the NameNode and reporting (what /readyz tells orchestrators). */
@@ -61,9 +64,15 @@ export class NameNodeLink {
     return this.registered && this.failures === 0;
   }
 
-  stop(): void {
+  /**
+   * Stops heartbeating; resolves once a round under way has ended (its calls
+   * are cancelled), so nothing touches the node's stores after it stops.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.cancel.abort();
+    await this.ticking;
   }
 
   /** Resolves once the NameNode recorded this node's replica; commits under way at once share a call. */
@@ -92,6 +101,7 @@ export class NameNodeLink {
       if (this.failures > 0) this.logger.info({ failures: this.failures }, "NameNode reachable again");
       this.failures = 0;
     } catch (err) {
+      if (this.stopped) return;
       this.failures++;
       delay = Math.min(MAX_BACKOFF_MS, this.intervalMs * 2 ** Math.min(this.failures - 1, 10));
       // Log the first failure and then every tenth, not one line per retry.
@@ -99,7 +109,7 @@ export class NameNodeLink {
         this.logger.warn({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, "cannot reach the NameNode");
       }
     }
-    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), delay);
+    if (!this.stopped) this.timer = setTimeout(() => (this.ticking = this.tick()), delay);
   }
 
   /** One heartbeat; true when the NameNode asked this node to register again. */
@@ -117,8 +127,9 @@ export class NameNodeLink {
         deletedChunkIds: deleted,
         failedReplicationChunkIds: failed,
       },
-      { timeoutMs: CALL_TIMEOUT_MS },
+      { timeoutMs: CALL_TIMEOUT_MS, signal: this.cancel.signal },
     );
+    if (this.stopped) return false;
     await this.trash.confirmed(deleted);
     await this.replicator.reported(failed);
     if (res.reregister) {
@@ -141,8 +152,9 @@ export class NameNodeLink {
         freeBytes: BigInt(space.freeBytes),
         clusterId: this.identity.clusterId,
       },
-      { timeoutMs: CALL_TIMEOUT_MS },
+      { timeoutMs: CALL_TIMEOUT_MS, signal: this.cancel.signal },
     );
+    if (this.stopped) return;
     await this.identity.joined(res.clusterId);
     const chunks = await this.store.list();
     const report = await this.client.chunkReport(
@@ -150,7 +162,7 @@ export class NameNodeLink {
         datanodeId: this.self.id,
         chunks: chunks.map((c) => ({ chunkId: c.chunkId, length: BigInt(c.length), checksum: c.checksum })),
       },
-      { timeoutMs: CALL_TIMEOUT_MS },
+      { timeoutMs: CALL_TIMEOUT_MS, signal: this.cancel.signal },
     );
     this.registered = true;
     this.logger.info(
