@@ -104,14 +104,22 @@ export class ChunkStore {
 
   /** Capacity and free bytes of the disk, capped by the configured capacity. */
   async space(): Promise<{ capacityBytes: number; freeBytes: number }> {
-    const now = Date.now();
-    if (!this.disk || now - this.disk.atMs > STATFS_TTL_MS) {
-      const fs = await statfs(this.dir);
-      this.disk = { atMs: now, capacity: fs.blocks * fs.bsize, free: fs.bavail * fs.bsize, used: this.used };
-    }
-    // Chunks installed since the last look have taken their room.
-    const diskCapacity = this.disk.capacity;
-    const diskFree = Math.max(0, this.disk.free - Math.max(0, this.used - this.disk.used));
+    const fs = await statfs(this.dir);
+    this.disk = { atMs: Date.now(), capacity: fs.blocks * fs.bsize, free: fs.bavail * fs.bsize, used: this.used };
+    return this.capped(this.disk.capacity, this.disk.free);
+  }
+
+  /**
+   * Free bytes for the room check of a write: the last statfs if under a
+   * second old, less the chunks installed since (one statfs per small chunk
+   * showed in profiles). Heartbeats report a fresh `space()`.
+   */
+  private async freeForWrite(): Promise<number> {
+    if (!this.disk || Date.now() - this.disk.atMs > STATFS_TTL_MS) return (await this.space()).freeBytes;
+    return this.capped(this.disk.capacity, Math.max(0, this.disk.free - Math.max(0, this.used - this.disk.used))).freeBytes;
+  }
+
+  private capped(diskCapacity: number, diskFree: number): { capacityBytes: number; freeBytes: number } {
     if (this.capacityLimit === undefined) return { capacityBytes: diskCapacity, freeBytes: diskFree };
     return {
       capacityBytes: Math.min(diskCapacity, this.capacityLimit),
@@ -121,7 +129,7 @@ export class ChunkStore {
 
   async createWriter(chunkId: string, length: number): Promise<ChunkWriter> {
     checkChunkId(chunkId);
-    const { freeBytes } = await this.space();
+    const freeBytes = await this.freeForWrite();
     if (length > freeBytes) {
       throw new TrainfsError("resource_exhausted", `no room for chunk ${chunkId}: ${length} bytes needed, ${freeBytes} free`);
     }
@@ -173,19 +181,31 @@ export class ChunkStore {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new CorruptReplicaError(chunkId, "its data file is missing");
       throw err;
     }
+    const readPart = async (piece: number): Promise<{ piece: number; start: number; data: Buffer }> => {
+      const count = Math.min(PIECES_PER_PART, last - piece + 1);
+      const start = piece * p;
+      const size = Math.min(count * p, meta.length - start);
+      const data = Buffer.allocUnsafe(size);
+      let got = 0;
+      while (got < size) {
+        const { bytesRead } = await handle.read(data, got, size - got, start + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got < size) throw new CorruptReplicaError(chunkId, `its data file is shorter than ${meta.length} bytes`);
+      return { piece, start, data };
+    };
+    // One part is read ahead while the last one is being sent.
+    let ahead: Promise<{ piece: number; start: number; data: Buffer }> | undefined;
     try {
+      ahead = readPart(first);
       for (let piece = first; piece <= last; piece += PIECES_PER_PART) {
+        const { start, data } = await ahead!;
+        const next = piece + PIECES_PER_PART;
+        ahead = next <= last ? readPart(next) : undefined;
+        ahead?.catch(() => {}); // observed when awaited
         const count = Math.min(PIECES_PER_PART, last - piece + 1);
-        const start = piece * p;
-        const size = Math.min(count * p, meta.length - start);
-        const data = Buffer.allocUnsafe(size);
-        let got = 0;
-        while (got < size) {
-          const { bytesRead } = await handle.read(data, got, size - got, start + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        if (got < size) throw new CorruptReplicaError(chunkId, `its data file is shorter than ${meta.length} bytes`);
+        const size = data.length;
         const checksums = meta.pieces.slice(piece, piece + count);
         checksums.forEach((expected, i) => {
           const actual = crc32(data.subarray(i * p, Math.min((i + 1) * p, size))) >>> 0;
@@ -198,6 +218,8 @@ export class ChunkStore {
         if (size !== meta.length) throw new CorruptReplicaError(chunkId, `its data file has ${size} bytes, not ${meta.length}`);
       }
     } finally {
+      // A read still under way must finish before its file handle closes.
+      await ahead?.catch(() => {});
       await handle.close();
     }
   }
