@@ -138,7 +138,12 @@ export class MetadataStore {
 
   static async open(dir: string): Promise<MetadataStore> {
     mkdirSync(dir, { recursive: true });
-    const store = new MetadataStore(open({ path: `${dir}/metadata.mdb`, maxDbs: 32 }));
+    // No read-ahead (MDB_NORDAHEAD): lookups land on random pages of a file
+    // that may outgrow memory, and the kernel's read-ahead of each fault
+    // mapped about 300 KiB per stat (measured at 10M files: 1000 cold stats
+    // took the mapped file from 44 to 320 MiB with it, to 65 MiB without,
+    // at the same latency).
+    const store = new MetadataStore(open({ path: `${dir}/metadata.mdb`, maxDbs: 32, noReadAhead: true }));
     await store.write(() => {
       if (!store.inodes.doesExist(ROOT_INODE_ID)) {
         store.inodes.put(ROOT_INODE_ID, {
