@@ -10,7 +10,7 @@ import {
   type WriteChunkResponse,
 } from "@trainfs/proto";
 import { RpcClients, errorMessage, safeNumber, toConnectError, type Logger } from "@trainfs/common";
-import type { ChunkStore, StoredChunk } from "./chunk-store.js";
+import { checkChunkId, type ChunkStore, type StoredChunk } from "./chunk-store.js";
 
 /** Header through which an error names the DataNode where it happened. */
 export const FAILED_DATANODE_HEADER = "trainfs-failed-datanode";
@@ -49,13 +49,18 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
   if (header.downstream.length > MAX_CHAIN) throw fail(ctx, Code.InvalidArgument, `a chain has at most ${MAX_CHAIN} DataNodes`);
   const length = safeNumber(header.length, "length");
 
+  // The next node's stream opens while this node prepares its own file (the
+  // forward path's latency is paid hop after hop); a bad chunk id is refused first.
+  let downstream: Downstream | undefined;
   let writer;
   try {
+    checkChunkId(header.chunkId);
+    downstream = header.downstream.length > 0 ? openDownstream(ctx, header) : undefined;
     writer = await ctx.store.createWriter(header.chunkId, length);
   } catch (err) {
+    downstream?.cancel();
     throw fail(ctx, toConnectError(err).code, errorMessage(err));
   }
-  const downstream = header.downstream.length > 0 ? openDownstream(ctx, header) : undefined;
 
   let installed = false;
   // The local write of a part runs while the next part is received: one
