@@ -1,4 +1,5 @@
 import { crc32 } from "node:zlib";
+import { crc32Combine } from "@trainfs/common";
 
 /**
  * A chunk's metadata file (`<chunk id>.meta`, JSON): its length, its whole
@@ -41,6 +42,15 @@ export class PieceChecksums {
   finish(): number[] {
     return this.filled > 0 ? [...this.done, this.current >>> 0] : [...this.done];
   }
+}
+
+/** The CRC-32 of the whole chunk, folded from its pieces' CRC-32s (no second pass over the bytes). */
+export function wholeChecksum(pieces: readonly number[], pieceSize: number, length: number): number {
+  let whole = 0;
+  pieces.forEach((piece, i) => {
+    whole = crc32Combine(whole, piece, Math.min(pieceSize, length - i * pieceSize));
+  });
+  return whole;
 }
 
 export function encodeMeta(meta: ChunkMeta): string {

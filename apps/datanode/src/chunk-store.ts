@@ -31,6 +31,12 @@ export class CorruptReplicaError extends TrainfsError {
 }
 
 const CHUNK_ID = /^[0-9a-f]{32}$/;
+/**
+ * How long a statfs answer is reused: every chunk write checks for room, and
+ * a statfs per small chunk showed in profiles; installs in between are
+ * subtracted, so the estimate only misses other writers on the same disk.
+ */
+const STATFS_TTL_MS = 1000;
 /** Pieces per read message: about 1 MiB, as the data parts of writes. */
 const PIECES_PER_PART = 16;
 
@@ -54,6 +60,8 @@ export class ChunkStore {
   /** Chunk id → length of every chunk held under its final name. */
   private readonly inventory = new Map<string, number>();
   private used = 0;
+  /** The disk's size and free space at the last statfs, and the bytes held then. */
+  private disk: { atMs: number; capacity: number; free: number; used: number } | undefined;
 
   private constructor(
     readonly dir: string,
@@ -97,8 +105,21 @@ export class ChunkStore {
   /** Capacity and free bytes of the disk, capped by the configured capacity. */
   async space(): Promise<{ capacityBytes: number; freeBytes: number }> {
     const fs = await statfs(this.dir);
-    const diskCapacity = fs.blocks * fs.bsize;
-    const diskFree = fs.bavail * fs.bsize;
+    this.disk = { atMs: Date.now(), capacity: fs.blocks * fs.bsize, free: fs.bavail * fs.bsize, used: this.used };
+    return this.capped(this.disk.capacity, this.disk.free);
+  }
+
+  /**
+   * Free bytes for the room check of a write: the last statfs if under a
+   * second old, less the chunks installed since (one statfs per small chunk
+   * showed in profiles). Heartbeats report a fresh `space()`.
+   */
+  private async freeForWrite(): Promise<number> {
+    if (!this.disk || Date.now() - this.disk.atMs > STATFS_TTL_MS) return (await this.space()).freeBytes;
+    return this.capped(this.disk.capacity, Math.max(0, this.disk.free - Math.max(0, this.used - this.disk.used))).freeBytes;
+  }
+
+  private capped(diskCapacity: number, diskFree: number): { capacityBytes: number; freeBytes: number } {
     if (this.capacityLimit === undefined) return { capacityBytes: diskCapacity, freeBytes: diskFree };
     return {
       capacityBytes: Math.min(diskCapacity, this.capacityLimit),
@@ -113,7 +134,7 @@ export class ChunkStore {
   async createWriter(chunkId: string, length: number, tag?: string): Promise<ChunkWriter> {
     checkChunkId(chunkId);
     if (tag !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(tag)) throw new TrainfsError("invalid_argument", "invalid temporary file tag");
-    const { freeBytes } = await this.space();
+    const freeBytes = await this.freeForWrite();
     if (length > freeBytes) {
       throw new TrainfsError("resource_exhausted", `no room for chunk ${chunkId}: ${length} bytes needed, ${freeBytes} free`);
     }
@@ -122,22 +143,20 @@ export class ChunkStore {
     return new ChunkWriter(this, chunkId, length, tmpPath, handle);
   }
 
-  /** Moves a complete, fsynced temporary file into place with its metadata. */
-  async install(chunkId: string, tmpPath: string, meta: ChunkMeta): Promise<void> {
+  /** Moves a complete, fsynced temporary file and its fsynced metadata file into place. */
+  async install(chunkId: string, tmpPath: string, metaTmp: string, length: number): Promise<void> {
     const dir = this.chunkDir(chunkId);
     if (await mkdir(dir, { recursive: true })) await fsyncDir(join(this.dir, "chunks"));
     const dataPath = this.chunkPath(chunkId);
     // A rewrite of a chunk removes the old bytes first, so a crash can never
     // pair new metadata with old data (metadata without data is dropped at start).
     if (this.inventory.has(chunkId)) await rm(dataPath, { force: true });
-    const metaTmp = `${tmpPath}.meta`;
-    await writeDurably(metaTmp, encodeMeta(meta));
     await rename(metaTmp, `${dataPath}.meta`);
     await rename(tmpPath, dataPath);
     await rm(`${dataPath}.corrupt`, { force: true });
     await fsyncDir(dir);
     this.forget(chunkId);
-    this.remember(chunkId, meta.length);
+    this.remember(chunkId, length);
   }
 
   /** Length and checksum from the metadata, or undefined if the chunk is not held. */
@@ -167,19 +186,31 @@ export class ChunkStore {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new CorruptReplicaError(chunkId, "its data file is missing");
       throw err;
     }
+    const readPart = async (piece: number): Promise<{ piece: number; start: number; data: Buffer }> => {
+      const count = Math.min(PIECES_PER_PART, last - piece + 1);
+      const start = piece * p;
+      const size = Math.min(count * p, meta.length - start);
+      const data = Buffer.allocUnsafe(size);
+      let got = 0;
+      while (got < size) {
+        const { bytesRead } = await handle.read(data, got, size - got, start + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got < size) throw new CorruptReplicaError(chunkId, `its data file is shorter than ${meta.length} bytes`);
+      return { piece, start, data };
+    };
+    // One part is read ahead while the last one is being sent.
+    let ahead: Promise<{ piece: number; start: number; data: Buffer }> | undefined;
     try {
+      ahead = readPart(first);
       for (let piece = first; piece <= last; piece += PIECES_PER_PART) {
+        const { start, data } = await ahead!;
+        const next = piece + PIECES_PER_PART;
+        ahead = next <= last ? readPart(next) : undefined;
+        ahead?.catch(() => {}); // observed when awaited
         const count = Math.min(PIECES_PER_PART, last - piece + 1);
-        const start = piece * p;
-        const size = Math.min(count * p, meta.length - start);
-        const data = Buffer.allocUnsafe(size);
-        let got = 0;
-        while (got < size) {
-          const { bytesRead } = await handle.read(data, got, size - got, start + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        if (got < size) throw new CorruptReplicaError(chunkId, `its data file is shorter than ${meta.length} bytes`);
+        const size = data.length;
         const checksums = meta.pieces.slice(piece, piece + count);
         checksums.forEach((expected, i) => {
           const actual = crc32(data.subarray(i * p, Math.min((i + 1) * p, size))) >>> 0;
@@ -192,6 +223,8 @@ export class ChunkStore {
         if (size !== meta.length) throw new CorruptReplicaError(chunkId, `its data file has ${size} bytes, not ${meta.length}`);
       }
     } finally {
+      // A read still under way must finish before its file handle closes.
+      await ahead?.catch(() => {});
       await handle.close();
     }
   }
@@ -301,7 +334,7 @@ export class ChunkStore {
   }
 }
 
-async function writeDurably(path: string, text: string): Promise<void> {
+export async function writeDurably(path: string, text: string): Promise<void> {
   const handle = await open(path, "w");
   try {
     await handle.writeFile(text);

@@ -1,13 +1,13 @@
 import { rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { Crc32, TrainfsError } from "@trainfs/common";
-import { PieceChecksums } from "./chunk-meta.js";
-import type { ChunkStore, StoredChunk } from "./chunk-store.js";
+import { TrainfsError } from "@trainfs/common";
+import { PieceChecksums, encodeMeta, wholeChecksum } from "./chunk-meta.js";
+import { writeDurably, type ChunkStore, type StoredChunk } from "./chunk-store.js";
 
 /** A chunk being received into a temporary file, with its checksums computed on the way. */
 export class ChunkWriter {
-  private readonly crc = new Crc32();
   private readonly pieces: PieceChecksums;
+  private bytes = 0;
   private closed = false;
 
   constructor(
@@ -21,15 +21,16 @@ export class ChunkWriter {
   }
 
   get received(): number {
-    return this.crc.length;
+    return this.bytes;
   }
 
   async write(data: Uint8Array): Promise<void> {
-    if (this.crc.length + data.byteLength > this.length) {
+    if (this.bytes + data.byteLength > this.length) {
       throw new TrainfsError("invalid_argument", `chunk ${this.chunkId}: more than the declared ${this.length} bytes were sent`);
     }
-    this.crc.update(data);
+    // One pass over the bytes: the whole chunk's CRC-32 is folded from the pieces' at the end.
     this.pieces.update(data);
+    this.bytes += data.byteLength;
     let written = 0;
     while (written < data.byteLength) {
       const { bytesWritten } = await this.handle.write(data, written, data.byteLength - written);
@@ -39,22 +40,28 @@ export class ChunkWriter {
 
   /** Verifies length and checksum, fsyncs, and renames the chunk into place with its metadata. */
   async commit(expectedChecksum: number): Promise<StoredChunk> {
-    if (this.crc.length !== this.length) {
-      throw new TrainfsError("invalid_argument", `chunk ${this.chunkId}: received ${this.crc.length} bytes, expected ${this.length}`);
+    if (this.bytes !== this.length) {
+      throw new TrainfsError("invalid_argument", `chunk ${this.chunkId}: received ${this.bytes} bytes, expected ${this.length}`);
     }
-    if (this.crc.digest() !== expectedChecksum >>> 0) {
+    const pieces = this.pieces.finish();
+    const checksum = wholeChecksum(pieces, this.store.pieceSize, this.length);
+    if (checksum !== expectedChecksum >>> 0) {
       throw new TrainfsError(
         "data_loss",
-        `chunk ${this.chunkId}: checksum mismatch (received bytes have ${this.crc.digest().toString(16)}, sender computed ${(expectedChecksum >>> 0).toString(16)})`,
+        `chunk ${this.chunkId}: checksum mismatch (received bytes have ${checksum.toString(16)}, sender computed ${(expectedChecksum >>> 0).toString(16)})`,
       );
     }
-    await this.handle.sync();
-    await this.handle.close();
-    this.closed = true;
-    const checksum = this.crc.digest();
-    await this.store.install(this.chunkId, this.tmpPath, {
-      length: this.length, checksum, pieceSize: this.store.pieceSize, pieces: this.pieces.finish(),
-    });
+    const meta = { length: this.length, checksum, pieceSize: this.store.pieceSize, pieces };
+    // The data's fsync and the metadata's write and fsync overlap: both files
+    // are durable before either is renamed into place.
+    await Promise.all([
+      this.handle.sync().then(() => {
+        this.closed = true;
+        return this.handle.close();
+      }),
+      writeDurably(`${this.tmpPath}.meta`, encodeMeta(meta)),
+    ]);
+    await this.store.install(this.chunkId, this.tmpPath, `${this.tmpPath}.meta`, meta.length);
     return { chunkId: this.chunkId, length: this.length, checksum };
   }
 
@@ -65,5 +72,6 @@ export class ChunkWriter {
       await this.handle.close().catch(() => {});
     }
     await rm(this.tmpPath, { force: true });
+    await rm(`${this.tmpPath}.meta`, { force: true });
   }
 }

@@ -109,7 +109,7 @@ export class DataNode {
   }
 
   async stop(): Promise<void> {
-    this.link.stop();
+    await this.link.stop();
     await this.scrubber.stop();
     await this.server.close();
     await this.partUploads.close();

@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { NameNodeService } from "@trainfs/proto";
 import { RpcClients, errorMessage, type Logger } from "@trainfs/common";
 import type { ChunkStore, StoredChunk } from "./chunk-store.js";
+import { CommitBatcher } from "./commit-batcher.js";
 import type { NodeIdentity } from "./node-identity.js";
 import type { Replicator } from "./replicator.js";
 import type { TrashWorker } from "./trash.js";
@@ -19,10 +20,14 @@ const CALL_TIMEOUT_MS = 30_000;
  */
 export class NameNodeLink {
   private readonly client;
+  private readonly commits: CommitBatcher;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private registered = false;
   private failures = 0;
+  /** The heartbeat round under way, if any. */
+  private ticking: Promise<void> = Promise.resolve();
+  private readonly cancel = new AbortController();
   private resolveReady!: () => void;
   /** Resolves once the node has registered and reported its chunks. */
   readonly ready = new Promise<void>((resolve) => (this.resolveReady = resolve));
@@ -39,10 +44,20 @@ export class NameNodeLink {
     private readonly logger: Logger,
   ) {
     this.client = clients.client(NameNodeService, namenode);
+    this.commits = new CommitBatcher(async (chunks) => {
+      const res = await this.client.commitChunk(
+        {
+          datanodeId: this.self.id,
+          chunks: chunks.map((c) => ({ chunkId: c.chunkId, length: BigInt(c.length), checksum: c.checksum })),
+        },
+        { timeoutMs: CALL_TIMEOUT_MS },
+      );
+      return res.results;
+    });
   }
 
   start(): void {
-    void this.tick();
+    this.ticking = this.tick();
   }
 
   /** Registered with the NameNode and reporting (what /readyz tells orchestrators). */
@@ -50,16 +65,20 @@ export class NameNodeLink {
     return this.registered && this.failures === 0;
   }
 
-  stop(): void {
+  /**
+   * Stops heartbeating; resolves once a round under way has ended (its calls
+   * are cancelled), so nothing touches the node's stores after it stops.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.cancel.abort();
+    await this.ticking;
   }
 
-  async commitChunk(chunk: StoredChunk): Promise<void> {
-    await this.client.commitChunk(
-      { datanodeId: this.self.id, chunk: { chunkId: chunk.chunkId, length: BigInt(chunk.length), checksum: chunk.checksum } },
-      { timeoutMs: CALL_TIMEOUT_MS },
-    );
+  /** Resolves once the NameNode recorded this node's replica; commits under way at once share a call. */
+  commitChunk(chunk: StoredChunk): Promise<void> {
+    return this.commits.commit(chunk);
   }
 
   /** Tells the NameNode that replicas here are bad; best effort (the scrubber finds them again). */
@@ -83,6 +102,7 @@ export class NameNodeLink {
       if (this.failures > 0) this.logger.info({ failures: this.failures }, "NameNode reachable again");
       this.failures = 0;
     } catch (err) {
+      if (this.stopped) return;
       this.failures++;
       delay = Math.min(MAX_BACKOFF_MS, this.intervalMs * 2 ** Math.min(this.failures - 1, 10));
       // Log the first failure and then every tenth, not one line per retry.
@@ -92,7 +112,7 @@ export class NameNodeLink {
         else this.logger.warn({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, "cannot reach the NameNode");
       }
     }
-    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), delay);
+    if (!this.stopped) this.timer = setTimeout(() => (this.ticking = this.tick()), delay);
   }
 
   /** One heartbeat; true when the NameNode asked this node to register again. */
@@ -110,8 +130,9 @@ export class NameNodeLink {
         deletedChunkIds: deleted,
         failedReplicationChunkIds: failed,
       },
-      { timeoutMs: CALL_TIMEOUT_MS },
+      { timeoutMs: CALL_TIMEOUT_MS, signal: this.cancel.signal },
     );
+    if (this.stopped) return false;
     await this.trash.confirmed(deleted);
     await this.replicator.reported(failed);
     if (res.reregister) {
@@ -134,8 +155,9 @@ export class NameNodeLink {
         freeBytes: BigInt(space.freeBytes),
         clusterId: this.identity.clusterId,
       },
-      { timeoutMs: CALL_TIMEOUT_MS },
+      { timeoutMs: CALL_TIMEOUT_MS, signal: this.cancel.signal },
     );
+    if (this.stopped) return;
     await this.identity.joined(res.clusterId);
     const chunks = await this.store.list();
     const report = await this.client.chunkReport(
@@ -143,7 +165,7 @@ export class NameNodeLink {
         datanodeId: this.self.id,
         chunks: chunks.map((c) => ({ chunkId: c.chunkId, length: BigInt(c.length), checksum: c.checksum })),
       },
-      { timeoutMs: CALL_TIMEOUT_MS },
+      { timeoutMs: CALL_TIMEOUT_MS, signal: this.cancel.signal },
     );
     this.registered = true;
     this.logger.info(

@@ -10,7 +10,7 @@ import {
   type WriteChunkResponse,
 } from "@trainfs/proto";
 import { RpcClients, errorMessage, safeNumber, toConnectError, type Logger } from "@trainfs/common";
-import type { ChunkStore, StoredChunk } from "./chunk-store.js";
+import { checkChunkId, type ChunkStore, type StoredChunk } from "./chunk-store.js";
 
 /** Header through which an error names the DataNode where it happened. */
 export const FAILED_DATANODE_HEADER = "trainfs-failed-datanode";
@@ -51,23 +51,34 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
   if (header.downstream.length > MAX_CHAIN) throw fail(ctx, Code.InvalidArgument, `a chain has at most ${MAX_CHAIN} DataNodes`);
   const length = safeNumber(header.length, "length");
 
+  // The next node's stream opens while this node prepares its own file (the
+  // forward path's latency is paid hop after hop); a bad chunk id is refused first.
+  let downstream: Downstream | undefined;
   let writer;
   try {
+    checkChunkId(header.chunkId);
+    // Before the disk or the next node is touched: no token, no write anywhere.
     ctx.checkAccess(header.chunkId, "write", header.accessToken);
+    downstream = header.downstream.length > 0 ? openDownstream(ctx, header) : undefined;
     writer = await ctx.store.createWriter(header.chunkId, length);
   } catch (err) {
+    downstream?.cancel();
     throw fail(ctx, toConnectError(err).code, errorMessage(err));
   }
-  const downstream = header.downstream.length > 0 ? openDownstream(ctx, header) : undefined;
 
   let installed = false;
+  // The local write of a part runs while the next part is received: one
+  // write in flight (the file is appended in order), awaited before the next.
+  let writing: Promise<void> = Promise.resolve();
   try {
     let footer: { checksum: number } | undefined;
     for (let next = await input.next(); !next.done; next = await input.next()) {
       const part = next.value.part;
       if (part.case === "data") {
+        await writing;
         if (downstream) await downstream.send(next.value);
-        await writer.write(part.value);
+        writing = writer.write(part.value);
+        writing.catch(() => {}); // observed at the next await
         ctx.onBytesWritten?.(part.value.length);
       } else if (part.case === "footer") {
         footer = part.value;
@@ -77,6 +88,7 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
         throw fail(ctx, Code.InvalidArgument, "WriteChunk has one header, then data, then one footer");
       }
     }
+    await writing;
     if (!footer) throw fail(ctx, Code.InvalidArgument, `the chunk stream ended after ${writer.received} of ${length} bytes without a footer`);
     downstream?.end();
 
@@ -100,6 +112,7 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
     };
   } catch (err) {
     downstream?.cancel();
+    await writing.catch(() => {});
     await writer.abort();
     // The write failed as a whole, so no ConfirmFile will ever name this copy:
     // drop it now rather than leave an orphan for trash to find.

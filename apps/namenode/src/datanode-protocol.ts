@@ -1,6 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { NameNodeService } from "@trainfs/proto";
-import { TrainfsError, safeNumber } from "@trainfs/common";
+import { TrainfsError, safeNumber, toConnectError } from "@trainfs/common";
 import type { NameNodeParts } from "./namenode-service.js";
 import { location, required } from "./rpc-fields.js";
 
@@ -14,7 +14,6 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
       throw new TrainfsError("failed_precondition", `DataNode ${datanodeId} is not registered; register first`);
     }
   };
-  const isCompleteFileChunk = (chunkId: string) => p.store.chunks.get(chunkId)?.inodeId !== undefined;
 
   return {
     async registerDataNode(req) {
@@ -41,6 +40,7 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
       const reported = req.chunks.map((c) => ({ chunkId: c.chunkId, length: safeNumber(c.length, "length"), checksum: c.checksum }));
       const nowMs = p.now();
       const result = await p.store.write(() => {
+        p.safeMode.reportArrived(req.datanodeId, reported.map((c) => c.chunkId));
         const r = p.chunkMap.applyReport(req.datanodeId, reported, nowMs, p.datanodes.registeredAt(req.datanodeId));
         for (const chunkId of r.mismatchedChunkIds) p.corrupt.mark(chunkId, req.datanodeId, "its length or checksum differs from the record", nowMs);
         // Every chunk the node holds, not only the changed ones: a node back from
@@ -51,9 +51,6 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
         else for (const chunkId of r.unknownChunkIds) p.trash.add(req.datanodeId, chunkId, nowMs);
         return r;
       });
-      if (p.safeMode.isOn) {
-        for (const c of reported) if (isCompleteFileChunk(c.chunkId)) p.safeMode.chunkReported(c.chunkId);
-      }
       return { accepted: result.accepted, unknown: result.unknown, mismatched: result.mismatched };
     },
 
@@ -89,18 +86,30 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
 
     async commitChunk(req) {
       requireRegistered(req.datanodeId);
-      const c = req.chunk;
-      if (!c) throw new TrainfsError("invalid_argument", "chunk is required");
-      required(c.chunkId, "chunk.chunk_id");
-      const reported = { chunkId: c.chunkId, length: safeNumber(c.length, "chunk.length"), checksum: c.checksum };
-      const nowMs = p.now();
-      const chunk = await p.store.write(() => {
-        const record = p.chunkMap.commit(req.datanodeId, reported, nowMs);
-        p.replication.onCommit(c.chunkId, req.datanodeId);
-        return record;
-      });
-      if (chunk.inodeId !== undefined) p.safeMode.chunkReported(c.chunkId);
-      return {};
+      const commitOne = async (c: { chunkId: string; length: bigint; checksum: number }, field: string) => {
+        required(c.chunkId, `${field}.chunk_id`);
+        const reported = { chunkId: c.chunkId, length: safeNumber(c.length, `${field}.length`), checksum: c.checksum };
+        const nowMs = p.now();
+        await p.store.write(() => {
+          p.safeMode.chunkCommitted(req.datanodeId, c.chunkId, () => p.chunkMap.commit(req.datanodeId, reported, nowMs));
+          p.replication.onCommit(c.chunkId, req.datanodeId);
+        });
+      };
+      if (req.chunks.length === 0) {
+        if (!req.chunk) throw new TrainfsError("invalid_argument", "chunk or chunks is required");
+        await commitOne(req.chunk, "chunk");
+        return { results: [] };
+      }
+      // Each chunk in a transaction of its own, so one refusal rolls back only
+      // itself; issued together, they share one durable LMDB commit.
+      const settled = await Promise.allSettled(req.chunks.map((c, i) => commitOne(c, `chunks[${i}]`)));
+      return {
+        results: settled.map((s, i) => {
+          if (s.status === "fulfilled") return { chunkId: req.chunks[i]!.chunkId, code: 0, message: "" };
+          const err = toConnectError(s.reason);
+          return { chunkId: req.chunks[i]!.chunkId, code: err.code, message: err.rawMessage };
+        }),
+      };
     },
 
     async reportBadChunks(req) {

@@ -138,7 +138,14 @@ export class MetadataStore {
 
   static async open(dir: string): Promise<MetadataStore> {
     mkdirSync(dir, { recursive: true });
-    const store = new MetadataStore(open({ path: `${dir}/metadata.mdb`, maxDbs: 32 }));
+    // No read-ahead (MDB_NORDAHEAD): lookups land on random pages of a file
+    // that may outgrow memory, and the kernel's read-ahead of each fault
+    // mapped about 300 KiB per stat (measured at 10M files: 1000 cold stats
+    // took the mapped file from 44 to 320 MiB with it, to 65 MiB without,
+    // at the same latency).
+    // (lmdb-js supports `noReadAhead` but its typings omit it.)
+    const options = { path: `${dir}/metadata.mdb`, maxDbs: 32, noReadAhead: true };
+    const store = new MetadataStore(open(options));
     await store.write(() => {
       if (!store.inodes.doesExist(ROOT_INODE_ID)) {
         store.inodes.put(ROOT_INODE_ID, {
@@ -170,6 +177,25 @@ export class MetadataStore {
     const id = (this.meta.get("nextInodeId") as number | undefined) ?? ROOT_INODE_ID + 1;
     this.meta.put("nextInodeId", id + 1);
     return id;
+  }
+
+  /**
+   * Chunks of files and of writes in progress, from LMDB's own entry count
+   * (kept in the same commits as the records): O(1), no scan.
+   */
+  chunkCount(): number {
+    return (this.chunks.getStats() as { entryCount: number }).entryCount;
+  }
+
+  /**
+   * Chunks of complete files: every chunk belongs either to a file or to the
+   * one upload that lists it, so this is all chunks minus those of writes in
+   * progress (a few records), never a scan of the chunk table.
+   */
+  completeFileChunkCount(): number {
+    let inUploads = 0;
+    for (const { value } of this.uploads.getRange()) inUploads += value.chunkIds.length;
+    return this.chunkCount() - inUploads;
   }
 
   close(): Promise<void> {

@@ -24,7 +24,7 @@ export function nameNodeMetrics(p: NameNodeParts): Metrics {
   m.gauge("trainfs_replication_tasks_pending", "Copies handed out and not finished.", [], (g) => g.set(p.pending.count()));
   m.gauge("trainfs_trash_tasks_pending", "Chunk deletions DataNodes owe.", [], (g) => g.set(p.trash.count()));
   m.gauge("trainfs_safe_mode", "1 while in safe mode.", [], (g) => g.set(p.safeMode.isOn ? 1 : 0));
-  m.gauge("trainfs_chunks", "Chunks the NameNode knows (files and writes in progress).", [], (g) => g.set(p.store.chunks.getCount()));
+  m.gauge("trainfs_chunks", "Chunks the NameNode knows (files and writes in progress).", [], (g) => g.set(p.store.chunkCount()));
   m.gauge("trainfs_writes_in_progress", "Files under construction.", [], (g) => g.set(p.store.uploads.getCount()));
   return m;
 }

@@ -16,6 +16,7 @@ import { nameNodeService, type NameNodeParts } from "./namenode-service.js";
 import { PendingReplications } from "./pending-replications.js";
 import { ReplicationMonitor } from "./replication-monitor.js";
 import { ReplicationQueue } from "./replication-queue.js";
+import { ReplicationScan } from "./replication-scan.js";
 import { SafeMode } from "./safe-mode.js";
 import { Trash } from "./trash.js";
 import { UploadManager } from "./upload-manager.js";
@@ -29,6 +30,7 @@ export class NameNode {
     readonly config: NameNodeConfig,
     readonly parts: NameNodeParts,
     private readonly heartbeats: HeartbeatMonitor,
+    readonly replicationScan: ReplicationScan,
     private readonly server: RpcServer,
     private readonly lock: DataDirLock,
     private readonly logger: Logger,
@@ -65,7 +67,8 @@ export class NameNode {
           maxReplication: config.maxReplication,
         },
       };
-      safeMode.onExit(() => reconcileAfterSafeMode(parts));
+      const scan = new ReplicationScan(store, replication, logger);
+      safeMode.onExit(() => reconcileAfterSafeMode(parts, scan));
       const heartbeats = new HeartbeatMonitor(store, datanodes, chunkMap, replication, trash, logger);
       const server = await startRpcServer({
         host: config.host,
@@ -80,7 +83,7 @@ export class NameNode {
         staticDir: config.consoleDir ?? builtConsoleDir(),
         quietMethods: ["HeartBeat", "RenewLease", "ChunkReport"],
       });
-      const nn = new NameNode(config, parts, heartbeats, server, lock, logger);
+      const nn = new NameNode(config, parts, heartbeats, scan, server, lock, logger);
       nn.schedule();
       logger.info({ address: nn.address, dataDir: config.dataDir, clusterId: store.clusterId }, "NameNode listening");
       if (!access.dataNodesAuthenticated) {
@@ -141,6 +144,7 @@ export class NameNode {
     this.timer = undefined;
     await this.server.close();
     await this.round;
+    await this.replicationScan.stop();
     await this.store.close();
     this.lock.release();
     this.logger.info("NameNode stopped");
@@ -156,18 +160,18 @@ export class NameNode {
 }
 
 /**
- * Once chunk reports are in, every chunk's replica count is checked (HDFS's
- * initial replication queue), and unknown chunks reported meanwhile go to
- * trash if they are still unknown.
+ * Once chunk reports are in, unknown chunks reported meanwhile go to trash if
+ * they are still unknown, and every chunk's replica count is checked by a
+ * background scan (HDFS's initial replication queue).
  */
-async function reconcileAfterSafeMode(p: NameNodeParts): Promise<void> {
+async function reconcileAfterSafeMode(p: NameNodeParts, scan: ReplicationScan): Promise<void> {
   const nowMs = p.now();
   await p.store.write(() => {
-    for (const { key, value } of p.store.chunks.getRange()) if (value.inodeId !== undefined) p.replication.recheck(key);
     for (const [datanodeId, chunkIds] of p.safeMode.takeDeferred()) {
       for (const chunkId of chunkIds) if (!p.store.chunks.doesExist(chunkId)) p.trash.add(datanodeId, chunkId, nowMs);
     }
   });
+  scan.start();
 }
 
 /** The web console's build (apps/console/dist), if the package is installed beside the NameNode. */

@@ -14,24 +14,30 @@ export interface SafeModeStatus {
  * (or `timeoutMs` passes), it schedules no replication and no trash, so slow
  * reporters cause no copy storm and no wrong deletions. Reads and writes work
  * meanwhile.
+ *
+ * Nothing here grows with the number of chunks: the total comes from LMDB's
+ * entry count, and a chunk counts as reported the first time a node that has
+ * reported since the start holds it (HDFS's "safe blocks" counter), so no set
+ * of chunk ids is kept.
  */
 export class SafeMode {
   private on: boolean;
-  private readonly reported = new Set<string>();
+  private reportedCount = 0;
+  /** DataNodes whose full chunk report arrived since the start: their replica records are current. */
+  private readonly reporters = new Set<string>();
   private readonly deferred = new Map<string, Set<string>>();
   private readonly totalChunks: number;
   private readonly startedMs: number;
   private readonly exitListeners: Array<() => void | Promise<void>> = [];
 
   constructor(
-    store: MetadataStore,
+    private readonly store: MetadataStore,
     private readonly threshold: number,
     private readonly timeoutMs: number,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {
-    let total = 0;
-    for (const { value } of store.chunks.getRange()) if (value.inodeId !== undefined) total++;
+    const total = store.completeFileChunkCount();
     this.totalChunks = total;
     this.startedMs = now();
     this.on = total > 0 && threshold > 0;
@@ -46,9 +52,33 @@ export class SafeMode {
     this.exitListeners.push(listener);
   }
 
-  /** A complete file's chunk has a replica on a node that reported since the start. */
-  chunkReported(chunkId: string): void {
-    if (this.on) this.reported.add(chunkId);
+  /**
+   * A DataNode's full chunk report: counts the complete files' chunks no
+   * earlier reporter holds. Call inside `store.write`, before the report's
+   * replicas are recorded.
+   */
+  reportArrived(datanodeId: string, chunkIds: readonly string[]): void {
+    if (!this.on) return;
+    const counted = new Set<string>();
+    for (const chunkId of chunkIds) {
+      if (counted.has(chunkId) || !this.isNew(chunkId)) continue;
+      counted.add(chunkId);
+      this.reportedCount++;
+    }
+    this.reporters.add(datanodeId);
+  }
+
+  /**
+   * Runs `commit`, which records a DataNode's commit of a chunk. A node that
+   * has reported keeps its records current, so the chunk counts if no
+   * reporter held it before; a node yet to report will list it in its
+   * report. Inside `store.write`.
+   */
+  chunkCommitted<T>(datanodeId: string, chunkId: string, commit: () => T): T {
+    const counts = this.on && this.reporters.has(datanodeId) && this.isNew(chunkId);
+    const out = commit();
+    if (counts) this.reportedCount++;
+    return out;
   }
 
   /**
@@ -71,15 +101,15 @@ export class SafeMode {
   /** Leaves safe mode when enough is reported or time is up; true if it just left. */
   async check(): Promise<boolean> {
     if (!this.on) return false;
-    const covered = this.reported.size >= this.threshold * this.totalChunks;
+    const covered = this.reportedCount >= this.threshold * this.totalChunks;
     const timedOut = this.now() - this.startedMs >= this.timeoutMs;
     if (!covered && !timedOut) return false;
     this.on = false;
     this.logger.info(
-      { reportedChunks: this.reported.size, totalChunks: this.totalChunks, reason: covered ? "reports" : "timeout" },
+      { reportedChunks: this.reportedCount, totalChunks: this.totalChunks, reason: covered ? "reports" : "timeout" },
       "safe mode off: replication and trash start",
     );
-    this.reported.clear();
+    this.reporters.clear();
     for (const listener of this.exitListeners) await listener();
     return true;
   }
@@ -87,9 +117,18 @@ export class SafeMode {
   status(): SafeModeStatus {
     return {
       on: this.on,
-      reportedChunks: this.on ? this.reported.size : this.totalChunks,
+      reportedChunks: this.on ? this.reportedCount : this.totalChunks,
       totalChunks: this.totalChunks,
       threshold: this.threshold,
     };
+  }
+
+  /** A complete file's chunk that no node reporting since the start holds yet. */
+  private isNew(chunkId: string): boolean {
+    if (this.store.chunks.get(chunkId)?.inodeId === undefined) return false;
+    for (const [, datanodeId] of this.store.replicas.getKeys({ start: [chunkId], end: [chunkId, "\uffff"] })) {
+      if (this.reporters.has(datanodeId)) return false;
+    }
+    return true;
   }
 }

@@ -21,6 +21,12 @@ export async function* readChunkRange(
     idleTimeoutMs?: number | undefined;
     /** Asks the NameNode again for the chunk, for a fresh access token when a replica refuses an expired one. */
     refresh?: (() => Promise<ChunkLocation>) | undefined;
+    /**
+     * The CRC-32 of each verified span handed out, in order, covering exactly
+     * the bytes yielded: whole pieces give the checksum already verified, so
+     * a caller can fold the chunk's checksum without another pass.
+     */
+    onChecksum?: ((crc: number, length: number) => void) | undefined;
   } = {},
 ): AsyncGenerator<Buffer> {
   if (from >= to) return;
@@ -55,6 +61,7 @@ export async function* readChunkRange(
         if (start > position) throw new Error(`skipped bytes ${position} to ${start}`);
         const upTo = Math.min(end, to);
         if (upTo > position) {
+          if (options.onChecksum) reportSpans(part, position, upTo, options.onChecksum);
           yield Buffer.from(part.data.buffer, part.data.byteOffset + (position - start), upTo - position);
           position = upTo;
         }
@@ -85,6 +92,21 @@ export async function* readChunkRange(
 }
 
 class PieceMismatch extends Error {}
+
+/** CRC-32s of the bytes [from, to) of a verified part: a whole piece's as sent, a partial one's computed. */
+function reportSpans(part: ReadChunkResponse, from: number, to: number, report: (crc: number, length: number) => void): void {
+  const start = Number(part.offset);
+  const size = part.pieceSize;
+  for (let i = 0; i < part.pieceChecksums.length; i++) {
+    const pieceStart = start + i * size;
+    const pieceEnd = Math.min(pieceStart + size, start + part.data.length);
+    const a = Math.max(pieceStart, from);
+    const b = Math.min(pieceEnd, to);
+    if (a >= b) continue;
+    if (a === pieceStart && b === pieceEnd) report(part.pieceChecksums[i]!, b - a);
+    else report(crc32(part.data.subarray(a - start, b - start)) >>> 0, b - a);
+  }
+}
 
 /** Checks each piece of a ReadChunk message against the checksum sent with it. */
 function verifyPieces(part: ReadChunkResponse): void {

@@ -4,7 +4,7 @@ import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import type { Client } from "@connectrpc/connect";
 import type { ChunkLocation, DataNodeService, GetFileResponse, NameNodeService } from "@trainfs/proto";
-import { Crc32, TrainfsError, formatChecksum, toTrainfsError, withRetry } from "@trainfs/common";
+import { TrainfsError, crc32Combine, formatChecksum, toTrainfsError, withRetry } from "@trainfs/common";
 import { readChunkRange } from "./chunk-reader.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
 import { mapLimit } from "./map-limit.js";
@@ -57,22 +57,32 @@ export async function readToFile(d: Deps, remotePath: string, localPath: string,
   let done = 0;
   try {
     await mapLimit(res.chunks, o.concurrency ?? 4, async (chunk) => {
-      const crc = new Crc32();
+      // The whole chunk's CRC-32, folded from the verified pieces' (no second pass over the bytes).
+      let whole = 0;
       let position = Number(chunk.offset);
-      for await (const data of readChunkRange(d.datanodeAt, chunk, 0, Number(chunk.length), {
-        signal: o.signal,
-        idleTimeoutMs: d.idleTimeoutMs,
-        refresh: refresher(d, remotePath, chunk.chunkId, o.signal),
-      })) {
-        await writeFully(out, data, position);
-        position += data.length;
-        crc.update(data);
-        o.onProgress?.((done += data.length), file.size);
+      const onChecksum = (crc: number, length: number) => (whole = crc32Combine(whole, crc, length));
+      // A part is written at its offset while the next one arrives (one write in flight).
+      let writing: Promise<void> = Promise.resolve();
+      try {
+        for await (const data of readChunkRange(d.datanodeAt, chunk, 0, Number(chunk.length), {
+          signal: o.signal,
+          idleTimeoutMs: d.idleTimeoutMs,
+          onChecksum,
+          refresh: refresher(d, remotePath, chunk.chunkId, o.signal),
+        })) {
+          await writing;
+          writing = writeFully(out, data, position);
+          writing.catch(() => {}); // observed at the next await
+          position += data.length;
+          o.onProgress?.((done += data.length), file.size);
+        }
+      } finally {
+        await writing;
       }
-      if (crc.digest() !== chunk.checksum) {
+      if (whole !== chunk.checksum) {
         throw new TrainfsError(
           "data_loss",
-          `chunk ${chunk.index} (${chunk.chunkId}): whole-chunk checksum mismatch (got ${formatChecksum(crc.digest())}, expected ${formatChecksum(chunk.checksum)})`,
+          `chunk ${chunk.index} (${chunk.chunkId}): whole-chunk checksum mismatch (got ${formatChecksum(whole)}, expected ${formatChecksum(chunk.checksum)})`,
         );
       }
     });

@@ -1,6 +1,7 @@
 import { open, readdir, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buffer } from "node:stream/consumers";
+import { crc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { randomFile, sha256File, type MiniCluster } from "../src/index.js";
 import { chunkLocations, cluster, eventually, holdersOnDisk, workDir } from "./helpers.js";
@@ -132,5 +133,24 @@ describe("end-to-end integrity", () => {
     await flipByte(chunkPath(c, nodeOf(c, chunk.replicas[0]!), chunk.chunkId), 70_000);
     const got = await buffer(c.client().createReadStream("/f", { start: 60_000, end: 200_000 }));
     expect(got.equals(whole.subarray(60_000, 200_001))).toBe(true);
+  });
+
+  it("refuses a get whose replicas hold other bytes with self-consistent piece checksums: the whole chunk's checksum on record decides", async () => {
+    const c = await cluster(FAST);
+    const { dir } = await putFile(c, CHUNK);
+    const chunk = (await chunkLocations(c, "/f"))[0]!;
+    // Same length, other bytes, and metadata that matches them piece by piece.
+    const other = Buffer.alloc(CHUNK, 7);
+    const pieces = [0, 1, 2, 3].map((i) => crc32(other.subarray(i * 65_536, (i + 1) * 65_536)) >>> 0);
+    for (const address of chunk.replicas) {
+      const path = chunkPath(c, nodeOf(c, address), chunk.chunkId);
+      await writeFile(path, other);
+      await writeFile(`${path}.meta`, JSON.stringify({ version: 1, length: CHUNK, checksum: crc32(other) >>> 0, pieceSize: 65_536, pieces }));
+    }
+    await expect(c.client().get("/f", join(dir, "out"))).rejects.toMatchObject({
+      code: "data_loss",
+      message: expect.stringContaining("whole-chunk checksum mismatch"),
+    });
+    await expect(readdir(dir)).resolves.toEqual(["in"]);
   });
 });

@@ -48,6 +48,31 @@ describe("the wire protocol at its edges", () => {
     expect(await code(nn.decommissionDataNode({ datanode: "nobody" }))).toBe(Code.NotFound);
     expect(await code(nn.commitChunk({ datanodeId: "dn-unknown", chunk: { chunkId: "a".repeat(32), length: 1n } }))).toBe(Code.FailedPrecondition);
     expect(await code(nn.registerDataNode({ datanodeId: "dn-x", address: "not a url" }))).toBe(Code.InvalidArgument);
+    close();
+  });
+
+  it("records or refuses each chunk of a batched commit on its own", async () => {
+    const { c, nn, close } = await setup();
+    const started = await nn.putFile({ path: "/batch", size: 10n, replication: 3, chunkSize: 1024n });
+    const chunkId = started.chunks[0]!.chunkId;
+    const datanodeId = started.chunks[0]!.chain[0]!.datanodeId;
+    const res = await nn.commitChunk({
+      datanodeId,
+      chunks: [
+        { chunkId: "f".repeat(32), length: 10n, checksum: 1 },
+        { chunkId, length: 10n, checksum: 1 },
+        { chunkId, length: 11n, checksum: 1 },
+      ],
+    });
+    expect(res.results.map((r) => [r.chunkId, r.code])).toEqual([
+      ["f".repeat(32), Code.NotFound],
+      [chunkId, 0],
+      [chunkId, Code.FailedPrecondition],
+    ]);
+    expect(res.results[2]!.message).toContain("has 11 bytes, expected 10");
+    // The good one was recorded, and only it.
+    expect(c.nameNode.chunkMap.replicas(chunkId).map((r) => r.datanodeId)).toEqual([datanodeId]);
+    expect(await code(nn.commitChunk({ datanodeId }))).toBe(Code.InvalidArgument);
     expect((await nn.heartBeat({ datanodeId: "dn-never-registered" })).reregister).toBe(true);
     close();
   });
