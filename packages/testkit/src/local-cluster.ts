@@ -61,7 +61,7 @@ and are kept in ${join(baseDir, "security.json")} (mode 600).
 
 Try it from another terminal in this repository:
   export TRAINFS_NAMENODE=${nn}
-  export TRAINFS_TOKEN_FILE=${relative(process.cwd(), tokenFile) || tokenFile}
+  export TRAINFS_TOKEN_FILE=${shortPath(tokenFile)}
   head -c 200M /dev/urandom > /tmp/sample.bin
   pnpm exec trainfs put /tmp/sample.bin /demo/sample.bin
   pnpm exec trainfs ls /demo
@@ -98,4 +98,10 @@ async function localSecurity(dir: string): Promise<{ security: ClusterSecurity; 
   }
   await writeFile(tokenFile, `${security.clientToken}\n`, { mode: 0o600 });
   return { security, tokenFile };
+}
+
+/** A path relative to here when it lies below here, else absolute. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith("..") ? rel : path;
 }
