@@ -3,12 +3,13 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import type * as tls from "node:tls";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { Code, cors, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Code, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { corsPolicy } from "./cors-policy.js";
 import { toConnectError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { onCallEnd } from "./intercept.js";
-import { REQUEST_ID_HEADER, requestIdServerInterceptor } from "./request-id.js";
+import { requestIdServerInterceptor } from "./request-id.js";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./rpc-limits.js";
 import type { ServerTls } from "./tls.js";
 import { serveStaticFile } from "./static-files.js";
@@ -49,9 +50,6 @@ export interface RpcServerOptions {
   /** RPCs logged at debug rather than info (periodic calls such as heartbeats). */
   quietMethods?: readonly string[];
 }
-
-/** Headers a browser may send: Connect's and gRPC-web's, the bearer token, and the request id. */
-const CORS_ALLOWED_HEADERS = [...cors.allowedHeaders, "Authorization", REQUEST_ID_HEADER].join(", ");
 
 /** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -197,46 +195,6 @@ function setSessionWindow(session: http2.Http2Session): void {
   } catch {
     // The session is not connected yet; the "connect" listener retries.
   }
-}
-
-/**
- * CORS for pages of other origins (a console served elsewhere, or the
- * NameNode's console calling a DataNode). A request from an origin that is
- * neither allowed nor the server's own is refused with 403 before it reaches
- * a handler, preflight or not, so a foreign page cannot cause side effects
- * even without reading the answer. Returns false when it has answered.
- */
-function corsPolicy(
-  allowed: readonly string[],
-  exposeHeaders: readonly string[],
-): (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => boolean {
-  const any = allowed.includes("*");
-  const origins = new Set(allowed.map((o) => o.toLowerCase()));
-  const exposed = [...cors.exposedHeaders, REQUEST_ID_HEADER, ...exposeHeaders].join(", ");
-  return (req, res) => {
-    const origin = req.headers.origin;
-    if (origin === undefined) return true; // not a browser's cross-origin-capable request
-    const host = req.headers.host ?? req.headers[":authority"];
-    const sameOrigin = typeof host === "string" && /^https?:\/\//.test(origin) && new URL(origin).host === host.toLowerCase();
-    if (!sameOrigin && !any && !origins.has(origin.toLowerCase())) {
-      res.writeHead(403, { "content-type": "text/plain; charset=utf-8" });
-      res.end(`origin ${origin} is not allowed here (see corsOrigins in docs/operations.md)\n`);
-      return false;
-    }
-    res.setHeader("access-control-allow-origin", origin);
-    res.setHeader("vary", "Origin");
-    res.setHeader("access-control-expose-headers", exposed);
-    if (req.method === "OPTIONS") {
-      res.writeHead(204, {
-        "access-control-allow-methods": cors.allowedMethods.join(", "),
-        "access-control-allow-headers": CORS_ALLOWED_HEADERS,
-        "access-control-max-age": "7200",
-      });
-      res.end();
-      return false;
-    }
-    return true;
-  };
 }
 
 /**
