@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { readYamlDocuments, repoPath } from "./repo-files.js";
 import { composeSchemaErrors } from "./compose-schema.js";
@@ -8,7 +9,7 @@ interface Service {
   environment?: Record<string, string>;
   volumes?: string[];
   ports?: string[];
-  healthcheck?: { test: string[] };
+  healthcheck?: { test?: string[]; interval?: string };
   depends_on?: Record<string, { condition: string }>;
   profiles?: string[];
 }
@@ -58,14 +59,27 @@ describe("deploy/compose.yaml", () => {
     expect(compose.services.namenode!.environment!.TRAINFS_NAMENODE_CLUSTER_SECRET).toBe(secret);
     expect(compose.services.namenode!.environment!.TRAINFS_NAMENODE_API_TOKENS).toMatch(/^\$\{TRAINFS_NAMENODE_API_TOKENS:\?/);
     for (const name of datanodes) expect(compose.services[name]!.environment!.TRAINFS_DATANODE_CLUSTER_SECRET).toBe(secret);
-    expect(compose.services.cli!.environment!.TRAINFS_TOKEN).toBe("${TRAINFS_TOKEN:-}");
+    expect(compose.services.cli!.environment!.TRAINFS_TOKEN).toBe("${TRAINFS_TOKEN}");
   });
 
-  it("health-checks every server, and DataNodes start once the NameNode serves", () => {
-    expect(compose.services.namenode!.healthcheck!.test.join(" ")).toContain("http://127.0.0.1:9870/healthz");
+  it("health-checks every server with its image's HEALTHCHECK, and DataNodes start once the NameNode serves", () => {
+    // No `test` in Compose: podman-compose 1.0.3 turns a CMD test into
+    // `/bin/sh -c ...`, and the images have no shell. The images' own test
+    // (Node fetching /healthz on the configured port) applies under both tools.
+    for (const name of ["namenode", ...datanodes]) {
+      const healthcheck = compose.services[name]!.healthcheck as Record<string, unknown> | undefined;
+      expect(healthcheck, name).toBeDefined();
+      expect(healthcheck!.test, name).toBeUndefined();
+      expect(healthcheck!.interval, name).toBe("10s");
+    }
+    for (const app of ["namenode", "datanode"]) {
+      const dockerfile = readFileSync(repoPath(`apps/${app}/Dockerfile`), "utf8");
+      const healthcheck = /^HEALTHCHECK .*\\\n.*$/m.exec(dockerfile)?.[0] ?? "";
+      expect(healthcheck).toContain('CMD ["node", "-e"');
+      expect(healthcheck).toContain(`http://127.0.0.1:\${process.env.TRAINFS_${app.toUpperCase()}_PORT`);
+      expect(healthcheck).toContain("/healthz");
+    }
     for (const name of datanodes) {
-      const port = compose.services[name]!.environment!.TRAINFS_DATANODE_PORT;
-      expect(compose.services[name]!.healthcheck!.test.join(" ")).toContain(`http://127.0.0.1:${port}/readyz`);
       expect(compose.services[name]!.depends_on).toEqual({ namenode: { condition: "service_healthy" } });
     }
   });
