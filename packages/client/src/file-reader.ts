@@ -74,7 +74,8 @@ export async function readToFile(d: Deps, remotePath: string, localPath: string,
           writing = writeFully(out, data, position);
           writing.catch(() => {}); // observed at the next await
           position += data.length;
-          o.onProgress?.((done += data.length), file.size);
+          done += data.length;
+          o.onProgress?.(done, file.size);
         }
       } finally {
         await writing;

@@ -73,7 +73,10 @@ export async function writeFile(d: Deps, source: PutSource, remotePath: string, 
     Math.max(1000, started.leaseMs / 3),
   ).unref();
   let done = 0;
-  const onBytes = (n: number) => o.onProgress?.((done += n), known);
+  const onBytes = (n: number) => {
+    done += n;
+    o.onProgress?.(done, known);
+  };
   const send = async (plan: ChunkPlan, from: ChunkSource): Promise<SentChunk> => {
     // Write-pipeline recovery: when a chain fails, the NameNode gives the
     // same chunk a new chain without the failed node and it is sent again.

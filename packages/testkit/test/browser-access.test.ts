@@ -84,4 +84,28 @@ describe("browser access", () => {
     expect((await rejection(web.stat("/nope"))).code).toBe("not_found");
     expect((await rejection(web.put(new Uint8Array(1), "/web/file.bin"))).code).toBe("already_exists");
   });
+
+  it("browser SDK: a download that outlives its chunk tokens asks the NameNode for fresh ones", async () => {
+    const security = generateSecurity();
+    const c = await cluster({ security, nameNode: { chunkTokenTtlMs: 300 } });
+    const bytes = randomBytes(100_000);
+    await c.client({ chunkSize: 64 * 1024 }).writeFile("/slow.bin", bytes);
+    const calls: string[] = [];
+    let delayed = false;
+    const slowFetch: typeof fetch = async (input, init) => {
+      const url = String(input);
+      calls.push(url.slice(url.lastIndexOf("/") + 1));
+      // The first chunk read starts after the tokens GetFile gave have expired.
+      if (url.endsWith("/ReadChunk") && !delayed) {
+        delayed = true;
+        await new Promise((r) => setTimeout(r, 600));
+      }
+      return fetch(input, init);
+    };
+    const web = new TrainfsWebClient({ namenode: c.nameNodeAddress, token: security.clientToken, fetch: slowFetch });
+    // No onProgress: the byte count must not depend on one being given.
+    const back = await web.readFile("/slow.bin");
+    expect(Buffer.compare(Buffer.from(back), bytes)).toBe(0);
+    expect(calls.filter((m) => m === "GetFile").length).toBeGreaterThanOrEqual(2);
+  });
 });

@@ -32,10 +32,18 @@ export async function webReadFile(d: WebReaderDeps, path: string, o: WebGetOptio
   let done = 0;
   for (const chunk of res.chunks) {
     let crc = 0;
-    for await (const data of readChunk(d, chunk, call)) {
+    // Tokens are checked when a read starts: a slow download may outlive those GetFile gave.
+    const refresh = async () => {
+      const fresh = (await d.namenode.getFile({ path }, call)).chunks.find((c) => c.chunkId === chunk.chunkId);
+      if (!fresh) throw new TrainfsError("aborted", `${path} changed while it was being read`);
+      return fresh;
+    };
+    for await (const data of readChunk(d, chunk, call, refresh)) {
       parts.push(data);
       crc = crc32Update(data, crc);
-      o.onProgress?.((done += data.length), size);
+      // Counted outside the optional call: `f?.(x += n)` skips the `+=` when f is unset.
+      done += data.length;
+      o.onProgress?.(done, size);
     }
     if (crc !== chunk.checksum) {
       throw new TrainfsError("data_loss", `${path}: chunk ${chunk.index} (${chunk.chunkId}) does not match its checksum as a whole`);
@@ -49,6 +57,7 @@ async function* readChunk(
   d: WebReaderDeps,
   chunk: ChunkLocation,
   call: { signal: AbortSignal | undefined; headers: Record<string, string> },
+  refresh: () => Promise<ChunkLocation>,
 ): AsyncGenerator<Uint8Array> {
   const length = Number(chunk.length);
   if (length === 0) return;
@@ -58,7 +67,9 @@ async function* readChunk(
   let position = 0;
   const failures: string[] = [];
   let corrupt = 0;
-  for (const replica of chunk.replicas) {
+  let refreshed = false;
+  for (let i = 0; i < chunk.replicas.length; i++) {
+    const replica = chunk.replicas[i]!;
     call.signal?.throwIfAborted();
     try {
       const stream = d.datanodeAt(replica.address).readChunk({ chunkId: chunk.chunkId, offset: BigInt(position), length: BigInt(length - position), accessToken: chunk.accessToken }, call);
@@ -76,6 +87,15 @@ async function* readChunk(
       return;
     } catch (err) {
       if (call.signal?.aborted) throw err;
+      if (err instanceof ConnectError && err.code === Code.PermissionDenied && !refreshed) {
+        // Once per chunk: a fresh access token, and the replicas again from the first.
+        refreshed = true;
+        chunk = await refresh().catch((why: unknown) => {
+          throw toTrainfsError(why);
+        });
+        i = -1;
+        continue;
+      }
       if (err instanceof ConnectError ? err.code === Code.DataLoss : err instanceof PieceMismatch) corrupt++;
       failures.push(`${replica.address}: ${errorMessage(err)}`);
     }

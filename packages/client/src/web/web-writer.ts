@@ -58,7 +58,10 @@ export async function webWriteFile(d: WebWriterDeps, source: WebPutSource, path:
     });
   const renew = setInterval(() => void d.namenode.renewLease({ path, uploadId: started.uploadId }, { headers }).catch(() => {}), Math.max(1000, started.leaseMs / 3));
   let done = 0;
-  const progress = (n: number) => o.onProgress?.((done += n), size);
+  const progress = (n: number) => {
+    done += n;
+    o.onProgress?.(done, size);
+  };
   const read = async (start: number, end: number): Promise<Uint8Array> =>
     source instanceof Uint8Array ? source.subarray(start, end) : new Uint8Array(await source.slice(start, end).arrayBuffer());
 
