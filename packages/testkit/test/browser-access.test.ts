@@ -108,4 +108,26 @@ describe("browser access", () => {
     expect(Buffer.compare(Buffer.from(back), bytes)).toBe(0);
     expect(calls.filter((m) => m === "GetFile").length).toBeGreaterThanOrEqual(2);
   });
+
+  it("browser SDK: an upload that outlives its chunk token gets a new chain with a new token", async () => {
+    const security = generateSecurity();
+    const c = await cluster({ security, nameNode: { chunkTokenTtlMs: 300 } });
+    const calls: string[] = [];
+    let delayed = false;
+    const slowFetch: typeof fetch = async (input, init) => {
+      const url = String(input);
+      calls.push(url.slice(url.lastIndexOf("/") + 1));
+      if (url.endsWith("/WriteChunkPart") && !delayed) {
+        delayed = true;
+        await new Promise((r) => setTimeout(r, 600));
+      }
+      return fetch(input, init);
+    };
+    const web = new TrainfsWebClient({ namenode: c.nameNodeAddress, token: security.clientToken, fetch: slowFetch });
+    const bytes = new Uint8Array(randomBytes(50_000));
+    await web.put(bytes, "/late.bin");
+    expect(Buffer.compare(await c.client().readFile("/late.bin"), Buffer.from(bytes))).toBe(0);
+    expect(calls).toContain("ReplaceChain");
+    expect(c.nameNode.datanodes.liveNodes()).toHaveLength(3);
+  });
 });

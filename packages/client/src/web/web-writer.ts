@@ -78,8 +78,10 @@ export async function webWriteFile(d: WebWriterDeps, source: WebPutSource, path:
         progress(-sent);
         const e = toTrainfsError(err);
         const failedAddress = err instanceof ConnectError ? err.metadata.get(FAILED_DATANODE_HEADER) : null;
-        if (signal?.aborted || attempt > MAX_CHAIN_RECOVERIES || !RECOVERABLE.has(e.code) || !failedAddress) throw e;
-        for (const n of current.chain) if (n.address === failedAddress) failed.add(n.datanodeId);
+        // A refused token most likely expired during a long upload: a new chain brings a new one, and no node is to blame.
+        const refused = e.code === "permission_denied";
+        if (signal?.aborted || attempt > MAX_CHAIN_RECOVERIES || !(refused || (RECOVERABLE.has(e.code) && failedAddress))) throw e;
+        if (!refused) for (const n of current.chain) if (n.address === failedAddress) failed.add(n.datanodeId);
         const replaced = await d.namenode
           .replaceChain({ path, uploadId: started.uploadId, chunkId: current.chunkId, failedDatanodeIds: [...failed], suspectDatanodeIds: [] }, call)
           .catch((why: unknown) => {
