@@ -4,6 +4,22 @@ import { TrainfsWebClient } from "@trainfs/client/web";
 import { generateSecurity } from "../src/index.js";
 import { cluster, rejection } from "./helpers.js";
 
+/** A fetch that records each call's method name and holds back the first call of `method` by `ms`. */
+function delayingFirst(method: string, ms: number): { calls: string[]; slowFetch: typeof fetch } {
+  const calls: string[] = [];
+  let delayed = false;
+  const slowFetch: typeof fetch = async (input, init) => {
+    const url = String(input);
+    calls.push(url.slice(url.lastIndexOf("/") + 1));
+    if (url.endsWith(`/${method}`) && !delayed) {
+      delayed = true;
+      await new Promise((r) => setTimeout(r, ms));
+    }
+    return fetch(input, init);
+  };
+  return { calls, slowFetch };
+}
+
 const MiB = 1024 * 1024;
 
 /** What a browser needs: CORS on every node, and the browser SDK (run here on Node's fetch, which is what connect-web uses). */
@@ -90,18 +106,8 @@ describe("browser access", () => {
     const c = await cluster({ security, nameNode: { chunkTokenTtlMs: 300 } });
     const bytes = randomBytes(100_000);
     await c.client({ chunkSize: 64 * 1024 }).writeFile("/slow.bin", bytes);
-    const calls: string[] = [];
-    let delayed = false;
-    const slowFetch: typeof fetch = async (input, init) => {
-      const url = String(input);
-      calls.push(url.slice(url.lastIndexOf("/") + 1));
-      // The first chunk read starts after the tokens GetFile gave have expired.
-      if (url.endsWith("/ReadChunk") && !delayed) {
-        delayed = true;
-        await new Promise((r) => setTimeout(r, 600));
-      }
-      return fetch(input, init);
-    };
+    // The first chunk read starts after the tokens GetFile gave have expired.
+    const { calls, slowFetch } = delayingFirst("ReadChunk", 600);
     const web = new TrainfsWebClient({ namenode: c.nameNodeAddress, token: security.clientToken, fetch: slowFetch });
     // No onProgress: the byte count must not depend on one being given.
     const back = await web.readFile("/slow.bin");
@@ -112,17 +118,7 @@ describe("browser access", () => {
   it("browser SDK: an upload that outlives its chunk token gets a new chain with a new token", async () => {
     const security = generateSecurity();
     const c = await cluster({ security, nameNode: { chunkTokenTtlMs: 300 } });
-    const calls: string[] = [];
-    let delayed = false;
-    const slowFetch: typeof fetch = async (input, init) => {
-      const url = String(input);
-      calls.push(url.slice(url.lastIndexOf("/") + 1));
-      if (url.endsWith("/WriteChunkPart") && !delayed) {
-        delayed = true;
-        await new Promise((r) => setTimeout(r, 600));
-      }
-      return fetch(input, init);
-    };
+    const { calls, slowFetch } = delayingFirst("WriteChunkPart", 600);
     const web = new TrainfsWebClient({ namenode: c.nameNodeAddress, token: security.clientToken, fetch: slowFetch });
     const bytes = new Uint8Array(randomBytes(50_000));
     await web.put(bytes, "/late.bin");
