@@ -1,122 +1,25 @@
 import { crc32 } from "node:zlib";
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { DataNodeService, type ChunkLocation, type ReadChunkResponse } from "@trainfs/proto";
-import { TrainfsError, errorMessage, idleGuard } from "@trainfs/common";
+import type { Client } from "@connectrpc/connect";
+import type { ChunkLocation, DataNodeService } from "@trainfs/proto";
+import { idleGuard } from "@trainfs/common";
+import { readFromReplicas, type ReplicaReadOptions } from "./replica-reader.js";
+
+const zlibCrc32 = (data: Uint8Array) => crc32(data) >>> 0;
 
 /**
- * Verified bytes [from, to) of one chunk. Every piece that arrives is checked
- * against the checksum the DataNode sent with it (the one recorded when the
- * chunk was written), then trimmed to the range. Replicas are tried in the
- * NameNode's order; when one fails (unreachable, corrupt, short), the next
- * one continues from the first byte not yet handed out, so the caller never
- * sees a byte twice or a wrong byte.
+ * Verified bytes [from, to) of one chunk, on Node: `readFromReplicas` with
+ * node:zlib's CRC-32 and an idle guard per replica, so a hung DataNode (no
+ * data for `idleTimeoutMs`, 60 s by default) is given up for the next.
  */
 export async function* readChunkRange(
   datanodeAt: (address: string) => Client<typeof DataNodeService>,
   chunk: ChunkLocation,
   from: number,
   to: number,
-  options: {
-    signal?: AbortSignal | undefined;
-    idleTimeoutMs?: number | undefined;
-    /** Asks the NameNode again for the chunk, for a fresh access token when a replica refuses an expired one. */
-    refresh?: (() => Promise<ChunkLocation>) | undefined;
-    /**
-     * The CRC-32 of each verified span handed out, in order, covering exactly
-     * the bytes yielded: whole pieces give the checksum already verified, so
-     * a caller can fold the chunk's checksum without another pass.
-     */
-    onChecksum?: ((crc: number, length: number) => void) | undefined;
-  } = {},
+  options: Omit<ReplicaReadOptions, "guard"> = {},
 ): AsyncGenerator<Buffer> {
-  if (from >= to) return;
-  if (chunk.replicas.length === 0) {
-    const lost = chunk.corruptReplicaCount > 0;
-    throw new TrainfsError(
-      lost ? "data_loss" : "unavailable",
-      lost
-        ? `chunk ${chunk.index} (${chunk.chunkId}) has no good replica left: all ${chunk.corruptReplicaCount} are corrupt`
-        : `chunk ${chunk.index} (${chunk.chunkId}) has no live replica`,
-    );
+  const idleMs = options.idleTimeoutMs ?? 60_000;
+  for await (const data of readFromReplicas(datanodeAt, chunk, from, to, zlibCrc32, { ...options, idleTimeoutMs: idleMs, guard: (signal) => idleGuard(idleMs, signal) })) {
+    yield Buffer.from(data.buffer, data.byteOffset, data.length);
   }
-  let position = from;
-  const failures: string[] = [];
-  let corrupt = 0;
-  let refreshed = false;
-  for (let i = 0; i < chunk.replicas.length; i++) {
-    const replica = chunk.replicas[i]!;
-    options.signal?.throwIfAborted();
-    // A replica that stops sending (a hung node) is given up for the next one.
-    const guard = idleGuard(options.idleTimeoutMs ?? 60_000, options.signal);
-    try {
-      const stream = datanodeAt(replica.address).readChunk(
-        { chunkId: chunk.chunkId, offset: BigInt(position), length: BigInt(to - position), accessToken: chunk.accessToken },
-        { signal: guard.signal },
-      );
-      for await (const part of stream) {
-        guard.touch();
-        verifyPieces(part);
-        const start = Number(part.offset);
-        const end = start + part.data.length;
-        if (start > position) throw new Error(`skipped bytes ${position} to ${start}`);
-        const upTo = Math.min(end, to);
-        if (upTo > position) {
-          if (options.onChecksum) reportSpans(part, position, upTo, options.onChecksum);
-          yield Buffer.from(part.data.buffer, part.data.byteOffset + (position - start), upTo - position);
-          position = upTo;
-        }
-      }
-      if (position !== to) throw new Error(`sent bytes up to ${position}, not ${to}`);
-      return;
-    } catch (err) {
-      if (options.signal?.aborted) throw err;
-      if (err instanceof ConnectError && err.code === Code.PermissionDenied && options.refresh && !refreshed) {
-        // Tokens are checked when a read starts: a long read may outlive its
-        // token. Once per chunk, fetch a new one and start over the replicas.
-        refreshed = true;
-        chunk = await options.refresh();
-        i = -1;
-        continue;
-      }
-      if (err instanceof ConnectError ? err.code === Code.DataLoss : err instanceof PieceMismatch) corrupt++;
-      failures.push(`${replica.address}: ${guard.timedOut() ? `no data for ${options.idleTimeoutMs ?? 60_000} ms` : errorMessage(err)}`);
-    } finally {
-      guard.dispose();
-    }
-  }
-  const allCorrupt = corrupt === chunk.replicas.length;
-  throw new TrainfsError(
-    allCorrupt ? "data_loss" : "unavailable",
-    `chunk ${chunk.index} (${chunk.chunkId}) could not be read from any of its ${chunk.replicas.length} replicas: ${failures.join("; ")}`,
-  );
-}
-
-class PieceMismatch extends Error {}
-
-/** CRC-32s of the bytes [from, to) of a verified part: a whole piece's as sent, a partial one's computed. */
-function reportSpans(part: ReadChunkResponse, from: number, to: number, report: (crc: number, length: number) => void): void {
-  const start = Number(part.offset);
-  const size = part.pieceSize;
-  for (let i = 0; i < part.pieceChecksums.length; i++) {
-    const pieceStart = start + i * size;
-    const pieceEnd = Math.min(pieceStart + size, start + part.data.length);
-    const a = Math.max(pieceStart, from);
-    const b = Math.min(pieceEnd, to);
-    if (a >= b) continue;
-    if (a === pieceStart && b === pieceEnd) report(part.pieceChecksums[i]!, b - a);
-    else report(crc32(part.data.subarray(a - start, b - start)) >>> 0, b - a);
-  }
-}
-
-/** Checks each piece of a ReadChunk message against the checksum sent with it. */
-function verifyPieces(part: ReadChunkResponse): void {
-  const size = part.pieceSize;
-  const expected = Math.ceil(part.data.length / size);
-  if (size <= 0 || part.pieceChecksums.length !== expected || Number(part.offset) % size !== 0) {
-    throw new PieceMismatch("malformed response: pieces and checksums do not line up");
-  }
-  part.pieceChecksums.forEach((checksum, i) => {
-    const actual = crc32(part.data.subarray(i * size, Math.min((i + 1) * size, part.data.length))) >>> 0;
-    if (actual !== checksum) throw new PieceMismatch(`checksum mismatch in piece ${Number(part.offset) / size + i} as received`);
-  });
 }
