@@ -3,7 +3,7 @@ import { DataNodeService, type DataNodeLocation, type WriteChunkPartRequest, typ
 import { errorMessage, safeNumber, toConnectError } from "@trainfs/common";
 import { checkChunkId, type StoredChunk } from "./chunk-store.js";
 import type { ChunkWriter } from "./chunk-writer.js";
-import { FAILED_DATANODE_HEADER, MAX_CHAIN, fail, failAt, type PipelineContext } from "./pipeline.js";
+import { MAX_CHAIN, digestOf, downstreamError, fail, type PipelineContext } from "./pipeline.js";
 
 /** Largest part a WriteChunkPart may carry (browsers send 1 MiB by default). */
 export const MAX_PART_BYTES = 4 * 1024 * 1024;
@@ -150,7 +150,7 @@ export class PartUploads {
       return {
         $typeName: "trainfs.v1.WriteChunkPartResponse",
         received: BigInt(writer.received),
-        chunk: { $typeName: "trainfs.v1.ChunkDigest", chunkId: chunk.chunkId, length: BigInt(chunk.length), checksum: chunk.checksum },
+        chunk: digestOf(chunk),
         storedOn: [ctx.self.id, ...(theirs.value?.storedOn ?? [])],
       };
     }
@@ -168,10 +168,7 @@ export class PartUploads {
     try {
       return await this.ctx.clients.client(DataNodeService, next.address).writeChunkPart({ ...req, downstream: rest });
     } catch (err) {
-      const ce = ConnectError.from(err);
-      // An error the node below raised itself already names it.
-      if (ce.metadata.has(FAILED_DATANODE_HEADER)) throw ce;
-      throw failAt(next.address, ce.code === Code.Canceled ? Code.Unavailable : ce.code, `unreachable from ${this.ctx.self.address}: ${ce.rawMessage}`);
+      throw downstreamError(this.ctx, next.address, err);
     }
   }
 

@@ -5,6 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import {
   DataNodeService,
   WriteChunkRequestSchema,
+  type ChunkDigest,
   type WriteChunkHeader,
   type WriteChunkRequest,
   type WriteChunkResponse,
@@ -107,7 +108,7 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
     ctx.logger.info({ chunkId: chunk.chunkId, bytes: chunk.length, downstream: header.downstream.length }, "chunk stored");
     return {
       $typeName: "trainfs.v1.WriteChunkResponse",
-      chunk: { $typeName: "trainfs.v1.ChunkDigest", chunkId: chunk.chunkId, length: BigInt(chunk.length), checksum: chunk.checksum },
+      chunk: digestOf(chunk),
       storedOn: [ctx.self.id, ...(below?.storedOn ?? [])],
     };
   } catch (err) {
@@ -135,6 +136,22 @@ export function failAt(address: string, code: Code, message: string): ConnectErr
   return err;
 }
 
+/**
+ * A failure of the call to the next node of a chain: an error that node raised
+ * itself already names it; anything else (refused connection, reset stream)
+ * happened on the way to it, so it is blamed.
+ */
+export function downstreamError(ctx: PipelineContext, nextAddress: string, err: unknown): ConnectError {
+  const ce = ConnectError.from(err);
+  if (ce.metadata.has(FAILED_DATANODE_HEADER)) return ce;
+  return failAt(nextAddress, ce.code === Code.Canceled ? Code.Unavailable : ce.code, `unreachable from ${ctx.self.address}: ${ce.rawMessage}`);
+}
+
+/** A stored chunk as the protocol reports it. */
+export function digestOf(chunk: StoredChunk): ChunkDigest {
+  return { $typeName: "trainfs.v1.ChunkDigest", chunkId: chunk.chunkId, length: BigInt(chunk.length), checksum: chunk.checksum };
+}
+
 interface Downstream {
   send(message: WriteChunkRequest): Promise<void>;
   end(): void;
@@ -148,11 +165,7 @@ function openDownstream(ctx: PipelineContext, header: WriteChunkHeader): Downstr
   const abort = new AbortController();
   const client = ctx.clients.client(DataNodeService, next!.address);
   const response = client.writeChunk(queue as AsyncIterable<WriteChunkRequest>, { signal: abort.signal }).catch((err: unknown) => {
-    const ce = ConnectError.from(err);
-    // An error the downstream node raised itself already names it; anything
-    // else (refused connection, reset stream) happened on the way to it.
-    if (ce.metadata.has(FAILED_DATANODE_HEADER)) throw ce;
-    throw failAt(next!.address, ce.code === Code.Canceled ? Code.Unavailable : ce.code, `unreachable from ${ctx.self.address}: ${ce.rawMessage}`);
+    throw downstreamError(ctx, next!.address, err);
   });
   response.catch(() => {}); // observed by the pipeline; avoid an unhandled rejection meanwhile
   queue.write(

@@ -1,4 +1,5 @@
-import { TrainfsError, bearerToken, dataNodeCredential, sameSecret } from "@trainfs/common";
+import { createHash } from "node:crypto";
+import { TrainfsError, bearerToken, dataNodeCredential } from "@trainfs/common";
 
 /** Who is calling, once the authorization header is checked. */
 type Caller = "datanode" | "read-write" | "read-only" | "anonymous";
@@ -24,17 +25,24 @@ export interface AccessSettings {
  */
 export class AccessPolicy {
   private readonly credential: string | undefined;
+  /**
+   * Who each known secret belongs to, keyed by its SHA-256: one hash per call
+   * whatever the number of tokens, and a lookup by digest tells nothing about
+   * the secrets (no timing leak of a string comparison).
+   */
+  private readonly callers = new Map<string, Exclude<Caller, "anonymous">>();
+  /** Clients must present an API token (some are configured). */
+  readonly clientsAuthenticated: boolean;
 
-  constructor(private readonly settings: AccessSettings) {
+  constructor(settings: AccessSettings) {
     this.credential = settings.clusterSecret ? dataNodeCredential(settings.clusterSecret) : undefined;
+    for (const t of settings.apiTokens ?? []) this.callers.set(digest(t.token), t.access);
+    if (this.credential) this.callers.set(digest(this.credential), "datanode");
+    this.clientsAuthenticated = (settings.apiTokens?.length ?? 0) > 0;
   }
 
   get dataNodesAuthenticated(): boolean {
     return this.credential !== undefined;
-  }
-
-  get clientsAuthenticated(): boolean {
-    return (this.settings.apiTokens?.length ?? 0) > 0;
   }
 
   /** Throws unauthenticated or permission_denied unless the caller may make this RPC. */
@@ -58,8 +66,8 @@ export class AccessPolicy {
   private identify(headers: Headers, method: string): Caller {
     const token = bearerToken(headers);
     if (token === undefined) return "anonymous";
-    if (this.credential && sameSecret(token, this.credential)) return "datanode";
-    for (const t of this.settings.apiTokens ?? []) if (sameSecret(token, t.token)) return t.access;
+    const known = this.callers.get(digest(token));
+    if (known) return known;
     if (!this.credential && DATANODE_RPCS.has(method)) {
       // The DataNode has a secret this NameNode lacks: it would refuse every
       // chunk the NameNode sends it (no tokens), so say so at registration.
@@ -67,4 +75,8 @@ export class AccessPolicy {
     }
     throw new TrainfsError("unauthenticated", "the token is not valid for this cluster");
   }
+}
+
+function digest(secret: string): string {
+  return createHash("sha256").update(secret).digest("base64");
 }

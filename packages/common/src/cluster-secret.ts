@@ -1,4 +1,4 @@
-import { createHmac, createHash, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { TrainfsError } from "./errors.js";
 
 /** Shorter secrets are refused: they could be guessed offline from one token. */
@@ -34,11 +34,4 @@ export function bearerToken(headers: Headers): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
   if (!match) throw new TrainfsError("unauthenticated", "the authorization header must be `Bearer <token>`");
   return match[1];
-}
-
-/** Compares secrets in constant time (hashing first makes the lengths equal). */
-export function sameSecret(a: string, b: string): boolean {
-  const ha = createHash("sha256").update(a).digest();
-  const hb = createHash("sha256").update(b).digest();
-  return timingSafeEqual(ha, hb);
 }
