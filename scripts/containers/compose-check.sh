@@ -248,10 +248,13 @@ want=$(sha256sum <"$work/in.bin" | cut -d' ' -f1)
 got=$(sha256sum <"$work/out.bin" | cut -d' ' -f1)
 [ "$want" = "$got" ] || fail "downloaded file differs: sha256 $got, uploaded $want"
 # Replication 3 on three nodes: each DataNode holds all six 1 MiB chunks.
-# (A report that hit a DNS lookup failure has no JSON: asked again.)
-for try in 1 2 3; do
+# The counts come with the DataNodes' heartbeats, so a report right after the
+# put may lag; and a report that hit a DNS lookup failure has no JSON: asked
+# again, for up to 15 tries.
+for try in $(seq 15); do
   chunks=$(report </dev/null | node -e 'let s="";process.stdin.on("data",(d)=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).datanodes.map((n)=>n.chunkCount).join())}catch{}})' || true)
-  [ -n "$chunks" ] && break
+  [ "$chunks" = "6,6,6" ] && break
+  sleep 1
 done
 [ "$chunks" = "6,6,6" ] || fail "chunks per datanode: $chunks, expected 6,6,6"
 echo "compose check: put and get of $(stat -c %s "$work/in.bin") bytes through the cli service, sha256 $want matches; 6 chunks on each datanode"

@@ -117,8 +117,15 @@ cli get /smoke/in.bin /work/out.bin || fail "get failed"
 want=$(sha256sum <"$work/in.bin" | cut -d' ' -f1)
 got=$(sha256sum <"$work/out.bin" | cut -d' ' -f1)
 [ "$want" = "$got" ] || fail "downloaded file differs: sha256 $got, uploaded $want"
-# Replication 3 on three nodes: every node holds all six chunks.
-report=$(cli admin report --json) || fail "admin report failed"
-node -e 'const counts = JSON.parse(process.argv[1]).datanodes.map((n) => n.chunkCount); if (counts.join() !== "6,6,6") { console.error(`chunks per datanode: ${counts}`); process.exit(1); }' "$report" ||
-  fail "chunks are not on all three datanodes"
+# Replication 3 on three nodes: every node holds all six chunks. The counts
+# come with the DataNodes' heartbeats (every 3 s), so a report right after the
+# put may lag: asked again for up to 15 s.
+counts=
+for _ in $(seq 15); do
+  report=$(cli admin report --json) || fail "admin report failed"
+  counts=$(node -e 'console.log(JSON.parse(process.argv[1]).datanodes.map((n) => n.chunkCount).join())' "$report")
+  [ "$counts" = "6,6,6" ] && break
+  sleep 1
+done
+[ "$counts" = "6,6,6" ] || fail "chunks are not on all three datanodes: chunks per datanode $counts"
 echo "smoke test: put and get of $(stat -c %s "$work/in.bin") bytes through the client image, sha256 $want matches"
