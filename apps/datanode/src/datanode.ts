@@ -1,11 +1,12 @@
 import { DataNodeService } from "@trainfs/proto";
 import {
-  ChunkTokens, RpcClients, dataNodeCredential, loadCa, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer,
+  ChunkTokens, DATA_TRANSFER_PREFACE, RpcClients, dataNodeCredential, loadCa, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer,
 } from "@trainfs/common";
 import { ChunkStore, type StoredChunk } from "./chunk-store.js";
 import type { DataNodeConfig } from "./config.js";
 import { dataNodeMetrics } from "./datanode-metrics.js";
 import { dataNodeService } from "./datanode-service.js";
+import { dataTransferHandler } from "./data-transfer-server.js";
 import { NameNodeLink } from "./namenode-link.js";
 import { NodeIdentity } from "./node-identity.js";
 import { EXPECTED_OFFSET_HEADER, PartUploads } from "./part-uploads.js";
@@ -67,7 +68,7 @@ export class DataNode {
       };
       partUploads = new PartUploads(pipeline, { idleTimeoutMs: config.partUploadTimeoutMs, maxSessions: config.maxPartUploads });
       metrics.trackPartUploads(partUploads);
-      const uploads = partUploads;
+      const service = { ...pipeline, condemn, partUploads, onBytesRead: (n: number) => metrics.bytesRead.inc(n) };
       const server = await startRpcServer({
         host: config.host,
         port: config.port,
@@ -79,11 +80,9 @@ export class DataNode {
         corsOrigins: [...nameNodeOrigins(config.namenode), ...config.corsOrigins],
         exposeHeaders: [FAILED_DATANODE_HEADER, EXPECTED_OFFSET_HEADER],
         quietMethods: ["WriteChunkPart"],
-        routes: (router) =>
-          router.service(
-            DataNodeService,
-            dataNodeService({ ...pipeline, condemn, partUploads: uploads, onBytesRead: (n) => metrics.bytesRead.inc(n) }),
-          ),
+        routes: (router) => router.service(DataNodeService, dataNodeService(service)),
+        // Chunk bytes skip Connect on cleartext ports (docs/protocol.md, "Data transfer").
+        rawProtocol: tls ? undefined : { preface: DATA_TRANSFER_PREFACE, handle: dataTransferHandler(service) },
       });
       self.address ||= `${tls ? "https" : "http"}://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
       const scrubber = new Scrubber(tasks, store, condemn, { bytesPerSecond: config.scrubBytesPerSecond, periodMs: config.scrubPeriodMs, onVerified: () => metrics.scrubbed.inc() }, logger);

@@ -3,18 +3,16 @@ import { PassThrough } from "node:stream";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
-  DataNodeService,
   WriteChunkRequestSchema,
   type ChunkDigest,
   type WriteChunkHeader,
   type WriteChunkRequest,
   type WriteChunkResponse,
 } from "@trainfs/proto";
-import { RpcClients, errorMessage, safeNumber, toConnectError, type Logger } from "@trainfs/common";
+import { FAILED_DATANODE_HEADER, RpcClients, errorMessage, safeNumber, toConnectError, type Logger } from "@trainfs/common";
 import { checkChunkId, type ChunkStore, type StoredChunk } from "./chunk-store.js";
 
-/** Header through which an error names the DataNode where it happened. */
-export const FAILED_DATANODE_HEADER = "trainfs-failed-datanode";
+export { FAILED_DATANODE_HEADER };
 
 /** Parts buffered for a slow downstream before the upstream is slowed down. */
 const DOWNSTREAM_QUEUE_PARTS = 8;
@@ -163,7 +161,7 @@ function openDownstream(ctx: PipelineContext, header: WriteChunkHeader): Downstr
   const [next, ...rest] = header.downstream;
   const queue = new PassThrough({ objectMode: true, highWaterMark: DOWNSTREAM_QUEUE_PARTS });
   const abort = new AbortController();
-  const client = ctx.clients.client(DataNodeService, next!.address);
+  const client = ctx.clients.dataNode(next!.address);
   const response = client.writeChunk(queue as AsyncIterable<WriteChunkRequest>, { signal: abort.signal }).catch((err: unknown) => {
     throw downstreamError(ctx, next!.address, err);
   });

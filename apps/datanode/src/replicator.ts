@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { ChunkPlanSchema, DataNodeService } from "@trainfs/proto";
+import { ChunkPlanSchema } from "@trainfs/proto";
 import { RpcClients, errorMessage, sendChunk, type Logger } from "@trainfs/common";
 import { checkChunkId, type ChunkStore } from "./chunk-store.js";
 import type { StoredReplication, TaskStore } from "./task-store.js";
@@ -91,7 +91,7 @@ export class Replicator {
         chain: task.targets.map((t) => ({ datanodeId: t.datanodeId, address: t.address })),
         accessToken: task.accessToken ?? "",
       });
-      await sendChunk(this.clients.client(DataNodeService, first!.address), this.chunks.chunkPath(chunkId), plan, {
+      await sendChunk(this.clients.dataNode(first!.address), this.chunks.chunkPath(chunkId), plan, {
         expectedChecksum: local.checksum,
       });
       ok = true;

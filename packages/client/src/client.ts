@@ -1,7 +1,7 @@
 import { PassThrough, Writable, type Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import type { Client } from "@connectrpc/connect";
-import { DataNodeService, NameNodeService } from "@trainfs/proto";
+import { NameNodeService } from "@trainfs/proto";
 import { RpcClients, TrainfsError, newRequestId, toTrainfsError, validatePath, withRequestId, withRetry } from "@trainfs/common";
 import { toClusterStatus, toDataNodeStatus, type ClusterStatus, type DataNodeStatus } from "./cluster-status.js";
 import { readRange, readToFile, type ReadOptions } from "./file-reader.js";
@@ -52,7 +52,7 @@ export class TrainfsClient {
   private readonly nameNodeClients: RpcClients;
   private readonly dataNodeClients: RpcClients;
   private readonly namenode: Client<typeof NameNodeService>;
-  private readonly datanodeAt = (address: string) => this.dataNodeClients.client(DataNodeService, address);
+  private readonly datanodeAt = (address: string) => this.dataNodeClients.dataNode(address);
 
   constructor(private readonly options: TrainfsClientOptions) {
     if (!/^https?:\/\/[^/]+/.test(options.namenode)) {

@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { DataNodeService, type ChunkPlan, type WriteChunkRequest } from "@trainfs/proto";
 import { Crc32 } from "./checksum.js";
+import { FAILED_DATANODE_HEADER } from "./data-transfer.js";
 import { TrainfsError, toTrainfsError } from "./errors.js";
 import { DATA_PART_BYTES } from "./rpc-limits.js";
 import { idleGuard } from "./idle-guard.js";
@@ -109,7 +110,7 @@ export async function sendChunk(
       );
     }
     const e = toTrainfsError(err);
-    const named = err instanceof ConnectError ? err.metadata.get("trainfs-failed-datanode") ?? undefined : undefined;
+    const named = err instanceof ConnectError ? err.metadata.get(FAILED_DATANODE_HEADER) ?? undefined : undefined;
     // Every error a DataNode raises names it; an unnamed one that is not ours
     // (the source, an abort) happened on the way to the first node.
     const unreachable = err instanceof ConnectError && !named && !sourceFailed && !options.signal?.aborted;

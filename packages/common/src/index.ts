@@ -18,3 +18,5 @@ export * from "./chunk-token.js";
 export * from "./tls.js";
 export * from "./request-id.js";
 export * from "./static-files.js";
+export * from "./data-transfer.js";
+export * from "./data-transfer-client.js";

@@ -46,15 +46,18 @@ export class Metrics {
 
   /** Counts and times every RPC the server handles. */
   interceptor(): Interceptor {
-    return onCallEnd((method) => {
-      const started = process.hrtime.bigint();
-      return (err) => {
-        const code = err === undefined ? "ok" : snake(Code[ConnectError.from(err).code] ?? "unknown");
-        this.calls.inc({ method, code });
-        this.latency.observe({ method }, Number(process.hrtime.bigint() - started) / 1e9);
-        return undefined;
-      };
-    });
+    return onCallEnd((method) => this.beginCall(method));
+  }
+
+  /** Starts counting one call (an RPC, or a data-transfer call); the result ends it. */
+  beginCall(method: string): (err?: unknown) => undefined {
+    const started = process.hrtime.bigint();
+    return (err) => {
+      const code = err === undefined ? "ok" : snake(Code[ConnectError.from(err).code] ?? "unknown");
+      this.calls.inc({ method, code });
+      this.latency.observe({ method }, Number(process.hrtime.bigint() - started) / 1e9);
+      return undefined;
+    };
   }
 }
 

@@ -3,6 +3,8 @@ import { connect } from "node:net";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
+import { DataNodeService } from "@trainfs/proto";
+import { DataTransferClient } from "./data-transfer-client.js";
 import { AUTHORIZATION_HEADER, bearer } from "./cluster-secret.js";
 import { requestIdClientInterceptor } from "./request-id.js";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./rpc-limits.js";
@@ -27,6 +29,10 @@ class WindowedSessionManager extends Http2SessionManager {
     if (session && !this.widened.has(session) && !session.destroyed) {
       this.widened.add(session);
       session.setLocalWindowSize(HTTP2_WINDOW_BYTES);
+      // connect-node detaches its own error listener when the manager closes;
+      // a GOAWAY arriving just then destroys the session with an error that
+      // would otherwise be uncaught and crash the process.
+      session.on("error", () => {});
     }
     return stream;
   }
@@ -39,6 +45,7 @@ class WindowedSessionManager extends Http2SessionManager {
 export class RpcClients {
   private readonly transports = new Map<string, { transport: Transport; sessions: Http2SessionManager }>();
   private readonly interceptors: Interceptor[];
+  private readonly dataNodes = new Map<string, { client: Client<typeof DataNodeService>; transfer?: DataTransferClient }>();
 
   constructor(private readonly options: RpcClientsOptions = {}) {
     const token = options.token;
@@ -87,8 +94,30 @@ export class RpcClients {
     return createClient(service, this.transport(baseUrl));
   }
 
+  /**
+   * A DataNode's client. On a cleartext address, WriteChunk and ReadChunk go
+   * over the data-transfer protocol (raw frames, pooled TCP connections);
+   * over TLS, and for every other call, over Connect.
+   */
+  dataNode(baseUrl: string): Client<typeof DataNodeService> {
+    let entry = this.dataNodes.get(baseUrl);
+    if (!entry) {
+      const client = this.client(DataNodeService, baseUrl);
+      if (baseUrl.startsWith("https:")) {
+        entry = { client };
+      } else {
+        const transfer = new DataTransferClient(baseUrl);
+        entry = { client: { ...client, writeChunk: transfer.writeChunk, readChunk: transfer.readChunk }, transfer };
+      }
+      this.dataNodes.set(baseUrl, entry);
+    }
+    return entry.client;
+  }
+
   /** Closes every session; calls still in flight fail. */
   close(): void {
+    for (const { transfer } of this.dataNodes.values()) transfer?.close();
+    this.dataNodes.clear();
     for (const { sessions } of this.transports.values()) sessions.abort();
     this.transports.clear();
   }

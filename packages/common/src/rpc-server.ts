@@ -3,7 +3,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import type * as tls from "node:tls";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { Code, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Code, type ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { corsPolicy } from "./cors-policy.js";
 import { toConnectError } from "./errors.js";
 import type { Logger } from "./logger.js";
@@ -49,7 +49,17 @@ export interface RpcServerOptions {
   staticDir?: string | undefined;
   /** RPCs logged at debug rather than info (periodic calls such as heartbeats). */
   quietMethods?: readonly string[];
+  /**
+   * A second protocol on the cleartext port: connections whose first bytes
+   * are `preface` are handed to `handle` with the preface consumed. `observe`
+   * logs and counts each of its calls as the RPCs are (call `begin` when a
+   * call starts, and the function it returns when the call ends).
+   */
+  rawProtocol?: { preface: Buffer; handle(socket: net.Socket, observe: CallObserver): void } | undefined;
 }
+
+/** Starts observing one call; the returned function ends it with its error, if any, and gives that error as a ConnectError. */
+export type CallObserver = (method: string) => (err?: unknown) => ConnectError | undefined;
 
 /** The first bytes of every HTTP/2 connection (RFC 9113 §3.4). */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -65,13 +75,22 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * throughput here).
  */
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
+  const logCall = callLogger(options.logger, new Set(options.quietMethods ?? []));
+  const observe: CallObserver = (method) => {
+    const counted = options.metrics?.beginCall(method);
+    const logged = logCall(method);
+    return (err) => {
+      counted?.(err);
+      return logged(err);
+    };
+  };
   const connect = connectNodeAdapter({
     routes: options.routes,
     // The request id comes first, so that every log line of the call carries it.
     interceptors: [
       requestIdServerInterceptor(),
       ...(options.metrics ? [options.metrics.interceptor()] : []),
-      errorMappingInterceptor(options.logger, new Set(options.quietMethods ?? [])),
+      onCallEnd(logCall),
       ...(options.authorize ? [authorizeInterceptor(options.authorize)] : []),
     ],
     acceptCompression: [],
@@ -144,15 +163,23 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     front = net.createServer((socket) => {
       track(socket);
       let seen = Buffer.alloc(0);
+      const raw = options.rawProtocol;
       const onData = (data: Buffer) => {
         seen = Buffer.concat([seen, data]);
-        const n = Math.min(seen.length, H2_PREFACE.length);
-        const isH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
-        if (isH2 && seen.length < H2_PREFACE.length) return; // not enough to tell yet
+        const isH2 = startsLike(seen, H2_PREFACE);
+        const isRaw = raw !== undefined && startsLike(seen, raw.preface);
+        // Not enough to tell yet (HTTP/1.1's "TRACE" and the raw preface share their first bytes).
+        if ((isH2 && seen.length < H2_PREFACE.length) || (isRaw && seen.length < raw.preface.length)) return;
         socket.off("data", onData);
         socket.pause();
-        socket.unshift(seen);
-        (isH2 ? h2 : h1).emit("connection", socket);
+        if (isRaw) {
+          const rest = seen.subarray(raw.preface.length);
+          if (rest.length > 0) socket.unshift(rest);
+          raw.handle(socket, observe);
+        } else {
+          socket.unshift(seen);
+          (isH2 ? h2 : h1).emit("connection", socket);
+        }
         process.nextTick(() => socket.resume());
       };
       socket.on("data", onData);
@@ -189,6 +216,12 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   };
 }
 
+/** Whether the bytes seen so far agree with the start of `preface`. */
+function startsLike(seen: Buffer, preface: Buffer): boolean {
+  const n = Math.min(seen.length, preface.length);
+  return seen.subarray(0, n).equals(preface.subarray(0, n));
+}
+
 function setSessionWindow(session: http2.Http2Session): void {
   try {
     if (!session.destroyed && session.socket) session.setLocalWindowSize(HTTP2_WINDOW_BYTES);
@@ -199,21 +232,22 @@ function setSessionWindow(session: http2.Http2Session): void {
 
 /**
  * Maps TrainfsErrors (and anything else thrown by a handler, including while
- * a response streams) to ConnectErrors with the right code. Unexpected errors
- * are logged, since the caller only sees Internal.
+ * a response streams) to ConnectErrors with the right code, and logs each
+ * call. Unexpected errors are logged in full, since the caller only sees
+ * Internal.
  */
-function errorMappingInterceptor(logger: Logger, quiet: ReadonlySet<string>): Interceptor {
-  return onCallEnd((method) => {
+function callLogger(logger: Logger, quiet: ReadonlySet<string>): CallObserver {
+  return (method) => {
     const started = performance.now();
     return (err) => {
       const ms = Math.round(performance.now() - started);
       const ce = err === undefined ? undefined : toConnectError(err);
-      if (ce?.code === 13 /* Internal */) logger.error({ err, method }, "internal error in RPC handler");
+      if (ce?.code === Code.Internal) logger.error({ err, method }, "internal error in RPC handler");
       const level = quiet.has(method) && !ce ? "debug" : "info";
       logger[level]({ method, code: ce ? Code[ce.code] : "OK", ms }, "rpc");
       return ce;
     };
-  });
+  };
 }
 
 function authorizeInterceptor(authorize: NonNullable<RpcServerOptions["authorize"]>): Interceptor {

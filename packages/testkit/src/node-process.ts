@@ -40,7 +40,9 @@ export async function startNodeProcess(
     wrap?: string[];
   } = {},
 ): Promise<NodeProcess> {
-  const command = [...(options.wrap ?? []), process.execPath, binPath(pkg), ...args];
+  // For profiling a cluster (docs/performance.md): each server writes a CPU profile when it exits.
+  const profile = process.env.TRAINFS_CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.TRAINFS_CPU_PROF_DIR}`] : [];
+  const command = [...(options.wrap ?? []), process.execPath, ...profile, binPath(pkg), ...args];
   const child: ChildProcess = spawn(command[0]!, command.slice(1), {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...options.env },

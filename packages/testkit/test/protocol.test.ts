@@ -77,8 +77,16 @@ describe("the wire protocol at its edges", () => {
     close();
   });
 
-  it("answers bad DataNode requests with precise codes and keeps no partial chunk", async () => {
-    const { c, dn, close } = await setup();
+  // Chunk data travels over data transfer on cleartext ports and over Connect on TLS ones: same answers from both.
+  const transports = {
+    connect: (rpc: RpcClients, address: string) => rpc.client(DataNodeService, address),
+    "data transfer": (rpc: RpcClients, address: string) => rpc.dataNode(address),
+  };
+
+  it.each(Object.entries(transports))("answers bad DataNode requests with precise codes and keeps no partial chunk (%s)", async (_, at) => {
+    const { c, close } = await setup();
+    const rpc = new RpcClients();
+    const dn = at(rpc, c.dataNodeAddress(0));
     const id = "ab".repeat(16);
     const header = (length: bigint) => create(WriteChunkRequestSchema, { part: { case: "header", value: { chunkId: id, length } } });
     const data = (n: number) => create(WriteChunkRequestSchema, { part: { case: "data", value: new Uint8Array(n) } });
@@ -99,10 +107,12 @@ describe("the wire protocol at its edges", () => {
 
     expect(await code(readAll(dn.readChunk({ chunkId: id })))).toBe(Code.NotFound);
     expect(await code(readAll(dn.readChunk({ chunkId: "zz" })))).toBe(Code.InvalidArgument);
+    expect(await c.chunkFiles(0)).toEqual([]);
+    rpc.close();
     close();
   });
 
-  it("names the DataNode where a chain broke and leaves no copy on the nodes before it", async () => {
+  it.each(Object.entries(transports))("names the DataNode where a chain broke and leaves no copy on the nodes before it (%s)", async (_, at) => {
     const c = await cluster({ heartbeatTimeoutMs: 60_000 });
     const rpc = new RpcClients();
     const nn = rpc.client(NameNodeService, c.nameNodeAddress);
@@ -117,7 +127,7 @@ describe("the wire protocol at its edges", () => {
       yield create(WriteChunkRequestSchema, { part: { case: "data", value: new Uint8Array(4) } });
       yield create(WriteChunkRequestSchema, { part: { case: "footer", value: { checksum: 0x2144df1c } } });
     }
-    const err = ConnectError.from(await rejection(rpc.client(DataNodeService, chain[0]!.address).writeChunk(parts())));
+    const err = ConnectError.from(await rejection(at(rpc, chain[0]!.address).writeChunk(parts())));
     expect(err.code).toBe(Code.Unavailable);
     expect(err.rawMessage).toContain(`datanode ${chain[2]!.address}: unreachable from ${chain[1]!.address}`);
     expect(err.metadata.get("trainfs-failed-datanode")).toBe(chain[2]!.address);
@@ -125,8 +135,10 @@ describe("the wire protocol at its edges", () => {
     rpc.close();
   });
 
-  it("refuses reads past the end of a chunk with OutOfRange", async () => {
-    const { c, dn, close } = await setup();
+  it.each(Object.entries(transports))("refuses reads past the end of a chunk with OutOfRange (%s)", async (_, at) => {
+    const { c, close } = await setup();
+    const rpc = new RpcClients();
+    const dn = at(rpc, c.dataNodeAddress(0));
     const dir = await workDir();
     await randomFile(join(dir, "in"), 100);
     await c.client().put(join(dir, "in"), "/f");
@@ -136,6 +148,7 @@ describe("the wire protocol at its edges", () => {
     for await (const part of dn.readChunk({ chunkId, offset: 90n, length: 10n })) parts.push(part);
     expect(parts.map((p) => [Number(p.offset), p.data.length, p.pieceChecksums.length])).toEqual([[0, 100, 1]]);
     expect(await code(readAll(dn.readChunk({ chunkId, offset: 90n, length: 11n })))).toBe(Code.OutOfRange);
+    rpc.close();
     close();
   });
 

@@ -1,0 +1,176 @@
+import { once } from "node:events";
+import { createServer, type Server, type Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { DataTransferErrorSchema, WriteChunkRequestSchema, WriteChunkResponseSchema, type WriteChunkRequest } from "@trainfs/proto";
+import { DataTransferClient } from "./data-transfer-client.js";
+import { DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, Frame, FrameReader, writeFrame, type ReceivedFrame } from "./data-transfer.js";
+
+/** A scripted DataNode: consumes the preface, then runs `serve` on every connection. */
+async function fakeDataNode(serve: (socket: Socket, frames: FrameReader) => Promise<void>) {
+  const sockets: Socket[] = [];
+  const server: Server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on("error", () => {});
+    socket.once("readable", () => {
+      const preface = socket.read(DATA_TRANSFER_PREFACE.length) as Buffer | null;
+      expect(preface?.equals(DATA_TRANSFER_PREFACE)).toBe(true);
+      void serve(socket, new FrameReader(socket)).catch(() => socket.destroy());
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as { port: number }).port;
+  const client = new DataTransferClient(`http://127.0.0.1:${port}`);
+  stops.push(async () => {
+    client.close();
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  return { client, sockets };
+}
+const stops: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const s of stops.splice(0)) await s();
+});
+
+const header = create(WriteChunkRequestSchema, { part: { case: "header", value: { chunkId: "ab".repeat(16), length: 4n } } });
+const data = create(WriteChunkRequestSchema, { part: { case: "data", value: new Uint8Array(4) } });
+const footer = create(WriteChunkRequestSchema, { part: { case: "footer", value: { checksum: 7 } } });
+async function* parts(...messages: WriteChunkRequest[]) {
+  yield* messages;
+}
+const stored = toBinary(WriteChunkResponseSchema, create(WriteChunkResponseSchema, { storedOn: ["dn-1"] }));
+
+/** Reads a whole write (call, data..., footer) and returns its frames. */
+async function readWrite(frames: FrameReader): Promise<ReceivedFrame[]> {
+  const got: ReceivedFrame[] = [];
+  for (let f = await frames.next(); f; f = await frames.next()) {
+    got.push(f);
+    if (f.type === Frame.Footer) break;
+  }
+  return got;
+}
+
+describe("DataTransferClient", () => {
+  it("sends a write as call, data and footer frames, and reuses the connection for the next call", async () => {
+    const seen: number[][] = [];
+    const { client, sockets } = await fakeDataNode(async (socket, frames) => {
+      for (;;) {
+        const got = await readWrite(frames);
+        if (got.length === 0) return;
+        seen.push(got.map((f) => f.type));
+        expect(got[2]!.payload.readUInt32BE(0)).toBe(7);
+        await writeFrame(socket, Frame.Result, stored);
+      }
+    });
+    for (let i = 0; i < 3; i++) expect((await client.writeChunk(parts(header, data, footer))).storedOn).toEqual(["dn-1"]);
+    expect(seen).toEqual([
+      [Frame.Call, Frame.Data, Frame.Footer],
+      [Frame.Call, Frame.Data, Frame.Footer],
+      [Frame.Call, Frame.Data, Frame.Footer],
+    ]);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it("raises a DataNode's error frame as the ConnectError, naming the failed node, and drops that connection", async () => {
+    const { client, sockets } = await fakeDataNode(async (socket, frames) => {
+      await frames.next(); // the call: refused before any data
+      const err = create(DataTransferErrorSchema, { code: Code.PermissionDenied, message: "token expired", failedDatanode: "http://127.0.0.1:1" });
+      await writeFrame(socket, Frame.Error, toBinary(DataTransferErrorSchema, err));
+      socket.end();
+    });
+    // The writer still has data to send when the refusal comes: it must not hang.
+    async function* endless() {
+      yield header;
+      for (;;) {
+        yield create(WriteChunkRequestSchema, { part: { case: "data", value: new Uint8Array(1 << 20) } });
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    }
+    const err = ConnectError.from(await client.writeChunk(endless()).catch((e: unknown) => e));
+    expect(err.code).toBe(Code.PermissionDenied);
+    expect(err.rawMessage).toBe("token expired");
+    expect(err.metadata.get(FAILED_DATANODE_HEADER)).toBe("http://127.0.0.1:1");
+    await expect(client.writeChunk(parts(header, data, footer))).rejects.toThrow();
+    expect(sockets).toHaveLength(2);
+  });
+
+  it("cuts the connection when the writer's own source fails, and throws the source's error", async () => {
+    let cut = false;
+    const { client } = await fakeDataNode(async (_socket, frames) => {
+      // The connection ends (or breaks) before any footer.
+      const got = await readWrite(frames).catch(() => []);
+      cut = !got.some((f) => f.type === Frame.Footer);
+    });
+    async function* failing() {
+      yield header;
+      yield data;
+      throw new Error("local file vanished");
+    }
+    await expect(client.writeChunk(failing())).rejects.toThrow("local file vanished");
+    await expect.poll(() => cut).toBe(true);
+  });
+
+  it("is Unavailable when nothing listens and Canceled when aborted", async () => {
+    const { client } = await fakeDataNode(async () => {
+      // Never answers.
+    });
+    const abort = new AbortController();
+    const pending = client.writeChunk(parts(header, data, footer), { signal: abort.signal });
+    setTimeout(() => abort.abort(), 20);
+    expect(ConnectError.from(await pending.catch((e: unknown) => e)).code).toBe(Code.Canceled);
+
+    const nobody = new DataTransferClient("http://127.0.0.1:1");
+    const err = ConnectError.from(await nobody.writeChunk(parts(header, data, footer)).catch((e: unknown) => e));
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.metadata.has(FAILED_DATANODE_HEADER)).toBe(false);
+  });
+
+  it("reads parts until the end frame, and does not reuse a connection a reader left early", async () => {
+    const { client, sockets } = await fakeDataNode(async (socket, frames) => {
+      for (let f = await frames.next(); f; f = await frames.next()) {
+        for (let i = 0; i < 3; i++) {
+          // Part: u32 meta length, meta (empty ReadChunkResponse), data.
+          await writeFrame(socket, Frame.Part, Buffer.from([0, 0, 0, 0]), Buffer.alloc(10, i));
+        }
+        await writeFrame(socket, Frame.End);
+      }
+    });
+    const all = [];
+    for await (const part of client.readChunk({ chunkId: "ab".repeat(16) })) all.push(part.data[0]);
+    expect(all).toEqual([0, 1, 2]);
+    for await (const _ of client.readChunk({ chunkId: "ab".repeat(16) })) break;
+    for await (const _ of client.readChunk({ chunkId: "ab".repeat(16) })) break;
+    // The first connection went back to the pool; the early exits cut theirs.
+    expect(sockets).toHaveLength(2);
+  });
+});
+
+describe("FrameReader", () => {
+  it("reassembles frames split anywhere and several frames in one read, and refuses oversized frames", async () => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const { connect } = await import("node:net");
+    const peer = connect((server.address() as { port: number }).port, "127.0.0.1");
+    const [accepted] = (await once(server, "connection")) as [Socket];
+    const frames = new FrameReader(accepted);
+    const frame = (type: number, payload: Buffer) => {
+      const head = Buffer.alloc(5);
+      head[0] = type;
+      head.writeUInt32BE(payload.length, 1);
+      return Buffer.concat([head, payload]);
+    };
+    const wire = Buffer.concat([frame(Frame.Data, Buffer.from("hello")), frame(Frame.Footer, Buffer.from([0, 0, 0, 9])), frame(Frame.Data, Buffer.alloc(100_000, 1))]);
+    for (let i = 0; i < wire.length; i += 7) peer.write(wire.subarray(i, i + 7));
+    expect((await frames.next())?.payload.toString()).toBe("hello");
+    expect((await frames.next())?.payload.readUInt32BE(0)).toBe(9);
+    expect((await frames.next())?.payload.equals(Buffer.alloc(100_000, 1))).toBe(true);
+    peer.write(Buffer.from([Frame.Data, 0xff, 0xff, 0xff, 0xff]));
+    await expect(frames.next()).rejects.toThrow("over the");
+    peer.destroy();
+    server.close();
+  });
+});

@@ -1,0 +1,215 @@
+import { connect, type Socket } from "node:net";
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
+import {
+  DataTransferCallSchema,
+  DataTransferErrorSchema,
+  ReadChunkRequestSchema,
+  ReadChunkResponseSchema,
+  WriteChunkHeaderSchema,
+  WriteChunkResponseSchema,
+  type ReadChunkResponse,
+  type WriteChunkRequestSchema,
+  type WriteChunkResponse,
+} from "@trainfs/proto";
+import { DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, Frame, FrameReader, uint32, writeFrame, type ReceivedFrame } from "./data-transfer.js";
+import { REQUEST_ID_HEADER, currentRequestId } from "./request-id.js";
+
+/** An idle pooled connection is closed after this long (the server keeps its side longer). */
+const POOL_IDLE_MS = 20_000;
+
+interface Connection {
+  socket: Socket;
+  frames: FrameReader;
+}
+
+/**
+ * WriteChunk and ReadChunk to one DataNode over the data-transfer protocol,
+ * with the same signatures and errors as the Connect client's methods (codes,
+ * the trainfs-failed-datanode name on errors a DataNode raised, Canceled on
+ * abort), so the pipeline, the SDK and the replicator do not know which is in
+ * use. Connections carry one call at a time and are pooled between calls.
+ */
+export class DataTransferClient {
+  private readonly idle: Connection[] = [];
+  private readonly host: string;
+  private readonly port: number;
+
+  constructor(baseUrl: string) {
+    const url = new URL(baseUrl);
+    this.host = url.hostname.replace(/^\[|\]$/g, "");
+    this.port = Number(url.port || 80);
+  }
+
+  readonly writeChunk = async (requests: AsyncIterable<MessageInitShape<typeof WriteChunkRequestSchema>>, options: CallOptions = {}): Promise<WriteChunkResponse> => {
+    const { signal } = options;
+    const input = requests[Symbol.asyncIterator]();
+    const conn = await this.acquire(signal);
+    const onAbort = () => conn.socket.destroy();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let reusable = false;
+    try {
+      const first = await input.next();
+      const header = first.done ? undefined : first.value.part;
+      if (header?.case !== "header") throw new ConnectError("the first message of WriteChunk must be a header", Code.InvalidArgument);
+      await sendCall(conn, { case: "writeChunk", value: create(WriteChunkHeaderSchema, header.value) }, options);
+      const answer = conn.frames.next();
+      let answered = false;
+      answer.then(() => (answered = true), () => (answered = true));
+      let sourceError: { err: unknown } | undefined;
+      // The parts go out while the answer is awaited: a DataNode refusing the
+      // chunk early (bad token, full disk, failed downstream) answers at once.
+      const pumped = (async () => {
+        for (let next = await input.next(); !next.done && !answered; next = await input.next()) {
+          const part = next.value.part;
+          if (part?.case === "data") {
+            await writeFrame(conn.socket, Frame.Data, part.value);
+          } else if (part?.case === "footer") {
+            await writeFrame(conn.socket, Frame.Footer, uint32(part.value.checksum ?? 0));
+            return true;
+          } else {
+            throw new ConnectError("WriteChunk has one header, then data, then one footer", Code.InvalidArgument);
+          }
+        }
+        if (answered) return false;
+        // Connect would half-close the stream and the DataNode answer InvalidArgument; here the call is cut.
+        throw new ConnectError("the WriteChunk stream ended without a footer", Code.InvalidArgument);
+      })().catch((err: unknown) => {
+        // The source failed (not the connection): the DataNode must see the
+        // call cut, so that it drops the partial chunk.
+        if (!answered && !conn.socket.destroyed) sourceError = { err };
+        conn.socket.destroy();
+        return false;
+      });
+      let frame: ReceivedFrame | null;
+      try {
+        frame = await answer;
+      } catch (err) {
+        // Set before the socket was cut, so known by the time the answer failed.
+        if (sourceError) throw sourceError.err;
+        throw err;
+      }
+      if (frame?.type === Frame.Result) {
+        const footerSent = await pumped;
+        reusable = footerSent;
+        return fromBinary(WriteChunkResponseSchema, frame.payload);
+      }
+      void input.return?.();
+      throw answerError(frame, "WriteChunk");
+    } catch (err) {
+      throw callError(err, signal);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      this.release(conn, reusable);
+    }
+  };
+
+  readonly readChunk = (request: MessageInitShape<typeof ReadChunkRequestSchema>, options: CallOptions = {}): AsyncGenerator<ReadChunkResponse> =>
+    this.read(request, options);
+
+  /** Closes the pooled connections; calls in flight keep theirs. */
+  close(): void {
+    for (const conn of this.idle.splice(0)) conn.socket.destroy();
+  }
+
+  private async *read(request: MessageInitShape<typeof ReadChunkRequestSchema>, options: CallOptions): AsyncGenerator<ReadChunkResponse> {
+    const { signal } = options;
+    const conn = await this.acquire(signal);
+    const onAbort = () => conn.socket.destroy();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let reusable = false;
+    try {
+      await sendCall(conn, { case: "readChunk", value: create(ReadChunkRequestSchema, request) }, options);
+      for (;;) {
+        const frame = await conn.frames.next();
+        if (frame?.type === Frame.Part) {
+          const metaLength = frame.payload.readUInt32BE(0);
+          const part = fromBinary(ReadChunkResponseSchema, frame.payload.subarray(4, 4 + metaLength));
+          part.data = frame.payload.subarray(4 + metaLength);
+          yield part;
+        } else if (frame?.type === Frame.End) {
+          reusable = true;
+          return;
+        } else {
+          throw answerError(frame, "ReadChunk");
+        }
+      }
+    } catch (err) {
+      throw callError(err, signal);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      // A reader that stops early leaves parts in flight: that connection is not reused.
+      this.release(conn, reusable);
+    }
+  }
+
+  private async acquire(signal: AbortSignal | undefined): Promise<Connection> {
+    if (signal?.aborted) throw new ConnectError("the operation was aborted", Code.Canceled);
+    for (let conn = this.idle.pop(); conn; conn = this.idle.pop()) {
+      if (!conn.socket.destroyed && !conn.socket.readableEnded) {
+        conn.socket.setTimeout(0);
+        return conn;
+      }
+      conn.socket.destroy();
+    }
+    return await new Promise<Connection>((resolve, reject) => {
+      const socket = connect({ host: this.host, port: this.port, noDelay: true });
+      const onAbort = () => {
+        socket.destroy();
+        reject(new ConnectError("the operation was aborted", Code.Canceled));
+      };
+      const onError = (err: Error) => {
+        signal?.removeEventListener("abort", onAbort);
+        reject(new ConnectError(`cannot connect to ${this.host}:${this.port}: ${err.message}`, Code.Unavailable, undefined, undefined, err));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      socket.once("error", onError);
+      socket.once("connect", () => {
+        signal?.removeEventListener("abort", onAbort);
+        socket.off("error", onError);
+        socket.write(DATA_TRANSFER_PREFACE);
+        const conn = { socket, frames: new FrameReader(socket) };
+        socket.once("close", () => {
+          const i = this.idle.indexOf(conn);
+          if (i >= 0) this.idle.splice(i, 1);
+        });
+        // Armed only while the connection waits in the pool (see release).
+        socket.on("timeout", () => socket.destroy());
+        resolve(conn);
+      });
+    });
+  }
+
+  private release(conn: Connection, reusable: boolean): void {
+    if (!reusable || conn.socket.destroyed) {
+      conn.socket.destroy();
+      return;
+    }
+    conn.socket.setTimeout(POOL_IDLE_MS);
+    this.idle.push(conn);
+  }
+}
+
+function sendCall(conn: Connection, call: MessageInitShape<typeof DataTransferCallSchema>["call"], options: CallOptions): Promise<void> {
+  const given = new Headers(options.headers).get(REQUEST_ID_HEADER);
+  const message = create(DataTransferCallSchema, { call, requestId: given ?? currentRequestId() ?? "" });
+  return writeFrame(conn.socket, Frame.Call, toBinary(DataTransferCallSchema, message));
+}
+
+/** The DataNode's error frame as the ConnectError a Connect call would have raised. */
+function answerError(frame: ReceivedFrame | null, method: string): ConnectError {
+  if (!frame) return new ConnectError(`the DataNode closed the connection during ${method}`, Code.Unavailable);
+  if (frame.type !== Frame.Error) return new ConnectError(`unexpected frame ${frame.type} in answer to ${method}`, Code.Internal);
+  const e = fromBinary(DataTransferErrorSchema, frame.payload);
+  const err = new ConnectError(e.message, (Code[e.code] === undefined ? Code.Unknown : e.code) as Code);
+  if (e.failedDatanode) err.metadata.set(FAILED_DATANODE_HEADER, e.failedDatanode);
+  return err;
+}
+
+function callError(err: unknown, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return new ConnectError("the operation was aborted", Code.Canceled);
+  if (err instanceof ConnectError) return err;
+  // A TrainfsError from the connection (reset, closed): the DataNode went away.
+  if (err instanceof Error && "code" in err && err.code === "unavailable") return new ConnectError(err.message, Code.Unavailable, undefined, undefined, err);
+  return err;
+}

@@ -1,0 +1,82 @@
+import { readdir } from "node:fs/promises";
+import { connect, type Socket } from "node:net";
+import { join } from "node:path";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { DataTransferCallSchema, DataTransferErrorSchema, NameNodeService } from "@trainfs/proto";
+import { DATA_TRANSFER_PREFACE, Frame, FrameReader, RpcClients, writeFrame } from "@trainfs/common";
+import { randomFile } from "../src/index.js";
+import { cluster, eventually, workDir } from "./helpers.js";
+
+/** A raw data-transfer connection to a DataNode, as a buggy or hostile peer would open it. */
+async function rawConnection(address: string): Promise<{ socket: Socket; frames: FrameReader }> {
+  const url = new URL(address);
+  const socket = connect({ host: url.hostname, port: Number(url.port) });
+  socket.on("error", () => {});
+  await new Promise((resolve) => socket.once("connect", resolve));
+  socket.write(DATA_TRANSFER_PREFACE);
+  return { socket, frames: new FrameReader(socket) };
+}
+
+async function errorAnswer(frames: FrameReader): Promise<{ code: number; message: string }> {
+  const frame = await frames.next();
+  expect(frame?.type).toBe(Frame.Error);
+  const err = fromBinary(DataTransferErrorSchema, frame!.payload);
+  // The connection ends after an error.
+  expect(await frames.next().catch(() => null)).toBeNull();
+  return { code: err.code, message: err.message };
+}
+
+describe("the data-transfer protocol at its edges", () => {
+  it("answers malformed frames with InvalidArgument, drops oversized ones, and keeps serving", async () => {
+    const c = await cluster();
+    const address = c.dataNodeAddress(0);
+
+    const a = await rawConnection(address);
+    await writeFrame(a.socket, Frame.Data, Buffer.alloc(10));
+    expect(await errorAnswer(a.frames)).toMatchObject({ code: Code.InvalidArgument, message: expect.stringContaining("expected a call") });
+
+    const b = await rawConnection(address);
+    await writeFrame(b.socket, Frame.Call, Buffer.from([0xff, 0xff, 0xff]));
+    expect(await errorAnswer(b.frames)).toMatchObject({ code: Code.InvalidArgument, message: expect.stringContaining("malformed call") });
+
+    const d = await rawConnection(address);
+    const call = create(DataTransferCallSchema, { call: { case: "writeChunk", value: { chunkId: "../../etc", length: 1n } } });
+    await writeFrame(d.socket, Frame.Call, toBinary(DataTransferCallSchema, call));
+    expect((await errorAnswer(d.frames)).code).toBe(Code.InvalidArgument);
+
+    const e = await rawConnection(address);
+    e.socket.write(Buffer.from([Frame.Data, 0x7f, 0xff, 0xff, 0xff]));
+    await new Promise((resolve) => e.socket.once("close", resolve));
+
+    // The DataNode is unharmed.
+    const dir = await workDir();
+    await randomFile(join(dir, "in"), 3000);
+    await c.client().put(join(dir, "in"), "/after");
+    await c.client().get("/after", join(dir, "out"));
+  });
+
+  it("drops a chunk whose writer vanished mid-stream, on every node of the chain", async () => {
+    const c = await cluster();
+    const rpc = new RpcClients();
+    const plan = await rpc.client(NameNodeService, c.nameNodeAddress).putFile({ path: "/cut", size: 1_000_000n, replication: 3 });
+    const chunk = plan.chunks[0]!;
+    const { socket, frames } = await rawConnection(chunk.chain[0]!.address);
+    const call = create(DataTransferCallSchema, {
+      call: { case: "writeChunk", value: { chunkId: chunk.chunkId, length: chunk.length, downstream: chunk.chain.slice(1), accessToken: chunk.accessToken } },
+    });
+    await writeFrame(socket, Frame.Call, toBinary(DataTransferCallSchema, call));
+    await writeFrame(socket, Frame.Data, Buffer.alloc(400_000, 7));
+    // Wait until the last node of the chain has started its temporary file, then vanish.
+    const last = c.dataNodeAddresses().indexOf(chunk.chain[2]!.address);
+    await eventually(async () => expect(await readdir(join(c.dataNodeDir(last), "tmp"))).not.toEqual([]));
+    socket.destroy();
+    expect(await frames.next().catch(() => null)).toBeNull();
+    for (let i = 0; i < 3; i++) {
+      await eventually(async () => expect(await readdir(join(c.dataNodeDir(i), "tmp"))).toEqual([]));
+      expect(await c.chunkFiles(i)).toEqual([]);
+    }
+    rpc.close();
+  });
+});
