@@ -17,6 +17,8 @@ import { REQUEST_ID_HEADER, currentRequestId } from "./request-id.js";
 
 /** An idle pooled connection is closed after this long (the server keeps its side longer). */
 const POOL_IDLE_MS = 20_000;
+/** Bytes one read of a connection takes at most. */
+const READ_BUFFER_BYTES = 256 * 1024;
 
 interface Connection {
   socket: Socket;
@@ -153,7 +155,14 @@ export class DataTransferClient {
       conn.socket.destroy();
     }
     return await new Promise<Connection>((resolve, reject) => {
-      const socket = connect({ host: this.host, port: this.port, noDelay: true });
+      let frames: FrameReader | undefined;
+      const socket = connect({
+        host: this.host,
+        port: this.port,
+        noDelay: true,
+        // Reads land in one buffer per connection, copied out frame by frame (see FrameReader).
+        onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (n, buffer) => frames!.push((buffer as Buffer).subarray(0, n)) },
+      });
       const onAbort = () => {
         socket.destroy();
         reject(new ConnectError("the operation was aborted", Code.Canceled));
@@ -168,7 +177,8 @@ export class DataTransferClient {
         signal?.removeEventListener("abort", onAbort);
         socket.off("error", onError);
         socket.write(DATA_TRANSFER_PREFACE);
-        const conn = { socket, frames: new FrameReader(socket) };
+        frames = new FrameReader(socket, { pushed: true });
+        const conn = { socket, frames };
         socket.once("close", () => {
           const i = this.idle.indexOf(conn);
           if (i >= 0) this.idle.splice(i, 1);
