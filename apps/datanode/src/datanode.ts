@@ -1,6 +1,6 @@
 import { DataNodeService } from "@trainfs/proto";
 import {
-  ChunkTokens, DATA_TRANSFER_PREFACE, RpcClients, dataNodeCredential, loadCa, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer,
+  ChunkTokens, DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, RpcClients, dataNodeCredential, loadCa, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer,
 } from "@trainfs/common";
 import { ChunkStore, type StoredChunk } from "./chunk-store.js";
 import type { DataNodeConfig } from "./config.js";
@@ -81,8 +81,8 @@ export class DataNode {
         exposeHeaders: [FAILED_DATANODE_HEADER, EXPECTED_OFFSET_HEADER],
         quietMethods: ["WriteChunkPart"],
         routes: (router) => router.service(DataNodeService, dataNodeService(service)),
-        // Chunk bytes skip Connect on cleartext ports (docs/protocol.md, "Data transfer").
-        rawProtocol: tls ? undefined : { preface: DATA_TRANSFER_PREFACE, handle: dataTransferHandler(service) },
+        // Chunk bytes skip Connect (docs/protocol.md, "Data transfer").
+        rawProtocol: { preface: DATA_TRANSFER_PREFACE, alpn: DATA_TRANSFER_ALPN, handle: dataTransferHandler(service) },
       });
       self.address ||= `${tls ? "https" : "http"}://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
       const scrubber = new Scrubber(tasks, store, condemn, { bytesPerSecond: config.scrubBytesPerSecond, periodMs: config.scrubPeriodMs, onVerified: () => metrics.scrubbed.inc() }, logger);

@@ -1,4 +1,5 @@
-import { connect, type Socket } from "node:net";
+import { connect, isIP, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
 import {
@@ -12,7 +13,7 @@ import {
   type WriteChunkRequestSchema,
   type WriteChunkResponse,
 } from "@trainfs/proto";
-import { DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, Frame, FrameReader, uint32, writeFrame, type ReceivedFrame } from "./data-transfer.js";
+import { DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, Frame, FrameReader, uint32, writeFrame, type ReceivedFrame } from "./data-transfer.js";
 import { REQUEST_ID_HEADER, currentRequestId } from "./request-id.js";
 
 /** An idle pooled connection is closed after this long (the server keeps its side longer). */
@@ -30,17 +31,25 @@ interface Connection {
  * with the same signatures and errors as the Connect client's methods (codes,
  * the trainfs-failed-datanode name on errors a DataNode raised, Canceled on
  * abort), so the pipeline, the SDK and the replicator do not know which is in
- * use. Connections carry one call at a time and are pooled between calls.
+ * use. Connections carry one call at a time and are pooled between calls;
+ * over TLS (https addresses) ALPN names the protocol instead of the preface.
  */
 export class DataTransferClient {
   private readonly idle: Connection[] = [];
   private readonly host: string;
   private readonly port: number;
 
-  constructor(baseUrl: string) {
+  private readonly secure: boolean;
+
+  constructor(
+    baseUrl: string,
+    /** Trusted certificates (PEM) for an https address. */
+    private readonly ca?: Buffer | undefined,
+  ) {
     const url = new URL(baseUrl);
+    this.secure = url.protocol === "https:";
     this.host = url.hostname.replace(/^\[|\]$/g, "");
-    this.port = Number(url.port || 80);
+    this.port = Number(url.port || (this.secure ? 443 : 80));
   }
 
   readonly writeChunk = async (requests: AsyncIterable<MessageInitShape<typeof WriteChunkRequestSchema>>, options: CallOptions = {}): Promise<WriteChunkResponse> => {
@@ -156,13 +165,18 @@ export class DataTransferClient {
     }
     return await new Promise<Connection>((resolve, reject) => {
       let frames: FrameReader | undefined;
-      const socket = connect({
+      // Reads land in one buffer per connection, copied out frame by frame (see FrameReader).
+      const onread = { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (n: number, buffer: Uint8Array) => frames!.push((buffer as Buffer).subarray(0, n)) };
+      // Node's TLS sockets take `onread` too; its typings do not list it.
+      const secureOptions: ConnectionOptions & { onread: typeof onread } = {
         host: this.host,
         port: this.port,
-        noDelay: true,
-        // Reads land in one buffer per connection, copied out frame by frame (see FrameReader).
-        onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (n, buffer) => frames!.push((buffer as Buffer).subarray(0, n)) },
-      });
+        ...(isIP(this.host) ? {} : { servername: this.host }),
+        ALPNProtocols: [DATA_TRANSFER_ALPN],
+        ...(this.ca ? { ca: this.ca } : {}),
+        onread,
+      };
+      const socket = this.secure ? tlsConnect(secureOptions) : connect({ host: this.host, port: this.port, noDelay: true, onread });
       const onAbort = () => {
         socket.destroy();
         reject(new ConnectError("the operation was aborted", Code.Canceled));
@@ -173,10 +187,19 @@ export class DataTransferClient {
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       socket.once("error", onError);
-      socket.once("connect", () => {
+      socket.once(this.secure ? "secureConnect" : "connect", () => {
         signal?.removeEventListener("abort", onAbort);
         socket.off("error", onError);
-        socket.write(DATA_TRANSFER_PREFACE);
+        if (this.secure) {
+          socket.setNoDelay(true);
+          if ((socket as TLSSocket).alpnProtocol !== DATA_TRANSFER_ALPN) {
+            socket.destroy();
+            reject(new ConnectError(`${this.host}:${this.port} does not offer data transfer over TLS`, Code.Unavailable));
+            return;
+          }
+        } else {
+          socket.write(DATA_TRANSFER_PREFACE);
+        }
         frames = new FrameReader(socket, { pushed: true });
         const conn = { socket, frames };
         socket.once("close", () => {

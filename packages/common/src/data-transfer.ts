@@ -15,6 +15,8 @@ import { MAX_MESSAGE_BYTES } from "./rpc-limits.js";
 export const FAILED_DATANODE_HEADER = "trainfs-failed-datanode";
 
 export const DATA_TRANSFER_PREFACE = Buffer.from("TRAINFS-DATA/1\r\n");
+/** Over TLS the protocol is chosen by ALPN instead of the preface. */
+export const DATA_TRANSFER_ALPN = "trainfs-data/1";
 
 /** Frame types: a frame is 1 type byte, a u32 big-endian payload length, the payload. */
 export const Frame = {

@@ -45,7 +45,7 @@ class WindowedSessionManager extends Http2SessionManager {
 export class RpcClients {
   private readonly transports = new Map<string, { transport: Transport; sessions: Http2SessionManager }>();
   private readonly interceptors: Interceptor[];
-  private readonly dataNodes = new Map<string, { client: Client<typeof DataNodeService>; transfer?: DataTransferClient }>();
+  private readonly dataNodes = new Map<string, { client: Client<typeof DataNodeService>; transfer: DataTransferClient }>();
 
   constructor(private readonly options: RpcClientsOptions = {}) {
     const token = options.token;
@@ -95,20 +95,16 @@ export class RpcClients {
   }
 
   /**
-   * A DataNode's client. On a cleartext address, WriteChunk and ReadChunk go
-   * over the data-transfer protocol (raw frames, pooled TCP connections);
-   * over TLS, and for every other call, over Connect.
+   * A DataNode's client: WriteChunk and ReadChunk go over the data-transfer
+   * protocol (raw frames on pooled connections, TLS for https addresses),
+   * every other call over Connect.
    */
   dataNode(baseUrl: string): Client<typeof DataNodeService> {
     let entry = this.dataNodes.get(baseUrl);
     if (!entry) {
       const client = this.client(DataNodeService, baseUrl);
-      if (baseUrl.startsWith("https:")) {
-        entry = { client };
-      } else {
-        const transfer = new DataTransferClient(baseUrl);
-        entry = { client: { ...client, writeChunk: transfer.writeChunk, readChunk: transfer.readChunk }, transfer };
-      }
+      const transfer = new DataTransferClient(baseUrl, this.options.ca);
+      entry = { client: { ...client, writeChunk: transfer.writeChunk, readChunk: transfer.readChunk }, transfer };
       this.dataNodes.set(baseUrl, entry);
     }
     return entry.client;
@@ -116,7 +112,7 @@ export class RpcClients {
 
   /** Closes every session; calls still in flight fail. */
   close(): void {
-    for (const { transfer } of this.dataNodes.values()) transfer?.close();
+    for (const { transfer } of this.dataNodes.values()) transfer.close();
     this.dataNodes.clear();
     for (const { sessions } of this.transports.values()) sessions.abort();
     this.transports.clear();

@@ -1,7 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import type * as tls from "node:tls";
+import * as tls from "node:tls";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Code, type ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { corsPolicy } from "./cors-policy.js";
@@ -50,12 +50,13 @@ export interface RpcServerOptions {
   /** RPCs logged at debug rather than info (periodic calls such as heartbeats). */
   quietMethods?: readonly string[];
   /**
-   * A second protocol on the cleartext port: connections whose first bytes
-   * are `preface` are handed to `handle` with the preface consumed. `observe`
+   * A second protocol on the port: cleartext connections whose first bytes
+   * are `preface` are handed to `handle` with the preface consumed, TLS ones
+   * that chose `alpn` as they are. `observe`
    * logs and counts each of its calls as the RPCs are (call `begin` when a
    * call starts, and the function it returns when the call ends).
    */
-  rawProtocol?: { preface: Buffer; handle(socket: net.Socket, observe: CallObserver): void } | undefined;
+  rawProtocol?: { preface: Buffer; alpn: string; handle(socket: net.Socket, observe: CallObserver): void } | undefined;
 }
 
 /** Starts observing one call; the returned function ends it with its error, if any, and gives that error as a ConnectError. */
@@ -131,13 +132,9 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   };
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
-  const h2 = options.tls
-    ? // Over TLS, ALPN picks HTTP/2 or HTTP/1.1: no need to sniff the preface.
-      http2.createSecureServer(
-        { ...options.tls, allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"], settings: { initialWindowSize: HTTP2_WINDOW_BYTES } },
-        handler,
-      )
-    : http2.createServer({ settings: { initialWindowSize: HTTP2_WINDOW_BYTES } }, handler);
+  // The HTTP servers never listen: the front server below hands them their
+  // connections (TLS ones already decrypted).
+  const h2 = http2.createServer({ settings: { initialWindowSize: HTTP2_WINDOW_BYTES } }, handler);
   h2.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
@@ -156,7 +153,14 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
   const h1 = http.createServer(handler);
   let front: net.Server | tls.Server;
   if (options.tls) {
-    front = h2 as http2.Http2SecureServer;
+    // Over TLS, ALPN names the protocol: no need to sniff the first bytes.
+    const raw = options.rawProtocol;
+    front = tls.createServer({ ...options.tls, ALPNProtocols: ["h2", "http/1.1", ...(raw ? [raw.alpn] : [])] }, (socket) => {
+      socket.on("error", () => socket.destroy());
+      if (raw && socket.alpnProtocol === raw.alpn) raw.handle(socket, observe);
+      else if (socket.alpnProtocol === "h2") h2.emit("connection", socket);
+      else h1.emit("connection", socket);
+    });
     front.on("connection", track);
     front.on("tlsClientError", (_err, socket) => socket.destroy());
   } else {

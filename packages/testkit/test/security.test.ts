@@ -1,5 +1,7 @@
 import { writeFile } from "node:fs/promises";
+import { request } from "node:https";
 import { join } from "node:path";
+import { connect as tlsConnect } from "node:tls";
 import { buffer } from "node:stream/consumers";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -7,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { generate } from "selfsigned";
 import { DataNode, dataNodeConfigSchema } from "@trainfs/datanode";
 import { DataNodeService, NameNodeService, WriteChunkRequestSchema, type WriteChunkRequest } from "@trainfs/proto";
-import { ChunkTokens, RpcClients, createLogger, crc32Of, dataNodeCredential } from "@trainfs/common";
+import { ChunkTokens, DATA_TRANSFER_ALPN, RpcClients, createLogger, crc32Of, dataNodeCredential, toTrainfsError } from "@trainfs/common";
 import { generateSecurity } from "../src/index.js";
 import { cluster, eventually, rejection, workDir } from "./helpers.js";
 
@@ -179,8 +181,9 @@ describe("security", () => {
     const key = join(dir, "key.pem");
     await writeFile(cert, pems.cert);
     await writeFile(key, pems.private, { mode: 0o600 });
+    const security = generateSecurity();
     const c = await cluster({
-      security: generateSecurity(),
+      security,
       nameNode: { tlsCert: cert, tlsKey: key },
       dataNode: { tlsCert: cert, tlsKey: key, tlsCaFile: cert },
     });
@@ -190,6 +193,31 @@ describe("security", () => {
     const data = Buffer.alloc(4000, 9);
     await client.writeFile("/secret", data);
     expect((await client.readFile("/secret")).equals(data)).toBe(true);
+    // Chunk bytes travel over data transfer inside TLS (chosen by ALPN); only DataNodes offer it.
+    const alpn = (address: string) =>
+      new Promise<string | false>((resolve) => {
+        const url = new URL(address);
+        const socket = tlsConnect({ host: url.hostname, port: Number(url.port), ca: pems.cert, ALPNProtocols: [DATA_TRANSFER_ALPN] });
+        socket.once("secureConnect", () => (resolve(socket.alpnProtocol ?? false), socket.destroy()));
+        socket.once("error", () => resolve(false));
+      });
+    expect(await alpn(c.dataNodeAddress(0))).toBe(DATA_TRANSFER_ALPN);
+    expect(await alpn(c.nameNodeAddress)).toBe(false);
+    // HTTP/1.1 over TLS still reaches the HTTP handlers (probes, browsers).
+    const health = await fetchOverTls(`${c.dataNodeAddress(0)}/healthz`, pems.cert);
+    expect(health).toEqual({ status: 200, body: "ok\n" });
+    // A DataNode's certificate the client cannot verify is named as such on the data path too.
+    const trusted = new RpcClients({ ca: Buffer.from(pems.cert), token: security.clientToken });
+    const untrustedDn = new RpcClients();
+    const chunk = (await trusted.client(NameNodeService, c.nameNodeAddress).getFile({ path: "/secret" })).chunks[0]!;
+    trusted.close();
+    const noCa = untrustedDn.dataNode(chunk.replicas[0]!.address).readChunk({ chunkId: chunk.chunkId, accessToken: chunk.accessToken });
+    const refused = toTrainfsError(await rejection((async () => {
+      for await (const _ of noCa);
+    })()));
+    expect(refused.code).toBe("unavailable");
+    expect(refused.message).toMatch(/TLS certificate .*--ca-file/);
+    untrustedDn.close();
     // Without the CA the certificate is not trusted; cleartext gets nowhere.
     const untrusted = await rejection(c.client({ ca: undefined }).stat("/secret"));
     expect(untrusted.code).toBe("unavailable");
@@ -199,3 +227,15 @@ describe("security", () => {
     expect(["canceled", "unavailable"]).toContain(cleartext.code);
   });
 });
+
+function fetchOverTls(url: string, ca: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request(url, { ca }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    })
+      .on("error", reject)
+      .end();
+  });
+}
