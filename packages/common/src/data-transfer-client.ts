@@ -55,9 +55,7 @@ export class DataTransferClient {
   readonly writeChunk = async (requests: AsyncIterable<MessageInitShape<typeof WriteChunkRequestSchema>>, options: CallOptions = {}): Promise<WriteChunkResponse> => {
     const { signal } = options;
     const input = requests[Symbol.asyncIterator]();
-    const conn = await this.acquire(signal);
-    const onAbort = () => conn.socket.destroy();
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const { conn, finish } = await this.open(signal);
     let reusable = false;
     try {
       const first = await input.next();
@@ -110,8 +108,7 @@ export class DataTransferClient {
     } catch (err) {
       throw callError(err, signal);
     } finally {
-      signal?.removeEventListener("abort", onAbort);
-      this.release(conn, reusable);
+      finish(reusable);
     }
   };
 
@@ -125,9 +122,7 @@ export class DataTransferClient {
 
   private async *read(request: MessageInitShape<typeof ReadChunkRequestSchema>, options: CallOptions): AsyncGenerator<ReadChunkResponse> {
     const { signal } = options;
-    const conn = await this.acquire(signal);
-    const onAbort = () => conn.socket.destroy();
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const { conn, finish } = await this.open(signal);
     let reusable = false;
     try {
       await sendCall(conn, { case: "readChunk", value: create(ReadChunkRequestSchema, request) }, options);
@@ -148,10 +143,23 @@ export class DataTransferClient {
     } catch (err) {
       throw callError(err, signal);
     } finally {
-      signal?.removeEventListener("abort", onAbort);
       // A reader that stops early leaves parts in flight: that connection is not reused.
-      this.release(conn, reusable);
+      finish(reusable);
     }
+  }
+
+  /** A connection for one call, cut if `signal` aborts; `finish` returns it to the pool when the call ended cleanly. */
+  private async open(signal: AbortSignal | undefined): Promise<{ conn: Connection; finish: (reusable: boolean) => void }> {
+    const conn = await this.acquire(signal);
+    const onAbort = () => conn.socket.destroy();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    return {
+      conn,
+      finish: (reusable) => {
+        signal?.removeEventListener("abort", onAbort);
+        this.release(conn, reusable);
+      },
+    };
   }
 
   private async acquire(signal: AbortSignal | undefined): Promise<Connection> {
