@@ -24,6 +24,10 @@ const program = new Command("trainfs-datanode")
   .option("--max-part-uploads <n>", "browser chunk uploads open at once (default 256)")
   .option("--cors-origins <list>", "comma-separated web origins allowed to call this node, besides the NameNode's (default none)")
   .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)")
+  .option("--cluster-secret <secret>", "the NameNode's cluster secret (prefer the environment: ps shows flags)")
+  .option("--tls-cert <file>", "PEM certificate chain: serve TLS only and advertise https (with --tls-key)")
+  .option("--tls-key <file>", "PEM private key of --tls-cert")
+  .option("--tls-ca-file <file>", "PEM certificates to trust for https addresses of the NameNode and other DataNodes")
   .showHelpAfterError();
 
 program.parse();

@@ -32,6 +32,11 @@ const program = new Command("trainfs-namenode")
   .option("--cors-origins <list>", "comma-separated web origins allowed to call the NameNode (default none: only its own console)")
   .option("--console-dir <dir>", "static files of the web console served at / (default: the built @trainfs/console)")
   .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (default info)")
+  .option("--cluster-secret <secret>", "shared with the DataNodes, 16+ characters (prefer the environment: ps shows flags)")
+  .option("--api-tokens <list>", "client tokens, rw:<token> or ro:<token>, comma-separated (prefer the environment or the config file)")
+  .option("--chunk-token-ttl-ms <ms>", "how long a chunk access token stays valid (default 3600000)")
+  .option("--tls-cert <file>", "PEM certificate chain: serve TLS only (with --tls-key)")
+  .option("--tls-key <file>", "PEM private key of --tls-cert")
   .showHelpAfterError();
 
 program.parse();

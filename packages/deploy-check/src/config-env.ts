@@ -2,23 +2,13 @@ import { envName } from "@trainfs/common";
 import { NAMENODE_ENV_PREFIX, nameNodeConfigSchema } from "@trainfs/namenode";
 import { DATANODE_ENV_PREFIX, dataNodeConfigSchema } from "@trainfs/datanode";
 
-/**
- * Keys of the security design (cluster secret, API tokens, TLS) that the
- * manifests already set. Processes that predate them do not read them; once
- * the schemas have them, this list only repeats them.
- */
-const securityKeys = {
-  namenode: ["clusterSecret", "apiTokens", "tlsCert", "tlsKey"],
-  datanode: ["clusterSecret", "tlsCert", "tlsKey"],
-};
-
 /** The environment variables a NameNode or DataNode reads: one per config key. */
 export function configEnvNames(role: "namenode" | "datanode"): Set<string> {
   const [prefix, keys] =
     role === "namenode"
       ? [NAMENODE_ENV_PREFIX, Object.keys(nameNodeConfigSchema.shape)]
       : [DATANODE_ENV_PREFIX, Object.keys(dataNodeConfigSchema.shape)];
-  return new Set([...keys, ...securityKeys[role]].map((key) => envName(prefix, key)));
+  return new Set(keys.map((key) => envName(prefix, key)));
 }
 
 /** Names among `names` with the role's prefix that are not one of its settings (typos). */
