@@ -128,6 +128,15 @@ describe("DataTransferClient", () => {
     expect(err.metadata.has(FAILED_DATANODE_HEADER)).toBe(false);
   });
 
+  it("says so when the server does not speak the protocol (an HTTP answer)", async () => {
+    const { client } = await fakeDataNode(async (socket) => {
+      socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    });
+    const err = ConnectError.from(await client.writeChunk(parts(header, data, footer)).catch((e: unknown) => e));
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.rawMessage).toContain('does not speak the data-transfer protocol (got byte 0x48 ("H")');
+  });
+
   it("reads parts until the end frame, and does not reuse a connection a reader left early", async () => {
     const { client, sockets } = await fakeDataNode(async (socket, frames) => {
       for (let f = await frames.next(); f; f = await frames.next()) {

@@ -131,6 +131,14 @@ export class FrameReader {
         at += n;
         if (this.headFilled < HEADER_BYTES) break;
         this.headFilled = 0;
+        const type = this.head[0]!;
+        if (type < Frame.Call || type > Frame.Error) {
+          // Typically an HTTP answer ("H"): a server that does not speak the protocol.
+          const shown = type >= 0x20 && type < 0x7f ? ` ("${String.fromCharCode(type)}")` : "";
+          this.failure = new TrainfsError("unavailable", `the peer does not speak the data-transfer protocol (got byte 0x${type.toString(16)}${shown} where a frame type was due)`);
+          this.socket.destroy();
+          break;
+        }
         const length = this.head.readUInt32BE(1);
         if (length > MAX_MESSAGE_BYTES) {
           this.failure = new TrainfsError("invalid_argument", `data-transfer frame of ${length} bytes is over the ${MAX_MESSAGE_BYTES}-byte limit`);
