@@ -1,6 +1,6 @@
 import { DataNodeService } from "@trainfs/proto";
 import {
-  ChunkTokens, DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, RpcClients, dataNodeCredential, loadCa, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer,
+  ChunkTokens, DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, RpcClients, dataNodeCredential, loadCa, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer,
 } from "@trainfs/common";
 import { ChunkStore, type StoredChunk } from "./chunk-store.js";
 import type { DataNodeConfig } from "./config.js";
@@ -10,7 +10,6 @@ import { dataTransferHandler } from "./data-transfer-server.js";
 import { NameNodeLink } from "./namenode-link.js";
 import { NodeIdentity } from "./node-identity.js";
 import { EXPECTED_OFFSET_HEADER, PartUploads } from "./part-uploads.js";
-import { FAILED_DATANODE_HEADER } from "./pipeline.js";
 import { Replicator } from "./replicator.js";
 import { Scrubber } from "./scrubber.js";
 import { TaskStore } from "./task-store.js";

@@ -1,4 +1,3 @@
 export { DataNode } from "./datanode.js";
 export { ChunkStore, type StoredChunk } from "./chunk-store.js";
-export { FAILED_DATANODE_HEADER } from "./pipeline.js";
 export { loadDataNodeConfig, dataNodeConfigSchema, DATANODE_ENV_PREFIX, type DataNodeConfig } from "./config.js";

@@ -12,8 +12,6 @@ import {
 import { FAILED_DATANODE_HEADER, RpcClients, errorMessage, safeNumber, toConnectError, type Logger } from "@trainfs/common";
 import { checkChunkId, type ChunkStore, type StoredChunk } from "./chunk-store.js";
 
-export { FAILED_DATANODE_HEADER };
-
 /** Parts buffered for a slow downstream before the upstream is slowed down. */
 const DOWNSTREAM_QUEUE_PARTS = 8;
 export const MAX_CHAIN = 16;

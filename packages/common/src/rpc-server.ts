@@ -52,9 +52,8 @@ export interface RpcServerOptions {
   /**
    * A second protocol on the port: cleartext connections whose first bytes
    * are `preface` are handed to `handle` with the preface consumed, TLS ones
-   * that chose `alpn` as they are. `observe`
-   * logs and counts each of its calls as the RPCs are (call `begin` when a
-   * call starts, and the function it returns when the call ends).
+   * that chose `alpn` as they are. `observe` logs and counts each of its
+   * calls as the RPCs are.
    */
   rawProtocol?: { preface: Buffer; alpn: string; handle(socket: net.Socket, observe: CallObserver): void } | undefined;
 }
@@ -66,14 +65,15 @@ export type CallObserver = (method: string) => (err?: unknown) => ConnectError |
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 /**
- * One port for everything: HTTP/2 cleartext (Connect, gRPC, gRPC-web; what
- * TrainFS's own clients use, with raised flow-control windows) and HTTP/1.1
- * (Connect and gRPC-web from browsers and curl, the health endpoints
- * `/healthz` and `/readyz` that orchestrators probe, and `/metrics`). A front `net.Server`
- * reads a connection's first bytes and hands it to the HTTP/2 server if they
- * are the HTTP/2 preface, else to the HTTP/1.1 server. Explicit message
- * limits, no compression (chunk data does not compress; gzip cost most of the
- * throughput here).
+ * One port for everything: HTTP/2 (Connect, gRPC, gRPC-web; what TrainFS's
+ * own clients use, with raised flow-control windows), HTTP/1.1 (Connect and
+ * gRPC-web from browsers and curl, the health endpoints `/healthz` and
+ * `/readyz` that orchestrators probe, and `/metrics`) and, on DataNodes, the
+ * data-transfer protocol. A front server hands each connection to the right
+ * one: in cleartext by its first bytes (the HTTP/2 preface, the raw
+ * protocol's preface, else HTTP/1.1), over TLS by the ALPN protocol the
+ * client chose. Explicit message limits, no compression (chunk data does not
+ * compress; gzip cost most of the throughput here).
  */
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
   const logCall = callLogger(options.logger, new Set(options.quietMethods ?? []));
