@@ -14,6 +14,7 @@ import {
   type WriteChunkResponse,
 } from "@trainfs/proto";
 import { DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, Frame, FrameReader, uint32, writeFrame, type ReceivedFrame } from "./data-transfer.js";
+import { TrainfsError, toConnectError } from "./errors.js";
 import { REQUEST_ID_HEADER, currentRequestId } from "./request-id.js";
 
 /** An idle pooled connection is closed after this long (the server keeps its side longer). */
@@ -247,10 +248,8 @@ function answerError(frame: ReceivedFrame | null, method: string): ConnectError 
   return err;
 }
 
+/** Any failure as the ConnectError a Connect call would have raised (the connection's own are TrainfsErrors). */
 function callError(err: unknown, signal: AbortSignal | undefined): unknown {
   if (signal?.aborted) return new ConnectError("the operation was aborted", Code.Canceled);
-  if (err instanceof ConnectError) return err;
-  // A TrainfsError from the connection (reset, closed): the DataNode went away.
-  if (err instanceof Error && "code" in err && err.code === "unavailable") return new ConnectError(err.message, Code.Unavailable, undefined, undefined, err);
-  return err;
+  return err instanceof TrainfsError ? toConnectError(err) : err;
 }
