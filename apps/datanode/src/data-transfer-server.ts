@@ -10,7 +10,7 @@ import {
   type WriteChunkRequest,
 } from "@trainfs/proto";
 import {
-  FAILED_DATANODE_HEADER, Frame, FrameReader, TrainfsError, newRequestId, toConnectError, uint32, withRequestId, writeFrame, type CallObserver,
+  FAILED_DATANODE_HEADER, Frame, FrameReader, TrainfsError, requestIdFrom, toConnectError, uint32, withRequestId, writeFrame, type CallObserver,
 } from "@trainfs/common";
 import { readChunk, type DataNodeServiceContext } from "./datanode-service.js";
 import { receiveChunk } from "./pipeline.js";
@@ -22,7 +22,6 @@ import { receiveChunk } from "./pipeline.js";
 const IDLE_MS = 120_000;
 /** After an error frame, how long the peer has to read it before the connection is cut. */
 const ERROR_LINGER_MS = 5_000;
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const NO_DATA = new Uint8Array(0);
 
 /**
@@ -41,8 +40,7 @@ export function dataTransferHandler(ctx: DataNodeServiceContext): (socket: Socke
         for (let frame = await frames.next(); frame; frame = await frames.next()) {
           if (frame.type !== Frame.Call) throw new TrainfsError("invalid_argument", `data transfer: expected a call, got frame type ${frame.type}`);
           const call = decodeCall(frame.payload);
-          const id = REQUEST_ID.test(call.requestId) ? call.requestId : newRequestId();
-          const ok = await withRequestId(id, () => serveCall(ctx, socket, frames, call, observe));
+          const ok = await withRequestId(requestIdFrom(call.requestId), () => serveCall(ctx, socket, frames, call, observe));
           if (!ok) return;
         }
         socket.end();

@@ -104,11 +104,12 @@ export class DataTransferClient {
         reusable = footerSent;
         return fromBinary(WriteChunkResponseSchema, frame.payload);
       }
-      void input.return?.();
       throw answerError(frame, "WriteChunk");
     } catch (err) {
       throw callError(err, signal);
     } finally {
+      // A call that did not complete lets go of its source (a file being read, an upstream's queue).
+      if (!reusable) Promise.resolve(input.return?.()).catch(() => {});
       finish(reusable);
     }
   };

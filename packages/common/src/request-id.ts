@@ -27,11 +27,15 @@ export function withRequestId<T>(id: string, fn: () => T): T {
   return current.run(id, fn);
 }
 
+/** The caller's request id when it is a valid one, else a new one. */
+export function requestIdFrom(given: string | null | undefined): string {
+  return given && VALID.test(given) ? given : newRequestId();
+}
+
 /** Server side: takes the caller's id (or makes one), answers with it, and serves the call under it. */
 export function requestIdServerInterceptor(): Interceptor {
   return (next) => async (req) => {
-    const given = req.header.get(REQUEST_ID_HEADER);
-    const id = given && VALID.test(given) ? given : newRequestId();
+    const id = requestIdFrom(req.header.get(REQUEST_ID_HEADER));
     const res = await current.run(id, () => next(req));
     res.header.set(REQUEST_ID_HEADER, id);
     return res;
