@@ -2,18 +2,18 @@ import type { Socket } from "node:net";
 import { TrainfsError } from "./errors.js";
 import { MAX_MESSAGE_BYTES } from "./rpc-limits.js";
 
+/** Header (Connect) or error field (data transfer) through which an error names the DataNode where it happened. */
+export const FAILED_DATANODE_HEADER = "trainfs-failed-datanode";
+
 /**
  * The data-transfer protocol: WriteChunk and ReadChunk as length-prefixed
- * frames on a plain TCP connection (HDFS's DataTransferProtocol plays the
+ * frames on a plain TCP (or TLS) connection (HDFS's DataTransferProtocol plays the
  * same part beside its RPC). Over Connect every 1 MiB part was copied into a
  * protobuf message, again into an envelope, and again out of HTTP/2 frames
  * on each hop; here a part's bytes go to the socket as they are, behind a
  * 5-byte frame header. The call header, answers and errors are still the
  * protobuf messages of datanode.proto. See docs/protocol.md, "Data transfer".
  */
-/** Header (Connect) or error field (data transfer) through which an error names the DataNode where it happened. */
-export const FAILED_DATANODE_HEADER = "trainfs-failed-datanode";
-
 export const DATA_TRANSFER_PREFACE = Buffer.from("TRAINFS-DATA/1\r\n");
 /** Over TLS the protocol is chosen by ALPN instead of the preface. */
 export const DATA_TRANSFER_ALPN = "trainfs-data/1";
