@@ -3,16 +3,21 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { NameNodeService } from "@trainfs/proto";
 import { RpcClients } from "@trainfs/common";
 import { MiniCluster, generateSecurity } from "./mini-cluster.js";
+import { generateTls } from "./tls-files.js";
 
 export interface ChaosOptions {
   seed: number;
   durationMs: number;
   dataNodes?: number;
+  /** Every listener on TLS (chunk data then travels inside TLS too). */
+  tls?: boolean;
   log?: (line: string) => void;
 }
 
 export interface ChaosResult {
   seed: number;
+  /** The addresses the cluster served at (https with `tls`). */
+  addresses: string[];
   violations: string[];
   stats: { puts: number; failedPuts: number; gets: number; deletes: number; faults: string[] };
 }
@@ -50,6 +55,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const n = o.dataNodes ?? 4;
   // As in production: DataNodes authenticated, chunk access tokens, an API token.
   const security = generateSecurity();
+  const tls = o.tls ? await generateTls() : undefined;
+  const listener = tls ? { tlsCert: tls.certFile, tlsKey: tls.keyFile } : {};
   const c = await MiniCluster.start({
     mode: "process",
     security,
@@ -57,8 +64,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     heartbeatIntervalMs: 200,
     heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     logLevel: "warn",
-    nameNode: { uploadLeaseMs: 3000, trashRedeliveryMs: 2000, replicationTimeoutMs: 5000, safeModeTimeoutMs: 3000 },
+    nameNode: { uploadLeaseMs: 3000, trashRedeliveryMs: 2000, replicationTimeoutMs: 5000, safeModeTimeoutMs: 3000, ...listener },
+    dataNode: { ...listener, ...(tls ? { tlsCaFile: tls.certFile } : {}) },
   });
+  const ca = tls?.ca;
+  const addresses = [c.nameNodeAddress, ...c.dataNodeAddresses()];
   const confirmed = new Map<string, string>(); // path → sha256
   const deleted = new Set<string>();
   const failed = new Map<string, string>(); // path → sha256 of what a failed put tried to write
@@ -68,7 +78,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const deadline = Date.now() + o.durationMs;
 
   const client = async (id: number) => {
-    const fs = c.client({ chunkSize: CHUNK, idleTimeoutMs: 3000 });
+    const fs = c.client({ chunkSize: CHUNK, idleTimeoutMs: 3000, ca });
     while (!stop) {
       const r = random();
       try {
@@ -113,7 +123,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     fs.close();
   };
 
-  const rpc = new RpcClients({ token: security.clientToken });
+  const rpc = new RpcClients({ token: security.clientToken, ca: ca === undefined ? undefined : Buffer.from(ca) });
   const faults = async () => {
     while (Date.now() < deadline) {
       await sleep(300 + random() * 1200);
@@ -170,7 +180,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await Promise.all(workers);
     // Make the cluster whole, then let it settle.
     for (const i of [...down]) await c.startDataNode(i);
-    const fs = c.client();
+    const fs = c.client({ ca });
     const settle = Date.now() + 60_000;
     for (;;) {
       const s = await fs.clusterStatus().catch(() => undefined);
@@ -206,5 +216,5 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     rpc.close();
     await c.shutdown();
   }
-  return { seed: o.seed, violations, stats };
+  return { seed: o.seed, addresses, violations, stats };
 }

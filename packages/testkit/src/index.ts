@@ -3,3 +3,4 @@ export { startNodeProcess, binPath, type NodeProcess } from "./node-process.js";
 export { randomFile, sha256File } from "./files.js";
 export { NetLab } from "./net-lab.js";
 export { runChaos, prng, type ChaosOptions, type ChaosResult } from "./chaos.js";
+export { generateTls, type TlsFiles } from "./tls-files.js";

@@ -9,4 +9,12 @@ describe("chaos", () => {
     expect(result.stats.puts).toBeGreaterThan(50);
     expect(result.violations).toEqual([]);
   }, 240_000);
+
+  it("keeps every invariant with every listener on TLS through 20 s of seeded faults (seed 20261129)", async () => {
+    const result = await runChaos({ seed: 20261129, durationMs: 20_000, tls: true });
+    expect(result.addresses.every((a) => a.startsWith("https:"))).toBe(true);
+    expect(result.stats.faults.length).toBeGreaterThan(5);
+    expect(result.stats.puts).toBeGreaterThan(20);
+    expect(result.violations).toEqual([]);
+  }, 240_000);
 });

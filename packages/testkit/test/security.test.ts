@@ -1,4 +1,3 @@
-import { writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
@@ -6,11 +5,10 @@ import { buffer } from "node:stream/consumers";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { generate } from "selfsigned";
 import { DataNode, dataNodeConfigSchema } from "@trainfs/datanode";
 import { DataNodeService, NameNodeService, WriteChunkRequestSchema, type WriteChunkRequest } from "@trainfs/proto";
 import { ChunkTokens, DATA_TRANSFER_ALPN, RpcClients, createLogger, crc32Of, dataNodeCredential, toTrainfsError } from "@trainfs/common";
-import { generateSecurity } from "../src/index.js";
+import { generateSecurity, generateTls } from "../src/index.js";
 import { cluster, eventually, rejection, workDir } from "./helpers.js";
 
 const code = async (p: Promise<unknown>) => ConnectError.from(await rejection(p)).code;
@@ -168,19 +166,8 @@ describe("security", () => {
   });
 
   it("serves every listener over TLS when given a certificate", async () => {
-    const dir = await workDir();
-    const pems = await generate([{ name: "commonName", value: "trainfs-test" }], {
-      keyType: "ec",
-      algorithm: "sha256",
-      extensions: [
-        { name: "basicConstraints", cA: true },
-        { name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }] },
-      ],
-    });
-    const cert = join(dir, "cert.pem");
-    const key = join(dir, "key.pem");
-    await writeFile(cert, pems.cert);
-    await writeFile(key, pems.private, { mode: 0o600 });
+    const { certFile: cert, keyFile: key, ca } = await generateTls(await workDir());
+    const pems = { cert: ca };
     const security = generateSecurity();
     const c = await cluster({
       security,
