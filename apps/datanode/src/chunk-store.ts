@@ -261,11 +261,13 @@ export class ChunkStore {
 
   async delete(chunkId: string): Promise<void> {
     checkChunkId(chunkId);
+    // Forgotten first: a read arriving meanwhile finds no chunk (NotFound),
+    // not a chunk whose files are half gone (DataLoss).
+    this.forget(chunkId);
     const dataPath = this.chunkPath(chunkId);
     await rm(dataPath, { force: true });
     await rm(`${dataPath}.meta`, { force: true });
     await rm(`${dataPath}.corrupt`, { force: true });
-    this.forget(chunkId);
   }
 
   chunkPath(chunkId: string): string {

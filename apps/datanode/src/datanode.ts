@@ -1,6 +1,6 @@
 import { DataNodeService } from "@trainfs/proto";
 import {
-  ChunkTokens, DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, RpcClients, dataNodeCredential, loadCa, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer,
+  ChunkReceipts, ChunkTokens, DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, RpcClients, dataNodeCredential, loadCa, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer,
 } from "@trainfs/common";
 import { ChunkStore, type StoredChunk } from "./chunk-store.js";
 import type { DataNodeConfig } from "./config.js";
@@ -63,6 +63,8 @@ export class DataNode {
         store, clients, self, logger,
         checkAccess: (chunkId: string, op: "read" | "write", token: string) => tokens?.verify(chunkId, op, token),
         commitChunk: (chunk: StoredChunk) => link!.commitChunk(chunk),
+        reportChunk: (chunk: StoredChunk) => link?.reportChunk(chunk),
+        receipts: new ChunkReceipts(secret),
         onBytesWritten: (n: number) => metrics.bytesWritten.inc(n),
       };
       partUploads = new PartUploads(pipeline, { idleTimeoutMs: config.partUploadTimeoutMs, maxSessions: config.maxPartUploads });

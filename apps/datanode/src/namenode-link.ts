@@ -53,7 +53,7 @@ export class NameNodeLink {
         { timeoutMs: CALL_TIMEOUT_MS },
       );
       return res.results;
-    });
+    }, { onRefused: (chunk, err) => void this.refused(chunk.chunkId, err), isHeld: (chunkId) => this.store.has(chunkId) });
   }
 
   start(): void {
@@ -72,6 +72,7 @@ export class NameNodeLink {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.commits.close();
     this.cancel.abort();
     await this.ticking;
   }
@@ -79,6 +80,30 @@ export class NameNodeLink {
   /** Resolves once the NameNode recorded this node's replica; commits under way at once share a call. */
   commitChunk(chunk: StoredChunk): Promise<void> {
     return this.commits.commit(chunk);
+  }
+
+  /** Tells the NameNode of a replica in the background, a few at a time. */
+  reportChunk(chunk: StoredChunk): void {
+    this.commits.report(chunk);
+  }
+
+  /**
+   * A reported chunk the NameNode will not record. NotFound: no file or write
+   * owns it (the write was abandoned, or the file deleted, before the report
+   * arrived), so the copy is garbage and goes now rather than at the next
+   * full report. Anything else stays for the chunk report to sort out.
+   */
+  private async refused(chunkId: string, err: ConnectError): Promise<void> {
+    if (err.code !== Code.NotFound) {
+      this.logger.warn({ chunkId, err: err.rawMessage }, "the NameNode refused the report of a stored chunk");
+      return;
+    }
+    try {
+      await this.store.delete(chunkId);
+      this.logger.info({ chunkId, err: err.rawMessage }, "dropped a chunk that no file or write owns");
+    } catch (e) {
+      this.logger.warn({ chunkId, err: errorMessage(e) }, "cannot drop a chunk that no file or write owns");
+    }
   }
 
   /** Tells the NameNode that replicas here are bad; best effort (the scrubber finds them again). */

@@ -5,11 +5,12 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import {
   WriteChunkRequestSchema,
   type ChunkDigest,
+  type ChunkReceipt,
   type WriteChunkHeader,
   type WriteChunkRequest,
   type WriteChunkResponse,
 } from "@trainfs/proto";
-import { FAILED_DATANODE_HEADER, RpcClients, errorMessage, safeNumber, toConnectError, type Logger } from "@trainfs/common";
+import { FAILED_DATANODE_HEADER, RpcClients, errorMessage, safeNumber, toConnectError, type ChunkReceipts, type Logger } from "@trainfs/common";
 import { checkChunkId, type ChunkStore, type StoredChunk } from "./chunk-store.js";
 
 /** Parts buffered for a slow downstream before the upstream is slowed down. */
@@ -21,8 +22,12 @@ export interface PipelineContext {
   clients: RpcClients;
   /** This DataNode's id and address, as the NameNode knows them. */
   self: { id: string; address: string };
-  /** Tells the NameNode this node durably holds the chunk. */
+  /** Tells the NameNode this node durably holds the chunk, and waits for it to be recorded. */
   commitChunk: (chunk: StoredChunk) => Promise<void>;
+  /** Tells the NameNode in the background (the chain's receipts reach it first, through the client). */
+  reportChunk: (chunk: StoredChunk) => void;
+  /** Signs the receipts this node adds to a chain's answer. */
+  receipts: ChunkReceipts;
   /** Counts bytes received into chunks. */
   onBytesWritten?: (n: number) => void;
   /** Throws permission_denied unless the chunk access token allows the operation (no-op without a cluster secret). */
@@ -33,10 +38,13 @@ export interface PipelineContext {
 /**
  * One hop of the replication chain (GFS/HDFS pipeline). Each part is written
  * to a temporary file and forwarded downstream as it arrives; at the end the
- * chunk is verified, fsynced, renamed into place and committed to the
- * NameNode while the downstream does the same, and the upstream is answered
- * only when both are done. Any error leaves no chunk under its final name on
- * this node and names the DataNode where it happened.
+ * chunk is verified, fsynced and renamed into place while the downstream does
+ * the same, and the upstream is answered only when both are done, with a
+ * signed receipt from each node. The NameNode records the replicas from the
+ * receipts at ConfirmFile; each node also reports its copy in the background,
+ * which is how replica copies and abandoned writes become known. Any error
+ * leaves no chunk under its final name on this node and names the DataNode
+ * where it happened.
  */
 export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable<WriteChunkRequest>): Promise<WriteChunkResponse> {
   const input = requests[Symbol.asyncIterator]();
@@ -89,9 +97,8 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
     if (!footer) throw fail(ctx, Code.InvalidArgument, `the chunk stream ended after ${writer.received} of ${length} bytes without a footer`);
     downstream?.end();
 
-    const local = writer.commit(footer.checksum).then(async (chunk) => {
+    const local = writer.commit(footer.checksum).then((chunk) => {
       installed = true;
-      await ctx.commitChunk(chunk);
       return chunk;
     });
     // Both sides settle before anything is decided, so that a failure on one
@@ -101,11 +108,14 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
     if (theirs.status === "rejected") throw theirs.reason;
     const chunk = mine.value;
     const below = theirs.value;
+    // Only a chain that succeeded is reported: a failed one drops its copies below.
+    ctx.reportChunk(chunk);
     ctx.logger.info({ chunkId: chunk.chunkId, bytes: chunk.length, downstream: header.downstream.length }, "chunk stored");
     return {
       $typeName: "trainfs.v1.WriteChunkResponse",
       chunk: digestOf(chunk),
       storedOn: [ctx.self.id, ...(below?.storedOn ?? [])],
+      receipts: [receiptFor(ctx, chunk), ...(below?.receipts ?? [])],
     };
   } catch (err) {
     downstream?.cancel();
@@ -146,6 +156,12 @@ export function downstreamError(ctx: PipelineContext, nextAddress: string, err: 
 /** A stored chunk as the protocol reports it. */
 export function digestOf(chunk: StoredChunk): ChunkDigest {
   return { $typeName: "trainfs.v1.ChunkDigest", chunkId: chunk.chunkId, length: BigInt(chunk.length), checksum: chunk.checksum };
+}
+
+/** This node's signed word that it holds the chunk. */
+export function receiptFor(ctx: PipelineContext, chunk: StoredChunk): ChunkReceipt {
+  const subject = { chunkId: chunk.chunkId, length: chunk.length, checksum: chunk.checksum, datanodeId: ctx.self.id };
+  return { $typeName: "trainfs.v1.ChunkReceipt", chunkId: chunk.chunkId, datanodeId: ctx.self.id, signature: ctx.receipts.sign(subject) };
 }
 
 interface Downstream {

@@ -1,12 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { ChunkLocationSchema, type NameNodeService } from "@trainfs/proto";
+import { ChunkLocationSchema, type ChunkReceipt, type NameNodeService } from "@trainfs/proto";
 import { TrainfsError, joinPath, safeNumber } from "@trainfs/common";
 import { deletePath } from "./delete-operation.js";
 import type { NameNodeParts } from "./namenode-service.js";
 import { contentSummary, mkdir, rename, setReplication } from "./namespace-operations.js";
 import { fileInfo, location, required } from "./rpc-fields.js";
-import type { PlannedChunk } from "./upload-manager.js";
+import type { ConfirmedChunk, PlannedChunk, StoredReplica } from "./upload-manager.js";
 
 type ClientRpcs =
   | "putFile" | "confirmFile" | "abandonFile" | "addChunk" | "renewLease" | "replaceChain" | "getFile" | "list" | "stat" | "mkdir" | "rename"
@@ -14,6 +14,31 @@ type ClientRpcs =
 
 const DEFAULT_PAGE = 1000;
 const MAX_PAGE = 10_000;
+
+/**
+ * The replicas a ConfirmFile's receipts vouch for. Each must name one of the
+ * confirmed chunks and carry its DataNode's signature over that chunk's
+ * digest: a client cannot claim a replica no DataNode stored.
+ */
+function checkReceipts(p: NameNodeParts, chunks: ConfirmedChunk[], receipts: ChunkReceipt[]): StoredReplica[] {
+  if (receipts.length > chunks.length * p.limits.maxReplication) {
+    throw new TrainfsError("invalid_argument", `${receipts.length} receipts for ${chunks.length} chunks of at most ${p.limits.maxReplication} replicas`);
+  }
+  const byId = new Map(chunks.map((c) => [c.chunkId, c]));
+  return receipts.map((r, i) => {
+    required(r.chunkId, `receipts[${i}].chunk_id`);
+    required(r.datanodeId, `receipts[${i}].datanode_id`);
+    const chunk = byId.get(r.chunkId);
+    if (!chunk) throw new TrainfsError("invalid_argument", `receipts[${i}] names chunk ${r.chunkId}, which is not among the confirmed chunks`);
+    if (!p.receipts.verify({ ...chunk, datanodeId: r.datanodeId }, r.signature)) {
+      throw new TrainfsError(
+        "permission_denied",
+        `the receipt of chunk ${r.chunkId} from DataNode ${r.datanodeId} is not signed with this cluster's secret for that length and checksum`,
+      );
+    }
+    return { chunkId: r.chunkId, datanodeId: r.datanodeId };
+  });
+}
 
 /** What clients call: writes, reads, listings and deletes. */
 export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNodeService>, ClientRpcs> {
@@ -61,11 +86,8 @@ export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNo
 
     async confirmFile(req) {
       required(req.uploadId, "upload_id");
-      const inode = await p.uploads.confirm(
-        req.path,
-        req.uploadId,
-        req.chunks.map((c) => ({ chunkId: c.chunkId, length: safeNumber(c.length, "length"), checksum: c.checksum })),
-      );
+      const chunks = req.chunks.map((c) => ({ chunkId: c.chunkId, length: safeNumber(c.length, "length"), checksum: c.checksum }));
+      const inode = await p.uploads.confirm(req.path, req.uploadId, chunks, checkReceipts(p, chunks, req.receipts));
       return { file: fileInfo(req.path, inode) };
     },
 

@@ -91,6 +91,9 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
         const reported = { chunkId: c.chunkId, length: safeNumber(c.length, `${field}.length`), checksum: c.checksum };
         const nowMs = p.now();
         await p.store.write(() => {
+          // A report that crossed the deletion of its copy (trimmed, or bad)
+          // on the way must not bring the replica back.
+          if (p.trash.has(req.datanodeId, c.chunkId)) return;
           p.safeMode.chunkCommitted(req.datanodeId, c.chunkId, () => p.chunkMap.commit(req.datanodeId, reported, nowMs));
           p.replication.onCommit(c.chunkId, req.datanodeId);
         });

@@ -1,4 +1,5 @@
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { ChunkReceipts } from "@trainfs/common";
 import type { NameNodeService } from "@trainfs/proto";
 import { adminProtocol } from "./admin-protocol.js";
 import type { ChunkMap } from "./chunk-map.js";
@@ -28,6 +29,8 @@ export interface NameNodeParts {
   replication: ReplicationMonitor;
   corrupt: CorruptReplicas;
   safeMode: SafeMode;
+  /** Checks the DataNodes' receipts that ConfirmFile carries. */
+  receipts: ChunkReceipts;
   /** Signs chunk access tokens; "" for every chunk when the cluster has no secret. */
   chunkToken: (chunkId: string, op: "read" | "write") => string;
   limits: { maxReplicationTasksPerHeartbeat: number; maxTrashPerHeartbeat: number; maxReplication: number };

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Logger } from "@trainfs/common";
-import { ChunkTokens, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type RpcServer } from "@trainfs/common";
+import { ChunkReceipts, ChunkTokens, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type RpcServer } from "@trainfs/common";
 import { AccessPolicy } from "./access-policy.js";
 import { NameNodeService } from "@trainfs/proto";
 import { ChunkMap } from "./chunk-map.js";
@@ -61,6 +61,7 @@ export class NameNode {
       const parts: NameNodeParts = {
         store, namespace, chunkMap, datanodes, uploads, trash, queue, pending, replication, corrupt, safeMode, now,
         chunkToken: (chunkId, op) => tokens?.issue(chunkId, op) ?? "",
+        receipts: new ChunkReceipts(config.clusterSecret),
         limits: {
           maxReplicationTasksPerHeartbeat: config.maxReplicationTasksPerHeartbeat,
           maxTrashPerHeartbeat: config.maxTrashPerHeartbeat,

@@ -77,6 +77,38 @@ describe("UploadManager", () => {
     expect(trash.count()).toBe(3);
   });
 
+  it("records the replicas that receipts vouch for in the confirm itself, beside those committed", async () => {
+    const { uploads, commit, chunkMap, namespace } = await setup();
+    const planned = await uploads.start("/r", 150, 3, 100);
+    const [a, b] = planned.chunks as [(typeof planned.chunks)[0], (typeof planned.chunks)[0]];
+    const digests = [
+      { chunkId: a.chunkId, length: 100, checksum: 5 },
+      { chunkId: b.chunkId, length: 50, checksum: 6 },
+    ];
+    // One node of chunk a committed itself; the rest come as receipts.
+    await commit(a.chain[0]!, digests[0]!);
+    const stored = [...a.chain.slice(1).map((datanodeId) => ({ chunkId: a.chunkId, datanodeId })), ...b.chain.map((datanodeId) => ({ chunkId: b.chunkId, datanodeId }))];
+    // Receipts short of a chunk's replication do not make the file.
+    await expect(uploads.confirm("/r", planned.uploadId, digests, stored.slice(0, -1))).rejects.toMatchObject({ code: "failed_precondition" });
+    expect(namespace.resolve(["r"])).toBeUndefined();
+    // A receipt for a chunk of another write is refused, whole.
+    await expect(uploads.confirm("/r", planned.uploadId, digests, [...stored, { chunkId: "e".repeat(32), datanodeId: "dn-1" }])).rejects.toMatchObject({
+      code: "invalid_argument",
+      message: expect.stringContaining("not part of the write of /r"),
+    });
+    // A node the NameNode does not know proves nothing.
+    await expect(uploads.confirm("/r", planned.uploadId, digests, [...stored.slice(0, -1), { chunkId: b.chunkId, datanodeId: "dn-unknown" }])).rejects.toMatchObject({
+      code: "failed_precondition",
+    });
+    await uploads.confirm("/r", planned.uploadId, digests, stored);
+    expect(namespace.lookup("/r").size).toBe(150);
+    for (const [c, d] of [[a, digests[0]!], [b, digests[1]!]] as const) {
+      const replicas = chunkMap.replicas(c.chunkId);
+      expect(replicas.map((r) => r.datanodeId).sort()).toEqual([...c.chain].sort());
+      for (const r of replicas) expect(r.replica).toMatchObject({ length: d.length, checksum: d.checksum });
+    }
+  });
+
   it("rejects confirms whose chunks do not match the plan", async () => {
     const { uploads, commitAll } = await setup();
     const planned = await uploads.start("/f", 150, 3, 100);

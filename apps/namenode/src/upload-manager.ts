@@ -33,6 +33,12 @@ export interface ConfirmedChunk {
   checksum: number;
 }
 
+/** A replica vouched for by its DataNode's receipt. */
+export interface StoredReplica {
+  chunkId: string;
+  datanodeId: string;
+}
+
 /**
  * The write path on the NameNode: PutFile records a file under construction
  * and plans its chunks, ConfirmFile makes it visible once every chunk is
@@ -173,7 +179,12 @@ export class UploadManager {
     if (!overwrite) throw new TrainfsError("already_exists", `${path} already exists`);
   }
 
-  async confirm(path: string, uploadId: string, reported: ConfirmedChunk[]): Promise<InodeRecord> {
+  /**
+   * Makes the file visible once every chunk has its replicas: those the
+   * DataNodes committed themselves and those `stored` names (receipts the
+   * caller checked), recorded here in the same transaction.
+   */
+  async confirm(path: string, uploadId: string, reported: ConfirmedChunk[], stored: StoredReplica[] = []): Promise<InodeRecord> {
     const segments = validatePath(path);
     const outcome = await this.store.write((): InodeRecord | { dataLoss: string } => {
       const upload = this.openUpload(path, uploadId);
@@ -190,8 +201,6 @@ export class UploadManager {
       if (reported.length !== upload.chunkIds.length) {
         throw new TrainfsError("invalid_argument", `${path} has ${upload.chunkIds.length} chunks, but ${reported.length} were confirmed`);
       }
-      const confirmed: ChunkRecord[] = [];
-      let total = 0;
       upload.chunkIds.forEach((chunkId, i) => {
         const r = reported[i]!;
         const chunk = this.store.chunks.get(chunkId)!;
@@ -199,6 +208,19 @@ export class UploadManager {
         if (r.length !== chunk.length) {
           throw new TrainfsError("invalid_argument", `chunk ${i} of ${path} is ${chunk.length} bytes, not ${r.length}`);
         }
+      });
+      const nowMs = this.now();
+      for (const { chunkId, datanodeId } of stored) {
+        const r = reported[upload.chunkIds.indexOf(chunkId)];
+        if (!r) throw new TrainfsError("invalid_argument", `a receipt names chunk ${chunkId}, which is not part of the write of ${path}`);
+        // A receipt from a node the NameNode no longer knows proves nothing it could use.
+        if (this.datanodes.isRegistered(datanodeId)) this.chunkMap.commit(datanodeId, r, nowMs);
+      }
+      const confirmed: ChunkRecord[] = [];
+      let total = 0;
+      upload.chunkIds.forEach((chunkId, i) => {
+        const r = reported[i]!;
+        const chunk = this.store.chunks.get(chunkId)!;
         const matching = this.chunkMap
           .replicas(chunkId)
           .filter(({ replica }) => replica.length === r.length && replica.checksum === r.checksum).length;

@@ -137,6 +137,7 @@ export async function writeFile(d: Deps, source: PutSource, remotePath: string, 
         path: remotePath,
         uploadId: started.uploadId,
         chunks: sent.map((c) => ({ chunkId: c.chunkId, length: BigInt(c.length), checksum: c.checksum })),
+        receipts: sent.flatMap((c) => c.receipts),
       },
       { signal },
     );

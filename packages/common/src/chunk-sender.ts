@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { DataNodeService, type ChunkPlan, type WriteChunkRequest } from "@trainfs/proto";
+import { DataNodeService, type ChunkPlan, type ChunkReceipt, type WriteChunkRequest } from "@trainfs/proto";
 import { Crc32 } from "./checksum.js";
 import { FAILED_DATANODE_HEADER } from "./data-transfer.js";
 import { TrainfsError, toTrainfsError } from "./errors.js";
@@ -24,6 +24,8 @@ export interface SentChunk {
   chunkId: string;
   length: number;
   checksum: number;
+  /** The chain's receipts, for ConfirmFile. */
+  receipts: ChunkReceipt[];
 }
 
 /**
@@ -100,7 +102,7 @@ export async function sendChunk(
     if (!stored || Number(stored.length) !== length || stored.checksum !== (options.expectedChecksum ?? crc.digest())) {
       throw new TrainfsError("data_loss", `DataNode ${first.address} acknowledged chunk ${plan.index} with a different length or checksum`);
     }
-    return { chunkId: plan.chunkId, length, checksum: crc.digest() };
+    return { chunkId: plan.chunkId, length, checksum: crc.digest(), receipts: res.receipts };
   } catch (err) {
     if (guard.timedOut()) {
       throw new ChunkWriteError(

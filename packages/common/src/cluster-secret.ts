@@ -9,7 +9,7 @@ export const MIN_SECRET_LENGTH = 16;
  * what travels on the wire (the DataNodes' credential) never lets anyone
  * forge chunk tokens, which are signed with another derived key.
  */
-export function deriveKey(secret: string, purpose: "datanode-credential" | "chunk-token"): Buffer {
+export function deriveKey(secret: string, purpose: "datanode-credential" | "chunk-token" | "chunk-receipt"): Buffer {
   if (secret.length < MIN_SECRET_LENGTH) {
     throw new TrainfsError("invalid_argument", `the cluster secret must be at least ${MIN_SECRET_LENGTH} characters`);
   }

@@ -15,6 +15,7 @@ export * from "./idle-guard.js";
 export * from "./metrics.js";
 export * from "./cluster-secret.js";
 export * from "./chunk-token.js";
+export * from "./chunk-receipt.js";
 export * from "./tls.js";
 export * from "./request-id.js";
 export * from "./static-files.js";

@@ -5,7 +5,7 @@ import { DataNodeService, NameNodeService, WriteChunkRequestSchema } from "@trai
 import { RpcClients } from "@trainfs/common";
 import { join } from "node:path";
 import { randomFile } from "../src/index.js";
-import { cluster, rejection, workDir } from "./helpers.js";
+import { cluster, eventually, rejection, workDir } from "./helpers.js";
 
 /** Raw RPCs, as a buggy or hostile client would send them. */
 describe("the wire protocol at its edges", () => {
@@ -72,6 +72,13 @@ describe("the wire protocol at its edges", () => {
     expect(res.results[2]!.message).toContain("has 11 bytes, expected 10");
     // The good one was recorded, and only it.
     expect(c.nameNode.chunkMap.replicas(chunkId).map((r) => r.datanodeId)).toEqual([datanodeId]);
+    // A report that crossed the deletion of its copy on the way (the node
+    // still owes that deletion) does not bring the replica back.
+    const other = started.chunks[0]!.chain[1]!.datanodeId;
+    await c.nameNode.store.write(() => c.nameNode.parts.trash.add(other, chunkId, Date.now()));
+    const late = await nn.commitChunk({ datanodeId: other, chunks: [{ chunkId, length: 10n, checksum: 1 }] });
+    expect(late.results.map((r) => r.code)).toEqual([0]);
+    expect(c.nameNode.chunkMap.replicas(chunkId).map((r) => r.datanodeId)).toEqual([datanodeId]);
     expect(await code(nn.commitChunk({ datanodeId }))).toBe(Code.InvalidArgument);
     expect((await nn.heartBeat({ datanodeId: "dn-never-registered" })).reregister).toBe(true);
     close();
@@ -100,10 +107,13 @@ describe("the wire protocol at its edges", () => {
     expect(await code(dn.writeChunk(of(header(4n), data(4), footer(12345))))).toBe(Code.DataLoss); // bad checksum
     const badId = create(WriteChunkRequestSchema, { part: { case: "header", value: { chunkId: "../../x", length: 1n } } });
     expect(await code(dn.writeChunk(of(badId, data(1), footer(0))))).toBe(Code.InvalidArgument);
-    // A valid chunk that no upload owns is refused at commit, and not kept.
+    // A valid chunk that no upload owns is stored and acknowledged with a
+    // receipt (the NameNode judges at ConfirmFile), then dropped when the
+    // NameNode refuses the DataNode's report of it.
     const zeros = 0x2144df1c; // CRC-32 of four zero bytes
-    expect(await code(dn.writeChunk(of(header(4n), data(4), footer(zeros))))).toBe(Code.NotFound);
-    expect(await c.chunkFiles(0)).toEqual([]);
+    const stored = await dn.writeChunk(of(header(4n), data(4), footer(zeros)));
+    expect(stored.receipts.map((r) => [r.chunkId, r.datanodeId])).toEqual([[id, stored.storedOn[0]]]);
+    await eventually(async () => expect(await c.chunkFiles(0)).toEqual([]));
 
     expect(await code(readAll(dn.readChunk({ chunkId: id })))).toBe(Code.NotFound);
     expect(await code(readAll(dn.readChunk({ chunkId: "zz" })))).toBe(Code.InvalidArgument);

@@ -7,7 +7,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { DataNode, dataNodeConfigSchema } from "@trainfs/datanode";
 import { DataNodeService, NameNodeService, WriteChunkRequestSchema, type WriteChunkRequest } from "@trainfs/proto";
-import { ChunkTokens, DATA_TRANSFER_ALPN, RpcClients, createLogger, crc32Of, dataNodeCredential, toTrainfsError } from "@trainfs/common";
+import { ChunkReceipts, ChunkTokens, DATA_TRANSFER_ALPN, RpcClients, createLogger, crc32Of, dataNodeCredential, toTrainfsError } from "@trainfs/common";
 import { generateSecurity, generateTls } from "../src/index.js";
 import { cluster, eventually, rejection, workDir } from "./helpers.js";
 
@@ -123,8 +123,18 @@ describe("security", () => {
     expect(await c.chunkFiles(c.dataNodeAddresses().indexOf(plan.chain[0]!.address))).toEqual([]);
 
     // The token the NameNode gave works.
-    await planned.writeChunk(chunkStream(plan.chunkId, bytes, plan.accessToken));
-    await nn.confirmFile({ path: "/f", uploadId: started.uploadId, chunks: [{ chunkId: plan.chunkId, length: BigInt(bytes.length), checksum: crc32Of(bytes) }] });
+    const stored = await planned.writeChunk(chunkStream(plan.chunkId, bytes, plan.accessToken));
+    const digest = { chunkId: plan.chunkId, length: BigInt(bytes.length), checksum: crc32Of(bytes) };
+    const datanodeId = plan.chain[0]!.datanodeId;
+    expect(stored.receipts.map((r) => r.datanodeId)).toEqual([datanodeId]);
+    // A client cannot vouch for a replica itself: a receipt signed with another
+    // secret, or a genuine one offered for other bytes, is refused.
+    const confirm = (chunks: (typeof digest)[], receipts: typeof stored.receipts) => nn.confirmFile({ path: "/f", uploadId: started.uploadId, chunks, receipts });
+    const forged = new ChunkReceipts("a-secret-the-cluster-does-not-have").sign({ ...digest, length: bytes.length, datanodeId });
+    expect(await code(confirm([digest], [{ ...stored.receipts[0]!, signature: forged }]))).toBe(Code.PermissionDenied);
+    expect(await code(confirm([{ ...digest, checksum: (digest.checksum ^ 1) >>> 0 }], stored.receipts))).toBe(Code.PermissionDenied);
+    expect(await code(confirm([digest], [{ ...stored.receipts[0]!, datanodeId: "dn-someone-else" }]))).toBe(Code.PermissionDenied);
+    await confirm([digest], stored.receipts);
 
     const located = (await nn.getFile({ path: "/f" })).chunks[0]!;
     expect(located.accessToken).not.toBe("");
