@@ -118,4 +118,33 @@ describe("ChunkStore", () => {
     await store.delete(id(9));
     expect((await store.space()).freeBytes).toBe(10_000);
   });
+
+  it("drops a quarantined copy's bytes when a good copy is installed, also after a restart", async () => {
+    const dir = await tempDir();
+    const data = randomBytes(3000);
+    let store = await ChunkStore.open(dir);
+    await writeChunk(store, id(7), data);
+    await store.quarantine(id(7));
+    expect(await readdir(join(dir, "chunks", id(7).slice(0, 2)))).toEqual([`${id(7)}.corrupt`]);
+    await writeChunk(store, id(7), data);
+    expect((await readdir(join(dir, "chunks", id(7).slice(0, 2)))).sort()).toEqual([id(7), `${id(7)}.meta`]);
+    // Quarantined before a restart: the store finds the .corrupt file at start.
+    await store.quarantine(id(7));
+    store = await ChunkStore.open(dir);
+    expect(store.has(id(7))).toBe(false);
+    await writeChunk(store, id(7), data);
+    await expect(readdir(join(dir, "chunks", id(7).slice(0, 2)))).resolves.not.toContain(`${id(7)}.corrupt`);
+  });
+
+  it("makes a chunk directory again when it was removed behind its back", async () => {
+    const dir = await tempDir();
+    const store = await ChunkStore.open(dir);
+    await writeChunk(store, id(1), randomBytes(100));
+    await rm(join(dir, "chunks", id(1).slice(0, 2)), { recursive: true });
+    // The first install into the vanished directory fails cleanly; the next one makes it again.
+    await expect(writeChunk(store, id(2), randomBytes(100))).rejects.toMatchObject({ code: "ENOENT" });
+    expect(await store.stat(id(2))).toBeUndefined();
+    await writeChunk(store, id(2), randomBytes(100));
+    expect(await store.stat(id(2))).toMatchObject({ chunkId: id(2), length: 100 });
+  });
 });

@@ -26,6 +26,19 @@ describe("ChunkMap", () => {
     expect(chunkMap.replicas("c1")).toHaveLength(2);
   });
 
+  it("tells whether exactly a replica is recorded, and records a checked one without touching the upload", async () => {
+    const { chunkMap, store } = await setup();
+    const r = { chunkId: "c2", length: 20, checksum: 9 };
+    expect(chunkMap.isRecorded("dn-1", r)).toBe(false);
+    await store.write(() => chunkMap.record("dn-1", r, 5));
+    expect(chunkMap.isRecorded("dn-1", r)).toBe(true);
+    expect(chunkMap.isRecorded("dn-2", r)).toBe(false);
+    expect(chunkMap.isRecorded("dn-1", { ...r, checksum: 8 })).toBe(false);
+    expect(chunkMap.isRecorded("dn-1", { ...r, length: 21 })).toBe(false);
+    expect(chunkMap.replicas("c2")).toEqual([{ datanodeId: "dn-1", replica: { length: 20, checksum: 9, committedMs: 5 } }]);
+    expect(chunkMap.chunksOn("dn-1")).toEqual(["c2"]);
+  });
+
   it("refuses commits of unknown chunks and of replicas that differ from the record", async () => {
     const { commit } = await setup();
     await expect(commit("dn-1", { chunkId: "nope", length: 1, checksum: 1 }, 0)).rejects.toMatchObject({ code: "not_found" });

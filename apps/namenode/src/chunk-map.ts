@@ -50,6 +50,17 @@ export class ChunkMap {
     return chunk;
   }
 
+  /** Whether exactly this replica (same length and checksum) is already recorded on the DataNode. */
+  isRecorded(datanodeId: string, reported: ReportedChunk): boolean {
+    const existing = this.store.replicas.get([reported.chunkId, datanodeId]);
+    return existing !== undefined && existing.length === reported.length && existing.checksum === reported.checksum;
+  }
+
+  /** Records a replica the caller already checked against the chunk's record (ConfirmFile's receipts). */
+  record(datanodeId: string, checked: ReportedChunk, nowMs: number): void {
+    this.putReplica(checked.chunkId, datanodeId, { length: checked.length, checksum: checked.checksum, committedMs: nowMs });
+  }
+
   /**
    * Replaces what is recorded for a DataNode with what it reports holding.
    * Replicas committed after `listedSinceMs` are kept even if unreported: the

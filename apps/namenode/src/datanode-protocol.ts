@@ -89,6 +89,9 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
       const commitOne = async (c: { chunkId: string; length: bigint; checksum: number }, field: string) => {
         required(c.chunkId, `${field}.chunk_id`);
         const reported = { chunkId: c.chunkId, length: safeNumber(c.length, `${field}.length`), checksum: c.checksum };
+        // Most reports arrive after the client's receipts recorded the same
+        // replica at ConfirmFile: nothing to write, so no transaction.
+        if (p.chunkMap.isRecorded(req.datanodeId, reported)) return;
         const nowMs = p.now();
         await p.store.write(() => {
           // A report that crossed the deletion of its copy (trimmed, or bad)

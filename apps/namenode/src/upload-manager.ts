@@ -214,7 +214,7 @@ export class UploadManager {
         const r = reported[upload.chunkIds.indexOf(chunkId)];
         if (!r) throw new TrainfsError("invalid_argument", `a receipt names chunk ${chunkId}, which is not part of the write of ${path}`);
         // A receipt from a node the NameNode no longer knows proves nothing it could use.
-        if (this.datanodes.isRegistered(datanodeId)) this.chunkMap.commit(datanodeId, r, nowMs);
+        if (this.datanodes.isRegistered(datanodeId)) this.chunkMap.record(datanodeId, r, nowMs);
       }
       const confirmed: ChunkRecord[] = [];
       let total = 0;
