@@ -1,4 +1,4 @@
-import { once } from "node:events";
+import { EventEmitter, once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -181,5 +181,38 @@ describe("FrameReader", () => {
     await expect(frames.next()).rejects.toThrow("over the");
     peer.destroy();
     server.close();
+  });
+
+  it("lets an onread socket read straight into the frame under way, copying only what lands between frames", async () => {
+    const socket = Object.assign(new EventEmitter(), { pause() {}, resume() {}, destroy() {} }) as unknown as Socket;
+    const frames = new FrameReader(socket, { pushed: true });
+    const big = Buffer.alloc(100_000);
+    for (let i = 0; i < big.length; i++) big[i] = i % 251;
+    const head = (type: number, length: number) => Buffer.from([type, length >>> 24, (length >>> 16) & 255, (length >>> 8) & 255, length & 255]);
+    const wire = Buffer.concat([head(Frame.Data, big.length), big, head(Frame.Footer, 4), Buffer.from([0, 0, 0, 7]), head(Frame.Data, 3), Buffer.from("end")]);
+    // The "kernel": each read fills at most 4 KiB of whatever buffer it is given.
+    const scratch = Buffer.alloc(16);
+    let throughScratch = 0;
+    for (let at = 0; at < wire.length; ) {
+      const target = frames.readTarget(scratch);
+      const n = Math.min(target.length, 4096, wire.length - at);
+      wire.copy(target, 0, at, at + n);
+      if (target === scratch) throughScratch += n;
+      frames.received(n, target);
+      at += n;
+    }
+    expect((await frames.next())?.payload.equals(big)).toBe(true);
+    expect((await frames.next())?.payload.readUInt32BE(0)).toBe(7);
+    expect((await frames.next())?.payload.toString()).toBe("end");
+    // Only headers and the first bytes after each went through the scratch buffer.
+    expect(throughScratch).toBeLessThanOrEqual(3 * scratch.length);
+    // After discard, a read handed the old payload is dropped, not counted into a frame.
+    const f2 = new FrameReader(socket, { pushed: true });
+    f2.received(5, head(Frame.Data, 10));
+    const target = f2.readTarget(scratch);
+    expect(target.length).toBe(10);
+    f2.discard();
+    f2.received(10, target);
+    await expect(f2.next()).rejects.toThrow("the call ended");
   });
 });

@@ -19,8 +19,8 @@ import { REQUEST_ID_HEADER, currentRequestId } from "./request-id.js";
 
 /** An idle pooled connection is closed after this long (the server keeps its side longer). */
 const POOL_IDLE_MS = 20_000;
-/** Bytes one read of a connection takes at most. */
-const READ_BUFFER_BYTES = 256 * 1024;
+/** Bytes a read between frames takes at most (inside a frame, reads go straight into its payload). */
+const SCRATCH_BYTES = 64 * 1024;
 
 interface Connection {
   socket: Socket;
@@ -175,8 +175,10 @@ export class DataTransferClient {
     }
     return await new Promise<Connection>((resolve, reject) => {
       let frames: FrameReader | undefined;
-      // Reads land in one buffer per connection, copied out frame by frame (see FrameReader).
-      const onread = { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (n: number, buffer: Uint8Array) => frames!.push((buffer as Buffer).subarray(0, n)) };
+      // Reads land straight in the payload of the frame under way, or in one
+      // scratch buffer per connection between frames (see FrameReader).
+      const scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+      const onread = { buffer: () => frames?.readTarget(scratch) ?? scratch, callback: (n: number, buffer: Uint8Array) => frames!.received(n, buffer as Buffer) };
       // Node's TLS sockets take `onread` too; its typings do not list it.
       const secureOptions: ConnectionOptions & { onread: typeof onread } = {
         host: this.host,
