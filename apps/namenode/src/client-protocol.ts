@@ -1,15 +1,25 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { ChunkLocationSchema, type ChunkReceipt, type NameNodeService } from "@trainfs/proto";
+import {
+  ChunkLocationSchema,
+  ConfirmFileResponseSchema,
+  PutFileResponseSchema,
+  type ChunkReceipt,
+  type ConfirmFileRequest,
+  type ConfirmFileResponse,
+  type NameNodeService,
+  type PutFileRequest,
+  type PutFileResponse,
+} from "@trainfs/proto";
 import { TrainfsError, joinPath, safeNumber } from "@trainfs/common";
 import { deletePath } from "./delete-operation.js";
 import type { NameNodeParts } from "./namenode-service.js";
 import { contentSummary, mkdir, rename, setReplication } from "./namespace-operations.js";
-import { fileInfo, location, required } from "./rpc-fields.js";
+import { eachOnItsOwn, fileInfo, location, required } from "./rpc-fields.js";
 import type { ConfirmedChunk, PlannedChunk, StoredReplica } from "./upload-manager.js";
 
 type ClientRpcs =
-  | "putFile" | "confirmFile" | "abandonFile" | "addChunk" | "renewLease" | "replaceChain" | "getFile" | "list" | "stat" | "mkdir" | "rename"
+  | "putFile" | "confirmFile" | "putFiles" | "confirmFiles" | "abandonFile" | "addChunk" | "renewLease" | "replaceChain" | "getFile" | "list" | "stat" | "mkdir" | "rename"
   | "setReplication" | "contentSummary" | "deleteFile";
 
 const DEFAULT_PAGE = 1000;
@@ -51,20 +61,38 @@ export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNo
     chain: c.chain.map(at),
     accessToken: p.chunkToken(c.chunkId, "write"),
   });
+  const putFile = async (req: PutFileRequest): Promise<PutFileResponse> => {
+    const size = safeNumber(req.size, "size");
+    const planned = await p.uploads.start(req.path, size, req.replication, safeNumber(req.chunkSize, "chunk_size"), {
+      overwrite: req.overwrite,
+      unknownSize: req.unknownSize,
+    });
+    return create(PutFileResponseSchema, {
+      uploadId: planned.uploadId,
+      replication: planned.replication,
+      chunkSize: BigInt(planned.chunkSize),
+      leaseMs: planned.leaseMs,
+      chunks: planned.chunks.map(plan),
+    });
+  };
+  const confirmFile = async (req: ConfirmFileRequest): Promise<ConfirmFileResponse> => {
+    required(req.uploadId, "upload_id");
+    const chunks = req.chunks.map((c) => ({ chunkId: c.chunkId, length: safeNumber(c.length, "length"), checksum: c.checksum }));
+    const inode = await p.uploads.confirm(req.path, req.uploadId, chunks, checkReceipts(p, chunks, req.receipts));
+    return create(ConfirmFileResponseSchema, { file: fileInfo(req.path, inode) });
+  };
   return {
-    async putFile(req) {
-      const size = safeNumber(req.size, "size");
-      const planned = await p.uploads.start(req.path, size, req.replication, safeNumber(req.chunkSize, "chunk_size"), {
-        overwrite: req.overwrite,
-        unknownSize: req.unknownSize,
-      });
-      return {
-        uploadId: planned.uploadId,
-        replication: planned.replication,
-        chunkSize: BigInt(planned.chunkSize),
-        leaseMs: planned.leaseMs,
-        chunks: planned.chunks.map(plan),
-      };
+    putFile,
+    confirmFile,
+
+    async putFiles(req) {
+      const outcomes = await eachOnItsOwn(req.files, req.requestIds, putFile);
+      return { results: outcomes.map(({ code, message, answer }) => ({ code, message, file: answer })) };
+    },
+
+    async confirmFiles(req) {
+      const outcomes = await eachOnItsOwn(req.files, req.requestIds, confirmFile);
+      return { results: outcomes.map(({ code, message, answer }) => ({ code, message, file: answer })) };
     },
 
     async addChunk(req) {
@@ -82,13 +110,6 @@ export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNo
       required(req.uploadId, "upload_id");
       await p.uploads.renew(req.path, req.uploadId);
       return {};
-    },
-
-    async confirmFile(req) {
-      required(req.uploadId, "upload_id");
-      const chunks = req.chunks.map((c) => ({ chunkId: c.chunkId, length: safeNumber(c.length, "length"), checksum: c.checksum }));
-      const inode = await p.uploads.confirm(req.path, req.uploadId, chunks, checkReceipts(p, chunks, req.receipts));
-      return { file: fileInfo(req.path, inode) };
     },
 
     async abandonFile(req) {

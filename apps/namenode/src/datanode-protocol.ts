@@ -1,8 +1,8 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { NameNodeService } from "@trainfs/proto";
-import { TrainfsError, safeNumber, toConnectError } from "@trainfs/common";
+import { TrainfsError, safeNumber } from "@trainfs/common";
 import type { NameNodeParts } from "./namenode-service.js";
-import { location, required } from "./rpc-fields.js";
+import { eachOnItsOwn, location, required } from "./rpc-fields.js";
 
 type DataNodeRpcs = "registerDataNode" | "chunkReport" | "heartBeat" | "commitChunk" | "reportBadChunks";
 
@@ -108,14 +108,8 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
       }
       // Each chunk in a transaction of its own, so one refusal rolls back only
       // itself; issued together, they share one durable LMDB commit.
-      const settled = await Promise.allSettled(req.chunks.map((c, i) => commitOne(c, `chunks[${i}]`)));
-      return {
-        results: settled.map((s, i) => {
-          if (s.status === "fulfilled") return { chunkId: req.chunks[i]!.chunkId, code: 0, message: "" };
-          const err = toConnectError(s.reason);
-          return { chunkId: req.chunks[i]!.chunkId, code: err.code, message: err.rawMessage };
-        }),
-      };
+      const outcomes = await eachOnItsOwn(req.chunks, [], (c, i) => commitOne(c, `chunks[${i}]`));
+      return { results: outcomes.map(({ code, message }, i) => ({ chunkId: req.chunks[i]!.chunkId, code, message })) };
     },
 
     async reportBadChunks(req) {

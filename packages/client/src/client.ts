@@ -1,7 +1,8 @@
 import { PassThrough, Writable, type Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import type { Client } from "@connectrpc/connect";
-import { NameNodeService } from "@trainfs/proto";
+import { NameNodeService, type ConfirmFileRequest, type ConfirmFileResponse, type PutFileRequest, type PutFileResponse } from "@trainfs/proto";
+import { CallBatcher } from "./call-batcher.js";
 import { RpcClients, TrainfsError, newRequestId, toTrainfsError, validatePath, withRequestId, withRetry } from "@trainfs/common";
 import { toClusterStatus, toDataNodeStatus, type ClusterStatus, type DataNodeStatus } from "./cluster-status.js";
 import { readRange, readToFile, type ReadOptions } from "./file-reader.js";
@@ -53,6 +54,15 @@ export class TrainfsClient {
   private readonly dataNodeClients: RpcClients;
   private readonly namenode: Client<typeof NameNodeService>;
   private readonly datanodeAt = (address: string) => this.dataNodeClients.dataNode(address);
+  // Small puts in flight together share their PutFile and ConfirmFile calls.
+  private readonly putFiles = new CallBatcher<PutFileRequest, PutFileResponse>({
+    single: (req, signal) => this.namenode.putFile(req, { signal }),
+    batch: async (files, requestIds) => (await this.namenode.putFiles({ files, requestIds })).results.map((r) => ({ ...r, answer: r.file })),
+  });
+  private readonly confirmFiles = new CallBatcher<ConfirmFileRequest, ConfirmFileResponse>({
+    single: (req, signal) => this.namenode.confirmFile(req, { signal }),
+    batch: async (files, requestIds) => (await this.namenode.confirmFiles({ files, requestIds })).results.map((r) => ({ ...r, answer: r.file })),
+  });
 
   constructor(private readonly options: TrainfsClientOptions) {
     if (!/^https?:\/\/[^/]+/.test(options.namenode)) {
@@ -228,7 +238,13 @@ export class TrainfsClient {
   }
 
   private get parts() {
-    return { namenode: this.namenode, datanodeAt: this.datanodeAt, idleTimeoutMs: this.options.idleTimeoutMs };
+    return {
+      namenode: this.namenode,
+      datanodeAt: this.datanodeAt,
+      idleTimeoutMs: this.options.idleTimeoutMs,
+      putFile: (req: PutFileRequest, signal: AbortSignal | undefined) => this.putFiles.call(req, signal),
+      confirmFile: (req: ConfirmFileRequest, signal: AbortSignal | undefined) => this.confirmFiles.call(req, signal),
+    };
   }
 
   private writeDefaults(o: PutOptions): PutOptions {

@@ -1,7 +1,18 @@
 import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { Client } from "@connectrpc/connect";
-import type { ChunkPlan, DataNodeService, NameNodeService } from "@trainfs/proto";
+import { create } from "@bufbuild/protobuf";
+import {
+  ConfirmFileRequestSchema,
+  PutFileRequestSchema,
+  type ChunkPlan,
+  type ConfirmFileRequest,
+  type ConfirmFileResponse,
+  type DataNodeService,
+  type NameNodeService,
+  type PutFileRequest,
+  type PutFileResponse,
+} from "@trainfs/proto";
 import { ChunkWriteError, TrainfsError, sendChunk, toTrainfsError, type ChunkSource, type ErrorCode, type SentChunk } from "@trainfs/common";
 import { toFileStatus, type FileStatus } from "./file-status.js";
 import { mapLimit } from "./map-limit.js";
@@ -41,6 +52,9 @@ interface Deps {
   namenode: Client<typeof NameNodeService>;
   datanodeAt: (address: string) => Client<typeof DataNodeService>;
   idleTimeoutMs?: number | undefined;
+  /** PutFile and ConfirmFile as the client batches them (call-batcher.ts); the plain calls when unset. */
+  putFile?: ((req: PutFileRequest, signal: AbortSignal | undefined) => Promise<PutFileResponse>) | undefined;
+  confirmFile?: ((req: ConfirmFileRequest, signal: AbortSignal | undefined) => Promise<ConfirmFileResponse>) | undefined;
 }
 
 /**
@@ -53,21 +67,21 @@ interface Deps {
 export async function writeFile(d: Deps, source: PutSource, remotePath: string, o: WriteOptions): Promise<FileStatus> {
   const known = typeof source === "string" ? await localFileSize(source) : source instanceof Uint8Array ? source.byteLength : undefined;
   const { signal } = o;
-  const started = await d.namenode
-    .putFile(
-      {
-        path: remotePath,
-        size: BigInt(known ?? 0),
-        unknownSize: known === undefined,
-        replication: o.replication ?? 0,
-        chunkSize: BigInt(o.chunkSize ?? 0),
-        overwrite: o.overwrite ?? false,
-      },
-      { signal },
-    )
-    .catch((err: unknown) => {
-      throw toTrainfsError(err);
-    });
+  const putFile = d.putFile ?? ((req, s) => d.namenode.putFile(req, { signal: s }));
+  const confirmFile = d.confirmFile ?? ((req, s) => d.namenode.confirmFile(req, { signal: s }));
+  const started = await putFile(
+    create(PutFileRequestSchema, {
+      path: remotePath,
+      size: BigInt(known ?? 0),
+      unknownSize: known === undefined,
+      replication: o.replication ?? 0,
+      chunkSize: BigInt(o.chunkSize ?? 0),
+      overwrite: o.overwrite ?? false,
+    }),
+    signal,
+  ).catch((err: unknown) => {
+    throw toTrainfsError(err);
+  });
   const renew = setInterval(
     () => void d.namenode.renewLease({ path: remotePath, uploadId: started.uploadId }).catch(() => {}),
     Math.max(1000, started.leaseMs / 3),
@@ -132,14 +146,14 @@ export async function writeFile(d: Deps, source: PutSource, remotePath: string, 
         sent.push(await send(chunk!, (start, end) => bytesOf(piece)(start - offset, end - offset)));
       }
     }
-    const res = await d.namenode.confirmFile(
-      {
+    const res = await confirmFile(
+      create(ConfirmFileRequestSchema, {
         path: remotePath,
         uploadId: started.uploadId,
         chunks: sent.map((c) => ({ chunkId: c.chunkId, length: BigInt(c.length), checksum: c.checksum })),
         receipts: sent.flatMap((c) => c.receipts),
-      },
-      { signal },
+      }),
+      signal,
     );
     return toFileStatus(res.file!);
   } catch (err) {

@@ -84,6 +84,34 @@ describe("the wire protocol at its edges", () => {
     close();
   });
 
+  it("serves PutFiles and ConfirmFiles item by item, each done or refused as its single call would be", async () => {
+    const { c, nn, close } = await setup();
+    const put = await nn.putFiles({
+      files: [{ path: "/b/one", size: 0n }, { path: "not/absolute", size: 0n }, { path: "/b/one", size: 0n }, { path: "/b/two", size: 0n }],
+      requestIds: ["req-1", "", "req-3", "req-4"],
+    });
+    // The third came after the first in the same batch: the path is being written.
+    expect(put.results.map((r) => r.code)).toEqual([0, Code.InvalidArgument, Code.FailedPrecondition, 0]);
+    expect(put.results[1]!.message).toMatch(/absolute/);
+    const [one, , , two] = put.results.map((r) => r.file!);
+    const confirmed = await nn.confirmFiles({
+      files: [{ path: "/b/one", uploadId: one!.uploadId }, { path: "/b/two", uploadId: "no-such-upload" }, { path: "/b/two", uploadId: two!.uploadId }],
+    });
+    expect(confirmed.results.map((r) => r.code)).toEqual([0, Code.NotFound, 0]);
+    expect(confirmed.results.map((r) => r.file?.file?.path)).toEqual(["/b/one", undefined, "/b/two"]);
+    expect((await c.client().list("/b")).map((f) => f.path)).toEqual(["/b/one", "/b/two"]);
+    expect(await code(nn.putFiles({ files: Array.from({ length: 1001 }, (_, i) => ({ path: `/many/${i}`, size: 0n })) }))).toBe(Code.InvalidArgument);
+    // The SDK batches the PutFile and ConfirmFile calls of puts in flight together.
+    const fs = c.client();
+    await Promise.all(Array.from({ length: 12 }, (_, i) => fs.writeFile(`/sdk/f${i}`, `file ${i}`)));
+    for (let i = 0; i < 12; i++) expect((await fs.readFile(`/sdk/f${i}`)).toString()).toBe(`file ${i}`);
+    const metrics = await (await fetch(`${c.nameNodeAddress}/metrics`)).text();
+    const calls = (method: string) => Number(new RegExp(`trainfs_rpc_requests_total\\{method="${method}",code="ok"[^}]*\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    expect(calls("PutFiles")).toBeGreaterThanOrEqual(2); // one above, at least one from the SDK
+    expect(calls("PutFile") + calls("PutFiles")).toBeLessThan(12);
+    close();
+  });
+
   // Chunk data travels over data transfer on cleartext ports and over Connect on TLS ones: same answers from both.
   const transports = {
     connect: (rpc: RpcClients, address: string) => rpc.client(DataNodeService, address),

@@ -83,6 +83,11 @@ describe("security", () => {
       expect(refused.code).toBe("permission_denied");
       expect(refused.message).toMatch(/read-only/);
     }
+    // The batched form of a write is a write too.
+    const rawReader = new RpcClients({ token: "read-only-token-0123456789" });
+    const batched = await rejection(rawReader.client(NameNodeService, c.nameNodeAddress).putFiles({ files: [{ path: "/docs/d.txt", size: 0n }] }));
+    expect(ConnectError.from(batched).code).toBe(Code.PermissionDenied);
+    rawReader.close();
     expect((await writer.list("/docs")).map((f) => f.path)).toEqual(["/docs/a.txt"]);
     expect(await writer.exists("/other")).toBe(false);
   });

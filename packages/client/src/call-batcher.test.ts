@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { currentRequestId, withRequestId } from "@trainfs/common";
+import { CallBatcher, type BatchOutcome } from "./call-batcher.js";
+
+/** A fake NameNode whose calls finish when the test says so. */
+function fake() {
+  const log: string[] = [];
+  const pending: Array<() => void> = [];
+  const wait = () => new Promise<void>((r) => pending.push(r));
+  const batcher = new CallBatcher<string, string>({
+    single: async (req) => {
+      log.push(`single ${req} as ${currentRequestId() ?? "-"}`);
+      await wait();
+      if (req === "bad") throw new ConnectError("refused", Code.InvalidArgument);
+      return `ok ${req}`;
+    },
+    batch: async (reqs, ids): Promise<Array<BatchOutcome<string>>> => {
+      log.push(`batch ${reqs.join(",")} as ${ids.join(",")}`);
+      await wait();
+      if (reqs.includes("down")) throw new ConnectError("NameNode down", Code.Unavailable);
+      return reqs.map((r) => (r === "bad" ? { code: Code.AlreadyExists, message: `${r} exists` } : { code: 0, message: "", answer: `ok ${r}` }));
+    },
+  });
+  const release = async () => {
+    await new Promise((r) => setImmediate(r));
+    pending.shift()?.();
+    await new Promise((r) => setImmediate(r));
+  };
+  return { log, batcher, release };
+}
+
+describe("CallBatcher", () => {
+  it("sends a lone call as itself, and the calls queued meanwhile together, each with its own outcome and request id", async () => {
+    const { log, batcher, release } = fake();
+    const first = withRequestId("r1", () => batcher.call("a"));
+    const queued = ["b", "bad", "c"].map((req, i) => withRequestId(`r${i + 2}`, () => batcher.call(req)));
+    const outcomes = Promise.allSettled(queued);
+    await release();
+    await expect(first).resolves.toBe("ok a");
+    await release();
+    const [b, bad, c] = await outcomes;
+    expect(b).toEqual({ status: "fulfilled", value: "ok b" });
+    expect(c).toEqual({ status: "fulfilled", value: "ok c" });
+    expect(bad).toMatchObject({ status: "rejected", reason: { code: Code.AlreadyExists } });
+    expect(log).toEqual(["single a as r1", "batch b,bad,c as r2,r3,r4"]);
+    // The line is free again: the next call goes alone, under its own id.
+    const next = withRequestId("r9", () => batcher.call("d"));
+    await release();
+    await expect(next).resolves.toBe("ok d");
+    expect(log.at(-1)).toBe("single d as r9");
+  });
+
+  it("sends a single queued call as itself under its request id, fails every call of a failed batch, and lets an aborted caller go", async () => {
+    const { log, batcher, release } = fake();
+    const first = batcher.call("a");
+    const alone = withRequestId("r2", () => batcher.call("b"));
+    await release();
+    await first;
+    await release();
+    await expect(alone).resolves.toBe("ok b");
+    expect(log).toEqual(["single a as -", "single b as r2"]);
+
+    const head = batcher.call("x");
+    const abort = new AbortController();
+    const aborted = batcher.call("y", abort.signal);
+    const failing = [batcher.call("down"), batcher.call("z")].map((p) => p.catch((err: ConnectError) => err.code));
+    abort.abort();
+    await expect(aborted).rejects.toMatchObject({ code: Code.Canceled });
+    await release();
+    await head;
+    await release();
+    expect(await Promise.all(failing)).toEqual([Code.Unavailable, Code.Unavailable]);
+    // The aborted call was taken out of the queue before it was sent.
+    expect(log.at(-1)).toBe("batch down,z as ,");
+    await expect(batcher.call("w", AbortSignal.abort())).rejects.toMatchObject({ code: Code.Canceled });
+  });
+});
