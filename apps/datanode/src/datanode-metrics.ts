@@ -14,6 +14,8 @@ export interface DataNodeMetrics {
   badReplicas: Count;
   /** Reports the part uploads open at each scrape. */
   trackPartUploads(uploads: { openCount: number }): void;
+  /** Reports the stored chunks not yet reported to the NameNode at each scrape. */
+  trackReports(link: { pendingReports: number }): void;
 }
 
 /** The DataNode's metrics: traffic counters, and gauges read from its store at each scrape of /metrics. */
@@ -38,5 +40,12 @@ export function dataNodeMetrics(store: ChunkStore, tasks: TaskStore): DataNodeMe
   });
   let partUploads: { openCount: number } | undefined;
   m.gauge("trainfs_datanode_part_uploads_open", "Chunk uploads in unary parts (browsers) in progress.", [], (g) => g.set(partUploads?.openCount ?? 0));
-  return { metrics: m, ...counters, trackPartUploads: (u) => (partUploads = u) };
+  let reports: { pendingReports: number } | undefined;
+  m.gauge(
+    "trainfs_datanode_reports_pending",
+    "Stored chunks not yet reported to the NameNode (CommitChunk); grows while the NameNode cannot be reached.",
+    [],
+    (g) => g.set(reports?.pendingReports ?? 0),
+  );
+  return { metrics: m, ...counters, trackPartUploads: (u) => (partUploads = u), trackReports: (l) => (reports = l) };
 }

@@ -91,6 +91,7 @@ export class DataNode {
       // Work received before a restart and not finished carries on.
       trash.resume();
       replicator.resume();
+      metrics.trackReports(link);
       link.start();
       scrubber.start();
       logger.info({ datanodeId: self.id, address: self.address, dataDir: config.dataDir, namenode: config.namenode }, "DataNode listening");

@@ -82,6 +82,11 @@ export class NameNodeLink {
     return this.commits.commit(chunk);
   }
 
+  /** Stored chunks not yet reported to the NameNode. */
+  get pendingReports(): number {
+    return this.commits.pendingReports;
+  }
+
   /** Tells the NameNode of a replica in the background, a few at a time. */
   reportChunk(chunk: StoredChunk): void {
     this.commits.report(chunk);

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { create } from "@bufbuild/protobuf";
 import { TrainfsWebClient } from "@trainfs/client/web";
-import { cluster } from "./helpers.js";
+import { RpcClients } from "@trainfs/common";
+import { WriteChunkRequestSchema } from "@trainfs/proto";
+import { cluster, eventually } from "./helpers.js";
 
 /** Parses Prometheus text into { "name{labels}": value }. */
 async function scrape(address: string): Promise<Map<string, number>> {
@@ -61,5 +64,31 @@ describe("/metrics", () => {
     const nn = await scrape(c.nameNodeAddress);
     expect(find(nn, "trainfs_rpc_requests_total", 'method="ConfirmFile"', 'code="ok"')).toBe(1);
     expect(find(nn, "trainfs_chunks{")).toBe(4);
+  });
+
+  it("shows stored chunks waiting to be reported while the NameNode is away, and none once it answered", async () => {
+    const c = await cluster({ heartbeatIntervalMs: 100 });
+    const restarting = c.restartNameNode({ downMs: 3000 });
+    await eventually(async () => expect(await fetch(`${c.nameNodeAddress}/healthz`).then(() => "up", () => "down")).toBe("down"));
+    // A chunk no write owns, stored while no NameNode can be told.
+    const rpc = new RpcClients();
+    const chunkId = "cd".repeat(16);
+    const part = (p: ReturnType<typeof create<typeof WriteChunkRequestSchema>>["part"]) => create(WriteChunkRequestSchema, { part: p });
+    await rpc.dataNode(c.dataNodeAddress(0)).writeChunk(
+      (async function* () {
+        yield part({ case: "header", value: { chunkId, length: 4n } });
+        yield part({ case: "data", value: new Uint8Array(4) });
+        yield part({ case: "footer", value: { checksum: 0x2144df1c } });
+      })(),
+    );
+    await eventually(async () => expect(find(await scrape(c.dataNodeAddress(0)), "trainfs_datanode_reports_pending")).toBe(1));
+    expect(await c.chunkFiles(0)).toEqual([chunkId]);
+    await restarting;
+    // Reported again once the NameNode is back, refused (no write owns it), and dropped.
+    await eventually(async () => {
+      expect(find(await scrape(c.dataNodeAddress(0)), "trainfs_datanode_reports_pending")).toBe(0);
+      expect(await c.chunkFiles(0)).toEqual([]);
+    });
+    rpc.close();
   });
 });
