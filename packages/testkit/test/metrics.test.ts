@@ -73,12 +73,11 @@ describe("/metrics", () => {
     // A chunk no write owns, stored while no NameNode can be told.
     const rpc = new RpcClients();
     const chunkId = "cd".repeat(16);
-    const part = (p: ReturnType<typeof create<typeof WriteChunkRequestSchema>>["part"]) => create(WriteChunkRequestSchema, { part: p });
     await rpc.dataNode(c.dataNodeAddress(0)).writeChunk(
       (async function* () {
-        yield part({ case: "header", value: { chunkId, length: 4n } });
-        yield part({ case: "data", value: new Uint8Array(4) });
-        yield part({ case: "footer", value: { checksum: 0x2144df1c } });
+        yield create(WriteChunkRequestSchema, { part: { case: "header", value: { chunkId, length: 4n } } });
+        yield create(WriteChunkRequestSchema, { part: { case: "data", value: new Uint8Array(4) } });
+        yield create(WriteChunkRequestSchema, { part: { case: "footer", value: { checksum: 0x2144df1c } } }); // CRC-32 of four zero bytes
       })(),
     );
     await eventually(async () => expect(find(await scrape(c.dataNodeAddress(0)), "trainfs_datanode_reports_pending")).toBe(1));
