@@ -84,9 +84,9 @@ export class CommitBatcher {
     this.drainLater(this.options.reportDelayMs ?? 250);
   }
 
-  /** Reports not yet sent, or waiting to be sent again. */
+  /** Reports not yet sent, or waiting to be sent again (read at each scrape of /metrics). */
   get pendingReports(): number {
-    return this.queue.length + this.held.length;
+    return this.queue.filter((w) => w.report).length + this.held.length;
   }
 
   /** Drops reports not yet sent (the full report at the next registration covers them). */
@@ -114,9 +114,9 @@ export class CommitBatcher {
   private async drain(): Promise<void> {
     this.sending = true;
     let failed = false;
+    const isHeld = this.options.isHeld ?? (() => true);
     try {
       while (this.queue.length > 0) {
-        const isHeld = this.options.isHeld ?? (() => true);
         const batch = this.queue.splice(0, MAX_BATCH).filter((w) => !w.report || isHeld(w.chunk.chunkId));
         if (batch.length === 0) continue;
         try {

@@ -210,8 +210,10 @@ export class UploadManager {
         }
       });
       const nowMs = this.now();
+      // Checked above to be this write's chunks, in order.
+      const byId = new Map(reported.map((r) => [r.chunkId, r]));
       for (const { chunkId, datanodeId } of stored) {
-        const r = reported[upload.chunkIds.indexOf(chunkId)];
+        const r = byId.get(chunkId);
         if (!r) throw new TrainfsError("invalid_argument", `a receipt names chunk ${chunkId}, which is not part of the write of ${path}`);
         // A receipt from a node the NameNode no longer knows proves nothing it could use.
         if (this.datanodes.isRegistered(datanodeId)) this.chunkMap.record(datanodeId, r, nowMs);

@@ -53,7 +53,12 @@ describe("the SDK's write path", () => {
         },
       }) as unknown as Client<typeof DataNodeService>;
 
-    const file = await writeFile({ namenode, datanodeAt }, Buffer.from("hello"), "/f", {});
+    const file = await writeFile(
+      { namenode, datanodeAt, putFile: (req) => namenode.putFile(req), confirmFile: (req) => namenode.confirmFile(req) },
+      Buffer.from("hello"),
+      "/f",
+      {},
+    );
     expect(file.size).toBe(5);
     expect(calls).toEqual(["http://dn-a stale", "http://dn-a fresh"]);
     // The refusal is about the token, not the nodes: none is named failed or suspect.

@@ -52,9 +52,9 @@ interface Deps {
   namenode: Client<typeof NameNodeService>;
   datanodeAt: (address: string) => Client<typeof DataNodeService>;
   idleTimeoutMs?: number | undefined;
-  /** PutFile and ConfirmFile as the client batches them (call-batcher.ts); the plain calls when unset. */
-  putFile?: ((req: PutFileRequest, signal: AbortSignal | undefined) => Promise<PutFileResponse>) | undefined;
-  confirmFile?: ((req: ConfirmFileRequest, signal: AbortSignal | undefined) => Promise<ConfirmFileResponse>) | undefined;
+  /** PutFile and ConfirmFile, as the client batches them (call-batcher.ts). */
+  putFile: (req: PutFileRequest, signal: AbortSignal | undefined) => Promise<PutFileResponse>;
+  confirmFile: (req: ConfirmFileRequest, signal: AbortSignal | undefined) => Promise<ConfirmFileResponse>;
 }
 
 /**
@@ -67,9 +67,7 @@ interface Deps {
 export async function writeFile(d: Deps, source: PutSource, remotePath: string, o: WriteOptions): Promise<FileStatus> {
   const known = typeof source === "string" ? await localFileSize(source) : source instanceof Uint8Array ? source.byteLength : undefined;
   const { signal } = o;
-  const putFile = d.putFile ?? ((req, s) => d.namenode.putFile(req, { signal: s }));
-  const confirmFile = d.confirmFile ?? ((req, s) => d.namenode.confirmFile(req, { signal: s }));
-  const started = await putFile(
+  const started = await d.putFile(
     create(PutFileRequestSchema, {
       path: remotePath,
       size: BigInt(known ?? 0),
@@ -146,7 +144,7 @@ export async function writeFile(d: Deps, source: PutSource, remotePath: string, 
         sent.push(await send(chunk!, (start, end) => bytesOf(piece)(start - offset, end - offset)));
       }
     }
-    const res = await confirmFile(
+    const res = await d.confirmFile(
       create(ConfirmFileRequestSchema, {
         path: remotePath,
         uploadId: started.uploadId,
