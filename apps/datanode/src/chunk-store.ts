@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rename, rm, statfs } from "node:fs/prom
 import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { join } from "node:path";
-import { TrainfsError } from "@trainfs/common";
+import { TrainfsError, partBuffers } from "@trainfs/common";
 import { PIECE_BYTES, PieceChecksums, encodeMeta, parseMeta, type ChunkMeta } from "./chunk-meta.js";
 import { ChunkWriter } from "./chunk-writer.js";
 
@@ -206,7 +206,8 @@ export class ChunkStore {
       const count = Math.min(PIECES_PER_PART, last - piece + 1);
       const start = piece * p;
       const size = Math.min(count * p, meta.length - start);
-      const data = Buffer.allocUnsafe(size);
+      // Lent: whoever sends the part gives it back (see partBuffers).
+      const data = partBuffers.take(size);
       let got = 0;
       while (got < size) {
         const { bytesRead } = await handle.read(data, got, size - got, start + got);
@@ -249,7 +250,10 @@ export class ChunkStore {
   async verify(chunkId: string, onBytes?: (n: number) => Promise<void>): Promise<string | undefined> {
     const meta = await this.readMeta(chunkId);
     try {
-      for await (const part of this.readVerified(chunkId, 0, meta?.length ?? 1)) await onBytes?.(part.data.length);
+      for await (const part of this.readVerified(chunkId, 0, meta?.length ?? 1)) {
+        await onBytes?.(part.data.length);
+        partBuffers.give(part.data);
+      }
       return undefined;
     } catch (err) {
       if (err instanceof CorruptReplicaError) return err.reason;

@@ -10,7 +10,7 @@ import {
   type WriteChunkRequest,
 } from "@trainfs/proto";
 import {
-  FAILED_DATANODE_HEADER, Frame, FrameReader, TrainfsError, requestIdFrom, toConnectError, uint32, withRequestId, writeFrame, type CallObserver,
+  FAILED_DATANODE_HEADER, Frame, FrameReader, TrainfsError, partBuffers, requestIdFrom, toConnectError, uint32, withRequestId, writeFrame, writeFrameGiving, type CallObserver,
 } from "@trainfs/common";
 import { readChunk, type DataNodeServiceContext } from "./datanode-service.js";
 import { receiveChunk } from "./pipeline.js";
@@ -34,7 +34,8 @@ const NO_DATA = new Uint8Array(0);
 export function dataTransferHandler(ctx: DataNodeServiceContext): (socket: Socket, observe: CallObserver) => void {
   return (socket, observe) => {
     socket.setTimeout(IDLE_MS, () => socket.destroy());
-    const frames = new FrameReader(socket);
+    // Parts arrive in recycled buffers; the pipeline gives each back once written and forwarded.
+    const frames = new FrameReader(socket, { pool: partBuffers });
     void (async () => {
       try {
         for (let frame = await frames.next(); frame; frame = await frames.next()) {
@@ -63,7 +64,8 @@ async function serveCall(ctx: DataNodeServiceContext, socket: Socket, frames: Fr
     } else if (call.call.case === "readChunk") {
       for await (const part of readChunk(ctx, call.call.value)) {
         const meta = toBinary(ReadChunkResponseSchema, { ...part, data: NO_DATA });
-        await writeFrame(socket, Frame.Part, uint32(meta.length), meta, part.data);
+        // The part's buffer (lent by the chunk store's reads) is given back once sent.
+        await writeFrameGiving(socket, Frame.Part, [uint32(meta.length), meta, part.data], part.data);
       }
       await writeFrame(socket, Frame.End);
     } else {

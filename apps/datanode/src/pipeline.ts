@@ -10,7 +10,7 @@ import {
   type WriteChunkRequest,
   type WriteChunkResponse,
 } from "@trainfs/proto";
-import { FAILED_DATANODE_HEADER, RpcClients, errorMessage, safeNumber, toConnectError, type ChunkReceipts, type Logger } from "@trainfs/common";
+import { FAILED_DATANODE_HEADER, RpcClients, errorMessage, partBuffers, safeNumber, toConnectError, type ChunkReceipts, type Logger } from "@trainfs/common";
 import { checkChunkId, type ChunkStore, type StoredChunk } from "./chunk-store.js";
 
 /** Parts buffered for a slow downstream before the upstream is slowed down. */
@@ -81,10 +81,16 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
       const part = next.value.part;
       if (part.case === "data") {
         await writing;
-        if (downstream) await downstream.send(next.value);
-        writing = writer.write(part.value);
+        // A recycled part has two users here: the send below gives back its
+        // hold once on the wire, the local write its own once on disk.
+        const data = part.value;
+        if (downstream) {
+          partBuffers.hold(data);
+          await downstream.send(next.value);
+        }
+        writing = writer.write(data).then(() => partBuffers.give(data));
         writing.catch(() => {}); // observed at the next await
-        ctx.onBytesWritten?.(part.value.length);
+        ctx.onBytesWritten?.(data.length);
       } else if (part.case === "footer") {
         footer = part.value;
         if (downstream) await downstream.send(next.value);

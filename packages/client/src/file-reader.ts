@@ -4,7 +4,7 @@ import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import type { Client } from "@connectrpc/connect";
 import type { ChunkLocation, DataNodeService, GetFileResponse, NameNodeService } from "@trainfs/proto";
-import { TrainfsError, crc32Combine, formatChecksum, toTrainfsError, withRetry } from "@trainfs/common";
+import { TrainfsError, crc32Combine, formatChecksum, partBuffers, toTrainfsError, withRetry } from "@trainfs/common";
 import { readChunkRange } from "./chunk-reader.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
 import { mapLimit } from "./map-limit.js";
@@ -71,7 +71,8 @@ export async function readToFile(d: Deps, remotePath: string, localPath: string,
           refresh: refresher(d, remotePath, chunk.chunkId, o.signal),
         })) {
           await writing;
-          writing = writeFully(out, data, position);
+          // Once written, the part's buffer goes back for the next part to arrive in.
+          writing = writeFully(out, data, position).then(() => partBuffers.give(data));
           writing.catch(() => {}); // observed at the next await
           position += data.length;
           done += data.length;

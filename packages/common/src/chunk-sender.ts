@@ -1,10 +1,9 @@
-import { createReadStream } from "node:fs";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { DataNodeService, type ChunkPlan, type ChunkReceipt, type WriteChunkRequest } from "@trainfs/proto";
 import { Crc32 } from "./checksum.js";
 import { FAILED_DATANODE_HEADER } from "./data-transfer.js";
 import { TrainfsError, toTrainfsError } from "./errors.js";
-import { DATA_PART_BYTES } from "./rpc-limits.js";
+import { readFileParts } from "./file-parts.js";
 import { idleGuard } from "./idle-guard.js";
 
 /** A chunk write that failed, naming the DataNode where it failed when that is known. */
@@ -77,10 +76,7 @@ export async function sendChunk(
     };
     if (length > 0) {
       const start = Number(plan.offset);
-      const stream =
-        typeof source === "string"
-          ? (createReadStream(source, { start, end: start + length - 1, highWaterMark: DATA_PART_BYTES }) as AsyncIterable<Buffer>)
-          : source(start, start + length);
+      const stream = typeof source === "string" ? readFileParts(source, start, start + length) : source(start, start + length);
       for await (const data of stream) {
         crc.update(data);
         yield { $typeName: "trainfs.v1.WriteChunkRequest", part: { case: "data", value: data } };

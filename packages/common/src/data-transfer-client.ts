@@ -13,7 +13,7 @@ import {
   type WriteChunkRequestSchema,
   type WriteChunkResponse,
 } from "@trainfs/proto";
-import { DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, Frame, FrameReader, uint32, writeFrame, type ReceivedFrame } from "./data-transfer.js";
+import { DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, Frame, FrameReader, partBuffers, uint32, writeFrame, writeFrameGiving, type ReceivedFrame } from "./data-transfer.js";
 import { TrainfsError, toConnectError } from "./errors.js";
 import { REQUEST_ID_HEADER, currentRequestId } from "./request-id.js";
 
@@ -34,6 +34,12 @@ interface Connection {
  * abort), so the pipeline, the SDK and the replicator do not know which is in
  * use. Connections carry one call at a time and are pooled between calls;
  * over TLS (https addresses) ALPN names the protocol instead of the preface.
+ *
+ * Received parts land in buffers lent by `partBuffers`; a caller may give
+ * them back once done with them. WriteChunk takes over one hold of each
+ * data part lent by `partBuffers` and gives it back once the socket has sent
+ * it, so a caller that still needs such a part after handing it over must
+ * `hold` it first (the pipeline does, for its local write).
  */
 export class DataTransferClient {
   private readonly idle: Connection[] = [];
@@ -73,7 +79,8 @@ export class DataTransferClient {
         for (let next = await input.next(); !next.done && !answered; next = await input.next()) {
           const part = next.value.part;
           if (part?.case === "data") {
-            await writeFrame(conn.socket, Frame.Data, part.value);
+            // A part lent by partBuffers is given back once sent (see writeChunk's note).
+            await writeFrameGiving(conn.socket, Frame.Data, [part.value], part.value);
           } else if (part?.case === "footer") {
             await writeFrame(conn.socket, Frame.Footer, uint32(part.value.checksum ?? 0));
             return true;
@@ -212,7 +219,7 @@ export class DataTransferClient {
         } else {
           socket.write(DATA_TRANSFER_PREFACE);
         }
-        frames = new FrameReader(socket, { pushed: true });
+        frames = new FrameReader(socket, { pushed: true, pool: partBuffers });
         const conn = { socket, frames };
         socket.once("close", () => {
           const i = this.idle.indexOf(conn);

@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { TrainfsError } from "./errors.js";
-import { MAX_MESSAGE_BYTES } from "./rpc-limits.js";
+import { BufferPool } from "./buffer-pool.js";
+import { DATA_PART_BYTES, MAX_MESSAGE_BYTES } from "./rpc-limits.js";
 
 /** Header (Connect) or error field (data transfer) through which an error names the DataNode where it happened. */
 export const FAILED_DATANODE_HEADER = "trainfs-failed-datanode";
@@ -38,6 +39,13 @@ export const Frame = {
 export type Frame = (typeof Frame)[keyof typeof Frame];
 
 const HEADER_BYTES = 5;
+
+/**
+ * The payloads of data frames (a part's bytes, with a read's few bytes of
+ * metadata), recycled within a process: see BufferPool for why, and for
+ * when a holder may give one back.
+ */
+export const partBuffers = new BufferPool(DATA_PART_BYTES + 64 * 1024, 16);
 
 export interface ReceivedFrame {
   type: Frame;
@@ -77,9 +85,12 @@ export class FrameReader {
       pushed?: boolean;
       /** Bytes held before the socket is paused: enough to overlap the consumer's work with the network. */
       maxQueuedBytes?: number;
+      /** Where data frames' payloads come from (the consumer gives them back); fresh buffers without. */
+      pool?: BufferPool;
     } = {},
   ) {
     this.maxQueuedBytes = options.maxQueuedBytes ?? 4 * 1024 * 1024;
+    this.pool = options.pool;
     if (!options.pushed) {
       socket.on("data", (data: Buffer) => {
         if (!this.push(data)) socket.pause();
@@ -101,6 +112,7 @@ export class FrameReader {
   }
 
   private readonly maxQueuedBytes: number;
+  private readonly pool: BufferPool | undefined;
 
   /** The next frame; null when the peer ended the connection between frames. */
   next(): Promise<ReceivedFrame | null> {
@@ -171,7 +183,8 @@ export class FrameReader {
           this.socket.destroy();
           break;
         }
-        this.current = { type: this.head[0] as Frame, payload: Buffer.allocUnsafe(length) };
+        const pooled = this.pool && (type === Frame.Data || type === Frame.Part);
+        this.current = { type: type as Frame, payload: pooled ? this.pool!.take(length) : Buffer.allocUnsafe(length) };
         this.filled = 0;
       }
       const frame = this.current;
@@ -237,12 +250,22 @@ function midFrameError(): TrainfsError {
  * the pace of the receiver.
  */
 export async function writeFrame(socket: Socket, type: Frame, ...parts: Uint8Array[]): Promise<void> {
+  await writeFrameGiving(socket, type, parts);
+}
+
+/**
+ * writeFrame whose last part, a part lent by `partBuffers`, is given back once
+ * the socket has written it (not when the promise resolves: a socket queues
+ * what it cannot write at once).
+ */
+export async function writeFrameGiving(socket: Socket, type: Frame, parts: Uint8Array[], lent?: Uint8Array): Promise<void> {
   const head = Buffer.allocUnsafe(HEADER_BYTES);
   head[0] = type;
   head.writeUInt32BE(parts.reduce((n, p) => n + p.length, 0), 1);
+  const written = lent && ((err?: Error | null) => err || partBuffers.give(lent));
   socket.cork();
   let room = socket.write(head);
-  for (const p of parts) if (p.length > 0) room = socket.write(p);
+  for (const p of parts) if (p.length > 0) room = p === lent ? socket.write(p, written) : socket.write(p);
   socket.uncork();
   if (!room) await drained(socket);
 }

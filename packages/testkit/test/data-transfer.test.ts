@@ -5,8 +5,8 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { DataTransferCallSchema, DataTransferErrorSchema, NameNodeService } from "@trainfs/proto";
-import { DATA_TRANSFER_PREFACE, Frame, FrameReader, RpcClients, writeFrame } from "@trainfs/common";
-import { randomFile } from "../src/index.js";
+import { DATA_TRANSFER_PREFACE, Frame, FrameReader, RpcClients, partBuffers, writeFrame } from "@trainfs/common";
+import { randomFile, sha256File } from "../src/index.js";
 import { cluster, eventually, workDir } from "./helpers.js";
 
 /** A raw data-transfer connection to a DataNode, as a buggy or hostile peer would open it. */
@@ -78,5 +78,39 @@ describe("the data-transfer protocol at its edges", () => {
       expect(await c.chunkFiles(i)).toEqual([]);
     }
     rpc.close();
+  });
+
+  it("recycles part buffers across puts and gets in flight without mixing up their bytes", async () => {
+    // In process, the client and the three DataNodes lend from one pool: a
+    // buffer given back while still in use would surface as another file's bytes.
+    const c = await cluster();
+    const fs = c.client({ chunkSize: 3 * 1024 * 1024 + 5 });
+    const dir = await workDir();
+    const sizes = [9 * 1024 * 1024 + 17, 5 * 1024 * 1024, 1024 * 1024 - 3];
+    const digests = await Promise.all(sizes.map(async (size, i) => {
+      await randomFile(join(dir, `in${i}`), size);
+      return sha256File(join(dir, `in${i}`));
+    }));
+    await fs.put(join(dir, "in0"), "/f0");
+    const reusedBefore = partBuffers.reused;
+    // Gets of one file while others are put, all at once.
+    await Promise.all([
+      fs.get("/f0", join(dir, "out0-a")),
+      fs.put(join(dir, "in1"), "/f1"),
+      fs.put(join(dir, "in2"), "/f2"),
+      fs.get("/f0", join(dir, "out0-b")),
+    ]);
+    await Promise.all([fs.get("/f1", join(dir, "out1")), fs.get("/f2", join(dir, "out2"))]);
+    expect(partBuffers.reused).toBeGreaterThan(reusedBefore + 20);
+    expect(await sha256File(join(dir, "out0-a"))).toBe(digests[0]);
+    expect(await sha256File(join(dir, "out0-b"))).toBe(digests[0]);
+    expect(await sha256File(join(dir, "out1"))).toBe(digests[1]);
+    expect(await sha256File(join(dir, "out2"))).toBe(digests[2]);
+    // Every replica on disk holds the bytes its checksums were computed from
+    // (a get would hide one bad replica by reading another).
+    for (let i = 0; i < 3; i++) {
+      const store = c.dataNode(i).store;
+      for (const chunkId of await c.chunkFiles(i)) expect(await store.verify(chunkId), `${chunkId} on DataNode ${i}`).toBeUndefined();
+    }
   });
 });
