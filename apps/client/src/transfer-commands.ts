@@ -57,13 +57,14 @@ export function transferCommands(program: Command, ctx: CliContext): void {
     .argument("<local>", "local file, existing directory, or - for stdout")
     .option("-f, --force", "replace an existing local file")
     .option("-p, --parallel <n>", "chunks fetched at once (default 4)", positiveInt)
+    .option("--fsync", "flush the local file to disk before it takes its name (default: left to the page cache, as cp does)")
     .option("--json", "print the file's status as JSON")
-    .action(async (remote: string, local: string, opts: { force?: boolean; parallel?: number; json?: boolean }) =>
+    .action(async (remote: string, local: string, opts: { force?: boolean; parallel?: number; fsync?: boolean; json?: boolean }) =>
       ctx.withClient(async (c) => {
         if (local === "-") return void (await pipeline(c.createReadStream(remote), process.stdout));
         const bar = progressBar("get", ctx.quiet());
         try {
-          const file = await c.get(remote, local, { overwrite: opts.force ?? false, concurrency: opts.parallel, onProgress: bar.update });
+          const file = await c.get(remote, local, { overwrite: opts.force ?? false, concurrency: opts.parallel, fsync: opts.fsync, onProgress: bar.update });
           bar.stop();
           ctx.print(opts.json, file, () => (ctx.quiet() ? undefined : `${file.path}: ${formatSize(file.size)} written to ${local}`));
         } finally {

@@ -58,7 +58,7 @@ describe("the trainfs CLI", () => {
     expect(ls.code).toBe(0);
     expect(ls.stdout).toMatch(/^- {2}3 300000 \d{4}-\d\d-\d\d \d\d:\d\d \/cli\/in\.bin\n$/);
 
-    const get = await trainfs(["get", "/cli/in.bin", join(dir, "out.bin")], { TRAINFS_NAMENODE: c.nameNodeAddress });
+    const get = await trainfs(["get", "--fsync", "/cli/in.bin", join(dir, "out.bin")], { TRAINFS_NAMENODE: c.nameNodeAddress });
     expect(get.code).toBe(0);
     expect(await sha256File(join(dir, "out.bin"))).toBe(await sha256File(join(dir, "in.bin")));
 

@@ -3,7 +3,27 @@ import { open, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { cluster } from "./helpers.js";
+import { cluster, workDir } from "./helpers.js";
+
+/** The paths of every fsync made in this process (DataNodes and client alike) while `run` runs. */
+async function recordSyncs(run: () => Promise<unknown>): Promise<string[]> {
+  const synced: string[] = [];
+  const probe = await open(process.execPath, "r");
+  const handleProto = Object.getPrototypeOf(probe) as { sync: (this: FileHandle) => Promise<void> };
+  await probe.close();
+  const sync = handleProto.sync;
+  handleProto.sync = async function (this: FileHandle) {
+    const path = readlinkSync(`/proc/self/fd/${this.fd}`);
+    await sync.call(this);
+    synced.push(path);
+  };
+  try {
+    await run();
+    return [...synced];
+  } finally {
+    handleProto.sync = sync;
+  }
+}
 
 /**
  * The durability contract, observed: every fsync the DataNodes (in this
@@ -11,26 +31,10 @@ import { cluster } from "./helpers.js";
  * acknowledged each replica's chunk file, its metadata file and the directory
  * entry of its final name must be among them.
  */
-describe("durability of an acknowledged put", () => {
+describe("durability: an acknowledged put, and the local copy a get makes", () => {
   it("is acknowledged only once every replica's data, metadata and directory entry are fsynced", async () => {
     const c = await cluster({ dataNodes: 3 });
-    const synced: string[] = [];
-    const probe = await open(process.execPath, "r");
-    const handleProto = Object.getPrototypeOf(probe) as { sync: (this: FileHandle) => Promise<void> };
-    await probe.close();
-    const sync = handleProto.sync;
-    handleProto.sync = async function (this: FileHandle) {
-      const path = readlinkSync(`/proc/self/fd/${this.fd}`);
-      await sync.call(this);
-      synced.push(path);
-    };
-    let acknowledged: string[];
-    try {
-      await c.client({ chunkSize: 1024 * 1024 }).writeFile("/durable", randomBytes(3 * 1024 * 1024 + 5));
-      acknowledged = [...synced];
-    } finally {
-      handleProto.sync = sync;
-    }
+    const acknowledged = await recordSyncs(() => c.client({ chunkSize: 1024 * 1024 }).writeFile("/durable", randomBytes(3 * 1024 * 1024 + 5)));
     const chunkIds = c.nameNode.namespace.lookup("/durable").chunkIds;
     expect(chunkIds).toHaveLength(4);
     for (let i = 0; i < 3; i++) {
@@ -42,5 +46,18 @@ describe("durability of an acknowledged put", () => {
         expect(acknowledged, `directory of chunk ${chunkId} on DataNode ${i}`).toContain(realpathSync(dirname(c.dataNode(i).store.chunkPath(chunkId))));
       }
     }
+  });
+
+  it("flushes a get's local file only when asked (fsync), before it takes its name", async () => {
+    const c = await cluster({ dataNodes: 3 });
+    const dir = realpathSync(await workDir());
+    const client = c.client({ chunkSize: 1024 * 1024 });
+    await client.writeFile("/f", randomBytes(2 * 1024 * 1024 + 7));
+    const local = (p: string) => p.startsWith(`${dir}/`);
+    expect((await recordSyncs(() => client.get("/f", join(dir, "plain")))).filter(local)).toEqual([]);
+    const flushed = (await recordSyncs(() => client.get("/f", join(dir, "flushed"), { fsync: true }))).filter(local);
+    // The hidden file, before its rename to the target's name.
+    expect(flushed).toHaveLength(1);
+    expect(flushed[0]).toMatch(new RegExp(`^${dir}/\\.flushed\\.trainfs-[0-9a-f]+\\.part$`));
   });
 });
