@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readdir, rm, truncate, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readdir, rm, truncate, writeFile, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { crc32Of } from "@trainfs/common";
 import { ChunkStore } from "./chunk-store.js";
 
@@ -146,5 +146,41 @@ describe("ChunkStore", () => {
     expect(await store.stat(id(2))).toBeUndefined();
     await writeChunk(store, id(2), randomBytes(100));
     expect(await store.stat(id(2))).toMatchObject({ chunkId: id(2), length: 100 });
+  });
+
+  describe("sync behind writes", () => {
+    async function handlePrototype(): Promise<{ datasync: FileHandle["datasync"] }> {
+      const probe = await open(process.execPath, "r");
+      await probe.close();
+      return Object.getPrototypeOf(probe) as { datasync: FileHandle["datasync"] };
+    }
+    afterEach(() => vi.restoreAllMocks());
+
+    it("starts flushing a chunk being received every syncBehindBytes, and not at all when 0", async () => {
+      const datasync = vi.spyOn(await handlePrototype(), "datasync");
+      const store = await ChunkStore.open(await tempDir());
+      store.syncBehindBytes = 4000;
+      const data = randomBytes(20_500);
+      await writeChunk(store, id(1), data);
+      // One flush at a time, each started once 4000 more bytes arrived: at most 5 here.
+      expect(datasync.mock.calls.length).toBeGreaterThanOrEqual(1);
+      expect(datasync.mock.calls.length).toBeLessThanOrEqual(5);
+      expect((await readAll(store, id(1), 0, data.length)).equals(data)).toBe(true);
+
+      datasync.mockClear();
+      store.syncBehindBytes = 0;
+      await writeChunk(store, id(2), randomBytes(20_500));
+      expect(datasync).not.toHaveBeenCalled();
+    });
+
+    it("fails the commit when a background flush failed (the final fsync may not report it again)", async () => {
+      vi.spyOn(await handlePrototype(), "datasync").mockRejectedValueOnce(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
+      const dir = await tempDir();
+      const store = await ChunkStore.open(dir);
+      store.syncBehindBytes = 4000;
+      await expect(writeChunk(store, id(3), randomBytes(9000))).rejects.toThrow("EIO");
+      expect(store.has(id(3))).toBe(false);
+      expect(await readdir(join(dir, "tmp"))).toEqual([]);
+    });
   });
 });

@@ -39,6 +39,7 @@ const CHUNK_ID = /^[0-9a-f]{32}$/;
 const STATFS_TTL_MS = 1000;
 /** Pieces per read message: about 1 MiB, as the data parts of writes. */
 const PIECES_PER_PART = 16;
+export const DEFAULT_SYNC_BEHIND_BYTES = 8 * 1024 * 1024;
 
 export function checkChunkId(chunkId: string): void {
   if (!CHUNK_ID.test(chunkId)) {
@@ -69,6 +70,9 @@ export class ChunkStore {
    */
   private readonly knownDirs = new Set<string>();
   private readonly quarantined = new Set<string>();
+
+  /** Bytes of a chunk being received after which they start going to disk in the background (0: only the final fsync). */
+  syncBehindBytes = DEFAULT_SYNC_BEHIND_BYTES;
 
   private constructor(
     readonly dir: string,

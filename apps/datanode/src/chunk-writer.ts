@@ -9,6 +9,11 @@ export class ChunkWriter {
   private readonly pieces: PieceChecksums;
   private bytes = 0;
   private closed = false;
+  /** Bytes covered by the last background flush started (sync behind writes). */
+  private flushedTo = 0;
+  private flushing: Promise<void> | undefined;
+  /** A background flush's failure: the final fsync might not report it again (the kernel reports a write-back error once per open file). */
+  private flushError: unknown;
 
   constructor(
     private readonly store: ChunkStore,
@@ -36,6 +41,30 @@ export class ChunkWriter {
       const { bytesWritten } = await this.handle.write(data, written, data.byteLength - written);
       written += bytesWritten;
     }
+    this.flushBehind();
+  }
+
+  /**
+   * Sync behind writes (as HDFS's dfs.datanode.sync.behind.writes): every
+   * `syncBehindBytes` received, the bytes so far start going to disk in the
+   * background (one flush at a time), so that the disk works while the rest
+   * of the chunk streams in. Without it the kernel keeps everything in the
+   * page cache until the final fsync, and every chunk of a put flushed at
+   * its end at once, with the network idle.
+   */
+  private flushBehind(): void {
+    const every = this.store.syncBehindBytes;
+    if (every <= 0 || this.flushing || this.bytes - this.flushedTo < every) return;
+    this.flushedTo = this.bytes;
+    this.flushing = this.handle.datasync().then(
+      () => {
+        this.flushing = undefined;
+      },
+      (err: unknown) => {
+        this.flushing = undefined;
+        this.flushError ??= err;
+      },
+    );
   }
 
   /** Verifies length and checksum, fsyncs, and renames the chunk into place with its metadata. */
@@ -51,6 +80,8 @@ export class ChunkWriter {
         `chunk ${this.chunkId}: checksum mismatch (received bytes have ${checksum.toString(16)}, sender computed ${(expectedChecksum >>> 0).toString(16)})`,
       );
     }
+    await this.flushing;
+    if (this.flushError !== undefined) throw this.flushError;
     const meta = { length: this.length, checksum, pieceSize: this.store.pieceSize, pieces };
     // The data's fsync and the metadata's write and fsync overlap: both files
     // are durable before either is renamed into place.
@@ -69,6 +100,7 @@ export class ChunkWriter {
   async abort(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
+      await this.flushing;
       await this.handle.close().catch(() => {});
     }
     await rm(this.tmpPath, { force: true });

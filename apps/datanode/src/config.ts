@@ -14,6 +14,8 @@ export const dataNodeConfigSchema = z.object({
   heartbeatIntervalMs: configFields.milliseconds().default(3000),
   /** Replica copies this node sends at once. */
   maxReplicationStreams: z.coerce.number().int().positive().default(4),
+  /** Every this many bytes of a chunk being received start going to disk in the background; 0 leaves all to the final fsync. */
+  syncBehindWrites: configFields.size({ allowZero: true }).default(8 * 1024 * 1024),
   /** The background scrubber re-reads every chunk once per period, at most this fast. */
   scrubBytesPerSecond: configFields.size().default(16 * 1024 * 1024),
   scrubPeriodMs: configFields.milliseconds().default(14 * 24 * 3600 * 1000),

@@ -44,6 +44,7 @@ export class DataNode {
     try {
       const identity = await NodeIdentity.load(config.dataDir);
       const store = await ChunkStore.open(config.dataDir, config.capacity);
+      store.syncBehindBytes = config.syncBehindWrites;
       tasks = TaskStore.open(config.dataDir);
       const clients = new RpcClients({ token: secret ? dataNodeCredential(secret) : undefined, ca: loadCa(config.tlsCaFile) });
       const metrics = dataNodeMetrics(store, tasks);

@@ -9,6 +9,7 @@ const schema = z.object({
   port: configFields.port().default(9870),
   dataDir: z.string().default("data"),
   chunkSize: configFields.size().default(64 * 1024 * 1024),
+  flushEvery: configFields.size({ allowZero: true }).default(8),
   heartbeatTimeoutMs: configFields.milliseconds().default(10_000),
 });
 
@@ -20,7 +21,7 @@ function tempFile(content: string): string {
 
 describe("loadConfig", () => {
   it("uses the defaults with no config at all", () => {
-    expect(loadConfig(schema, "T_", {})).toEqual({ port: 9870, dataDir: "data", chunkSize: 64 * 1024 * 1024, heartbeatTimeoutMs: 10_000 });
+    expect(loadConfig(schema, "T_", {})).toEqual({ port: 9870, dataDir: "data", chunkSize: 64 * 1024 * 1024, flushEvery: 8, heartbeatTimeoutMs: 10_000 });
   });
 
   it("layers file < environment < flags", () => {
@@ -42,6 +43,10 @@ describe("loadConfig", () => {
     expect(() => loadConfig(schema, "T_", { env: { T_PORT: "eighty" } })).toThrow(/port: .*environment variable T_PORT/s);
     expect(() => loadConfig(schema, "T_", { flags: { heartbeatTimeoutMs: "-5" } })).toThrow(/heartbeatTimeoutMs: .*flag --heartbeat-timeout-ms/s);
     expect(() => loadConfig(schema, "T_", { flags: { chunkSize: "12 parsecs" } })).toThrow(/chunkSize: invalid size/);
+    // A size is positive unless zero means "off" for that key.
+    expect(() => loadConfig(schema, "T_", { flags: { chunkSize: "0" } })).toThrow(/chunkSize: /);
+    expect(loadConfig(schema, "T_", { env: { T_FLUSH_EVERY: "0" } }).flushEvery).toBe(0);
+    expect(() => loadConfig(schema, "T_", { env: { T_FLUSH_EVERY: "-1" } })).toThrow(/flushEvery: /);
   });
 
   it("rejects unknown keys and unreadable files", () => {

@@ -89,8 +89,8 @@ export const configFields = {
   port: () => z.coerce.number().int().min(0).max(65535),
   host: () => z.string().min(1),
   milliseconds: () => z.coerce.number().int().positive(),
-  /** Bytes, given as a number or a string like "64MiB". */
-  size: () =>
+  /** Bytes, given as a number or a string like "64MiB"; 0 only where `allowZero` (a size that turns something off). */
+  size: (options: { allowZero?: boolean } = {}) =>
     z.union([z.number(), z.string()]).transform((v, ctx) => {
       try {
         return parseSize(v);
@@ -98,7 +98,7 @@ export const configFields = {
         ctx.addIssue({ code: "custom", message: (err as Error).message });
         return z.NEVER;
       }
-    }).pipe(z.number().int().positive()),
+    }).pipe(options.allowZero ? z.number().int().nonnegative() : z.number().int().positive()),
   url: () => z.url({ protocol: /^https?$/ }),
   /** Web origins (scheme://host[:port]) or "*", as a JSON array or a comma-separated string. */
   origins: () =>
