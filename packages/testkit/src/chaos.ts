@@ -11,6 +11,12 @@ export interface ChaosOptions {
   dataNodes?: number;
   /** Every listener on TLS (chunk data then travels inside TLS too). */
   tls?: boolean;
+  /**
+   * Chunk size of the files written (default 64 KiB: many chunks, many
+   * chains). Large chunks (a few MiB) put whole 1 MiB parts, the recycled
+   * part buffers and sync behind writes under the faults too.
+   */
+  chunkSize?: number;
   log?: (line: string) => void;
 }
 
@@ -34,7 +40,7 @@ export function prng(seed: number): () => number {
   };
 }
 
-const CHUNK = 64 * 1024;
+const SMALL_CHUNK = 64 * 1024;
 const HEARTBEAT_TIMEOUT_MS = 1500;
 
 /**
@@ -53,6 +59,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const violations: string[] = [];
   const stats: ChaosResult["stats"] = { puts: 0, failedPuts: 0, gets: 0, deletes: 0, faults: [] };
   const n = o.dataNodes ?? 4;
+  const chunkSize = o.chunkSize ?? SMALL_CHUNK;
   // As in production: DataNodes authenticated, chunk access tokens, an API token.
   const security = generateSecurity();
   const tls = o.tls ? await generateTls() : undefined;
@@ -65,7 +72,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     logLevel: "warn",
     nameNode: { uploadLeaseMs: 3000, trashRedeliveryMs: 2000, replicationTimeoutMs: 5000, safeModeTimeoutMs: 3000, ...listener },
-    dataNode: { ...listener, ...(tls ? { tlsCaFile: tls.certFile } : {}) },
+    // Background flushes start within every chunk, so that faults land among them.
+    dataNode: { syncBehindWrites: Math.max(4096, chunkSize / 4), ...listener, ...(tls ? { tlsCaFile: tls.certFile } : {}) },
   });
   const ca = tls?.ca;
   const addresses = [c.nameNodeAddress, ...c.dataNodeAddresses()];
@@ -78,13 +86,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const deadline = Date.now() + o.durationMs;
 
   const client = async (id: number) => {
-    const fs = c.client({ chunkSize: CHUNK, idleTimeoutMs: 3000, ca });
+    const fs = c.client({ chunkSize, idleTimeoutMs: 3000, ca });
     while (!stop) {
       const r = random();
       try {
         if (r < 0.55 || confirmed.size < 3) {
           const path = `/chaos/c${id}-${nextPath++}`;
-          const data = randomBytes(Math.floor(random() * 10 * CHUNK));
+          const data = randomBytes(Math.floor(random() * 10 * chunkSize));
           const sha = createHash("sha256").update(data).digest("hex");
           stats.puts++;
           try {

@@ -17,4 +17,11 @@ describe("chaos", () => {
     expect(result.stats.puts).toBeGreaterThan(20);
     expect(result.violations).toEqual([]);
   }, 240_000);
+
+  it("keeps every invariant with 2 MiB chunks (whole parts, recycled buffers, flushes behind writes) through 20 s of seeded faults (seed 20261130)", async () => {
+    const result = await runChaos({ seed: 20261130, durationMs: 20_000, chunkSize: 2 * 1024 * 1024 });
+    expect(result.stats.faults.length).toBeGreaterThan(5);
+    expect(result.stats.puts).toBeGreaterThan(20);
+    expect(result.violations).toEqual([]);
+  }, 240_000);
 });
