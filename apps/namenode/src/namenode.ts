@@ -56,7 +56,9 @@ export class NameNode {
         replicationTimeoutMs: config.replicationTimeoutMs,
         maxChunksPerRound: 10_000,
       }, logger, now);
-      const uploads = new UploadManager(store, namespace, chunkMap, datanodes, trash, config, now);
+      const uploads = new UploadManager(store, namespace, chunkMap, datanodes, trash, config, now, (chunkIds) => {
+        for (const chunkId of chunkIds) replication.recheck(chunkId);
+      });
       const safeMode = new SafeMode(store, config.safeModeThreshold, config.safeModeTimeoutMs, logger, now);
       const parts: NameNodeParts = {
         store, namespace, chunkMap, datanodes, uploads, trash, queue, pending, replication, corrupt, safeMode, now,

@@ -1,7 +1,12 @@
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { ChunkMap } from "./chunk-map.js";
+import { CorruptReplicas } from "./corrupt-replicas.js";
 import { DataNodeManager } from "./datanode-manager.js";
 import { Namespace } from "./namespace.js";
+import { PendingReplications } from "./pending-replications.js";
+import { ReplicationMonitor } from "./replication-monitor.js";
+import { ReplicationQueue } from "./replication-queue.js";
 import { Trash } from "./trash.js";
 import { UploadManager, type UploadLimits } from "./upload-manager.js";
 import { openTestStore } from "../test/test-store.js";
@@ -20,7 +25,13 @@ async function setup(liveNodes = 4) {
   const namespace = new Namespace(store);
   const chunkMap = new ChunkMap(store, datanodes);
   const trash = new Trash(store, 60_000);
-  const uploads = new UploadManager(store, namespace, chunkMap, datanodes, trash, limits, now);
+  const queue = new ReplicationQueue(store);
+  const replication = new ReplicationMonitor(store, chunkMap, datanodes, queue, new PendingReplications(store), trash, new CorruptReplicas(store, chunkMap, trash), {
+    maxReplicationStreams: 4, replicationTimeoutMs: 30_000, maxChunksPerRound: 100,
+  }, pino({ level: "silent" }), now);
+  const uploads = new UploadManager(store, namespace, chunkMap, datanodes, trash, limits, now, (chunkIds) => {
+    for (const chunkId of chunkIds) replication.recheck(chunkId);
+  });
   const commit = (dn: string, r: { chunkId: string; length: number; checksum: number }) => store.write(() => chunkMap.commit(dn, r, now()));
   /** Commits every planned chunk on every node of its chain, as the pipeline would. */
   const commitAll = async (planned: Awaited<ReturnType<UploadManager["start"]>>, checksum = 7) => {
@@ -29,7 +40,7 @@ async function setup(liveNodes = 4) {
     }
     return planned.chunks.map((c) => ({ chunkId: c.chunkId, length: c.length, checksum }));
   };
-  return { store, clock, datanodes, namespace, chunkMap, uploads, commitAll, commit, trash };
+  return { store, clock, datanodes, namespace, chunkMap, uploads, commitAll, commit, trash, queue, replication };
 }
 
 describe("UploadManager", () => {
@@ -53,6 +64,25 @@ describe("UploadManager", () => {
     const inode = await uploads.confirm("/x/y/file", planned.uploadId, await commitAll(planned));
     expect(inode).toMatchObject({ type: "file", size: 150, replication: 3, chunkSize: 100 });
     expect(namespace.lookup("/x/y/file").chunkIds).toEqual(planned.chunks.map((c) => c.chunkId));
+  });
+
+  it("has the replication monitor look at a new file's chunks, so a copy from outside the final chain is trimmed", async () => {
+    // A node of a failed chain may finish its copy and report it before the
+    // client confirms on its replacement chain: one copy too many.
+    const { uploads, commit, chunkMap, queue, replication, trash } = await setup(4);
+    const planned = await uploads.start("/f", 50, 3, 100);
+    const c = planned.chunks[0]!;
+    const outsider = ["dn-1", "dn-2", "dn-3", "dn-4"].find((id) => !c.chain.includes(id))!;
+    await commit(outsider, { chunkId: c.chunkId, length: 50, checksum: 7 });
+    const receipts = c.chain.map((datanodeId) => ({ chunkId: c.chunkId, datanodeId }));
+    await uploads.confirm("/f", planned.uploadId, [{ chunkId: c.chunkId, length: 50, checksum: 7 }], receipts);
+    expect(chunkMap.replicas(c.chunkId)).toHaveLength(4);
+    expect(queue.counts().surplus).toBe(1);
+    await replication.runOnce();
+    expect(chunkMap.replicas(c.chunkId)).toHaveLength(3);
+    expect(queue.counts().surplus).toBe(0);
+    // The trimmed copy is owed a deletion by the node that holds it.
+    expect(["dn-1", "dn-2", "dn-3", "dn-4"].filter((id) => trash.has(id, c.chunkId))).toHaveLength(1);
   });
 
   it("refuses to confirm a chunk not committed by all its replicas", async () => {

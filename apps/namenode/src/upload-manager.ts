@@ -54,6 +54,13 @@ export class UploadManager {
     private readonly trash: Trash,
     private readonly limits: UploadLimits,
     private readonly now: () => number = Date.now,
+    /**
+     * Called inside ConfirmFile's transaction with the new file's chunks, for
+     * the replication monitor to look at them: a chunk may have more copies
+     * than the file's replication (a node of a failed chain that finished its
+     * copy and reported it before the client confirmed on another chain).
+     */
+    private readonly onLinked: (chunkIds: readonly string[]) => void = () => {},
   ) {}
 
   async start(
@@ -253,6 +260,7 @@ export class UploadManager {
       }
       this.store.uploads.remove(uploadId);
       this.store.uploadsByPath.remove(path);
+      this.onLinked(file.chunkIds);
       return file;
     });
     this.datanodes.releasePromises(uploadId);
