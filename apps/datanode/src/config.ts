@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { configFields, loadConfig, type ConfigSources } from "@trainfs/common";
+import { DEFAULT_SYNC_BEHIND_BYTES } from "./chunk-store.js";
 
 /** Every DataNode setting, its default, and its bounds. Documented in docs/operations.md. */
 export const dataNodeConfigSchema = z.object({
@@ -15,7 +16,7 @@ export const dataNodeConfigSchema = z.object({
   /** Replica copies this node sends at once. */
   maxReplicationStreams: z.coerce.number().int().positive().default(4),
   /** Every this many bytes of a chunk being received start going to disk in the background; 0 leaves all to the final fsync. */
-  syncBehindWrites: configFields.size({ allowZero: true }).default(8 * 1024 * 1024),
+  syncBehindWrites: configFields.size({ allowZero: true }).default(DEFAULT_SYNC_BEHIND_BYTES),
   /** The background scrubber re-reads every chunk once per period, at most this fast. */
   scrubBytesPerSecond: configFields.size().default(16 * 1024 * 1024),
   scrubPeriodMs: configFields.milliseconds().default(14 * 24 * 3600 * 1000),
