@@ -10,7 +10,7 @@ import {
   type WriteChunkRequest,
 } from "@trainfs/proto";
 import {
-  FAILED_DATANODE_HEADER, Frame, FrameReader, TrainfsError, partBuffers, requestIdFrom, toConnectError, uint32, withRequestId, writeFrame, writeFrameGiving, type CallObserver,
+  FAILED_DATANODE_HEADER, Frame, FrameReader, TrainfsError, acceptedFrameReader, partBuffers, requestIdFrom, toConnectError, uint32, withRequestId, writeFrame, writeFrameGiving, type CallObserver,
 } from "@trainfs/common";
 import { readChunk, type DataNodeServiceContext } from "./datanode-service.js";
 import { receiveChunk } from "./pipeline.js";
@@ -34,8 +34,9 @@ const NO_DATA = new Uint8Array(0);
 export function dataTransferHandler(ctx: DataNodeServiceContext): (socket: Socket, observe: CallObserver) => void {
   return (socket, observe) => {
     socket.setTimeout(IDLE_MS, () => socket.destroy());
-    // Parts arrive in recycled buffers; the pipeline gives each back once written and forwarded.
-    const frames = new FrameReader(socket, { pool: partBuffers });
+    // Parts arrive in recycled buffers (read straight into them where Node
+    // allows); the pipeline gives each back once written and forwarded.
+    const frames = acceptedFrameReader(socket, { pool: partBuffers });
     void (async () => {
       try {
         for (let frame = await frames.next(); frame; frame = await frames.next()) {

@@ -13,14 +13,12 @@ import {
   type WriteChunkRequestSchema,
   type WriteChunkResponse,
 } from "@trainfs/proto";
-import { DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, Frame, FrameReader, partBuffers, uint32, writeFrame, writeFrameGiving, type ReceivedFrame } from "./data-transfer.js";
+import { DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, FRAME_SCRATCH_BYTES, Frame, FrameReader, partBuffers, uint32, writeFrame, writeFrameGiving, type ReceivedFrame } from "./data-transfer.js";
 import { TrainfsError, toConnectError } from "./errors.js";
 import { REQUEST_ID_HEADER, currentRequestId } from "./request-id.js";
 
 /** An idle pooled connection is closed after this long (the server keeps its side longer). */
 const POOL_IDLE_MS = 20_000;
-/** Bytes a read between frames takes at most (inside a frame, reads go straight into its payload). */
-const SCRATCH_BYTES = 64 * 1024;
 
 interface Connection {
   socket: Socket;
@@ -184,7 +182,7 @@ export class DataTransferClient {
       let frames: FrameReader | undefined;
       // Reads land straight in the payload of the frame under way, or in one
       // scratch buffer per connection between frames (see FrameReader).
-      const scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+      const scratch = Buffer.allocUnsafe(FRAME_SCRATCH_BYTES);
       const onread = { buffer: () => frames?.readTarget(scratch) ?? scratch, callback: (n: number, buffer: Uint8Array) => frames!.received(n, buffer as Buffer) };
       // Node's TLS sockets take `onread` too; its typings do not list it.
       const secureOptions: ConnectionOptions & { onread: typeof onread } = {

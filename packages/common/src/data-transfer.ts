@@ -91,6 +91,7 @@ export class FrameReader {
   ) {
     this.maxQueuedBytes = options.maxQueuedBytes ?? 4 * 1024 * 1024;
     this.pool = options.pool;
+    this.pushed = options.pushed === true;
     if (!options.pushed) {
       socket.on("data", (data: Buffer) => {
         if (!this.push(data)) socket.pause();
@@ -113,6 +114,8 @@ export class FrameReader {
 
   private readonly maxQueuedBytes: number;
   private readonly pool: BufferPool | undefined;
+  /** Whether reads come through readTarget/received (the socket reads into the frames) rather than "data" events. */
+  readonly pushed: boolean;
 
   /** The next frame; null when the peer ended the connection between frames. */
   next(): Promise<ReceivedFrame | null> {
@@ -238,6 +241,56 @@ export class FrameReader {
       else waiter.resolve(null);
     }
   }
+}
+
+/**
+ * A FrameReader for a socket a server accepted. Node gives `onread` (reads
+ * into a buffer of the caller's) only to sockets it connects, not to those a
+ * `net.Server` accepts: those read each time into a fresh 64 KiB buffer,
+ * which the reader then copies into the frame, and that churn of external
+ * memory was most of the full collections left on a DataNode receiving a
+ * chunk. A plain TCP socket is switched here to the same mode as an
+ * `onread` socket, through the fields Node keeps for it (`useUserBuffer` on
+ * the handle, the `kBuffer*` fields on the socket: internals, of Node 20
+ * here, looked for at run time); when they are not there (TLS, another
+ * Node), the reader takes the socket's "data" events as before.
+ */
+export function acceptedFrameReader(socket: Socket, options: { pool?: BufferPool; maxQueuedBytes?: number } = {}): FrameReader {
+  const fields = userBufferFields(socket);
+  if (!fields) return new FrameReader(socket, options);
+  const frames = new FrameReader(socket, { ...options, pushed: true });
+  const scratch = Buffer.allocUnsafe(FRAME_SCRATCH_BYTES);
+  const internals = socket as unknown as Record<symbol, unknown> & { _handle: { useUserBuffer(b: Uint8Array): void } };
+  // As Node sets up an `onread` socket whose buffer is a function: the
+  // callback gets the bytes read into the buffer it gave, then the generator
+  // names where the next read lands.
+  const first = frames.readTarget(scratch);
+  internals[fields.buffer] = first;
+  internals[fields.callback] = (n: number, buffer: Buffer) => frames.received(n, buffer);
+  internals[fields.generator] = () => frames.readTarget(scratch);
+  internals._handle.useUserBuffer(first);
+  // Bytes that arrived before the switch (after a sniffed preface) come first.
+  for (let early = socket.read() as Buffer | null; early !== null; early = socket.read() as Buffer | null) frames.push(early);
+  return frames;
+}
+
+/** Bytes a direct read between frames takes at most (inside a frame, reads go straight into its payload). */
+export const FRAME_SCRATCH_BYTES = 64 * 1024;
+
+function userBufferFields(socket: Socket): { buffer: symbol; callback: symbol; generator: symbol } | undefined {
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: unknown } })._handle;
+  // A TLS socket's handle reads ciphertext: only plain sockets qualify.
+  if ((socket as { encrypted?: boolean }).encrypted || socket.constructor.name !== "Socket" || typeof handle?.useUserBuffer !== "function") return undefined;
+  const symbols = Object.getOwnPropertySymbols(socket);
+  const find = (name: string) => symbols.find((sym) => sym.description === name);
+  const buffer = find("kBuffer");
+  const callback = find("kBufferCb");
+  const generator = find("kBufferGen");
+  if (!buffer || !callback || !generator) return undefined;
+  const s = socket as unknown as Record<symbol, unknown>;
+  // Never switched already (a socket Node gave onread to has its own).
+  if (s[buffer] !== null || s[callback] !== null || s[generator] !== null) return undefined;
+  return { buffer, callback, generator };
 }
 
 function midFrameError(): TrainfsError {

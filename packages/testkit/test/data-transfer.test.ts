@@ -1,12 +1,14 @@
-import { readdir } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
+import { once } from "node:events";
 import { connect, type Socket } from "node:net";
+import { connect as tlsConnect, createServer as createTlsServer } from "node:tls";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { DataTransferCallSchema, DataTransferErrorSchema, NameNodeService } from "@trainfs/proto";
-import { DATA_TRANSFER_PREFACE, Frame, FrameReader, RpcClients, partBuffers, writeFrame } from "@trainfs/common";
-import { randomFile, sha256File } from "../src/index.js";
+import { DATA_TRANSFER_PREFACE, Frame, FrameReader, RpcClients, acceptedFrameReader, partBuffers, writeFrame } from "@trainfs/common";
+import { generateTls, randomFile, sha256File } from "../src/index.js";
 import { cluster, eventually, workDir } from "./helpers.js";
 
 /** A raw data-transfer connection to a DataNode, as a buggy or hostile peer would open it. */
@@ -111,6 +113,27 @@ describe("the data-transfer protocol at its edges", () => {
     for (let i = 0; i < 3; i++) {
       const store = c.dataNode(i).store;
       for (const chunkId of await c.chunkFiles(i)) expect(await store.verify(chunkId), `${chunkId} on DataNode ${i}`).toBeUndefined();
+    }
+  });
+
+  it("reads accepted TLS sockets through their data events (Node reads into caller buffers only on plain ones)", async () => {
+    const tls = await generateTls();
+    let readerOf!: (r: FrameReader) => void;
+    const ready = new Promise<FrameReader>((r) => (readerOf = r));
+    const server = createTlsServer({ key: await readFile(tls.keyFile), cert: await readFile(tls.certFile) }, (socket) => readerOf(acceptedFrameReader(socket)));
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const client = tlsConnect({ port: (server.address() as { port: number }).port, host: "127.0.0.1", ca: tls.ca });
+    try {
+      await once(client, "secureConnect");
+      const frames = await ready;
+      expect(frames.pushed).toBe(false);
+      await writeFrame(client, Frame.Data, Buffer.alloc(200_000, 9));
+      const frame = await frames.next();
+      expect(frame?.payload.equals(Buffer.alloc(200_000, 9))).toBe(true);
+    } finally {
+      client.destroy();
+      server.close();
     }
   });
 });
