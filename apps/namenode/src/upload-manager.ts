@@ -56,9 +56,12 @@ export class UploadManager {
     private readonly now: () => number = Date.now,
     /**
      * Called inside ConfirmFile's transaction with the new file's chunks, for
-     * the replication monitor to look at them: a chunk may have more copies
-     * than the file's replication (a node of a failed chain that finished its
-     * copy and reported it before the client confirmed on another chain).
+     * the replication monitor to look at them: while they belonged to a write
+     * in progress it did not queue them, yet a chunk may already have more
+     * copies than the file's replication (a node of a failed chain that
+     * finished its copy and reported it before the client confirmed on
+     * another chain), or fewer live ones (a node of its chain declared dead
+     * since).
      */
     private readonly onLinked: (chunkIds: readonly string[]) => void = () => {},
   ) {}
