@@ -1,5 +1,6 @@
 import { open, type Database, type RootDatabase } from "lmdb";
 import type { DataNodeLocation } from "@trainfs/proto";
+import { durableLmdbOptions } from "@trainfs/common";
 
 export interface StoredReplication {
   targets: Array<Pick<DataNodeLocation, "datanodeId" | "address">>;
@@ -33,7 +34,7 @@ export class TaskStore {
   }
 
   static open(dataDir: string): TaskStore {
-    return new TaskStore(open({ path: `${dataDir}/tasks.mdb`, maxDbs: 8 }));
+    return new TaskStore(open({ path: `${dataDir}/tasks.mdb`, maxDbs: 8, ...durableLmdbOptions }));
   }
 
   /** One durable transaction; a throw rolls it back. */

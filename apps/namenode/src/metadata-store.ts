@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
+import { durableLmdbOptions } from "@trainfs/common";
 
 /** A directory or a complete file. Files under construction live in `uploads`. */
 export interface InodeRecord {
@@ -144,7 +145,7 @@ export class MetadataStore {
     // took the mapped file from 44 to 320 MiB with it, to 65 MiB without,
     // at the same latency).
     // (lmdb-js supports `noReadAhead` but its typings omit it.)
-    const options = { path: `${dir}/metadata.mdb`, maxDbs: 32, noReadAhead: true };
+    const options = { path: `${dir}/metadata.mdb`, maxDbs: 32, noReadAhead: true, ...durableLmdbOptions };
     const store = new MetadataStore(open(options));
     await store.write(() => {
       if (!store.inodes.doesExist(ROOT_INODE_ID)) {

@@ -21,5 +21,6 @@ export * from "./tls.js";
 export * from "./request-id.js";
 export * from "./static-files.js";
 export * from "./buffer-pool.js";
+export * from "./durable-lmdb.js";
 export * from "./data-transfer.js";
 export * from "./data-transfer-client.js";
