@@ -1,4 +1,4 @@
-import { fork } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { open, rm, mkdir } from "node:fs/promises";
 import { connect } from "node:net";
@@ -33,6 +33,36 @@ export async function rawDurableSmallFiles(dir: string, count: number, inFlight 
   });
   await rm(sub, { recursive: true, force: true });
   return r;
+}
+
+/**
+ * The storage floor of a small put: three chunk stores (three processes, as
+ * three DataNodes on this disk) each install `count` 4 KiB chunks with
+ * `inFlight` at a time, started together: files/s, each file being one chunk
+ * durable on all three. No network, no NameNode, no client: whatever a put
+ * adds can only lower it.
+ */
+export async function chunkInstallFloor(dir: string, count: number, inFlight: number): Promise<number> {
+  const children = [1, 2, 3].map((i) =>
+    fork(fileURLToPath(new URL("./chunk-installer.js", import.meta.url)), [join(dir, `floor-${inFlight}-${i}`)], { stdio: ["ignore", "inherit", "inherit", "ipc"] }),
+  );
+  const next = (child: ChildProcess) =>
+    new Promise<{ perSecond?: number; error?: string }>((resolve, reject) => {
+      child.once("message", (m) => resolve(m as { perSecond?: number; error?: string }));
+      child.once("exit", (code) => reject(new Error(`a chunk installer exited (${code}) before answering`)));
+    });
+  try {
+    await Promise.all(children.map(next));
+    const answers = children.map(next);
+    const s = await seconds(async () => {
+      for (const child of children) child.send({ count, inFlight });
+      for (const a of await Promise.all(answers)) if (a.error) throw new Error(`chunk installer: ${a.error}`);
+    });
+    return count / s;
+  } finally {
+    for (const child of children) child.kill();
+    await Promise.all([1, 2, 3].map((i) => rm(join(dir, `floor-${inFlight}-${i}`), { recursive: true, force: true })));
+  }
 }
 
 /** `bytes` over loopback TCP from this process to a child Node process that discards them: MiB/s. */

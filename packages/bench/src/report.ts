@@ -17,7 +17,9 @@ export function printTable(
   rows: Row[],
   usage: Array<{ name: string; peakRssBytes: number; cpuSeconds: number }>,
   bytesMoved: number,
-  baselines: { rawWrite: Record<string, number>; rawTcp: number; rawSmall: number; noop: { sequential: number; parallel: number } },
+  baselines: { rawWrite: Record<string, number>; rawTcp: number; rawSmall: number; noop: { sequential: number; parallel: number };
+    floor: { sequential: number; parallel: number };
+  },
 ): void {
   const lines: string[][] = [["figure", "TrainFS", "baseline", "ratio", "target", "met"]];
   for (const r of rows) {
@@ -46,6 +48,10 @@ export function printTable(
     `\nbaselines: raw fsync write ${Object.entries(baselines.rawWrite).map(([s, v]) => `${formatSize(Number(s))}: ${fmt(v)} MiB/s`).join(", ")}; ` +
       `loopback TCP ${fmt(baselines.rawTcp)} MiB/s; durable 4 KiB files ${fmt(baselines.rawSmall)}/s; ` +
       `no-op unary ${fmt(baselines.noop.sequential)}/s sequential, ${fmt(baselines.noop.parallel)}/s with 16 in flight`,
+  );
+  console.log(
+    `storage floor of a small put (three chunk stores on this disk, as three DataNodes, installing 4 KiB chunks with no network ` +
+      `and no NameNode; the most a put could reach): ${fmt(baselines.floor.sequential)}/s sequential, ${fmt(baselines.floor.parallel)}/s with 16 in flight`,
   );
   const gib = bytesMoved / 1024 ** 3;
   console.log(`\nprocesses (peak RSS, CPU seconds per GiB moved; ${gib.toFixed(2)} GiB moved):`);
