@@ -57,7 +57,7 @@ export function transferCommands(program: Command, ctx: CliContext): void {
     .argument("<local>", "local file, existing directory, or - for stdout")
     .option("-f, --force", "replace an existing local file")
     .option("-p, --parallel <n>", "chunks fetched at once (default 4)", positiveInt)
-    .option("--fsync", "flush the local file to disk before it takes its name (default: left to the page cache, as cp does)")
+    .option("--fsync", "flush the local file and its name to disk before returning (default: left to the page cache, as cp does)")
     .option("--json", "print the file's status as JSON")
     .action(async (remote: string, local: string, opts: { force?: boolean; parallel?: number; fsync?: boolean; json?: boolean }) =>
       ctx.withClient(async (c) => {

@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rename, rm, statfs } from "node:fs/prom
 import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { join } from "node:path";
-import { TrainfsError, partBuffers } from "@trainfs/common";
+import { TrainfsError, fsyncDirectory, partBuffers } from "@trainfs/common";
 import { PIECE_BYTES, PieceChecksums, encodeMeta, parseMeta, type ChunkMeta } from "./chunk-meta.js";
 import { ChunkWriter } from "./chunk-writer.js";
 
@@ -158,7 +158,7 @@ export class ChunkStore {
   async install(chunkId: string, tmpPath: string, metaTmp: string, length: number): Promise<void> {
     const dir = this.chunkDir(chunkId);
     if (!this.knownDirs.has(dir)) {
-      if (await mkdir(dir, { recursive: true })) await fsyncDir(join(this.dir, "chunks"));
+      if (await mkdir(dir, { recursive: true })) await fsyncDirectory(join(this.dir, "chunks"));
       this.knownDirs.add(dir);
     }
     const dataPath = this.chunkPath(chunkId);
@@ -174,7 +174,7 @@ export class ChunkStore {
       throw err;
     }
     if (this.quarantined.delete(chunkId)) await rm(`${dataPath}.corrupt`, { force: true });
-    await fsyncDir(dir);
+    await fsyncDirectory(dir);
     this.forget(chunkId);
     this.remember(chunkId, length);
   }
@@ -371,15 +371,6 @@ export async function writeDurably(path: string, text: string): Promise<void> {
   const handle = await open(path, "w");
   try {
     await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function fsyncDir(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
     await handle.sync();
   } finally {
     await handle.close();

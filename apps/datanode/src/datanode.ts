@@ -1,6 +1,7 @@
+import { join } from "node:path";
 import { DataNodeService } from "@trainfs/proto";
 import {
-  ChunkReceipts, ChunkTokens, DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, RpcClients, dataNodeCredential, loadCa, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer,
+  ChunkReceipts, ChunkTokens, DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, RpcClients, dataNodeCredential, fsyncDirectory, loadCa, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type Logger, type RpcServer,
 } from "@trainfs/common";
 import { ChunkStore, type StoredChunk } from "./chunk-store.js";
 import type { DataNodeConfig } from "./config.js";
@@ -46,6 +47,10 @@ export class DataNode {
       const store = await ChunkStore.open(config.dataDir, config.capacity);
       store.syncBehindBytes = config.syncBehindWrites;
       tasks = TaskStore.open(config.dataDir);
+      // What a first start created (identity, chunks/, tmp/, the task store's
+      // files) keeps its names through a power loss.
+      await fsyncDirectory(join(config.dataDir, "tasks.mdb"));
+      await fsyncDirectory(config.dataDir);
       const clients = new RpcClients({ token: secret ? dataNodeCredential(secret) : undefined, ca: loadCa(config.tlsCaFile) });
       const metrics = dataNodeMetrics(store, tasks);
       const trash = new TrashWorker(tasks, store, logger);

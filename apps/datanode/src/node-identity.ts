@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fsyncDirectory } from "@trainfs/common";
 
 /**
  * Who this DataNode is, kept in its data directory: its own id (so the
@@ -20,6 +21,7 @@ export class NodeIdentity {
     if (!id) {
       id = `dn-${randomUUID()}`;
       await writeFile(join(dataDir, "datanode-id"), `${id}\n`, { flush: true });
+      // The directory entry is made durable with the rest of the layout (DataNode.start).
     }
     return new NodeIdentity(dataDir, id, await readText(join(dataDir, "cluster-id")));
   }
@@ -32,6 +34,7 @@ export class NodeIdentity {
   async joined(clusterId: string): Promise<void> {
     if (this.cluster === clusterId || !clusterId) return;
     await writeFile(join(this.dataDir, "cluster-id"), `${clusterId}\n`, { flush: true });
+    await fsyncDirectory(this.dataDir);
     this.cluster = clusterId;
   }
 }

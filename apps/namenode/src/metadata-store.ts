@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
-import { durableLmdbOptions } from "@trainfs/common";
+import { durableLmdbOptions, fsyncDirectory } from "@trainfs/common";
 
 /** A directory or a complete file. Files under construction live in `uploads`. */
 export interface InodeRecord {
@@ -147,6 +147,9 @@ export class MetadataStore {
     // (lmdb-js supports `noReadAhead` but its typings omit it.)
     const options = { path: `${dir}/metadata.mdb`, maxDbs: 32, noReadAhead: true, ...durableLmdbOptions };
     const store = new MetadataStore(open(options));
+    // LMDB fsyncs its data file, not the names of what a first start created.
+    await fsyncDirectory(options.path);
+    await fsyncDirectory(dir);
     await store.write(() => {
       if (!store.inodes.doesExist(ROOT_INODE_ID)) {
         store.inodes.put(ROOT_INODE_ID, {

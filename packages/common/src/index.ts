@@ -22,5 +22,6 @@ export * from "./request-id.js";
 export * from "./static-files.js";
 export * from "./buffer-pool.js";
 export * from "./durable-lmdb.js";
+export * from "./durable-files.js";
 export * from "./data-transfer.js";
 export * from "./data-transfer-client.js";

@@ -1,4 +1,4 @@
-import { readlinkSync, realpathSync } from "node:fs";
+import { readFileSync, readlinkSync, realpathSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -53,11 +53,26 @@ describe("durability: an acknowledged put, and the local copy a get makes", () =
     const dir = realpathSync(await workDir());
     const client = c.client({ chunkSize: 1024 * 1024 });
     await client.writeFile("/f", randomBytes(2 * 1024 * 1024 + 7));
-    const local = (p: string) => p.startsWith(`${dir}/`);
+    const local = (p: string) => p === dir || p.startsWith(`${dir}/`);
     expect((await recordSyncs(() => client.get("/f", join(dir, "plain")))).filter(local)).toEqual([]);
     const flushed = (await recordSyncs(() => client.get("/f", join(dir, "flushed"), { fsync: true }))).filter(local);
-    // The hidden file, before its rename to the target's name.
-    expect(flushed).toHaveLength(1);
+    // The hidden file before its rename to the target's name, then the directory holding that name.
+    expect(flushed).toHaveLength(2);
     expect(flushed[0]).toMatch(new RegExp(`^${dir}/\\.flushed\\.trainfs-[0-9a-f]+\\.part$`));
+    expect(flushed[1]).toBe(dir);
+  });
+
+  it("makes the names a first start creates durable: the NameNode's metadata, a DataNode's layout and identity", async () => {
+    const base = await workDir();
+    let c: Awaited<ReturnType<typeof cluster>> | undefined;
+    const synced = await recordSyncs(async () => (c = await cluster({ dataNodes: 1, baseDir: base })));
+    const real = realpathSync(base);
+    const nn = join(real, "namenode");
+    const dn = join(real, "datanode-1");
+    // LMDB's own files, and the DataNode's identity, chunks/ and tmp/, by their directories' fsyncs.
+    for (const path of [join(nn, "metadata.mdb"), nn, join(dn, "tasks.mdb"), dn]) expect(synced, path).toContain(path);
+    // The cluster id, written when the DataNode first registered, by a second fsync of its directory.
+    expect(readFileSync(join(dn, "cluster-id"), "utf8").trim()).toBe(c!.nameNode.parts.store.clusterId);
+    expect(synced.filter((p) => p === dn)).toHaveLength(2);
   });
 });
