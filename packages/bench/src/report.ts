@@ -17,7 +17,12 @@ export function printTable(
   rows: Row[],
   usage: Array<{ name: string; peakRssBytes: number; cpuSeconds: number }>,
   bytesMoved: number,
-  baselines: { rawWrite: Record<string, number>; rawTcp: number; rawSmall: number; noop: { sequential: number; parallel: number };
+  baselines: {
+    rawWrite: Record<string, number>;
+    rawTcp: number;
+    rawSmall: number;
+    noop: { sequential: number; parallel: number };
+    /** The storage floor of a small put (not a baseline: printed beside the small-file puts). */
     floor: { sequential: number; parallel: number };
   },
 ): void {
