@@ -67,7 +67,7 @@ export class DataNode {
       };
       const pipeline = {
         store, clients, self, logger,
-        checkAccess: (chunkId: string, op: "read" | "write", token: string) => tokens?.verify(chunkId, op, token),
+        checkAccess: (chunkId: string, op: "read" | "write", token: string) => tokens?.verify(chunkId, op, token, self.id),
         commitChunk: (chunk: StoredChunk) => link!.commitChunk(chunk),
         reportChunk: (chunk: StoredChunk) => link?.reportChunk(chunk),
         receipts: new ChunkReceipts(secret),

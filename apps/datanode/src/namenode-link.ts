@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { NameNodeService } from "@trainfs/proto";
+import { DataNodeProtocolService } from "@trainfs/proto";
 import { RpcClients, errorMessage, type Logger } from "@trainfs/common";
 import type { ChunkStore, StoredChunk } from "./chunk-store.js";
 import { CommitBatcher } from "./commit-batcher.js";
@@ -43,7 +43,7 @@ export class NameNodeLink {
     private readonly intervalMs: number,
     private readonly logger: Logger,
   ) {
-    this.client = clients.client(NameNodeService, namenode);
+    this.client = clients.client(DataNodeProtocolService, namenode);
     this.commits = new CommitBatcher(async (chunks) => {
       const res = await this.client.commitChunk(
         {
@@ -114,8 +114,8 @@ export class NameNodeLink {
   /** Tells the NameNode that replicas here are bad; best effort (the scrubber finds them again). */
   async reportBad(replicas: ReadonlyArray<{ chunkId: string; reason: string }>): Promise<void> {
     try {
-      await this.client.reportBadChunks(
-        { replicas: replicas.map((r) => ({ chunkId: r.chunkId, datanodeId: this.self.id, reason: r.reason })) },
+      await this.client.reportCorruptChunks(
+        { datanodeId: this.self.id, chunks: replicas.map((r) => ({ chunkId: r.chunkId, reason: r.reason })) },
         { timeoutMs: CALL_TIMEOUT_MS },
       );
     } catch (err) {

@@ -1,15 +1,25 @@
 import { createHash } from "node:crypto";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { AdminService, ClientService, DataNodeProtocolService } from "@trainfs/proto";
 import { TrainfsError, bearerToken, dataNodeCredential } from "@trainfs/common";
 
 /** Who is calling, once the authorization header is checked. */
 type Caller = "datanode" | "read-write" | "read-only" | "anonymous";
 
-/** RPCs only DataNodes make. */
-const DATANODE_RPCS = new Set(["RegisterDataNode", "ChunkReport", "HeartBeat", "CommitChunk"]);
-/** RPCs that change nothing. */
-const READ_RPCS = new Set(["GetFile", "List", "Stat", "ContentSummary", "ClusterStatus", "Fsck"]);
-/** Clients and DataNodes both report bad replicas. */
-const SHARED_RPCS = new Set(["ReportBadChunks"]);
+/** Who may call a service: DataNodes (the credential derived from the cluster secret) or clients (API tokens). */
+type Audience = "datanodes" | "clients";
+
+/**
+ * Every service the NameNode serves, with who may call it. A service missing
+ * here is refused whole (see `audienceOf`), so a new one cannot be served
+ * before its access is decided.
+ */
+const AUDIENCES = new Map<string, Audience>([
+  [ClientService.typeName, "clients"],
+  [AdminService.typeName, "clients"],
+  [DataNodeProtocolService.typeName, "datanodes"],
+]);
 
 export interface AccessSettings {
   clusterSecret?: string | undefined;
@@ -17,9 +27,11 @@ export interface AccessSettings {
 }
 
 /**
- * Who may call which NameNode RPC. DataNodes present a credential derived
- * from the cluster secret; clients present API tokens, read-only ones being
- * refused every RPC that changes the namespace or the cluster. Each half is
+ * Who may call which NameNode RPC, decided by the method's service and its
+ * declared idempotency, never by a list of names: the DataNode protocol needs
+ * the credential derived from the cluster secret; the client and admin
+ * services need an API token, and a read-only token may call exactly the
+ * methods the proto marks `idempotency_level = NO_SIDE_EFFECTS`. Each half is
  * on once its setting is configured, so a cluster without any runs open (the
  * NameNode logs a warning at start).
  */
@@ -46,35 +58,42 @@ export class AccessPolicy {
   }
 
   /** Throws unauthenticated or permission_denied unless the caller may make this RPC. */
-  authorize(method: string, headers: Headers): void {
-    const caller = this.identify(headers, method);
-    if (caller === "datanode") return;
-    if (DATANODE_RPCS.has(method)) {
-      if (!this.credential) return;
-      if (caller === "anonymous") throw new TrainfsError("unauthenticated", `${method} is for DataNodes: present the cluster's DataNode credential`);
-      throw new TrainfsError("permission_denied", `${method} is for DataNodes; a client token cannot make it`);
+  authorize(method: DescMethod, headers: Headers): void {
+    const audience = audienceOf(method.parent);
+    const caller = this.identify(headers, audience);
+    if (audience === "datanodes") {
+      if (!this.credential || caller === "datanode") return;
+      if (caller === "anonymous") throw new TrainfsError("unauthenticated", `${method.name} is for DataNodes: present the cluster's DataNode credential`);
+      throw new TrainfsError("permission_denied", `${method.name} is for DataNodes; a client token cannot make it`);
     }
     if (!this.clientsAuthenticated) return;
     if (caller === "anonymous") {
       throw new TrainfsError("unauthenticated", "this NameNode requires an API token: pass --token or set TRAINFS_TOKEN (SDK: the `token` option)");
     }
-    if (caller === "read-only" && !READ_RPCS.has(method) && !SHARED_RPCS.has(method)) {
-      throw new TrainfsError("permission_denied", `the token is read-only; ${method} needs a read-write token`);
+    if (caller === "datanode") throw new TrainfsError("permission_denied", `${method.name} is for clients; the DataNode credential cannot make it`);
+    if (caller === "read-only" && method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) {
+      throw new TrainfsError("permission_denied", `the token is read-only; ${method.name} changes the file system or the cluster and needs a read-write token`);
     }
   }
 
-  private identify(headers: Headers, method: string): Caller {
+  private identify(headers: Headers, audience: Audience): Caller {
     const token = bearerToken(headers);
     if (token === undefined) return "anonymous";
     const known = this.callers.get(digest(token));
     if (known) return known;
-    if (!this.credential && DATANODE_RPCS.has(method)) {
+    if (!this.credential && audience === "datanodes") {
       // The DataNode has a secret this NameNode lacks: it would refuse every
       // chunk the NameNode sends it (no tokens), so say so at registration.
       throw new TrainfsError("failed_precondition", "this DataNode presents a cluster secret but the NameNode has none: configure the same clusterSecret on both");
     }
     throw new TrainfsError("unauthenticated", "the token is not valid for this cluster");
   }
+}
+
+function audienceOf(service: DescService): Audience {
+  const audience = AUDIENCES.get(service.typeName);
+  if (!audience) throw new TrainfsError("permission_denied", `${service.typeName} has no access rule on this NameNode`);
+  return audience;
 }
 
 function digest(secret: string): string {

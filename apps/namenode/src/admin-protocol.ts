@@ -1,13 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { AdminState, ChunkHealth, DataNodeState, DataNodeStatusSchema, FsckFileSchema, type DataNodeStatus, type FsckFile, type NameNodeService } from "@trainfs/proto";
+import { AdminState, ChunkHealth, DataNodeState, DataNodeStatusSchema, FsckFileSchema, type DataNodeStatus, type FsckFile, type AdminService } from "@trainfs/proto";
 import { TrainfsError, joinPath } from "@trainfs/common";
 import type { InodeRecord } from "./metadata-store.js";
 import type { DataNodeView } from "./datanode-manager.js";
 import type { NameNodeParts } from "./namenode-service.js";
 import { required } from "./rpc-fields.js";
-
-type AdminRpcs = "clusterStatus" | "fsck" | "decommissionDataNode" | "recommissionDataNode";
 
 const adminStates = {
   normal: AdminState.NORMAL,
@@ -16,7 +14,7 @@ const adminStates = {
 } as const;
 
 /** What operators call: the cluster report and draining DataNodes. */
-export function adminProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNodeService>, AdminRpcs> {
+export function adminProtocol(p: NameNodeParts): ServiceImpl<typeof AdminService> {
   const status = (n: DataNodeView): DataNodeStatus =>
     create(DataNodeStatusSchema, {
       datanodeId: n.id,
@@ -124,6 +122,14 @@ export function adminProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNod
         });
       }
       return { datanode: status(p.datanodes.find(node.id)) };
+    },
+
+    async startBalancer() {
+      throw new TrainfsError("unimplemented", "the balancer is not in this build yet");
+    },
+
+    async stopBalancer() {
+      throw new TrainfsError("unimplemented", "the balancer is not in this build yet");
     },
 
     async recommissionDataNode(req) {

@@ -7,7 +7,7 @@ import {
   type ChunkReceipt,
   type ConfirmFileRequest,
   type ConfirmFileResponse,
-  type NameNodeService,
+  type ClientService,
   type PutFileRequest,
   type PutFileResponse,
 } from "@trainfs/proto";
@@ -17,10 +17,6 @@ import type { NameNodeParts } from "./namenode-service.js";
 import { contentSummary, mkdir, rename, setReplication } from "./namespace-operations.js";
 import { eachOnItsOwn, fileInfo, location, required } from "./rpc-fields.js";
 import type { ConfirmedChunk, PlannedChunk, StoredReplica } from "./upload-manager.js";
-
-type ClientRpcs =
-  | "putFile" | "confirmFile" | "putFiles" | "confirmFiles" | "abandonFile" | "addChunk" | "renewLease" | "replaceChain" | "getFile" | "list" | "stat" | "mkdir" | "rename"
-  | "setReplication" | "contentSummary" | "deleteFile";
 
 const DEFAULT_PAGE = 1000;
 const MAX_PAGE = 10_000;
@@ -51,15 +47,15 @@ function checkReceipts(p: NameNodeParts, chunks: ConfirmedChunk[], receipts: Chu
 }
 
 /** What clients call: writes, reads, listings and deletes. */
-export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNodeService>, ClientRpcs> {
+export function clientProtocol(p: NameNodeParts): ServiceImpl<typeof ClientService> {
   const at = (datanodeId: string) => location(p.datanodes, datanodeId);
-  const plan = (c: PlannedChunk) => ({
+  const plan = (c: PlannedChunk, attempt: string) => ({
     chunkId: c.chunkId,
     index: c.index,
     offset: BigInt(c.offset),
     length: BigInt(c.length),
     chain: c.chain.map(at),
-    accessToken: p.chunkToken(c.chunkId, "write"),
+    accessToken: p.chunkToken.write(c.chunkId, attempt, c.chain),
   });
   const putFile = async (req: PutFileRequest): Promise<PutFileResponse> => {
     const size = safeNumber(req.size, "size");
@@ -72,7 +68,7 @@ export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNo
       replication: planned.replication,
       chunkSize: BigInt(planned.chunkSize),
       leaseMs: planned.leaseMs,
-      chunks: planned.chunks.map(plan),
+      chunks: planned.chunks.map((c) => plan(c, planned.uploadId)),
     });
   };
   const confirmFile = async (req: ConfirmFileRequest): Promise<ConfirmFileResponse> => {
@@ -97,13 +93,13 @@ export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNo
 
     async addChunk(req) {
       required(req.uploadId, "upload_id");
-      return { chunk: plan(await p.uploads.addChunk(req.path, req.uploadId, safeNumber(req.length, "length"))) };
+      return { chunk: plan(await p.uploads.addChunk(req.path, req.uploadId, safeNumber(req.length, "length")), req.uploadId) };
     },
 
     async replaceChain(req) {
       required(req.uploadId, "upload_id");
       required(req.chunkId, "chunk_id");
-      return { chunk: plan(await p.uploads.replaceChain(req.path, req.uploadId, req.chunkId, req.failedDatanodeIds, req.suspectDatanodeIds)) };
+      return { chunk: plan(await p.uploads.replaceChain(req.path, req.uploadId, req.chunkId, req.failedDatanodeIds, req.suspectDatanodeIds), req.uploadId) };
     },
 
     async renewLease(req) {
@@ -136,7 +132,7 @@ export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNo
           checksum: chunk.checksum ?? 0,
           replicas: ordered.map(at),
           corruptReplicaCount: p.corrupt.holders(chunkId).length,
-          accessToken: p.chunkToken(chunkId, "read"),
+          accessToken: p.chunkToken.read(chunkId),
         });
       });
       return { file: fileInfo(req.path, inode), chunks };
@@ -181,6 +177,15 @@ export function clientProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNo
       const nowMs = p.now();
       const chunkCount = await p.store.write(() => deletePath(p, req.path, req.recursive, nowMs));
       return { chunkCount };
+    },
+
+    async reportBadChunks(req) {
+      const suspects = req.replicas.map((r, i) => {
+        required(r.chunkId, `replicas[${i}].chunk_id`);
+        required(r.datanodeId, `replicas[${i}].datanode_id`);
+        return { chunkId: r.chunkId, datanodeId: r.datanodeId };
+      });
+      return { verificationsRequested: p.verifications.request(suspects) };
     },
   };
 }

@@ -1,13 +1,11 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { NameNodeService } from "@trainfs/proto";
+import type { DataNodeProtocolService } from "@trainfs/proto";
 import { TrainfsError, safeNumber } from "@trainfs/common";
 import type { NameNodeParts } from "./namenode-service.js";
 import { eachOnItsOwn, location, required } from "./rpc-fields.js";
 
-type DataNodeRpcs = "registerDataNode" | "chunkReport" | "heartBeat" | "commitChunk" | "reportBadChunks";
-
 /** What DataNodes call: the seed's registration, chunk report, heartbeat and commit. */
-export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNodeService>, DataNodeRpcs> {
+export function dataNodeProtocol(p: NameNodeParts): ServiceImpl<typeof DataNodeProtocolService> {
   const requireRegistered = (datanodeId: string) => {
     required(datanodeId, "datanode_id");
     if (!p.datanodes.isRegistered(datanodeId)) {
@@ -62,7 +60,7 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
         usedBytes: safeNumber(req.usedBytes, "used_bytes"),
         chunkCount: req.chunkCount,
       });
-      if (!known) return { reregister: true, trashChunkNames: [], replicationTasks: [] };
+      if (!known) return { reregister: true, trashChunkNames: [], replicationTasks: [], verifyChunks: [] };
       const nowMs = p.now();
       const work = await p.store.write(() => {
         p.trash.confirm(req.datanodeId, req.deletedChunkIds);
@@ -73,13 +71,15 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
           tasks: p.pending.takeForSource(req.datanodeId, p.limits.maxReplicationTasksPerHeartbeat, nowMs),
         };
       });
+      const verify = p.verifications.takeFor(req.datanodeId);
       return {
         reregister: false,
         trashChunkNames: work.trash,
+        verifyChunks: verify.map((v) => ({ chunkId: v.chunkId, length: BigInt(v.length), checksum: v.checksum })),
         replicationTasks: work.tasks.map((t) => ({
           chunkId: t.chunkId,
           targets: t.targetIds.map((id) => location(p.datanodes, id)),
-          accessToken: p.chunkToken(t.chunkId, "write"),
+          accessToken: p.chunkToken.write(t.chunkId, `replication-${t.issuedMs}`, t.targetIds),
         })),
       };
     },
@@ -112,17 +112,17 @@ export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof Name
       return { results: outcomes.map(({ code, message }, i) => ({ chunkId: req.chunks[i]!.chunkId, code, message })) };
     },
 
-    async reportBadChunks(req) {
+    async reportCorruptChunks(req) {
+      requireRegistered(req.datanodeId);
       const nowMs = p.now();
       await p.store.write(() => {
-        for (const bad of req.replicas) {
-          required(bad.chunkId, "chunk_id");
-          required(bad.datanodeId, "datanode_id");
+        req.chunks.forEach((bad, i) => {
+          required(bad.chunkId, `chunks[${i}].chunk_id`);
           // A chunk deleted meanwhile has nothing left to repair.
-          if (!p.store.chunks.doesExist(bad.chunkId)) continue;
-          p.corrupt.mark(bad.chunkId, bad.datanodeId, bad.reason.slice(0, 500) || "reported bad", nowMs);
+          if (!p.store.chunks.doesExist(bad.chunkId)) return;
+          p.corrupt.mark(bad.chunkId, req.datanodeId, bad.reason.slice(0, 500) || "reported bad", nowMs);
           p.replication.recheck(bad.chunkId);
-        }
+        });
       });
       return {};
     },

@@ -1,6 +1,6 @@
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { ConnectRouter } from "@connectrpc/connect";
 import type { ChunkReceipts } from "@trainfs/common";
-import type { NameNodeService } from "@trainfs/proto";
+import { AdminService, ClientService, DataNodeProtocolService } from "@trainfs/proto";
 import { adminProtocol } from "./admin-protocol.js";
 import type { ChunkMap } from "./chunk-map.js";
 import type { CorruptReplicas } from "./corrupt-replicas.js";
@@ -10,6 +10,7 @@ import { dataNodeProtocol } from "./datanode-protocol.js";
 import type { MetadataStore } from "./metadata-store.js";
 import type { Namespace } from "./namespace.js";
 import type { PendingReplications } from "./pending-replications.js";
+import type { ReplicaVerifications } from "./replica-verifications.js";
 import type { ReplicationMonitor } from "./replication-monitor.js";
 import type { ReplicationQueue } from "./replication-queue.js";
 import type { SafeMode } from "./safe-mode.js";
@@ -29,10 +30,11 @@ export interface NameNodeParts {
   replication: ReplicationMonitor;
   corrupt: CorruptReplicas;
   safeMode: SafeMode;
+  verifications: ReplicaVerifications;
   /** Checks the DataNodes' receipts that ConfirmFile carries. */
   receipts: ChunkReceipts;
   /** Signs chunk access tokens; "" for every chunk when the cluster has no secret. */
-  chunkToken: (chunkId: string, op: "read" | "write") => string;
+  chunkToken: { read(chunkId: string): string; write(chunkId: string, attempt: string, datanodeIds: readonly string[]): string };
   limits: { maxReplicationTasksPerHeartbeat: number; maxTrashPerHeartbeat: number; maxReplication: number };
   now: () => number;
 }
@@ -42,6 +44,10 @@ export interface NameNodeParts {
  * the DataNode protocol and the admin protocol. Each checks what arrives,
  * then hands it to the mechanisms.
  */
-export function nameNodeService(p: NameNodeParts): ServiceImpl<typeof NameNodeService> {
-  return { ...clientProtocol(p), ...dataNodeProtocol(p), ...adminProtocol(p) };
+export function nameNodeRoutes(p: NameNodeParts): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(ClientService, clientProtocol(p));
+    router.service(AdminService, adminProtocol(p));
+    router.service(DataNodeProtocolService, dataNodeProtocol(p));
+  };
 }

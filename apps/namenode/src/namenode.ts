@@ -3,7 +3,6 @@ import { dirname, join } from "node:path";
 import type { Logger } from "@trainfs/common";
 import { ChunkReceipts, ChunkTokens, loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type RpcServer } from "@trainfs/common";
 import { AccessPolicy } from "./access-policy.js";
-import { NameNodeService } from "@trainfs/proto";
 import { ChunkMap } from "./chunk-map.js";
 import { CorruptReplicas } from "./corrupt-replicas.js";
 import type { NameNodeConfig } from "./config.js";
@@ -12,7 +11,8 @@ import { HeartbeatMonitor } from "./heartbeat-monitor.js";
 import { MetadataStore } from "./metadata-store.js";
 import { Namespace } from "./namespace.js";
 import { nameNodeMetrics } from "./namenode-metrics.js";
-import { nameNodeService, type NameNodeParts } from "./namenode-service.js";
+import { nameNodeRoutes, type NameNodeParts } from "./namenode-service.js";
+import { ReplicaVerifications } from "./replica-verifications.js";
 import { PendingReplications } from "./pending-replications.js";
 import { ReplicationMonitor } from "./replication-monitor.js";
 import { ReplicationQueue } from "./replication-queue.js";
@@ -59,10 +59,24 @@ export class NameNode {
       const uploads = new UploadManager(store, namespace, chunkMap, datanodes, trash, config, now, (chunkIds) => {
         for (const chunkId of chunkIds) replication.recheck(chunkId);
       });
+      const metadata = store;
+      const verifications = new ReplicaVerifications(
+        { maxPendingPerNode: 10_000, repeatAfterMs: 10 * 60_000, maxPerHeartbeat: 100 },
+        (chunkId, datanodeId) => {
+          const chunk = metadata.chunks.get(chunkId);
+          if (chunk?.checksum === undefined || !metadata.replicas.doesExist([chunkId, datanodeId])) return undefined;
+          return { chunkId, length: chunk.length, checksum: chunk.checksum };
+        },
+        now,
+      );
       const safeMode = new SafeMode(store, config.safeModeThreshold, config.safeModeTimeoutMs, logger, now);
       const parts: NameNodeParts = {
         store, namespace, chunkMap, datanodes, uploads, trash, queue, pending, replication, corrupt, safeMode, now,
-        chunkToken: (chunkId, op) => tokens?.issue(chunkId, op) ?? "",
+        verifications,
+        chunkToken: {
+          read: (chunkId) => tokens?.issue(chunkId, "read") ?? "",
+          write: (chunkId, attempt, datanodeIds) => tokens?.issue(chunkId, "write", { attempt, datanodeIds }) ?? "",
+        },
         receipts: new ChunkReceipts(config.clusterSecret),
         limits: {
           maxReplicationTasksPerHeartbeat: config.maxReplicationTasksPerHeartbeat,
@@ -77,7 +91,7 @@ export class NameNode {
         host: config.host,
         port: config.port,
         logger,
-        routes: (router) => router.service(NameNodeService, nameNodeService(parts)),
+        routes: nameNodeRoutes(parts),
         ready: () => !safeMode.isOn,
         metrics: nameNodeMetrics(parts),
         authorize: (method, headers) => access.authorize(method, headers),

@@ -5,7 +5,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
-import { NameNodeService } from "@trainfs/proto";
+import { ClientService } from "@trainfs/proto";
 import { RpcClients, formatSize, parseSize } from "@trainfs/common";
 import { MiniCluster, randomFile } from "@trainfs/testkit";
 import { chunkInstallFloor, rawDurableSmallFiles, rawLoopbackTcp, rawSequentialWrite } from "./baselines.js";
@@ -156,7 +156,7 @@ async function noopUnary(): Promise<{ sequential: number; parallel: number }> {
   try {
     const port = await new Promise<number>((r) => child.once("message", (m) => r((m as { port: number }).port)));
     const rpc = new RpcClients();
-    const client = rpc.client(NameNodeService, `http://127.0.0.1:${port}`);
+    const client = rpc.client(ClientService, `http://127.0.0.1:${port}`);
     await rate(200, 1, () => client.stat({})); // warm up
     const sequential = await medianOf(reps, () => rate(2000, 1, () => client.stat({})));
     const parallel = await medianOf(reps, () => rate(5000, 16, () => client.stat({})));
@@ -182,7 +182,7 @@ async function measureRecovery(c: MiniCluster, local: string, size: number): Pro
   await randomFile(local, size);
   await fs.put(local, "/recover");
   const rpc = new RpcClients();
-  const nn = rpc.client(NameNodeService, c.nameNodeAddress);
+  const nn = rpc.client(ClientService, c.nameNodeAddress);
   const victim = c.dataNodeAddress(0);
   const start = Date.now();
   await c.killDataNode(0);

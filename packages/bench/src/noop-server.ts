@@ -1,4 +1,4 @@
-import { NameNodeService } from "@trainfs/proto";
+import { ClientService } from "@trainfs/proto";
 import { createLogger, startRpcServer } from "@trainfs/common";
 
 // Child process for the no-op unary baseline: the same server stack as the
@@ -7,6 +7,6 @@ const server = await startRpcServer({
   host: "127.0.0.1",
   port: 0,
   logger: createLogger("noop", "silent"),
-  routes: (router) => router.service(NameNodeService, { stat: async () => ({}) }),
+  routes: (router) => router.service(ClientService, { stat: async () => ({}) }),
 });
 process.send?.({ port: server.port });

@@ -1,7 +1,7 @@
 import { PassThrough, Writable, type Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import type { Client } from "@connectrpc/connect";
-import { NameNodeService, type ConfirmFileRequest, type ConfirmFileResponse, type PutFileRequest, type PutFileResponse } from "@trainfs/proto";
+import { AdminService, ClientService, type ConfirmFileRequest, type ConfirmFileResponse, type PutFileRequest, type PutFileResponse } from "@trainfs/proto";
 import { CallBatcher } from "./call-batcher.js";
 import { RpcClients, TrainfsError, newRequestId, toTrainfsError, validatePath, withRequestId, withRetry } from "@trainfs/common";
 import { toClusterStatus, toDataNodeStatus, type ClusterStatus, type DataNodeStatus } from "./cluster-status.js";
@@ -52,7 +52,8 @@ export class TrainfsClient {
   // The API token goes to the NameNode only; DataNodes are given per-chunk access tokens instead.
   private readonly nameNodeClients: RpcClients;
   private readonly dataNodeClients: RpcClients;
-  private readonly namenode: Client<typeof NameNodeService>;
+  private readonly namenode: Client<typeof ClientService>;
+  private readonly admin: Client<typeof AdminService>;
   private readonly datanodeAt = (address: string) => this.dataNodeClients.dataNode(address);
   // Small puts in flight together share their PutFile and ConfirmFile calls.
   private readonly putFiles = new CallBatcher<PutFileRequest, PutFileResponse>({
@@ -71,7 +72,8 @@ export class TrainfsClient {
     const ca = typeof options.ca === "string" ? Buffer.from(options.ca) : options.ca;
     this.nameNodeClients = new RpcClients({ token: options.token, ca });
     this.dataNodeClients = new RpcClients({ ca });
-    this.namenode = this.nameNodeClients.client(NameNodeService, options.namenode);
+    this.namenode = this.nameNodeClients.client(ClientService, options.namenode);
+    this.admin = this.nameNodeClients.client(AdminService, options.namenode);
   }
 
   /**
@@ -211,23 +213,23 @@ export class TrainfsClient {
   /** Each file's chunks under `remotePath` and the state of every replica. */
   async fsck(remotePath = "/", options: CallOptions = {}): Promise<FsckReport> {
     validatePath(remotePath);
-    return toFsckReport(await this.read(() => this.namenode.fsck({ path: remotePath }, options), options));
+    return toFsckReport(await this.read(() => this.admin.fsck({ path: remotePath }, options), options));
   }
 
   /** Every DataNode and the health of the cluster, for operators. */
   async clusterStatus(options: CallOptions = {}): Promise<ClusterStatus> {
-    return toClusterStatus(await this.read(() => this.namenode.clusterStatus({}, options), options));
+    return toClusterStatus(await this.read(() => this.admin.clusterStatus({}, options), options));
   }
 
   /** Starts draining a DataNode (by id or address); see ClusterStatus for progress. */
   async decommission(datanode: string, options: CallOptions = {}): Promise<DataNodeStatus> {
-    const res = await this.call(() => this.namenode.decommissionDataNode({ datanode }, options));
+    const res = await this.call(() => this.admin.decommissionDataNode({ datanode }, options));
     return toDataNodeStatus(res.datanode!);
   }
 
   /** Returns a draining or drained DataNode to service. */
   async recommission(datanode: string, options: CallOptions = {}): Promise<DataNodeStatus> {
-    const res = await this.call(() => this.namenode.recommissionDataNode({ datanode }, options));
+    const res = await this.call(() => this.admin.recommissionDataNode({ datanode }, options));
     return toDataNodeStatus(res.datanode!);
   }
 

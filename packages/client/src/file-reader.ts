@@ -3,7 +3,7 @@ import { open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import type { Client } from "@connectrpc/connect";
-import type { ChunkLocation, DataNodeService, GetFileResponse, NameNodeService } from "@trainfs/proto";
+import type { ChunkLocation, DataNodeService, GetFileResponse, ClientService } from "@trainfs/proto";
 import { TrainfsError, crc32Combine, formatChecksum, fsyncDirectory, partBuffers, toTrainfsError, withRetry } from "@trainfs/common";
 import { readChunkRange } from "./chunk-reader.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
@@ -28,7 +28,7 @@ export interface ReadOptions {
 }
 
 interface Deps {
-  namenode: Client<typeof NameNodeService>;
+  namenode: Client<typeof ClientService>;
   datanodeAt: (address: string) => Client<typeof DataNodeService>;
   idleTimeoutMs?: number | undefined;
 }

@@ -2,7 +2,7 @@ import { crc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { ChunkPlanSchema, type ChunkPlan, type DataNodeService, type NameNodeService, type WriteChunkRequest } from "@trainfs/proto";
+import { ChunkPlanSchema, type ChunkPlan, type DataNodeService, type ClientService, type WriteChunkRequest } from "@trainfs/proto";
 import { FAILED_DATANODE_HEADER } from "@trainfs/common";
 import { writeFile } from "./file-writer.js";
 
@@ -32,7 +32,7 @@ describe("the SDK's write path", () => {
       },
       confirmFile: async () => ({ file: { path: "/f", type: 1, size: 5n, replication: 2, chunkSize: 5n, modifiedMs: 0n } }),
       abandonFile: async () => ({}),
-    } as unknown as Client<typeof NameNodeService>;
+    } as unknown as Client<typeof ClientService>;
     const datanodeAt = (address: string) =>
       ({
         async writeChunk(requests: AsyncIterable<WriteChunkRequest>) {

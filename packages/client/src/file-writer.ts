@@ -9,7 +9,7 @@ import {
   type ConfirmFileRequest,
   type ConfirmFileResponse,
   type DataNodeService,
-  type NameNodeService,
+  type ClientService,
   type PutFileRequest,
   type PutFileResponse,
 } from "@trainfs/proto";
@@ -49,7 +49,7 @@ export interface WriteOptions {
 }
 
 interface Deps {
-  namenode: Client<typeof NameNodeService>;
+  namenode: Client<typeof ClientService>;
   datanodeAt: (address: string) => Client<typeof DataNodeService>;
   idleTimeoutMs?: number | undefined;
   /** PutFile and ConfirmFile, as the client batches them (call-batcher.ts). */

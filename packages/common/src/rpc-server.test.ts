@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { NameNodeService } from "@trainfs/proto";
+import { ClientService } from "@trainfs/proto";
 import { createLogger } from "./logger.js";
 import { REQUEST_ID_HEADER, withRequestId } from "./request-id.js";
 import { RpcClients } from "./rpc-clients.js";
@@ -41,7 +41,7 @@ describe("rpc server", () => {
     await writeFile(join(root, ".secret"), "hidden");
     await writeFile(join(base, "outside.txt"), "secret");
     const logger = createLogger("test", "silent");
-    const s = await startRpcServer({ host: "127.0.0.1", port: 0, logger, staticDir: root, routes: (r) => r.service(NameNodeService, {}) });
+    const s = await startRpcServer({ host: "127.0.0.1", port: 0, logger, staticDir: root, routes: (r) => r.service(ClientService, {}) });
     servers.push(s);
     const url = `http://127.0.0.1:${s.port}`;
     const index = await fetch(`${url}/`);
@@ -62,7 +62,7 @@ describe("rpc server", () => {
       expect(await res.text()).not.toContain("secret");
     }
     // RPC paths are still RPCs.
-    const rpc = await fetch(`${url}/trainfs.v1.NameNodeService/Stat`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const rpc = await fetch(`${url}/trainfs.v1.ClientService/Stat`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(rpc.status).toBe(501); // unimplemented here, but answered by Connect
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
@@ -72,7 +72,7 @@ describe("rpc server", () => {
     const logger = createLogger("test", "info", {}, logs.stream);
     const below = await startRpcServer({
       host: "127.0.0.1", port: 0, logger,
-      routes: (r) => r.service(NameNodeService, {
+      routes: (r) => r.service(ClientService, {
         async stat() {
           logger.info("below");
           return {};
@@ -82,15 +82,15 @@ describe("rpc server", () => {
     servers.push(below);
     const above = await startRpcServer({
       host: "127.0.0.1", port: 0, logger,
-      routes: (r) => r.service(NameNodeService, {
+      routes: (r) => r.service(ClientService, {
         async stat(req) {
           logger.info("above");
-          return clients.client(NameNodeService, `http://127.0.0.1:${below.port}`).stat(req);
+          return clients.client(ClientService, `http://127.0.0.1:${below.port}`).stat(req);
         },
       }),
     });
     servers.push(above);
-    const client = clients.client(NameNodeService, `http://127.0.0.1:${above.port}`);
+    const client = clients.client(ClientService, `http://127.0.0.1:${above.port}`);
     let answered: string | null = null;
     await withRequestId("put-42", () => client.stat({ path: "/x" }, { onHeader: (h) => (answered = h.get(REQUEST_ID_HEADER)) }));
     expect(answered).toBe("put-42");

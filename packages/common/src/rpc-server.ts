@@ -2,6 +2,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
+import type { DescMethod } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Code, type ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { corsPolicy } from "./cors-policy.js";
@@ -31,11 +32,12 @@ export interface RpcServerOptions {
   /** Served at GET /metrics (Prometheus text format); also counts and times every RPC. */
   metrics?: Metrics;
   /**
-   * Checks every RPC's caller before its handler runs (method name as in the
-   * proto, e.g. "PutFile"); throws a TrainfsError (unauthenticated,
-   * permission_denied) to refuse. Health and metrics endpoints are not RPCs.
+   * Checks every RPC's caller before its handler runs, from the method's
+   * descriptor (its service and declared idempotency); throws a TrainfsError
+   * (unauthenticated, permission_denied) to refuse. Health and metrics
+   * endpoints are not RPCs.
    */
-  authorize?: (method: string, headers: Headers) => void;
+  authorize?: (method: DescMethod, headers: Headers) => void;
   /** Serve TLS only (HTTP/2 and HTTP/1.1 chosen by ALPN) instead of cleartext. */
   tls?: ServerTls | undefined;
   /**
@@ -256,7 +258,7 @@ function callLogger(logger: Logger, quiet: ReadonlySet<string>): CallObserver {
 
 function authorizeInterceptor(authorize: NonNullable<RpcServerOptions["authorize"]>): Interceptor {
   return (next) => (req) => {
-    authorize(req.method.name, req.header);
+    authorize(req.method, req.header);
     return next(req);
   };
 }

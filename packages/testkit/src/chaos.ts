@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { NameNodeService } from "@trainfs/proto";
+import { ClientService } from "@trainfs/proto";
 import { RpcClients } from "@trainfs/common";
 import { MiniCluster, generateSecurity } from "./mini-cluster.js";
 import { generateTls } from "./tls-files.js";
@@ -172,7 +172,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const path = [...confirmed.keys()].find(() => true);
     if (!path) return;
     try {
-      const res = await rpc.client(NameNodeService, c.nameNodeAddress).getFile({ path });
+      const res = await rpc.client(ClientService, c.nameNodeAddress).getFile({ path });
       if (res.chunks.some((ch) => ch.replicas.some((r) => r.address === address))) {
         violations.push(`${address} was still offered for ${path} ${HEARTBEAT_TIMEOUT_MS + 1500} ms after it was killed`);
       }

@@ -43,14 +43,14 @@ describe("browser access", () => {
 
     // A foreign page is refused before any handler runs, preflight or not.
     expect((await preflight(`${dn}/trainfs.v1.DataNodeService/WriteChunkPart`, "https://evil.example")).status).toBe(403);
-    const post = await fetch(`${c.nameNodeAddress}/trainfs.v1.NameNodeService/Mkdir`, {
+    const post = await fetch(`${c.nameNodeAddress}/trainfs.v1.ClientService/Mkdir`, {
       method: "POST", headers: { origin: "https://evil.example", "content-type": "application/json" }, body: JSON.stringify({ path: "/evil" }),
     });
     expect(post.status).toBe(403);
     expect(post.headers.get("access-control-allow-origin")).toBeNull();
     // The NameNode allows the origin it was configured with, and its own (same origin).
-    expect((await preflight(`${c.nameNodeAddress}/trainfs.v1.NameNodeService/List`, "https://ops.example.com")).status).toBe(204);
-    const same = await fetch(`${c.nameNodeAddress}/trainfs.v1.NameNodeService/Mkdir`, {
+    expect((await preflight(`${c.nameNodeAddress}/trainfs.v1.ClientService/List`, "https://ops.example.com")).status).toBe(204);
+    const same = await fetch(`${c.nameNodeAddress}/trainfs.v1.ClientService/Mkdir`, {
       method: "POST", headers: { origin: nnOrigin, "content-type": "application/json" }, body: JSON.stringify({ path: "/mine" }),
     });
     expect(same.status).toBe(200);

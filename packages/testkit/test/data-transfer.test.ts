@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { DataTransferCallSchema, DataTransferErrorSchema, NameNodeService } from "@trainfs/proto";
+import { DataTransferCallSchema, DataTransferErrorSchema, ClientService } from "@trainfs/proto";
 import { DATA_TRANSFER_PREFACE, Frame, FrameReader, RpcClients, acceptedFrameReader, partBuffers, writeFrame } from "@trainfs/common";
 import { generateTls, randomFile, sha256File } from "../src/index.js";
 import { cluster, eventually, workDir } from "./helpers.js";
@@ -62,7 +62,7 @@ describe("the data-transfer protocol at its edges", () => {
   it("drops a chunk whose writer vanished mid-stream, on every node of the chain", async () => {
     const c = await cluster();
     const rpc = new RpcClients();
-    const plan = await rpc.client(NameNodeService, c.nameNodeAddress).putFile({ path: "/cut", size: 1_000_000n, replication: 3 });
+    const plan = await rpc.client(ClientService, c.nameNodeAddress).putFile({ path: "/cut", size: 1_000_000n, replication: 3 });
     const chunk = plan.chunks[0]!;
     const { socket, frames } = await rawConnection(chunk.chain[0]!.address);
     const call = create(DataTransferCallSchema, {

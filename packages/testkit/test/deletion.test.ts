@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { open as openLmdb } from "lmdb";
 import { describe, expect, it } from "vitest";
-import { DataNodeService, NameNodeService } from "@trainfs/proto";
+import { DataNodeService, ClientService } from "@trainfs/proto";
 import { RpcClients, sendChunk } from "@trainfs/common";
 import { randomFile, type MiniCluster } from "../src/index.js";
 import { chunkLocations, cluster, eventually, workDir } from "./helpers.js";
@@ -102,7 +102,7 @@ describe("asynchronous deletion through trash", () => {
     const dir = await workDir();
     await randomFile(join(dir, "in"), 2 * CHUNK);
     const rpc = new RpcClients();
-    const nn = rpc.client(NameNodeService, c.nameNodeAddress);
+    const nn = rpc.client(ClientService, c.nameNodeAddress);
     const plan = await nn.putFile({ path: "/f", size: BigInt(2 * CHUNK), chunkSize: BigInt(CHUNK) });
     const first = plan.chunks[0]!;
     await sendChunk(rpc.client(DataNodeService, first.chain[0]!.address), join(dir, "in"), first, {});

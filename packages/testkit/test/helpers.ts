@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
-import { NameNodeService } from "@trainfs/proto";
+import { ClientService } from "@trainfs/proto";
 import { RpcClients } from "@trainfs/common";
 import { MiniCluster, type MiniClusterOptions } from "../src/index.js";
 
@@ -52,7 +52,7 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 30_
 export async function chunkLocations(c: MiniCluster, path: string): Promise<Array<{ chunkId: string; replicas: string[] }>> {
   const rpc = new RpcClients();
   try {
-    const res = await rpc.client(NameNodeService, c.nameNodeAddress).getFile({ path });
+    const res = await rpc.client(ClientService, c.nameNodeAddress).getFile({ path });
     return res.chunks.map((chunk) => ({ chunkId: chunk.chunkId, replicas: chunk.replicas.map((r) => r.address) }));
   } finally {
     rpc.close();

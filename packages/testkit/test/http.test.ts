@@ -1,7 +1,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { describe, expect, it } from "vitest";
-import { NameNodeService } from "@trainfs/proto";
+import { ClientService } from "@trainfs/proto";
 import { cluster } from "./helpers.js";
 
 /** One port serves HTTP/2 (TrainFS's own clients) and HTTP/1.1 (browsers, curl, probes). */
@@ -31,7 +31,7 @@ describe("HTTP on the servers' ports", () => {
       createConnectTransport({ baseUrl: c.nameNodeAddress, httpVersion: "1.1" }),
       createGrpcWebTransport({ baseUrl: c.nameNodeAddress, httpVersion: "1.1" }),
     ]) {
-      const nn = createClient(NameNodeService, transport);
+      const nn = createClient(ClientService, transport);
       expect((await nn.list({ path: "/" })).entries.map((e) => e.path)).toEqual(["/over-http1"]);
     }
   });

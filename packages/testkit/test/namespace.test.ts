@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { describe, expect, it } from "vitest";
-import { NameNodeService } from "@trainfs/proto";
+import { ClientService } from "@trainfs/proto";
 import { RpcClients } from "@trainfs/common";
 import { randomFile, sha256File } from "../src/index.js";
 import { chunkLocations, cluster, eventually, rejection, workDir } from "./helpers.js";
@@ -93,7 +93,7 @@ describe("the namespace through the SDK", () => {
   it("cleans up the write of a writer that died once its lease expires", async () => {
     const c = await cluster({ nameNode: { uploadLeaseMs: 500 } });
     const rpc = new RpcClients();
-    const nn = rpc.client(NameNodeService, c.nameNodeAddress);
+    const nn = rpc.client(ClientService, c.nameNodeAddress);
     // A writer that starts, then vanishes without a word.
     const started = await nn.putFile({ path: "/orphan", size: 10n });
     expect(started.leaseMs).toBe(500);

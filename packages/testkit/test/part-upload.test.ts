@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { DataNodeService, NameNodeService } from "@trainfs/proto";
+import { DataNodeService, ClientService } from "@trainfs/proto";
 import { RpcClients } from "@trainfs/common";
 import { cluster, eventually, holdersOnDisk, rejection } from "./helpers.js";
 
@@ -16,7 +16,7 @@ describe("chunk uploads in parts (WriteChunkPart)", () => {
   it("stores a chunk sent in parts on every node of its chain, fsynced and committed before the last answer", async () => {
     const c = await cluster();
     const rpc = new RpcClients();
-    const nn = rpc.client(NameNodeService, c.nameNodeAddress);
+    const nn = rpc.client(ClientService, c.nameNodeAddress);
     const bytes = randomBytes(2 * MiB + 12_345);
     const started = await nn.putFile({ path: "/parts.bin", size: BigInt(bytes.length), chunkSize: BigInt(4 * MiB) });
     const plan = started.chunks[0]!;
@@ -99,7 +99,7 @@ describe("chunk uploads in parts (WriteChunkPart)", () => {
   it("names the failed DataNode when a node below is gone, and leaves no chunk behind", async () => {
     const c = await cluster();
     const rpc = new RpcClients();
-    const nn = rpc.client(NameNodeService, c.nameNodeAddress);
+    const nn = rpc.client(ClientService, c.nameNodeAddress);
     const started = await nn.putFile({ path: "/down.bin", size: 1000n });
     const plan = started.chunks[0]!;
     const tail = plan.chain[2]!;

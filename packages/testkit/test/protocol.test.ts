@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { DataNodeService, NameNodeService, WriteChunkRequestSchema } from "@trainfs/proto";
+import { AdminService, ClientService, DataNodeProtocolService, DataNodeService, WriteChunkRequestSchema } from "@trainfs/proto";
 import { RpcClients } from "@trainfs/common";
 import { join } from "node:path";
 import { randomFile } from "../src/index.js";
@@ -14,7 +14,10 @@ describe("the wire protocol at its edges", () => {
     const rpc = new RpcClients();
     return {
       c,
-      nn: rpc.client(NameNodeService, c.nameNodeAddress),
+      nn: rpc.client(ClientService, c.nameNodeAddress),
+      admin: rpc.client(AdminService, c.nameNodeAddress),
+      /** The NameNode's DataNode protocol, as a DataNode calls it. */
+      dnp: rpc.client(DataNodeProtocolService, c.nameNodeAddress),
       dn: rpc.client(DataNodeService, c.dataNodeAddress(0)),
       close: () => rpc.close(),
     };
@@ -37,7 +40,7 @@ describe("the wire protocol at its edges", () => {
   });
 
   it("answers bad NameNode requests with precise codes", async () => {
-    const { nn, close } = await setup();
+    const { nn, admin, dnp, close } = await setup();
     expect(await code(nn.putFile({ path: "no/slash", size: 1n }))).toBe(Code.InvalidArgument);
     expect(await code(nn.putFile({ path: "/a/../b", size: 1n }))).toBe(Code.InvalidArgument);
     expect(await code(nn.putFile({ path: "/big", size: 2n ** 63n }))).toBe(Code.InvalidArgument);
@@ -45,18 +48,18 @@ describe("the wire protocol at its edges", () => {
     expect(await code(nn.confirmFile({ path: "/x", uploadId: "" }))).toBe(Code.InvalidArgument);
     expect(await code(nn.deleteFile({ path: "/x" }))).toBe(Code.NotFound);
     expect(await code(nn.deleteFile({ path: "/" }))).toBe(Code.InvalidArgument);
-    expect(await code(nn.decommissionDataNode({ datanode: "nobody" }))).toBe(Code.NotFound);
-    expect(await code(nn.commitChunk({ datanodeId: "dn-unknown", chunk: { chunkId: "a".repeat(32), length: 1n } }))).toBe(Code.FailedPrecondition);
-    expect(await code(nn.registerDataNode({ datanodeId: "dn-x", address: "not a url" }))).toBe(Code.InvalidArgument);
+    expect(await code(admin.decommissionDataNode({ datanode: "nobody" }))).toBe(Code.NotFound);
+    expect(await code(dnp.commitChunk({ datanodeId: "dn-unknown", chunk: { chunkId: "a".repeat(32), length: 1n } }))).toBe(Code.FailedPrecondition);
+    expect(await code(dnp.registerDataNode({ datanodeId: "dn-x", address: "not a url" }))).toBe(Code.InvalidArgument);
     close();
   });
 
   it("records or refuses each chunk of a batched commit on its own", async () => {
-    const { c, nn, close } = await setup();
+    const { c, nn, dnp, close } = await setup();
     const started = await nn.putFile({ path: "/batch", size: 10n, replication: 3, chunkSize: 1024n });
     const chunkId = started.chunks[0]!.chunkId;
     const datanodeId = started.chunks[0]!.chain[0]!.datanodeId;
-    const res = await nn.commitChunk({
+    const res = await dnp.commitChunk({
       datanodeId,
       chunks: [
         { chunkId: "f".repeat(32), length: 10n, checksum: 1 },
@@ -76,11 +79,11 @@ describe("the wire protocol at its edges", () => {
     // still owes that deletion) does not bring the replica back.
     const other = started.chunks[0]!.chain[1]!.datanodeId;
     await c.nameNode.store.write(() => c.nameNode.parts.trash.add(other, chunkId, Date.now()));
-    const late = await nn.commitChunk({ datanodeId: other, chunks: [{ chunkId, length: 10n, checksum: 1 }] });
+    const late = await dnp.commitChunk({ datanodeId: other, chunks: [{ chunkId, length: 10n, checksum: 1 }] });
     expect(late.results.map((r) => r.code)).toEqual([0]);
     expect(c.nameNode.chunkMap.replicas(chunkId).map((r) => r.datanodeId)).toEqual([datanodeId]);
-    expect(await code(nn.commitChunk({ datanodeId }))).toBe(Code.InvalidArgument);
-    expect((await nn.heartBeat({ datanodeId: "dn-never-registered" })).reregister).toBe(true);
+    expect(await code(dnp.commitChunk({ datanodeId }))).toBe(Code.InvalidArgument);
+    expect((await dnp.heartBeat({ datanodeId: "dn-never-registered" })).reregister).toBe(true);
     close();
   });
 
@@ -153,7 +156,7 @@ describe("the wire protocol at its edges", () => {
   it.each(Object.entries(transports))("names the DataNode where a chain broke and leaves no copy on the nodes before it (%s)", async (_, at) => {
     const c = await cluster({ heartbeatTimeoutMs: 60_000 });
     const rpc = new RpcClients();
-    const nn = rpc.client(NameNodeService, c.nameNodeAddress);
+    const nn = rpc.client(ClientService, c.nameNodeAddress);
     const plan = await nn.putFile({ path: "/chain", size: 4n, replication: 3, chunkSize: 1024n });
     const chain = plan.chunks[0]!.chain;
     const last = [0, 1, 2].find((i) => c.dataNodeAddress(i) === chain[2]!.address)!;
@@ -193,7 +196,7 @@ describe("the wire protocol at its edges", () => {
   it("serves plain gRPC clients too", async () => {
     const { c, close } = await setup();
     const { createGrpcTransport } = await import("@connectrpc/connect-node");
-    const grpc = createClient(NameNodeService, createGrpcTransport({ baseUrl: c.nameNodeAddress }));
+    const grpc = createClient(ClientService, createGrpcTransport({ baseUrl: c.nameNodeAddress }));
     expect((await grpc.list({ path: "/" })).entries).toEqual([]);
     close();
   });

@@ -6,7 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { DataNode, dataNodeConfigSchema } from "@trainfs/datanode";
-import { DataNodeService, NameNodeService, WriteChunkRequestSchema, type WriteChunkRequest } from "@trainfs/proto";
+import { DataNodeProtocolService, DataNodeService, ClientService, WriteChunkRequestSchema, type WriteChunkRequest } from "@trainfs/proto";
 import { ChunkReceipts, ChunkTokens, DATA_TRANSFER_ALPN, RpcClients, createLogger, crc32Of, dataNodeCredential, toTrainfsError } from "@trainfs/common";
 import { generateSecurity, generateTls } from "../src/index.js";
 import { cluster, eventually, rejection, workDir } from "./helpers.js";
@@ -27,15 +27,15 @@ describe("security", () => {
     const security = generateSecurity();
     const c = await cluster({ security });
     const rpc = new RpcClients();
-    const nn = rpc.client(NameNodeService, c.nameNodeAddress);
+    const nn = rpc.client(DataNodeProtocolService, c.nameNodeAddress);
     const registration = { datanodeId: "dn-intruder", address: "http://127.0.0.1:1" };
     expect(await code(nn.registerDataNode(registration))).toBe(Code.Unauthenticated);
     const wrong = new RpcClients({ token: dataNodeCredential("another-cluster-secret-0123456789") });
-    expect(await code(wrong.client(NameNodeService, c.nameNodeAddress).registerDataNode(registration))).toBe(Code.Unauthenticated);
-    expect(await code(wrong.client(NameNodeService, c.nameNodeAddress).heartBeat({ datanodeId: "dn-intruder" }))).toBe(Code.Unauthenticated);
+    expect(await code(wrong.client(DataNodeProtocolService, c.nameNodeAddress).registerDataNode(registration))).toBe(Code.Unauthenticated);
+    expect(await code(wrong.client(DataNodeProtocolService, c.nameNodeAddress).heartBeat({ datanodeId: "dn-intruder" }))).toBe(Code.Unauthenticated);
     // A client's API token is no DataNode credential.
     const asClient = new RpcClients({ token: security.clientToken });
-    expect(await code(asClient.client(NameNodeService, c.nameNodeAddress).registerDataNode(registration))).toBe(Code.PermissionDenied);
+    expect(await code(asClient.client(DataNodeProtocolService, c.nameNodeAddress).registerDataNode(registration))).toBe(Code.PermissionDenied);
 
     // A real DataNode with the wrong secret never joins.
     const dataDir = await workDir();
@@ -85,7 +85,7 @@ describe("security", () => {
     }
     // The batched form of a write is a write too.
     const rawReader = new RpcClients({ token: "read-only-token-0123456789" });
-    const batched = await rejection(rawReader.client(NameNodeService, c.nameNodeAddress).putFiles({ files: [{ path: "/docs/d.txt", size: 0n }] }));
+    const batched = await rejection(rawReader.client(ClientService, c.nameNodeAddress).putFiles({ files: [{ path: "/docs/d.txt", size: 0n }] }));
     expect(ConnectError.from(batched).code).toBe(Code.PermissionDenied);
     rawReader.close();
     expect((await writer.list("/docs")).map((f) => f.path)).toEqual(["/docs/a.txt"]);
@@ -96,7 +96,7 @@ describe("security", () => {
     const security = generateSecurity();
     const c = await cluster({ security });
     const rpc = new RpcClients({ token: security.clientToken });
-    const nn = rpc.client(NameNodeService, c.nameNodeAddress);
+    const nn = rpc.client(ClientService, c.nameNodeAddress);
     const dn = rpc.client(DataNodeService, c.dataNodeAddress(0));
     const bytes = new Uint8Array(3000).fill(7);
 
@@ -106,13 +106,14 @@ describe("security", () => {
     const forger = new ChunkTokens("a-secret-the-cluster-does-not-have", 60_000);
     const expired = new ChunkTokens(security.clusterSecret, 60_000, () => Date.now() - 120_000);
     const sameCluster = new ChunkTokens(security.clusterSecret, 60_000);
+    const scope = { attempt: started.uploadId, datanodeIds: plan.chain.map((n) => n.datanodeId) };
     for (const token of [
       "",
       "w.99999999999999.garbage",
-      forger.issue(plan.chunkId, "write"),
-      expired.issue(plan.chunkId, "write"),
+      forger.issue(plan.chunkId, "write", scope),
+      expired.issue(plan.chunkId, "write", scope),
       sameCluster.issue(plan.chunkId, "read"),
-      sameCluster.issue("ab".repeat(16), "write"),
+      sameCluster.issue("ab".repeat(16), "write", scope),
     ]) {
       expect(await code(planned.writeChunk(chunkStream(plan.chunkId, bytes, token)))).toBe(Code.PermissionDenied);
     }
@@ -123,8 +124,8 @@ describe("security", () => {
         checksum: crc32Of(bytes), accessToken,
       });
     expect(await code(part(""))).toBe(Code.PermissionDenied);
-    expect(await code(part(forger.issue(plan.chunkId, "write")))).toBe(Code.PermissionDenied);
-    expect(await code(part(expired.issue(plan.chunkId, "write")))).toBe(Code.PermissionDenied);
+    expect(await code(part(forger.issue(plan.chunkId, "write", scope)))).toBe(Code.PermissionDenied);
+    expect(await code(part(expired.issue(plan.chunkId, "write", scope)))).toBe(Code.PermissionDenied);
     expect(await c.chunkFiles(c.dataNodeAddresses().indexOf(plan.chain[0]!.address))).toEqual([]);
 
     // The token the NameNode gave works.
@@ -144,7 +145,7 @@ describe("security", () => {
     const located = (await nn.getFile({ path: "/f" })).chunks[0]!;
     expect(located.accessToken).not.toBe("");
     const replica = rpc.client(DataNodeService, located.replicas[0]!.address);
-    for (const token of ["", forger.issue(located.chunkId, "read"), expired.issue(located.chunkId, "read"), sameCluster.issue(located.chunkId, "write")]) {
+    for (const token of ["", forger.issue(located.chunkId, "read"), expired.issue(located.chunkId, "read"), sameCluster.issue(located.chunkId, "write", scope)]) {
       expect(await code(drain(replica.readChunk({ chunkId: located.chunkId, accessToken: token })))).toBe(Code.PermissionDenied);
     }
     let read = 0;
@@ -211,7 +212,7 @@ describe("security", () => {
     // A DataNode's certificate the client cannot verify is named as such on the data path too.
     const trusted = new RpcClients({ ca: Buffer.from(pems.cert), token: security.clientToken });
     const untrustedDn = new RpcClients();
-    const chunk = (await trusted.client(NameNodeService, c.nameNodeAddress).getFile({ path: "/secret" })).chunks[0]!;
+    const chunk = (await trusted.client(ClientService, c.nameNodeAddress).getFile({ path: "/secret" })).chunks[0]!;
     trusted.close();
     const noCa = untrustedDn.dataNode(chunk.replicas[0]!.address).readChunk({ chunkId: chunk.chunkId, accessToken: chunk.accessToken });
     const refused = toTrainfsError(await rejection((async () => {

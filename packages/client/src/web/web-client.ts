@@ -1,6 +1,6 @@
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { DataNodeService, NameNodeService } from "@trainfs/proto";
+import { AdminService, ClientService, DataNodeService } from "@trainfs/proto";
 import { TrainfsError, toTrainfsError } from "@trainfs/common/errors";
 import { toClusterStatus, type ClusterStatus } from "../cluster-status.js";
 import { toFileStatus, type FileStatus } from "../file-status.js";
@@ -39,7 +39,8 @@ export class TrainfsWebClient {
   /** Changed at any time (e.g. from a token field); used from the next call on. */
   token: string | undefined;
   readonly namenodeUrl: string;
-  private readonly namenode: Client<typeof NameNodeService>;
+  private readonly namenode: Client<typeof ClientService>;
+  private readonly admin: Client<typeof AdminService>;
   private readonly datanodes = new Map<string, Client<typeof DataNodeService>>();
   private readonly partSize: number;
 
@@ -54,7 +55,9 @@ export class TrainfsWebClient {
     if (!Number.isInteger(this.partSize) || this.partSize < 1 || this.partSize > MAX_PART_BYTES) {
       throw new TrainfsError("invalid_argument", `partSize must be 1 to ${MAX_PART_BYTES} bytes`);
     }
-    this.namenode = createClient(NameNodeService, this.transport(url, true));
+    const toNameNode = this.transport(url, true);
+    this.namenode = createClient(ClientService, toNameNode);
+    this.admin = createClient(AdminService, toNameNode);
   }
 
   /** Entries of a directory sorted by name (every page), or the one file at `path`. */
@@ -89,7 +92,7 @@ export class TrainfsWebClient {
 
   /** Every DataNode and the health of the cluster. */
   async clusterStatus(options: WebCallOptions = {}): Promise<ClusterStatus> {
-    return toClusterStatus(await this.call(() => this.namenode.clusterStatus({}, options)));
+    return toClusterStatus(await this.call(() => this.admin.clusterStatus({}, options)));
   }
 
   /** Uploads a File, Blob or bytes; the file appears only once every chunk is on all its replicas. */

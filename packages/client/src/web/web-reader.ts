@@ -1,5 +1,5 @@
 import type { Client } from "@connectrpc/connect";
-import type { DataNodeService, NameNodeService } from "@trainfs/proto";
+import type { DataNodeService, ClientService } from "@trainfs/proto";
 import { TrainfsError, toTrainfsError } from "@trainfs/common/errors";
 import { readFromReplicas } from "../replica-reader.js";
 import { crc32Update } from "./crc32.js";
@@ -11,7 +11,7 @@ export interface WebGetOptions {
 }
 
 export interface WebReaderDeps {
-  namenode: Client<typeof NameNodeService>;
+  namenode: Client<typeof ClientService>;
   datanodeAt: (address: string) => Client<typeof DataNodeService>;
   headers: Record<string, string>;
 }

@@ -1,5 +1,5 @@
 import { ConnectError, type Client, type Interceptor } from "@connectrpc/connect";
-import type { ChunkPlan, DataNodeService, NameNodeService } from "@trainfs/proto";
+import type { ChunkPlan, DataNodeService, ClientService } from "@trainfs/proto";
 import { TrainfsError, toTrainfsError, type ErrorCode } from "@trainfs/common/errors";
 import { mapLimit } from "../map-limit.js";
 import { crc32Update } from "./crc32.js";
@@ -21,7 +21,7 @@ export interface WebPutOptions {
 }
 
 export interface WebWriterDeps {
-  namenode: Client<typeof NameNodeService>;
+  namenode: Client<typeof ClientService>;
   datanodeAt: (address: string) => Client<typeof DataNodeService>;
   partSize: number;
   concurrency: number;
