@@ -6,7 +6,10 @@ import { eachOnItsOwn, location, required } from "./rpc-fields.js";
 
 type DataNodeRpcs = "registerDataNode" | "chunkReport" | "heartBeat" | "commitChunk" | "reportBadChunks";
 
-/** What DataNodes call: the seed's registration, chunk report, heartbeat and commit. */
+/**
+ * What DataNodes call: registration, chunk report, heartbeat and commit (the
+ * founding flows, docs/founding-flows.md).
+ */
 export function dataNodeProtocol(p: NameNodeParts): Pick<ServiceImpl<typeof NameNodeService>, DataNodeRpcs> {
   const requireRegistered = (datanodeId: string) => {
     required(datanodeId, "datanode_id");
