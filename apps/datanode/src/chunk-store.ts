@@ -33,7 +33,7 @@ export class CorruptReplicaError extends TrainfsError {
 const CHUNK_ID = /^[0-9a-f]{32}$/;
 /**
  * How long a statfs answer is reused: every chunk write checks for room, and
- * a statfs per small chunk showed in profiles; installs in between are
+ * a statfs per small chunk is too costly; installs in between are
  * subtracted, so the estimate only misses other writers on the same disk.
  */
 const STATFS_TTL_MS = 1000;
@@ -65,8 +65,8 @@ export class ChunkStore {
   private disk: { atMs: number; capacity: number; free: number; used: number } | undefined;
   /**
    * Prefix directories known to exist, and chunks with a `.corrupt` file: an
-   * install checks both, and a mkdir and an unlink per chunk were two of the
-   * ~16 file-system calls a small chunk costs each DataNode.
+   * install checks both, so a small chunk's install spares a mkdir and an
+   * unlink among its few file-system calls.
    */
   private readonly knownDirs = new Set<string>();
   private readonly quarantined = new Set<string>();
@@ -122,8 +122,8 @@ export class ChunkStore {
 
   /**
    * Free bytes for the room check of a write: the last statfs if under a
-   * second old, less the chunks installed since (one statfs per small chunk
-   * showed in profiles). Heartbeats report a fresh `space()`.
+   * second old, less the chunks installed since (no statfs per small chunk).
+   * Heartbeats report a fresh `space()`.
    */
   private async freeForWrite(): Promise<number> {
     if (!this.disk || Date.now() - this.disk.atMs > STATFS_TTL_MS) return (await this.space()).freeBytes;

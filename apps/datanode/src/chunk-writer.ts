@@ -49,7 +49,7 @@ export class ChunkWriter {
    * `syncBehindBytes` received, the bytes so far start going to disk in the
    * background (one flush at a time), so that the disk works while the rest
    * of the chunk streams in. Without it the kernel keeps everything in the
-   * page cache until the final fsync, and every chunk of a put flushed at
+   * page cache until the final fsync, and every chunk of a put flushes at
    * its end at once, with the network idle.
    */
   private flushBehind(): void {

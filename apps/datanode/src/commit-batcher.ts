@@ -33,9 +33,8 @@ interface Waiting {
 
 /**
  * A DataNode's commits to the NameNode, one call in flight at a time (group
- * commit, as LMDB does for transactions): under many concurrent writes a
- * Connect call (about 1.5 ms of CPU on each side) and a NameNode transaction
- * serve many chunks.
+ * commit, as LMDB does for transactions): under many concurrent writes one
+ * Connect call and one NameNode transaction serve many chunks.
  *
  * Two kinds of callers. `commit` is awaited (a browser's part upload):
  * it is sent at once when the line is free and the caller learns its own

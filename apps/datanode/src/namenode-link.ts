@@ -11,12 +11,12 @@ const MAX_BACKOFF_MS = 30_000;
 const CALL_TIMEOUT_MS = 30_000;
 
 /**
- * The DataNode's side of the seed's "Registration and Heartbeat": register,
- * send a full ChunkReport, then heartbeat every interval, carrying deletions
- * done and copies failed, and bringing back trash and replication tasks.
- * When the NameNode cannot be reached it retries with exponential backoff
- * (the node keeps serving reads meanwhile); when the NameNode asks, it
- * registers and reports again.
+ * The DataNode's side of the founding flows' "Registration and Heartbeat"
+ * (docs/founding-flows.md): register, send a full ChunkReport, then heartbeat
+ * every interval, carrying deletions done and copies failed, and bringing back
+ * trash and replication tasks. When the NameNode cannot be reached it retries
+ * with exponential backoff (the node keeps serving reads meanwhile); when the
+ * NameNode asks, it registers and reports again.
  */
 export class NameNodeLink {
   private readonly client;

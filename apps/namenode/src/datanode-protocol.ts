@@ -4,7 +4,10 @@ import { TrainfsError, safeNumber } from "@trainfs/common";
 import type { NameNodeParts } from "./namenode-service.js";
 import { eachOnItsOwn, location, required } from "./rpc-fields.js";
 
-/** What DataNodes call: the seed's registration, chunk report, heartbeat and commit. */
+/**
+ * What DataNodes call: registration, chunk report, heartbeat and commit (the
+ * founding flows, docs/founding-flows.md).
+ */
 export function dataNodeProtocol(p: NameNodeParts): ServiceImpl<typeof DataNodeProtocolService> {
   const requireRegistered = (datanodeId: string) => {
     required(datanodeId, "datanode_id");

@@ -15,11 +15,12 @@ export interface DeleteParts {
 }
 
 /**
- * The seed's DeleteFile: the metadata goes and a trash task is recorded for
- * every replica, in the caller's one transaction; the DataNodes delete the
- * files later, through heartbeats. A replica on a node that is dead now is
- * not in the chunk map; that node reports the chunk as unknown when it comes
- * back, and trash takes it then. Returns how many chunks went to trash.
+ * DeleteFile as in the founding flows (docs/founding-flows.md): the metadata
+ * goes and a trash task is recorded for every replica, in the caller's one
+ * transaction; the DataNodes delete the files later, through heartbeats. A
+ * replica on a node that is dead now is not in the chunk map; that node
+ * reports the chunk as unknown when it comes back, and trash takes it then.
+ * Returns how many chunks went to trash.
  */
 export function deletePath(p: DeleteParts, path: string, recursive: boolean, nowMs: number): number {
   const segments = validatePath(path);

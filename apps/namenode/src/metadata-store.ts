@@ -140,10 +140,8 @@ export class MetadataStore {
   static async open(dir: string): Promise<MetadataStore> {
     mkdirSync(dir, { recursive: true });
     // No read-ahead (MDB_NORDAHEAD): lookups land on random pages of a file
-    // that may outgrow memory, and the kernel's read-ahead of each fault
-    // mapped about 300 KiB per stat (measured at 10M files: 1000 cold stats
-    // took the mapped file from 44 to 320 MiB with it, to 65 MiB without,
-    // at the same latency).
+    // that may outgrow memory, and read-ahead would map far more of it than
+    // each lookup needs, for no gain in latency.
     // (lmdb-js supports `noReadAhead` but its typings omit it.)
     const options = { path: `${dir}/metadata.mdb`, maxDbs: 32, noReadAhead: true, ...durableLmdbOptions };
     const store = new MetadataStore(open(options));

@@ -8,10 +8,10 @@ export interface PlacementCandidate {
 
 /**
  * Chooses the DataNodes that will hold a new chunk: distinct live nodes with
- * the most available space first (the seed's "sorted by remaining space").
- * Callers count each choice as promised space before choosing the next chunk,
- * so consecutive chunks of a file spread over the cluster. Ties go by id, to
- * keep plans deterministic.
+ * the most available space first (the founding flows' "sorted by remaining
+ * space", docs/founding-flows.md). Callers count each choice as promised space
+ * before choosing the next chunk, so consecutive chunks of a file spread over
+ * the cluster. Ties go by id, to keep plans deterministic.
  */
 export function chooseTargets(
   candidates: readonly PlacementCandidate[],

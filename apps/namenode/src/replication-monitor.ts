@@ -27,13 +27,13 @@ interface Replicas {
 }
 
 /**
- * Keeps every chunk at its file's replication factor (the seed's
- * ReplicationBalance; HDFS's RedundancyMonitor). Each round it gives up
- * timed-out copies, plans copies for the most endangered chunks (a live source
- * that holds the chunk, live targets that do not, within each node's stream
- * limit), trims surplus replicas on the fullest nodes, and marks draining
- * DataNodes decommissioned once nothing depends on them. Copies reach their
- * sources through heartbeat responses.
+ * Keeps every chunk at its file's replication factor (the founding flows'
+ * ReplicationBalance, docs/founding-flows.md; HDFS's RedundancyMonitor). Each
+ * round it gives up timed-out copies, plans copies for the most endangered
+ * chunks (a live source that holds the chunk, live targets that do not, within
+ * each node's stream limit), trims surplus replicas on the fullest nodes, and
+ * marks draining DataNodes decommissioned once nothing depends on them. Copies
+ * reach their sources through heartbeat responses.
  */
 export class ReplicationMonitor {
   /** The nodes of the last failed attempt per chunk, avoided when there is a choice. */

@@ -1,11 +1,11 @@
 import type { MetadataStore } from "./metadata-store.js";
 
 /**
- * Chunks that DataNodes must delete, persisted per node (the seed's "Record
- * Trash Task"). A deletion leaves the store only when the node confirms it;
- * one sent but not confirmed within the redelivery delay is sent again
- * (deleting twice is harmless). Methods run inside `store.write`, except the
- * read-only ones.
+ * Chunks that DataNodes must delete, persisted per node (the founding flows'
+ * "Record Trash Task", docs/founding-flows.md). A deletion leaves the store
+ * only when the node confirms it; one sent but not confirmed within the
+ * redelivery delay is sent again (deleting twice is harmless). Methods run
+ * inside `store.write`, except the read-only ones.
  */
 export class Trash {
   constructor(

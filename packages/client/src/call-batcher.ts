@@ -30,9 +30,9 @@ interface Waiting<Req, Res> {
  * One kind of NameNode call (PutFile, ConfirmFile) with one call in flight:
  * a call made while the line is free goes at once, as itself; the calls that
  * queue up meanwhile go together in the next one (PutFiles, ConfirmFiles).
- * A put alone costs what it did; with many small puts in flight a Connect
- * call (about 1.5 ms of CPU on each side) serves many of them, the way the
- * DataNodes' commits share calls. Each caller gets its own outcome, under
+ * A put alone still makes its own call; with many small puts in flight one
+ * Connect call serves many of them, the way the DataNodes' commits share
+ * calls. Each caller gets its own outcome, under
  * its own request id; an aborted caller is let go at once.
  */
 export class CallBatcher<Req, Res> {

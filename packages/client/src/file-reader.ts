@@ -18,9 +18,9 @@ export interface ReadOptions {
    * Flush the local file to disk before it takes its name, and its
    * directory after (default false): the copy is on disk when the get returns.
    * Without it the copy is left to the page cache, as `cp` and `hdfs dfs
-   * -get` leave theirs: the get returns sooner (a 256 MiB get spent a third
-   * of its time in this flush), and a machine crash soon after may leave the
-   * local file short. The bytes stay safe in TrainFS either way.
+   * -get` leave theirs: the get returns sooner, and a machine crash soon
+   * after may leave the local file short. The bytes stay safe in TrainFS
+   * either way.
    */
   fsync?: boolean | undefined;
   signal?: AbortSignal | undefined;

@@ -1,9 +1,8 @@
 /**
  * Recycled buffers for the data path's ~1 MiB parts. Every part allocated
  * anew grows V8's external memory, and V8 runs a full collection on every
- * ~64 MiB of such growth: a stream of fresh parts meant a collection every
- * few hundred milliseconds in each process that moves chunk bytes (a get's
- * client spent a quarter of its main thread collecting).
+ * ~64 MiB of such growth, so fresh parts would keep every process that
+ * moves chunk bytes collecting.
  *
  * A lent buffer has holders: one when taken, one more per `hold`. Each
  * holder gives it back once it no longer reads or writes it (its file write

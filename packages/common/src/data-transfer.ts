@@ -9,10 +9,10 @@ export const FAILED_DATANODE_HEADER = "trainfs-failed-datanode";
 /**
  * The data-transfer protocol: WriteChunk and ReadChunk as length-prefixed
  * frames on a plain TCP (or TLS) connection (HDFS's DataTransferProtocol plays the
- * same part beside its RPC). Over Connect every 1 MiB part was copied into a
- * protobuf message, again into an envelope, and again out of HTTP/2 frames
- * on each hop; here a part's bytes go to the socket as they are, behind a
- * 5-byte frame header. The call header, answers and errors are still the
+ * same part beside its RPC). Connect would copy every part into a protobuf
+ * message, again into an envelope, and again out of HTTP/2 frames on each
+ * hop; here a part's bytes go to the socket as they are, behind a 5-byte
+ * frame header. The call header, answers and errors are still the
  * protobuf messages of datanode.proto. See docs/protocol.md, "Data transfer".
  */
 export const DATA_TRANSFER_PREFACE = Buffer.from("TRAINFS-DATA/1\r\n");
@@ -61,8 +61,8 @@ export interface ReceivedFrame {
  * reads straight into the rest of its payload, and only headers and the
  * first bytes after them pass through a small scratch buffer. A download
  * thus copies its bytes once (kernel to payload) instead of twice, and
- * allocates no 64 KiB read buffer per read (V8 collects on external-memory
- * growth: that churn meant a full collection every ~25 ms).
+ * allocates no 64 KiB read buffer per read (V8 runs full collections on
+ * external-memory growth).
  */
 export class FrameReader {
   private readonly head = Buffer.alloc(HEADER_BYTES);
@@ -248,8 +248,8 @@ export class FrameReader {
  * into a buffer of the caller's) only to sockets it connects, not to those a
  * `net.Server` accepts: those read each time into a fresh 64 KiB buffer,
  * which the reader then copies into the frame, and that churn of external
- * memory was most of the full collections left on a DataNode receiving a
- * chunk. A plain TCP socket is switched here to the same mode as an
+ * memory drives full collections on a DataNode receiving a chunk. A plain
+ * TCP socket is switched here to the same mode as an
  * `onread` socket, through the fields Node keeps for it (`useUserBuffer` on
  * the handle, the `kBuffer*` fields on the socket: internals, of Node 20
  * here, looked for at run time); when they are not there (TLS, another

@@ -75,7 +75,7 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * one: in cleartext by its first bytes (the HTTP/2 preface, the raw
  * protocol's preface, else HTTP/1.1), over TLS by the ALPN protocol the
  * client chose. Explicit message limits, no compression (chunk data does not
- * compress; gzip cost most of the throughput here).
+ * compress, so gzip would only cost throughput).
  */
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
   const logCall = callLogger(options.logger, new Set(options.quietMethods ?? []));
