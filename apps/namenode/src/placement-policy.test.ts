@@ -273,6 +273,23 @@ describe("zone-aware chooseTargets", () => {
     expect(zoneAware.chooseTargets({ count: 0, chunkLength: 10, candidates: twoByThree, strict: true })).toEqual([]);
   });
 
+  it("meets verifyPlacement on random clusters whenever each zone has room", () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 200; round++) {
+      const zones = ["a", "b", "c"].slice(0, 2 + rand(2));
+      const nodes = zones.flatMap((z) => Array.from({ length: 2 + rand(3) }, (_, i) => node(`${z}${i}`, z, 10 + rand(990))));
+      const replication = 2 + rand(3);
+      const chosen = zoneAware.chooseTargets({ count: replication, chunkLength: 1, candidates: nodes, strict: true });
+      expect(new Set(chosen).size).toBe(replication);
+      const holders = chosen.map((id) => nodes.find((n) => n.id === id)!);
+      expect(zoneAware.verifyPlacement(holders, replication, new Set(zones))).toEqual({ ok: true });
+    }
+  });
+
   it("never returns a node twice, even if listed twice", () => {
     const dup = [twoByThree[0]!, twoByThree[0]!, twoByThree[3]!];
     expect(zoneAware.chooseTargets({ count: 3, chunkLength: 10, candidates: dup, strict: false })).toEqual(["a1", "b1"]);

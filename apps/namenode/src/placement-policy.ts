@@ -133,6 +133,8 @@ function chooseWith(req: TargetRequest, zoneOf: (n: PlacementNode) => string): s
   // more than the zone cap (a write must not fail because one zone is full),
   // and a node to avoid is a last resort even over breaking the cap, since the
   // replication monitor can fix a crowded zone later but not a failed chain.
+  // (Least-populated-first alone never passes the cap while another zone is
+  // below it; the capped tier keeps the rule explicit rather than implied.)
   const preferred = roomy.filter((c) => !avoid.has(c.id));
   const avoided = roomy.filter((c) => avoid.has(c.id));
   const chosen: string[] = [];
