@@ -128,8 +128,8 @@ export function planMoves(
     const target = targets.find((p) => {
       if (chunk.holders.includes(p.node.id) || p.available < L || after(p, L) > mean + t) return false;
       if (!before) return true;
-      const moved = known.map((h) => (h.id === source.node.id ? p.node : h));
-      return policy.verifyPlacement(moved, replication, liveZones).ok;
+      const swapped = known.map((h) => (h.id === source.node.id ? p.node : h));
+      return policy.verifyPlacement(swapped, replication, liveZones).ok;
     });
     if (!target) continue;
     moves.push({ chunkId: chunk.chunkId, sourceId: source.node.id, targetId: target.node.id, length: L });
