@@ -1,10 +1,21 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { AdminState, ChunkHealth, DataNodeState, DataNodeStatusSchema, FsckFileSchema, type DataNodeStatus, type FsckFile, type AdminService } from "@trainfs/proto";
-import { TrainfsError, joinPath } from "@trainfs/common";
-import type { InodeRecord } from "./metadata-store.js";
+import {
+  AdminState,
+  BalancerStatusSchema,
+  ChunkHealth,
+  DataNodeState,
+  DataNodeStatusSchema,
+  FsckFileSchema,
+  type AdminService,
+  type BalancerStatus as BalancerStatusMessage,
+  type DataNodeStatus,
+} from "@trainfs/proto";
+import { safeNumber } from "@trainfs/common";
+import type { BalancerStatus } from "./chunks/balancer.js";
+import type { ChunkHealth as Health } from "./chunks/chunk-manager.js";
 import type { DataNodeView } from "./datanode-manager.js";
-import type { NameNodeParts } from "./namenode-service.js";
+import type { NameNodeFacades } from "./namenode-facades.js";
 import { required } from "./rpc-fields.js";
 
 const adminStates = {
@@ -13,12 +24,20 @@ const adminStates = {
   decommissioned: AdminState.DECOMMISSIONED,
 } as const;
 
-/** What operators call: the cluster report and draining DataNodes. */
-export function adminProtocol(p: NameNodeParts): ServiceImpl<typeof AdminService> {
+const healths: Record<Health, ChunkHealth> = {
+  healthy: ChunkHealth.HEALTHY,
+  under_replicated: ChunkHealth.UNDER_REPLICATED,
+  corrupt: ChunkHealth.CORRUPT,
+  missing: ChunkHealth.MISSING,
+};
+
+/** What operators call: the cluster report, fsck, draining DataNodes and the balancer. */
+export function adminProtocol(p: NameNodeFacades): ServiceImpl<typeof AdminService> {
   const status = (n: DataNodeView): DataNodeStatus =>
     create(DataNodeStatusSchema, {
       datanodeId: n.id,
       address: n.address,
+      zone: n.zone,
       state: n.live ? DataNodeState.ALIVE : DataNodeState.DEAD,
       adminState: adminStates[n.adminState],
       capacityBytes: BigInt(n.capacityBytes),
@@ -28,120 +47,85 @@ export function adminProtocol(p: NameNodeParts): ServiceImpl<typeof AdminService
       millisSinceHeartbeat: BigInt(n.lastHeartbeatMs ? Math.max(0, p.now() - n.lastHeartbeatMs) : 0),
       neverHeard: n.lastHeartbeatMs === 0,
     });
-
-  /** Chunks on the node that would fall short of their replication without it. */
-  const replicationNeededFrom = (datanodeId: string): number => {
-    let most = 0;
-    for (const chunkId of p.chunkMap.chunksOn(datanodeId)) {
-      const inodeId = p.store.chunks.get(chunkId)?.inodeId;
-      if (inodeId !== undefined) most = Math.max(most, p.store.inodes.get(inodeId)?.replication ?? 0);
-    }
-    return most;
-  };
+  const balancer = (b: BalancerStatus): BalancerStatusMessage =>
+    create(BalancerStatusSchema, {
+      running: b.running,
+      thresholdPercent: b.thresholdPercent,
+      movesDone: BigInt(b.movesDone),
+      bytesMoved: BigInt(b.bytesMoved),
+      movesInFlight: b.movesInFlight,
+      maxDeviationPercent: b.maxDeviationPercent,
+      stopReason: b.stopReason,
+    });
 
   return {
     async clusterStatus() {
-      const counts = p.queue.counts();
-      const safeMode = p.safeMode.status();
+      const r = p.cluster.report();
       return {
-        clusterId: p.store.clusterId,
-        datanodes: p.datanodes.all().map(status),
-        underReplicatedChunks: BigInt(counts.underReplicated),
-        missingChunks: BigInt(counts.missing),
-        corruptReplicas: BigInt(p.corrupt.count()),
-        pendingReplicationTasks: BigInt(p.pending.count()),
-        pendingTrashTasks: BigInt(p.trash.count()),
+        clusterId: r.clusterId,
+        datanodes: r.datanodes.map(status),
+        underReplicatedChunks: BigInt(r.chunks.underReplicated),
+        missingChunks: BigInt(r.chunks.missing),
+        misplacedChunks: BigInt(r.chunks.misplaced),
+        corruptReplicas: BigInt(r.chunks.corruptReplicas),
+        pendingReplicationTasks: BigInt(r.chunks.pendingReplications),
+        pendingTrashTasks: BigInt(r.chunks.pendingTrash),
         safeMode: {
-          on: safeMode.on,
-          reportedChunks: BigInt(safeMode.reportedChunks),
-          totalChunks: BigInt(safeMode.totalChunks),
-          threshold: safeMode.threshold,
+          on: r.safeMode.on,
+          reportedChunks: BigInt(r.safeMode.reportedChunks),
+          totalChunks: BigInt(r.safeMode.totalChunks),
+          threshold: r.safeMode.threshold,
         },
+        balancer: balancer(r.balancer),
       };
     },
 
     async fsck(req) {
-      const root = p.namespace.lookup(req.path);
-      const files: FsckFile[] = [];
-      const totals = { healthy: 0, under: 0, corrupt: 0, missing: 0 };
-      const visit = (path: string, inode: InodeRecord) => {
-        if (inode.type === "dir") {
-          for (const child of p.namespace.list(inode)) visit(joinPath(path, child.name), child);
-          return;
-        }
-        const chunks = inode.chunkIds.map((chunkId) => {
-          const chunk = p.store.chunks.get(chunkId);
-          const live = chunk ? p.chunkMap.liveHolders(chunk) : [];
-          const corrupt = p.corrupt.holders(chunkId).map((h) => h.datanodeId);
-          const health =
-            live.length >= inode.replication ? ChunkHealth.HEALTHY
-            : live.length > 0 ? ChunkHealth.UNDER_REPLICATED
-            : corrupt.length > 0 ? ChunkHealth.CORRUPT
-            : ChunkHealth.MISSING;
-          if (health === ChunkHealth.HEALTHY) totals.healthy++;
-          else if (health === ChunkHealth.UNDER_REPLICATED) totals.under++;
-          else if (health === ChunkHealth.CORRUPT) totals.corrupt++;
-          else totals.missing++;
-          return {
-            chunkId,
-            index: chunk?.index ?? 0,
-            length: BigInt(chunk?.length ?? 0),
-            health,
-            liveReplicas: live.map((id) => p.datanodes.address(id)),
-            corruptReplicas: corrupt.map((id) => p.datanodes.address(id)),
-          };
-        });
-        files.push(create(FsckFileSchema, { path, size: BigInt(inode.size), replication: inode.replication, chunks }));
-      };
-      visit(req.path, root);
+      const report = p.files.fsck(req.path);
       return {
-        files,
-        healthyChunks: BigInt(totals.healthy),
-        underReplicatedChunks: BigInt(totals.under),
-        corruptChunks: BigInt(totals.corrupt),
-        missingChunks: BigInt(totals.missing),
+        files: report.files.map((f) =>
+          create(FsckFileSchema, {
+            path: f.path,
+            size: BigInt(f.size),
+            replication: f.replication,
+            chunks: f.chunks.map((c) => ({
+              chunkId: c.chunkId,
+              index: c.index,
+              length: BigInt(c.length),
+              health: healths[c.health],
+              liveReplicas: c.live.map((id) => p.datanodes.address(id)),
+              corruptReplicas: c.corrupt.map((id) => p.datanodes.address(id)),
+            })),
+          }),
+        ),
+        healthyChunks: BigInt(report.totals.healthy),
+        underReplicatedChunks: BigInt(report.totals.under_replicated),
+        corruptChunks: BigInt(report.totals.corrupt),
+        missingChunks: BigInt(report.totals.missing),
       };
     },
 
     async decommissionDataNode(req) {
       required(req.datanode, "datanode");
-      const node = p.datanodes.find(req.datanode);
-      if (!node.live) throw new TrainfsError("failed_precondition", `DataNode ${node.id} (${node.address}) is dead; only a live node can be drained`);
-      if (node.adminState === "normal") {
-        const others = p.datanodes.liveNodes().filter((n) => n.id !== node.id && n.adminState === "normal").length;
-        const needed = replicationNeededFrom(node.id);
-        if (others < needed) {
-          throw new TrainfsError(
-            "failed_precondition",
-            `cannot drain ${node.address}: some of its chunks need ${needed} replicas, but only ${others} other live DataNode(s) in service remain`,
-          );
-        }
-        await p.store.write(() => {
-          p.datanodes.setAdminState(node.id, "decommissioning");
-          for (const chunkId of p.chunkMap.chunksOn(node.id)) p.replication.recheck(chunkId);
-        });
-      }
-      return { datanode: status(p.datanodes.find(node.id)) };
-    },
-
-    async startBalancer() {
-      throw new TrainfsError("unimplemented", "the balancer is not in this build yet");
-    },
-
-    async stopBalancer() {
-      throw new TrainfsError("unimplemented", "the balancer is not in this build yet");
+      return { datanode: status(await p.cluster.decommission(req.datanode)) };
     },
 
     async recommissionDataNode(req) {
       required(req.datanode, "datanode");
-      const node = p.datanodes.find(req.datanode);
-      if (node.adminState !== "normal") {
-        await p.store.write(() => {
-          p.datanodes.setAdminState(node.id, "normal");
-          for (const chunkId of p.chunkMap.chunksOn(node.id)) p.replication.recheck(chunkId);
-        });
-      }
-      return { datanode: status(p.datanodes.find(node.id)) };
+      return { datanode: status(await p.cluster.recommission(req.datanode)) };
+    },
+
+    async startBalancer(req) {
+      const started = p.chunks.balancer.start({
+        thresholdPercent: req.thresholdPercent,
+        bandwidthBytesPerSecond: safeNumber(req.bandwidthBytesPerSecond, "bandwidth_bytes_per_second"),
+        maxMoves: req.maxMovesInFlight,
+      });
+      return { balancer: balancer(started) };
+    },
+
+    async stopBalancer() {
+      return { balancer: balancer(p.chunks.balancer.stop()) };
     },
   };
 }

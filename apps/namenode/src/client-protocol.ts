@@ -5,30 +5,25 @@ import {
   ConfirmFileResponseSchema,
   PutFileResponseSchema,
   type ChunkReceipt,
+  type ClientService,
   type ConfirmFileRequest,
   type ConfirmFileResponse,
-  type ClientService,
   type PutFileRequest,
   type PutFileResponse,
 } from "@trainfs/proto";
-import { TrainfsError, joinPath, safeNumber } from "@trainfs/common";
-import { deletePath } from "./delete-operation.js";
-import type { NameNodeParts } from "./namenode-service.js";
-import { contentSummary, mkdir, rename, setReplication } from "./namespace-operations.js";
+import { TrainfsError, safeNumber } from "@trainfs/common";
+import type { NameNodeFacades } from "./namenode-facades.js";
 import { eachOnItsOwn, fileInfo, location, required } from "./rpc-fields.js";
 import type { ConfirmedChunk, PlannedChunk, StoredReplica } from "./upload-manager.js";
-
-const DEFAULT_PAGE = 1000;
-const MAX_PAGE = 10_000;
 
 /**
  * The replicas a ConfirmFile's receipts vouch for. Each must name one of the
  * confirmed chunks and carry its DataNode's signature over that chunk's
  * digest: a client cannot claim a replica no DataNode stored.
  */
-function checkReceipts(p: NameNodeParts, chunks: ConfirmedChunk[], receipts: ChunkReceipt[]): StoredReplica[] {
-  if (receipts.length > chunks.length * p.limits.maxReplication) {
-    throw new TrainfsError("invalid_argument", `${receipts.length} receipts for ${chunks.length} chunks of at most ${p.limits.maxReplication} replicas`);
+function checkReceipts(p: NameNodeFacades, chunks: ConfirmedChunk[], receipts: ChunkReceipt[]): StoredReplica[] {
+  if (receipts.length > chunks.length * p.maxReplication) {
+    throw new TrainfsError("invalid_argument", `${receipts.length} receipts for ${chunks.length} chunks of at most ${p.maxReplication} replicas`);
   }
   const byId = new Map(chunks.map((c) => [c.chunkId, c]));
   return receipts.map((r, i) => {
@@ -46,8 +41,8 @@ function checkReceipts(p: NameNodeParts, chunks: ConfirmedChunk[], receipts: Chu
   });
 }
 
-/** What clients call: writes, reads, listings and deletes. */
-export function clientProtocol(p: NameNodeParts): ServiceImpl<typeof ClientService> {
+/** What clients call (HDFS's ClientProtocol): writes, reads, listings and deletes. */
+export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientService> {
   const at = (datanodeId: string) => location(p.datanodes, datanodeId);
   const plan = (c: PlannedChunk, attempt: string) => ({
     chunkId: c.chunkId,
@@ -55,11 +50,11 @@ export function clientProtocol(p: NameNodeParts): ServiceImpl<typeof ClientServi
     offset: BigInt(c.offset),
     length: BigInt(c.length),
     chain: c.chain.map(at),
-    accessToken: p.chunkToken.write(c.chunkId, attempt, c.chain),
+    accessToken: p.tokens.write(c.chunkId, attempt, c.chain),
   });
   const putFile = async (req: PutFileRequest): Promise<PutFileResponse> => {
     const size = safeNumber(req.size, "size");
-    const planned = await p.uploads.start(req.path, size, req.replication, safeNumber(req.chunkSize, "chunk_size"), {
+    const planned = await p.writes.start(req.path, size, req.replication, safeNumber(req.chunkSize, "chunk_size"), {
       overwrite: req.overwrite,
       unknownSize: req.unknownSize,
     });
@@ -74,7 +69,7 @@ export function clientProtocol(p: NameNodeParts): ServiceImpl<typeof ClientServi
   const confirmFile = async (req: ConfirmFileRequest): Promise<ConfirmFileResponse> => {
     required(req.uploadId, "upload_id");
     const chunks = req.chunks.map((c) => ({ chunkId: c.chunkId, length: safeNumber(c.length, "length"), checksum: c.checksum }));
-    const inode = await p.uploads.confirm(req.path, req.uploadId, chunks, checkReceipts(p, chunks, req.receipts));
+    const inode = await p.writes.confirm(req.path, req.uploadId, chunks, checkReceipts(p, chunks, req.receipts));
     return create(ConfirmFileResponseSchema, { file: fileInfo(req.path, inode) });
   };
   return {
@@ -93,90 +88,74 @@ export function clientProtocol(p: NameNodeParts): ServiceImpl<typeof ClientServi
 
     async addChunk(req) {
       required(req.uploadId, "upload_id");
-      return { chunk: plan(await p.uploads.addChunk(req.path, req.uploadId, safeNumber(req.length, "length")), req.uploadId) };
+      return { chunk: plan(await p.writes.addChunk(req.path, req.uploadId, safeNumber(req.length, "length")), req.uploadId) };
     },
 
     async replaceChain(req) {
       required(req.uploadId, "upload_id");
       required(req.chunkId, "chunk_id");
-      return { chunk: plan(await p.uploads.replaceChain(req.path, req.uploadId, req.chunkId, req.failedDatanodeIds, req.suspectDatanodeIds), req.uploadId) };
+      return { chunk: plan(await p.writes.replaceChain(req.path, req.uploadId, req.chunkId, req.failedDatanodeIds, req.suspectDatanodeIds), req.uploadId) };
     },
 
     async renewLease(req) {
       required(req.uploadId, "upload_id");
-      await p.uploads.renew(req.path, req.uploadId);
+      await p.writes.renew(req.path, req.uploadId);
       return {};
     },
 
     async abandonFile(req) {
       required(req.uploadId, "upload_id");
-      await p.uploads.abandon(req.path, req.uploadId);
+      await p.writes.abandon(req.path, req.uploadId);
       return {};
     },
 
     async getFile(req) {
-      const inode = p.namespace.lookup(req.path);
-      if (inode.type !== "file") throw new TrainfsError("failed_precondition", `${req.path} is a directory`);
-      const chunks = inode.chunkIds.map((chunkId) => {
-        const chunk = p.store.chunks.get(chunkId);
-        if (!chunk) throw new TrainfsError("internal", `chunk ${chunkId} of ${req.path} is missing from the chunk map`);
-        const holders = p.chunkMap.liveHolders(chunk);
-        // Rotate by chunk index so that reads of consecutive chunks spread over the replicas.
-        const k = holders.length ? chunk.index % holders.length : 0;
-        const ordered = [...holders.slice(k), ...holders.slice(0, k)];
-        return create(ChunkLocationSchema, {
-          chunkId,
-          index: chunk.index,
-          offset: BigInt(chunk.offset),
-          length: BigInt(chunk.length),
-          checksum: chunk.checksum ?? 0,
-          replicas: ordered.map(at),
-          corruptReplicaCount: p.corrupt.holders(chunkId).length,
-          accessToken: p.chunkToken.read(chunkId),
-        });
-      });
-      return { file: fileInfo(req.path, inode), chunks };
+      const { inode, chunks } = p.files.getFile(req.path);
+      return {
+        file: fileInfo(req.path, inode),
+        chunks: chunks.map(({ chunk, replicas, corruptCount }) =>
+          create(ChunkLocationSchema, {
+            chunkId: chunk.chunkId,
+            index: chunk.index,
+            offset: BigInt(chunk.offset),
+            length: BigInt(chunk.length),
+            checksum: chunk.checksum ?? 0,
+            replicas: replicas.map(at),
+            corruptReplicaCount: corruptCount,
+            accessToken: p.tokens.read(chunk.chunkId),
+          }),
+        ),
+      };
     },
 
     async list(req) {
-      const inode = p.namespace.lookup(req.path);
-      if (inode.type === "file") return { entries: [fileInfo(req.path, inode)], hasMore: false };
-      if (req.limit > MAX_PAGE) throw new TrainfsError("invalid_argument", `limit is at most ${MAX_PAGE}`);
-      const page = p.namespace.listPage(inode, req.startAfter, req.limit || DEFAULT_PAGE);
-      return { entries: page.entries.map((child) => fileInfo(joinPath(req.path, child.name), child)), hasMore: page.hasMore };
+      const page = p.files.list(req.path, req.startAfter, req.limit);
+      return { entries: page.entries.map((e) => fileInfo(e.path, e.inode)), hasMore: page.hasMore };
     },
 
     async stat(req) {
-      return { file: fileInfo(req.path, p.namespace.lookup(req.path)) };
+      return { file: fileInfo(req.path, p.files.stat(req.path)) };
     },
 
     async mkdir(req) {
-      const nowMs = p.now();
-      const dir = await p.store.write(() => mkdir(p, req.path, req.parents, nowMs));
-      return { directory: fileInfo(req.path, dir) };
+      return { directory: fileInfo(req.path, await p.files.mkdir(req.path, req.parents)) };
     },
 
     async rename(req) {
-      const nowMs = p.now();
-      const moved = await p.store.write(() => rename(p, req.source, req.destination, req.overwrite, nowMs));
-      return { file: fileInfo(req.destination, moved) };
+      return { file: fileInfo(req.destination, await p.files.rename(req.source, req.destination, req.overwrite)) };
     },
 
     async setReplication(req) {
-      const nowMs = p.now();
-      const file = await p.store.write(() => setReplication(p, req.path, req.replication, p.limits.maxReplication, nowMs));
-      return { file: fileInfo(req.path, file) };
+      return { file: fileInfo(req.path, await p.files.setReplication(req.path, req.replication)) };
     },
 
     async contentSummary(req) {
-      const s = contentSummary(p, req.path);
+      const s = p.files.contentSummary(req.path);
       return { files: BigInt(s.files), directories: BigInt(s.directories), bytes: BigInt(s.bytes), spaceConsumed: BigInt(s.spaceConsumed) };
     },
 
     async deleteFile(req) {
-      const nowMs = p.now();
-      const chunkCount = await p.store.write(() => deletePath(p, req.path, req.recursive, nowMs));
-      return { chunkCount };
+      return { chunkCount: await p.files.delete(req.path, req.recursive) };
     },
 
     async reportBadChunks(req) {
@@ -185,7 +164,7 @@ export function clientProtocol(p: NameNodeParts): ServiceImpl<typeof ClientServi
         required(r.datanodeId, `replicas[${i}].datanode_id`);
         return { chunkId: r.chunkId, datanodeId: r.datanodeId };
       });
-      return { verificationsRequested: p.verifications.request(suspects) };
+      return { verificationsRequested: p.chunks.suspect(suspects) };
     },
   };
 }

@@ -23,6 +23,10 @@ export const nameNodeConfigSchema = z.object({
   trashRedeliveryMs: configFields.milliseconds().default(60_000),
   safeModeThreshold: z.coerce.number().min(0).max(1).default(0.999),
   safeModeTimeoutMs: configFields.milliseconds().default(120_000),
+  placementPolicy: z.enum(["zone-aware", "available-space"]).default("zone-aware"),
+  balancerBandwidthBytesPerSecond: configFields.size().default(16 * 1024 * 1024),
+  balancerMaxMoves: z.coerce.number().int().positive().default(4),
+  balancerThresholdPercent: z.coerce.number().min(1).max(50).default(10),
   /**
    * Web origins (scheme://host:port) whose pages may call the NameNode (CORS);
    * its own console is same-origin and needs none. "*" allows any.

@@ -31,9 +31,9 @@ describe("DataNodeManager", () => {
     await dns.register("dn-1", "http://127.0.0.1:1", 1000, 800);
     dns.promise("upload-1", "dn-1", 300);
     dns.promise("upload-2", "dn-1", 100);
-    expect(dns.placementCandidates()).toEqual([{ id: "dn-1", available: 400 }]);
+    expect(dns.placementNodes()).toEqual([{ id: "dn-1", zone: "", available: 400, capacityBytes: 1000, usedBytes: 0 }]);
     dns.releasePromises("upload-1");
-    expect(dns.placementCandidates()).toEqual([{ id: "dn-1", available: 700 }]);
+    expect(dns.placementNodes()).toEqual([{ id: "dn-1", zone: "", available: 700, capacityBytes: 1000, usedBytes: 0 }]);
   });
 
   it("persists the DataNode table, and a new id at an old address replaces the old node", async () => {

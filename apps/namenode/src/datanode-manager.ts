@@ -1,10 +1,12 @@
 import { TrainfsError } from "@trainfs/common";
 import type { AdminState, MetadataStore } from "./metadata-store.js";
-import type { PlacementCandidate } from "./placement-policy.js";
+import type { PlacementNode } from "./chunks/placement-policy.js";
 
 interface DataNodeState {
   id: string;
   address: string;
+  /** The failure domain it reported at registration; "" for none. */
+  zone: string;
   capacityBytes: number;
   freeBytes: number;
   usedBytes: number;
@@ -45,7 +47,7 @@ export class DataNodeManager {
     this.startedMs = now();
   }
 
-  async register(id: string, address: string, capacityBytes: number, freeBytes: number): Promise<void> {
+  async register(id: string, address: string, capacityBytes: number, freeBytes: number, zone = ""): Promise<void> {
     const nowMs = this.now();
     // A node that took over another's address (its data dir was wiped, say)
     // makes the old id dead at once: nothing can be reached there any more.
@@ -54,10 +56,10 @@ export class DataNodeManager {
     }
     await this.store.write(() => {
       const previous = this.store.datanodes.get(id);
-      this.store.datanodes.put(id, { ...previous, id, address, capacityBytes, registeredMs: nowMs });
+      this.store.datanodes.put(id, { ...previous, id, address, capacityBytes, registeredMs: nowMs, zone });
     });
     this.nodes.set(id, {
-      id, address, capacityBytes, freeBytes, usedBytes: 0, chunkCount: 0, lastHeartbeatMs: nowMs, registeredMs: nowMs, dead: false,
+      id, address, zone, capacityBytes, freeBytes, usedBytes: 0, chunkCount: 0, lastHeartbeatMs: nowMs, registeredMs: nowMs, dead: false,
     });
   }
 
@@ -92,7 +94,7 @@ export class DataNodeManager {
     const record = this.store.datanodes.get(id);
     if (!record) return;
     this.nodes.set(id, {
-      id, address: record.address, capacityBytes: record.capacityBytes, freeBytes: 0, usedBytes: 0, chunkCount: 0,
+      id, address: record.address, zone: record.zone ?? "", capacityBytes: record.capacityBytes, freeBytes: 0, usedBytes: 0, chunkCount: 0,
       lastHeartbeatMs: 0, registeredMs: 0, dead: true,
     });
   }
@@ -151,6 +153,7 @@ export class DataNodeManager {
       views.push({
         id: key,
         address: state?.address ?? value.address,
+        zone: state?.zone ?? value.zone ?? "",
         live: this.isLive(key),
         adminState: value.adminState ?? "normal",
         capacityBytes: state?.capacityBytes ?? value.capacityBytes,
@@ -163,11 +166,33 @@ export class DataNodeManager {
     return views;
   }
 
-  /** Live nodes in normal service (not draining), with space less promises. */
-  placementCandidates(): PlacementCandidate[] {
+  /** Live nodes in normal service (not draining), with their zones and space less promises: where new replicas may go. */
+  placementNodes(): PlacementNode[] {
     return this.liveNodes()
       .filter((n) => n.adminState === "normal")
-      .map((n) => ({ id: n.id, available: n.freeBytes - this.promisedTo(n.id) }));
+      .map((n) => this.toPlacementNode(n));
+  }
+
+  /** One node as the placement policy sees it, live or not. */
+  placementNode(id: string): PlacementNode {
+    const n = this.nodes.get(id);
+    const record = n ? undefined : this.store.datanodes.get(id);
+    return {
+      id,
+      zone: n?.zone ?? record?.zone ?? "",
+      available: (n?.freeBytes ?? 0) - this.promisedTo(id),
+      capacityBytes: n?.capacityBytes ?? record?.capacityBytes ?? 0,
+      usedBytes: n?.usedBytes ?? 0,
+    };
+  }
+
+  /** Zones with a live node in normal service: what placement is judged against. */
+  liveZones(): Set<string> {
+    return new Set(this.placementNodes().map((n) => n.zone));
+  }
+
+  private toPlacementNode(n: DataNodeView): PlacementNode {
+    return { id: n.id, zone: n.zone, available: n.freeBytes - this.promisedTo(n.id), capacityBytes: n.capacityBytes, usedBytes: n.usedBytes };
   }
 
   promise(uploadId: string, datanodeId: string, bytes: number): void {

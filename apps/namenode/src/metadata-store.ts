@@ -58,6 +58,8 @@ export interface DataNodeRecord {
   capacityBytes: number;
   registeredMs: number;
   adminState?: AdminState;
+  /** The failure domain it reported; absent for none. */
+  zone?: string;
 }
 
 /** A copy handed to a source DataNode, waiting for the targets' commits. */

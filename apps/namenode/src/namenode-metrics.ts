@@ -1,5 +1,5 @@
 import { Metrics } from "@trainfs/common";
-import type { NameNodeParts } from "./namenode-service.js";
+import type { NameNodeParts } from "./namenode-facades.js";
 
 /** The NameNode's gauges, read from its live state at each scrape of /metrics. */
 export function nameNodeMetrics(p: NameNodeParts): Metrics {
@@ -18,11 +18,20 @@ export function nameNodeMetrics(p: NameNodeParts): Metrics {
   perNode("trainfs_datanode_heartbeat_age_seconds", "Seconds since each DataNode's last heartbeat (-1: never since start).", (n) =>
     n.lastHeartbeatMs ? (p.now() - n.lastHeartbeatMs) / 1000 : -1,
   );
-  m.gauge("trainfs_chunks_under_replicated", "Chunks with fewer live replicas than their replication (at least one).", [], (g) => g.set(p.queue.counts().underReplicated));
-  m.gauge("trainfs_chunks_missing", "Chunks with no live replica.", [], (g) => g.set(p.queue.counts().missing));
-  m.gauge("trainfs_replicas_corrupt", "Replicas found bad and not yet trashed.", [], (g) => g.set(p.corrupt.count()));
-  m.gauge("trainfs_replication_tasks_pending", "Copies handed out and not finished.", [], (g) => g.set(p.pending.count()));
-  m.gauge("trainfs_trash_tasks_pending", "Chunk deletions DataNodes owe.", [], (g) => g.set(p.trash.count()));
+  const counts = (pick: (c: ReturnType<NameNodeParts["chunks"]["counts"]>) => number) => (g: { set(v: number): void }) => g.set(pick(p.chunks.counts()));
+  m.gauge("trainfs_chunks_under_replicated", "Chunks with fewer live replicas in service than their replication (at least one).", [], counts((c) => c.underReplicated));
+  m.gauge("trainfs_chunks_missing", "Chunks with no live replica.", [], counts((c) => c.missing));
+  m.gauge("trainfs_chunks_misplaced", "Chunks whose replicas break the placement policy (all in one zone while several are alive).", [], counts((c) => c.misplaced));
+  m.gauge("trainfs_replicas_corrupt", "Replicas found bad and not yet trashed.", [], counts((c) => c.corruptReplicas));
+  m.gauge("trainfs_replication_tasks_pending", "Copies handed out and not finished.", [], counts((c) => c.pendingReplications));
+  m.gauge("trainfs_trash_tasks_pending", "Chunk deletions DataNodes owe.", [], counts((c) => c.pendingTrash));
+  m.gauge("trainfs_replica_verifications_pending", "Replicas readers suspected, waiting for their DataNodes to verify them.", [], counts((c) => c.pendingVerifications));
+  const balancer = (pick: (b: ReturnType<NameNodeParts["chunks"]["balancer"]["status"]>) => number) => (g: { set(v: number): void }) => g.set(pick(p.chunks.balancer.status()));
+  m.gauge("trainfs_balancer_running", "1 while the balancer runs.", [], balancer((b) => (b.running ? 1 : 0)));
+  m.gauge("trainfs_balancer_moves_done", "Replica moves the balancer finished since it started.", [], balancer((b) => b.movesDone));
+  m.gauge("trainfs_balancer_bytes_moved", "Bytes the balancer moved since it started.", [], balancer((b) => b.bytesMoved));
+  m.gauge("trainfs_balancer_moves_in_flight", "Balancer copies under way.", [], balancer((b) => b.movesInFlight));
+  m.gauge("trainfs_balancer_max_deviation_percent", "Largest distance of a DataNode's used share from the cluster's mean, in percentage points.", [], balancer((b) => b.maxDeviationPercent));
   m.gauge("trainfs_safe_mode", "1 while in safe mode.", [], (g) => g.set(p.safeMode.isOn ? 1 : 0));
   m.gauge("trainfs_chunks", "Chunks the NameNode knows (files and writes in progress).", [], (g) => g.set(p.store.chunkCount()));
   m.gauge("trainfs_writes_in_progress", "Files under construction.", [], (g) => g.set(p.store.uploads.getCount()));

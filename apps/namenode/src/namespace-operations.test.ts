@@ -1,30 +1,11 @@
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { ChunkMap } from "./chunk-map.js";
-import { CorruptReplicas } from "./corrupt-replicas.js";
-import { DataNodeManager } from "./datanode-manager.js";
 import { deletePath } from "./delete-operation.js";
-import type { NameNodeParts } from "./namenode-service.js";
-import { Namespace } from "./namespace.js";
 import { contentSummary, mkdir, rename, setReplication } from "./namespace-operations.js";
-import { PendingReplications } from "./pending-replications.js";
-import { ReplicationMonitor } from "./replication-monitor.js";
-import { ReplicationQueue } from "./replication-queue.js";
-import { Trash } from "./trash.js";
-import { openTestStore } from "../test/test-store.js";
+import { testNameNode } from "../test/test-namenode.js";
 
-async function parts(): Promise<NameNodeParts> {
-  const { store } = await openTestStore();
-  const datanodes = new DataNodeManager(store, 10_000);
-  const chunkMap = new ChunkMap(store, datanodes);
-  const trash = new Trash(store, 1000);
-  const queue = new ReplicationQueue(store);
-  const pending = new PendingReplications(store);
-  const corrupt = new CorruptReplicas(store, chunkMap, trash);
-  const replication = new ReplicationMonitor(store, chunkMap, datanodes, queue, pending, trash, corrupt, {
-    maxReplicationStreams: 4, replicationTimeoutMs: 1000, maxChunksPerRound: 100,
-  }, pino({ level: "silent" }));
-  return { store, namespace: new Namespace(store), chunkMap, datanodes, trash, queue, pending, corrupt, replication } as unknown as NameNodeParts;
+async function parts() {
+  const nn = await testNameNode({ nodes: 0, config: { trashRedeliveryMs: 1000, replicationTimeoutMs: 1000 } });
+  return { ...nn, trash: nn.chunks.trash, queue: nn.chunks.queue, pending: nn.chunks.pending, chunkMap: nn.chunks.map };
 }
 
 const file = (chunkIds: string[] = []) => ({ mtimeMs: 1, size: 100, replication: 3, chunkSize: 64, chunkIds });

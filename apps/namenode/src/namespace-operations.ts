@@ -1,13 +1,14 @@
 import { TrainfsError, validatePath } from "@trainfs/common";
-import { removeInode } from "./delete-operation.js";
-import type { InodeRecord } from "./metadata-store.js";
-import type { NameNodeParts } from "./namenode-service.js";
+import { removeInode, type NamespaceParts } from "./delete-operation.js";
+import type { InodeRecord, MetadataStore } from "./metadata-store.js";
+
+type Parts = NamespaceParts & { store: MetadataStore };
 
 /**
  * The namespace verbs beyond put, get and delete (as HDFS's FSDirMkdirOp,
  * FSDirRenameOp, ...). Each runs inside the caller's one `store.write`.
  */
-export function mkdir(p: NameNodeParts, path: string, parents: boolean, nowMs: number): InodeRecord {
+export function mkdir(p: Parts, path: string, parents: boolean, nowMs: number): InodeRecord {
   const segments = validatePath(path);
   const existing = p.namespace.resolve(segments);
   if (existing) {
@@ -26,7 +27,7 @@ export function mkdir(p: NameNodeParts, path: string, parents: boolean, nowMs: n
  * is refused (AlreadyExists) unless `overwrite` is set and both are files; a
  * directory cannot move into its own subtree (InvalidArgument).
  */
-export function rename(p: NameNodeParts, source: string, destination: string, overwrite: boolean, nowMs: number): InodeRecord {
+export function rename(p: Parts, source: string, destination: string, overwrite: boolean, nowMs: number): InodeRecord {
   const from = validatePath(source);
   const to = validatePath(destination);
   if (from.length === 0) throw new TrainfsError("invalid_argument", "the root directory cannot be moved");
@@ -52,7 +53,7 @@ export function rename(p: NameNodeParts, source: string, destination: string, ov
 }
 
 /** Changes a file's replication; the replication monitor adds or trims copies. */
-export function setReplication(p: NameNodeParts, path: string, replication: number, maxReplication: number, nowMs: number): InodeRecord {
+export function setReplication(p: Parts, path: string, replication: number, maxReplication: number, nowMs: number): InodeRecord {
   if (!Number.isInteger(replication) || replication < 1 || replication > maxReplication) {
     throw new TrainfsError("invalid_argument", `replication must be between 1 and ${maxReplication}, got ${replication}`);
   }
@@ -60,11 +61,11 @@ export function setReplication(p: NameNodeParts, path: string, replication: numb
   if (inode.type !== "file") throw new TrainfsError("invalid_argument", `${path} is a directory; replication is set on files`);
   const updated = { ...inode, replication, mtimeMs: nowMs };
   p.store.inodes.put(inode.id, updated);
-  for (const chunkId of inode.chunkIds) p.replication.recheck(chunkId);
+  p.chunks.recheck(inode.chunkIds);
   return updated;
 }
 
-export function contentSummary(p: NameNodeParts, path: string) {
+export function contentSummary(p: Parts, path: string) {
   const summary = { files: 0, directories: 0, bytes: 0, spaceConsumed: 0 };
   for (const node of p.namespace.subtree(p.namespace.lookup(path))) {
     if (node.type === "dir") summary.directories++;

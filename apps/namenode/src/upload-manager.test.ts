@@ -1,38 +1,20 @@
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { ChunkMap } from "./chunk-map.js";
-import { CorruptReplicas } from "./corrupt-replicas.js";
-import { DataNodeManager } from "./datanode-manager.js";
 import { Namespace } from "./namespace.js";
-import { PendingReplications } from "./pending-replications.js";
-import { ReplicationMonitor } from "./replication-monitor.js";
-import { ReplicationQueue } from "./replication-queue.js";
-import { Trash } from "./trash.js";
-import { UploadManager, type UploadLimits } from "./upload-manager.js";
-import { openTestStore } from "../test/test-store.js";
+import type { UploadManager } from "./upload-manager.js";
+import { testNameNode } from "../test/test-namenode.js";
 
-const limits: UploadLimits = {
-  defaultReplication: 3, maxReplication: 16, defaultChunkSize: 100, minChunkSize: 10, maxChunkSize: 1000,
-  maxChunksPerFile: 50, uploadLeaseMs: 1000,
-};
+const LEASE_MS = 1000;
 
 async function setup(liveNodes = 4) {
-  const { store } = await openTestStore();
-  const clock = { now: 10_000 };
-  const now = () => clock.now;
-  const datanodes = new DataNodeManager(store, 60_000, now);
-  for (let i = 1; i <= liveNodes; i++) await datanodes.register(`dn-${i}`, `http://127.0.0.1:${i}`, 1e6, 1e6);
-  const namespace = new Namespace(store);
-  const chunkMap = new ChunkMap(store, datanodes);
-  const trash = new Trash(store, 60_000);
-  const queue = new ReplicationQueue(store);
-  const replication = new ReplicationMonitor(store, chunkMap, datanodes, queue, new PendingReplications(store), trash, new CorruptReplicas(store, chunkMap, trash), {
-    maxReplicationStreams: 4, replicationTimeoutMs: 30_000, maxChunksPerRound: 100,
-  }, pino({ level: "silent" }), now);
-  const uploads = new UploadManager(store, namespace, chunkMap, datanodes, trash, limits, now, (chunkIds) => {
-    for (const chunkId of chunkIds) replication.recheck(chunkId);
+  const nn = await testNameNode({
+    nodes: liveNodes,
+    startMs: 10_000,
+    free: () => 1e6,
+    config: { defaultReplication: 3, maxReplication: 16, defaultChunkSize: 100, minChunkSize: 10, maxChunkSize: 1000, maxChunksPerFile: 50, uploadLeaseMs: LEASE_MS, heartbeatTimeoutMs: 60_000 },
   });
-  const commit = (dn: string, r: { chunkId: string; length: number; checksum: number }) => store.write(() => chunkMap.commit(dn, r, now()));
+  const { store, clock, datanodes, namespace, chunks, writes: uploads } = nn;
+  const { map: chunkMap, trash, queue, replication } = chunks;
+  const commit = (dn: string, r: { chunkId: string; length: number; checksum: number }) => store.write(() => chunkMap.commit(dn, r, clock.now));
   /** Commits every planned chunk on every node of its chain, as the pipeline would. */
   const commitAll = async (planned: Awaited<ReturnType<UploadManager["start"]>>, checksum = 7) => {
     for (const c of planned.chunks) {
@@ -174,7 +156,7 @@ describe("UploadManager", () => {
     expect([...store.uploads.getKeys()]).toEqual([]);
     expect([...store.chunks.getKeys()]).toEqual([]);
     expect(new Namespace(store).resolve(["p"])).toBeUndefined();
-    expect(datanodes.placementCandidates().every((c) => c.available === 1e6)).toBe(true);
+    expect(datanodes.placementNodes().every((c) => c.available === 1e6)).toBe(true);
   });
 
   it("abandon frees the path, forgets the chunks and sends written copies to trash", async () => {
@@ -193,7 +175,7 @@ describe("UploadManager", () => {
   it("lets a new writer take over a path whose upload is idle past its lease", async () => {
     const { uploads, clock, store } = await setup();
     const stale = await uploads.start("/f", 50, 3, 100);
-    clock.now += limits.uploadLeaseMs + 1;
+    clock.now += LEASE_MS + 1;
     const fresh = await uploads.start("/f", 50, 3, 100);
     expect(store.uploads.get(stale.uploadId)).toBeUndefined();
     expect(store.uploadsByPath.get("/f")).toBe(fresh.uploadId);

@@ -1,12 +1,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { TrainfsError, formatChecksum, validatePath } from "@trainfs/common";
-import type { ChunkMap } from "./chunk-map.js";
+import type { ChunkManager } from "./chunks/chunk-manager.js";
 import type { DataNodeManager } from "./datanode-manager.js";
-import type { ChunkRecord, InodeRecord, MetadataStore, UploadRecord } from "./metadata-store.js";
-import type { Namespace } from "./namespace.js";
-import { chooseTargets } from "./placement-policy.js";
 import { removeInode } from "./delete-operation.js";
-import type { Trash } from "./trash.js";
+import type { LeaseManager } from "./lease-manager.js";
+import type { InodeRecord, MetadataStore, UploadRecord } from "./metadata-store.js";
+import type { Namespace } from "./namespace.js";
 
 export interface UploadLimits {
   defaultReplication: number;
@@ -15,8 +14,6 @@ export interface UploadLimits {
   minChunkSize: number;
   maxChunkSize: number;
   maxChunksPerFile: number;
-  /** An upload idle for longer loses its path to the next writer. */
-  uploadLeaseMs: number;
 }
 
 export interface PlannedChunk {
@@ -44,26 +41,18 @@ export interface StoredReplica {
  * and plans its chunks, ConfirmFile makes it visible once every chunk is
  * committed by its replicas, AbandonFile gives it up. A file under
  * construction lives apart from the namespace, so readers never see it.
+ * Chains come from the placement policy; the chunks' records and replicas
+ * are the chunk manager's; the lease is the lease manager's.
  */
 export class UploadManager {
   constructor(
     private readonly store: MetadataStore,
     private readonly namespace: Namespace,
-    private readonly chunkMap: ChunkMap,
+    private readonly chunks: ChunkManager,
     private readonly datanodes: DataNodeManager,
-    private readonly trash: Trash,
+    private readonly leases: LeaseManager,
     private readonly limits: UploadLimits,
     private readonly now: () => number = Date.now,
-    /**
-     * Called inside ConfirmFile's transaction with the new file's chunks, for
-     * the replication monitor to look at them: while they belonged to a write
-     * in progress it did not queue them, yet a chunk may already have more
-     * copies than the file's replication (a node of a failed chain that
-     * finished its copy and reported it before the client confirmed on
-     * another chain), or fewer live ones (a node of its chain declared dead
-     * since).
-     */
-    private readonly onLinked: (chunkIds: readonly string[]) => void = () => {},
   ) {}
 
   async start(
@@ -88,7 +77,11 @@ export class UploadManager {
     try {
       await this.store.write(() => {
         this.checkTarget(path, segments, options.overwrite ?? false);
-        this.takeOverPath(path, nowMs);
+        const idle = this.leases.takeOver(path, nowMs);
+        if (idle) {
+          this.drop(idle);
+          this.datanodes.releasePromises(idle.uploadId);
+        }
         this.namespace.mkdirs(segments.slice(0, -1), nowMs);
         const upload: UploadRecord = {
           uploadId, path, size: options.unknownSize ? -1 : size, replication, chunkSize, chunkIds: chunks.map((c) => c.chunkId),
@@ -96,15 +89,13 @@ export class UploadManager {
         };
         this.store.uploads.put(uploadId, upload);
         this.store.uploadsByPath.put(path, uploadId);
-        for (const c of chunks) {
-          this.store.chunks.put(c.chunkId, { chunkId: c.chunkId, uploadId, index: c.index, offset: c.offset, length: c.length });
-        }
+        this.chunks.addPlanned(uploadId, chunks);
       });
     } catch (err) {
       this.datanodes.releasePromises(uploadId);
       throw err;
     }
-    return { uploadId, replication, chunkSize, chunks, leaseMs: this.limits.uploadLeaseMs };
+    return { uploadId, replication, chunkSize, chunks, leaseMs: this.leases.leaseMs };
   }
 
   /** Plans the next chunk of a write of unknown size. */
@@ -118,15 +109,15 @@ export class UploadManager {
     if (upload.chunkIds.length >= this.limits.maxChunksPerFile) {
       throw new TrainfsError("resource_exhausted", `${path} has reached the limit of ${this.limits.maxChunksPerFile} chunks`);
     }
-    const chain = chooseTargets(this.datanodes.placementCandidates(), upload.replication, length);
+    const chain = this.chain(upload.replication, length);
     for (const id of chain) this.datanodes.promise(uploadId, id, length);
     const chunkId = randomBytes(16).toString("hex");
     const nowMs = this.now();
     return this.store.write(() => {
       const current = this.openUpload(path, uploadId);
-      const offset = current.chunkIds.reduce((sum, id) => sum + this.store.chunks.get(id)!.length, 0);
+      const offset = current.chunkIds.reduce((sum, id) => sum + this.chunks.get(id)!.length, 0);
       const index = current.chunkIds.length;
-      this.store.chunks.put(chunkId, { chunkId, uploadId, index, offset, length });
+      this.chunks.addPlanned(uploadId, [{ chunkId, index, offset, length }]);
       this.store.uploads.put(uploadId, { ...current, chunkIds: [...current.chunkIds, chunkId], lastActiveMs: nowMs });
       return { chunkId, index, offset, length, chain };
     });
@@ -136,19 +127,16 @@ export class UploadManager {
    * A new chain for a chunk whose chain failed. The chunk keeps its id: any
    * copy a node of the old chain installed anyway holds exactly these bytes
    * (a copy is installed only once whole and verified), so it is a valid
-   * replica, never a stale one. Failed nodes are excluded; suspects are
-   * used only when nothing else has room.
+   * replica, never a stale one. Failed nodes are excluded, and so are nodes
+   * that already hold the chunk (they refuse to write it again); suspects
+   * are used only when nothing else has room.
    */
   async replaceChain(path: string, uploadId: string, chunkId: string, failed: string[], suspects: string[]): Promise<PlannedChunk> {
     validatePath(path);
     const upload = this.openUpload(path, uploadId);
-    const chunk = this.store.chunks.get(chunkId);
+    const chunk = this.chunks.get(chunkId);
     if (!chunk || chunk.uploadId !== uploadId) throw new TrainfsError("not_found", `chunk ${chunkId} is not part of the write of ${path}`);
-    const out = new Set(failed);
-    const candidates = this.datanodes.placementCandidates().filter((c) => !out.has(c.id));
-    const fresh = candidates.filter((c) => !suspects.includes(c.id));
-    const pool = fresh.length >= upload.replication ? fresh : candidates;
-    const chain = chooseTargets(pool, upload.replication, chunk.length);
+    const chain = this.chain(upload.replication, chunk.length, { excluded: new Set(failed), avoid: new Set(suspects) });
     for (const id of chain) this.datanodes.promise(uploadId, id, chunk.length);
     await this.renew(path, uploadId);
     return { chunkId, index: chunk.index, offset: chunk.offset, length: chunk.length, chain };
@@ -159,22 +147,20 @@ export class UploadManager {
     validatePath(path);
     const nowMs = this.now();
     await this.store.write(() => {
-      const upload = this.openUpload(path, uploadId);
-      this.store.uploads.put(uploadId, { ...upload, lastActiveMs: nowMs });
+      this.openUpload(path, uploadId);
+      this.leases.touch(uploadId, nowMs);
     });
   }
 
   /** Abandons writes whose writer went silent for longer than the lease; returns their paths. */
   async expireLeases(): Promise<string[]> {
-    const nowMs = this.now();
-    const expired = [...this.store.uploads.getRange()]
-      .map((e) => e.value)
-      .filter((u) => nowMs - u.lastActiveMs > this.limits.uploadLeaseMs);
+    const expired = this.leases.expired();
     if (expired.length === 0) return [];
+    const nowMs = this.now();
     await this.store.write(() => {
       for (const u of expired) {
         const current = this.store.uploads.get(u.uploadId);
-        if (current && nowMs - current.lastActiveMs > this.limits.uploadLeaseMs) this.drop(current);
+        if (current && this.leases.hasExpired(current, nowMs)) this.drop(current);
       }
     });
     for (const u of expired) this.datanodes.releasePromises(u.uploadId);
@@ -202,7 +188,7 @@ export class UploadManager {
       // lost, and is dropped here (its chunks to trash) rather than kept half-valid.
       const differs = upload.chunkIds.findIndex((chunkId, i) => {
         const r = reported[i];
-        return r?.chunkId === chunkId && this.chunkMap.replicas(chunkId).some(({ replica }) => replica.length === r.length && replica.checksum !== r.checksum);
+        return r?.chunkId === chunkId && this.chunks.committedOtherBytes(r);
       });
       if (differs >= 0) {
         this.drop(upload);
@@ -213,29 +199,25 @@ export class UploadManager {
       }
       upload.chunkIds.forEach((chunkId, i) => {
         const r = reported[i]!;
-        const chunk = this.store.chunks.get(chunkId)!;
+        const chunk = this.chunks.get(chunkId)!;
         if (r.chunkId !== chunkId) throw new TrainfsError("invalid_argument", `chunk ${i} of ${path} is ${chunkId}, not ${r.chunkId}`);
         if (r.length !== chunk.length) {
           throw new TrainfsError("invalid_argument", `chunk ${i} of ${path} is ${chunk.length} bytes, not ${r.length}`);
         }
       });
-      const nowMs = this.now();
       // Checked above to be this write's chunks, in order.
       const byId = new Map(reported.map((r) => [r.chunkId, r]));
-      for (const { chunkId, datanodeId } of stored) {
-        const r = byId.get(chunkId);
-        if (!r) throw new TrainfsError("invalid_argument", `a receipt names chunk ${chunkId}, which is not part of the write of ${path}`);
-        // A receipt from a node the NameNode no longer knows proves nothing it could use.
-        if (this.datanodes.isRegistered(datanodeId)) this.chunkMap.record(datanodeId, r, nowMs);
-      }
-      const confirmed: ChunkRecord[] = [];
+      this.chunks.recordReceipts(
+        stored.map(({ chunkId, datanodeId }) => {
+          const chunk = byId.get(chunkId);
+          if (!chunk) throw new TrainfsError("invalid_argument", `a receipt names chunk ${chunkId}, which is not part of the write of ${path}`);
+          return { datanodeId, chunk };
+        }),
+      );
       let total = 0;
       upload.chunkIds.forEach((chunkId, i) => {
         const r = reported[i]!;
-        const chunk = this.store.chunks.get(chunkId)!;
-        const matching = this.chunkMap
-          .replicas(chunkId)
-          .filter(({ replica }) => replica.length === r.length && replica.checksum === r.checksum).length;
+        const matching = this.chunks.matchingReplicas(r);
         if (matching < upload.replication) {
           throw new TrainfsError(
             "failed_precondition",
@@ -243,7 +225,6 @@ export class UploadManager {
           );
         }
         total += r.length;
-        confirmed.push({ ...chunk, checksum: r.checksum });
       });
       if (upload.size !== -1 && total !== upload.size) {
         throw new TrainfsError("invalid_argument", `chunks add up to ${total} bytes, but ${path} was declared as ${upload.size}`);
@@ -252,18 +233,14 @@ export class UploadManager {
       // one transaction, and the old chunks go to trash.
       this.checkTarget(path, segments, upload.overwrite ?? false);
       const old = this.namespace.resolve(segments);
-      if (old) removeInode({ namespace: this.namespace, chunkMap: this.chunkMap, trash: this.trash }, old, this.now());
+      if (old) removeInode({ namespace: this.namespace, chunks: this.chunks }, old, this.now());
       const file = this.namespace.addFile(segments, {
         mtimeMs: this.now(), size: total, replication: upload.replication, chunkSize: upload.chunkSize,
         chunkIds: upload.chunkIds,
       });
-      for (const chunk of confirmed) {
-        const { uploadId: _, ...rest } = chunk;
-        this.store.chunks.put(chunk.chunkId, { ...rest, inodeId: file.id });
-      }
       this.store.uploads.remove(uploadId);
       this.store.uploadsByPath.remove(path);
-      this.onLinked(file.chunkIds);
+      this.chunks.linkToFile(file.id, reported);
       return file;
     });
     this.datanodes.releasePromises(uploadId);
@@ -293,12 +270,27 @@ export class UploadManager {
     }
   }
 
+  /**
+   * A new chain from the placement policy. Placement is asked again for each
+   * chunk, after the previous chunk's bytes were promised, so that the
+   * chunks of a file spread over the cluster.
+   */
+  private chain(replication: number, length: number, exclude: { excluded?: Set<string>; avoid?: Set<string> } = {}): string[] {
+    return this.chunks.placement.chooseTargets({
+      count: replication,
+      chunkLength: length,
+      candidates: this.chunks.placementNodes(),
+      strict: true,
+      ...exclude,
+    });
+  }
+
   private plan(uploadId: string, size: number, replication: number, chunkSize: number): PlannedChunk[] {
     const chunks: PlannedChunk[] = [];
     try {
       for (let offset = 0, index = 0; offset < size; offset += chunkSize, index++) {
         const length = Math.min(chunkSize, size - offset);
-        const chain = chooseTargets(this.datanodes.placementCandidates(), replication, length);
+        const chain = this.chain(replication, length);
         for (const id of chain) this.datanodes.promise(uploadId, id, length);
         chunks.push({ chunkId: randomBytes(16).toString("hex"), index, offset, length, chain });
       }
@@ -317,28 +309,9 @@ export class UploadManager {
     return upload;
   }
 
-  /** Frees `path` from an idle upload, or fails if its writer is still active. */
-  private takeOverPath(path: string, nowMs: number): void {
-    const current = this.store.uploadsByPath.get(path);
-    if (current === undefined) return;
-    const upload = this.store.uploads.get(current)!;
-    const idleMs = nowMs - upload.lastActiveMs;
-    if (idleMs <= this.limits.uploadLeaseMs) {
-      throw new TrainfsError(
-        "failed_precondition",
-        `${path} is being written by another client (upload ${current}, active ${Math.round(idleMs / 1000)} s ago); it can be taken over after ${Math.round(this.limits.uploadLeaseMs / 1000)} s idle`,
-      );
-    }
-    this.drop(upload);
-    this.datanodes.releasePromises(upload.uploadId);
-  }
-
   /** Forgets an upload; copies its chunks already have go to trash. */
   private drop(upload: UploadRecord): void {
-    const nowMs = this.now();
-    for (const chunkId of upload.chunkIds) {
-      for (const holder of this.chunkMap.forgetChunk(chunkId)) this.trash.add(holder, chunkId, nowMs);
-    }
+    this.chunks.remove(upload.chunkIds);
     this.store.uploads.remove(upload.uploadId);
     this.store.uploadsByPath.remove(upload.path);
   }

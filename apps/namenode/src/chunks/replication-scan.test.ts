@@ -1,27 +1,16 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { ChunkMap } from "./chunk-map.js";
-import { CorruptReplicas } from "./corrupt-replicas.js";
-import { DataNodeManager } from "./datanode-manager.js";
-import { PendingReplications } from "./pending-replications.js";
-import { ReplicationMonitor } from "./replication-monitor.js";
-import { ReplicationQueue } from "./replication-queue.js";
+import type { ReplicationMonitor } from "./replication-monitor.js";
 import { ReplicationScan } from "./replication-scan.js";
-import { Trash } from "./trash.js";
-import { openTestStore } from "../test/test-store.js";
+import { testNameNode } from "../../test/test-namenode.js";
+import { openTestStore } from "../../test/test-store.js";
 
 const silent = pino({ level: "silent" });
 
 describe("ReplicationScan", () => {
   it("checks every complete file's chunk, batch after batch, and queues those short of replicas", async () => {
-    const { store } = await openTestStore();
-    const datanodes = new DataNodeManager(store, 10_000);
-    for (const id of ["dn-1", "dn-2", "dn-3"]) await datanodes.register(id, `http://127.0.0.1:${id.slice(3)}`, 1e9, 1e9);
-    const chunkMap = new ChunkMap(store, datanodes);
-    const queue = new ReplicationQueue(store);
-    const trash = new Trash(store, 60_000);
-    const monitor = new ReplicationMonitor(store, chunkMap, datanodes, queue, new PendingReplications(store), trash,
-      new CorruptReplicas(store, chunkMap, trash), { maxReplicationStreams: 4, replicationTimeoutMs: 30_000, maxChunksPerRound: 1000 }, silent);
+    const { store, chunks } = await testNameNode({ nodes: 3 });
+    const { map: chunkMap, queue, replication: monitor } = chunks;
     // 250 chunks (more than two batches of 100): every 10th has two copies of
     // three, every 25th none at all; the chunk of a write in progress is no concern.
     await store.write(() => {
@@ -34,12 +23,12 @@ describe("ReplicationScan", () => {
       }
       store.chunks.put("upload-chunk", { chunkId: "upload-chunk", uploadId: "u", index: 0, offset: 0, length: 1 });
     });
-    expect(queue.counts()).toEqual({ missing: 0, underReplicated: 0, surplus: 0 });
+    expect(queue.counts()).toEqual({ missing: 0, underReplicated: 0, misplaced: 0, surplus: 0 });
     const scan = new ReplicationScan(store, monitor, silent, 100);
     scan.start();
     await scan.whenDone();
     expect(scan.progress).toEqual({ scanned: 251, done: true });
-    expect(queue.counts()).toEqual({ missing: 10, underReplicated: 20, surplus: 0 });
+    expect(queue.counts()).toEqual({ missing: 10, underReplicated: 20, misplaced: 0, surplus: 0 });
     expect(queue.ordered(1000)).not.toContain("upload-chunk");
   });
 

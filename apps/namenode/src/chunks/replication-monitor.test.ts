@@ -1,33 +1,12 @@
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { ChunkMap } from "./chunk-map.js";
-import { CorruptReplicas } from "./corrupt-replicas.js";
-import { DataNodeManager } from "./datanode-manager.js";
-import { HeartbeatMonitor } from "./heartbeat-monitor.js";
-import { PendingReplications } from "./pending-replications.js";
-import { ReplicationMonitor } from "./replication-monitor.js";
-import { ReplicationQueue } from "./replication-queue.js";
-import { Trash } from "./trash.js";
-import { openTestStore } from "../test/test-store.js";
-
-const silent = pino({ level: "silent" });
+import { testNameNode } from "../../test/test-namenode.js";
 
 /** A NameNode's replication machinery over a real store, with a hand-driven clock. */
 async function setup(nodes: number, settings: Partial<{ maxReplicationStreams: number; replicationTimeoutMs: number }> = {}) {
-  const { store } = await openTestStore();
-  const clock = { now: 1_000_000 };
+  const nn = await testNameNode({ nodes, config: { maxReplicationStreams: 4, replicationTimeoutMs: 30_000, ...settings } });
+  const { store, clock, datanodes, chunks, heartbeats, beat } = nn;
+  const { map: chunkMap, queue, pending, trash, corrupt, replication: monitor } = chunks;
   const now = () => clock.now;
-  const datanodes = new DataNodeManager(store, 10_000, now);
-  for (let i = 1; i <= nodes; i++) await datanodes.register(`dn-${i}`, `http://127.0.0.1:${i}`, 1e9, 1e9 - i * 1000);
-  const chunkMap = new ChunkMap(store, datanodes);
-  const queue = new ReplicationQueue(store);
-  const pending = new PendingReplications(store);
-  const trash = new Trash(store, 60_000);
-  const corrupt = new CorruptReplicas(store, chunkMap, trash);
-  const monitor = new ReplicationMonitor(store, chunkMap, datanodes, queue, pending, trash, corrupt, {
-    maxReplicationStreams: 4, replicationTimeoutMs: 30_000, maxChunksPerRound: 1000, ...settings,
-  }, silent, now);
-  const heartbeats = new HeartbeatMonitor(store, datanodes, chunkMap, monitor, trash, silent);
   /** A complete file with one chunk per entry, each stored on the given nodes. */
   const file = async (replication: number, holders: string[][]) =>
     store.write(() => {
@@ -40,9 +19,6 @@ async function setup(nodes: number, settings: Partial<{ maxReplicationStreams: n
       });
       return chunkIds;
     });
-  const beat = (...ids: string[]) => {
-    for (const id of ids) datanodes.heartbeat(id, { capacityBytes: 1e9, freeBytes: 1e9, usedBytes: 0, chunkCount: 0 });
-  };
   return { store, clock, datanodes, chunkMap, queue, pending, trash, corrupt, monitor, heartbeats, file, beat };
 }
 
@@ -51,7 +27,7 @@ describe("ReplicationMonitor", () => {
     const t = await setup(5, { maxReplicationStreams: 1 });
     await t.file(3, [["dn-1", "dn-2"], ["dn-3"], ["dn-1", "dn-2", "dn-3"]]);
     expect(t.queue.ordered(10)).toEqual(["chunk-1", "chunk-0"]);
-    expect(t.queue.counts()).toEqual({ missing: 0, underReplicated: 2, surplus: 0 });
+    expect(t.queue.counts()).toEqual({ missing: 0, underReplicated: 2, misplaced: 0, surplus: 0 });
     await t.monitor.runOnce();
     // One stream per node: chunk-1 (one copy left) goes first, from dn-3 to the
     // two roomiest nodes, dn-1 and dn-2; that leaves chunk-0 no free source.
@@ -133,7 +109,7 @@ describe("ReplicationMonitor", () => {
     // dn-4 registered with the least free space.
     expect(t.trash.has("dn-4", "chunk-0")).toBe(true);
     expect(t.chunkMap.replicas("chunk-0").map((r) => r.datanodeId)).toEqual(["dn-1", "dn-2"]);
-    expect(t.queue.counts()).toEqual({ missing: 0, underReplicated: 0, surplus: 0 });
+    expect(t.queue.counts()).toEqual({ missing: 0, underReplicated: 0, misplaced: 0, surplus: 0 });
   });
 
   it("counts a chunk with no live replica as missing and plans nothing for it", async () => {
@@ -143,7 +119,7 @@ describe("ReplicationMonitor", () => {
     t.beat("dn-2", "dn-3");
     await t.heartbeats.runOnce();
     expect(t.datanodes.isLive("dn-1")).toBe(false);
-    expect(t.queue.counts()).toEqual({ missing: 1, underReplicated: 0, surplus: 0 });
+    expect(t.queue.counts()).toEqual({ missing: 1, underReplicated: 0, misplaced: 0, surplus: 0 });
     await t.monitor.runOnce();
     expect(t.pending.count()).toBe(0);
   });
@@ -171,7 +147,7 @@ describe("ReplicationMonitor", () => {
       t.datanodes.setAdminState("dn-1", "decommissioning");
       t.monitor.recheck("chunk-0");
     });
-    expect(t.datanodes.placementCandidates().map((c) => c.id)).not.toContain("dn-1");
+    expect(t.datanodes.placementNodes().map((c) => c.id)).not.toContain("dn-1");
     await t.monitor.runOnce();
     const task = t.pending.get("chunk-0")!;
     expect(task.targetIds).toEqual(["dn-4"]);

@@ -1,6 +1,6 @@
 import { TrainfsError, formatChecksum } from "@trainfs/common";
-import type { ChunkRecord, MetadataStore, ReplicaRecord } from "./metadata-store.js";
-import type { DataNodeManager } from "./datanode-manager.js";
+import type { ChunkRecord, MetadataStore, ReplicaRecord } from "../metadata-store.js";
+import type { DataNodeManager } from "../datanode-manager.js";
 
 export interface ReportedChunk {
   chunkId: string;
@@ -25,8 +25,8 @@ export interface ReportResult {
 /**
  * The map of chunks to the DataNodes holding them (HDFS's BlocksMap), kept in
  * both directions so that a chunk's replicas and a node's chunks are each one
- * range read. Mutating methods must run inside `store.write`, so that callers
- * can make them one transaction with what follows from them.
+ * range read. Part of the chunk manager, which alone calls its mutating
+ * methods, inside `store.write`.
  */
 export class ChunkMap {
   constructor(
@@ -43,10 +43,6 @@ export class ChunkMap {
     const why = mismatch(chunk, reported);
     if (why) throw new TrainfsError("failed_precondition", `replica of chunk ${reported.chunkId} on ${datanodeId} ${why}`);
     this.putReplica(reported.chunkId, datanodeId, { length: reported.length, checksum: reported.checksum, committedMs: nowMs });
-    if (chunk.uploadId) {
-      const upload = this.store.uploads.get(chunk.uploadId);
-      if (upload) this.store.uploads.put(upload.uploadId, { ...upload, lastActiveMs: nowMs });
-    }
     return chunk;
   }
 
@@ -126,15 +122,10 @@ export class ChunkMap {
       .map(({ datanodeId }) => datanodeId);
   }
 
-  /** Deletes a chunk and its replica records, bad ones included; returns every DataNode that holds a copy. */
-  forgetChunk(chunkId: string): string[] {
+  /** Deletes a chunk's replica records; returns the DataNodes that held them. */
+  forgetReplicas(chunkId: string): string[] {
     const holders = this.replicas(chunkId).map((r) => r.datanodeId);
     for (const datanodeId of holders) this.removeReplica(chunkId, datanodeId);
-    for (const key of [...this.store.corruptReplicas.getKeys({ start: [chunkId], end: [chunkId, "\uffff"] })]) {
-      holders.push(key[1]);
-      this.store.corruptReplicas.remove(key);
-    }
-    this.store.chunks.remove(chunkId);
     return holders;
   }
 

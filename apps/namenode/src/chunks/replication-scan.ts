@@ -1,5 +1,5 @@
 import type { Logger } from "@trainfs/common";
-import type { MetadataStore } from "./metadata-store.js";
+import type { MetadataStore } from "../metadata-store.js";
 import type { ReplicationMonitor } from "./replication-monitor.js";
 
 /**

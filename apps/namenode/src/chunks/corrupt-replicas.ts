@@ -1,5 +1,5 @@
 import type { ChunkMap } from "./chunk-map.js";
-import type { MetadataStore } from "./metadata-store.js";
+import type { MetadataStore } from "../metadata-store.js";
 import type { Trash } from "./trash.js";
 
 /**
@@ -42,10 +42,6 @@ export class CorruptReplicas {
     }
   }
 
-  /** The chunk was deleted: its bad replicas go to trash with the rest. */
-  forgetChunk(chunkId: string, nowMs: number): void {
-    this.dispose(chunkId, nowMs);
-  }
 
   count(): number {
     return this.store.corruptReplicas.getCount();

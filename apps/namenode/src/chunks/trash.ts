@@ -1,4 +1,4 @@
-import type { MetadataStore } from "./metadata-store.js";
+import type { MetadataStore } from "../metadata-store.js";
 
 /**
  * Chunks that DataNodes must delete, persisted per node (the founding flows'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Trash } from "./trash.js";
-import { openTestStore } from "../test/test-store.js";
+import { openTestStore } from "../../test/test-store.js";
 
 describe("Trash", () => {
   it("hands each deletion out once per redelivery period, in bounded batches, until confirmed", async () => {

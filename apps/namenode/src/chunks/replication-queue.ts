@@ -1,7 +1,9 @@
-import type { MetadataStore } from "./metadata-store.js";
+import type { MetadataStore } from "../metadata-store.js";
 
-/** Queue priorities: missing chunks, then fewest live replicas first, then surplus. */
+/** Queue priorities: missing chunks, then fewest live replicas first, then misplaced, then surplus. */
 export const MISSING = 0;
+/** Enough replicas, but placed against the policy (all in one zone while several are alive). */
+export const MISPLACED = 900_000;
 const SURPLUS_BASE = 1_000_000;
 
 export function underReplicatedPriority(liveReplicas: number): number {
@@ -41,11 +43,12 @@ export class ReplicationQueue {
     return [...this.store.replicationQueue.getKeys({ limit })].map((k) => k[1]);
   }
 
-  counts(): { missing: number; underReplicated: number; surplus: number } {
+  counts(): { missing: number; underReplicated: number; misplaced: number; surplus: number } {
     const q = this.store.replicationQueue;
     return {
       missing: q.getKeysCount({ start: [MISSING], end: [MISSING + 1] }),
-      underReplicated: q.getKeysCount({ start: [MISSING + 1], end: [SURPLUS_BASE] }),
+      underReplicated: q.getKeysCount({ start: [MISSING + 1], end: [MISPLACED] }),
+      misplaced: q.getKeysCount({ start: [MISPLACED], end: [MISPLACED + 1] }),
       surplus: q.getKeysCount({ start: [SURPLUS_BASE] }),
     };
   }

@@ -1,11 +1,13 @@
 import type { Logger } from "@trainfs/common";
+import type { DataNodeManager } from "../datanode-manager.js";
+import type { MetadataStore } from "../metadata-store.js";
+import type { Balancer } from "./balancer.js";
+import type { ReplicaCount } from "./chunk-manager.js";
 import type { ChunkMap } from "./chunk-map.js";
 import type { CorruptReplicas } from "./corrupt-replicas.js";
-import type { DataNodeManager } from "./datanode-manager.js";
-import type { MetadataStore } from "./metadata-store.js";
 import type { PendingReplications } from "./pending-replications.js";
-import { rankTargets } from "./placement-policy.js";
-import { MISSING, surplusPriority, underReplicatedPriority, type ReplicationQueue } from "./replication-queue.js";
+import type { PlacementNode, PlacementPolicy } from "./placement-policy.js";
+import { MISPLACED, MISSING, surplusPriority, underReplicatedPriority, type ReplicationQueue } from "./replication-queue.js";
 import type { Trash } from "./trash.js";
 
 export interface ReplicationSettings {
@@ -17,23 +19,16 @@ export interface ReplicationSettings {
   maxChunksPerRound: number;
 }
 
-interface Replicas {
-  /** Live holders in normal service: the replicas that count. */
-  counted: string[];
-  /** Every live holder, draining ones included: possible sources. */
-  live: string[];
-  replication: number;
-  length: number;
-}
-
 /**
- * Keeps every chunk at its file's replication factor (the founding flows'
- * ReplicationBalance, docs/founding-flows.md; HDFS's RedundancyMonitor). Each
- * round it gives up timed-out copies, plans copies for the most endangered
- * chunks (a live source that holds the chunk, live targets that do not, within
- * each node's stream limit), trims surplus replicas on the fullest nodes, and
- * marks draining DataNodes decommissioned once nothing depends on them. Copies
- * reach their sources through heartbeat responses.
+ * Keeps every chunk at its file's replication factor and placed as the
+ * placement policy wants (the founding flows' ReplicationBalance,
+ * docs/founding-flows.md; HDFS's RedundancyMonitor). Each round it gives up
+ * timed-out copies, plans copies for the most endangered chunks (a live
+ * source that holds the chunk, targets the placement policy chooses, within
+ * each node's stream limit), copies a misplaced chunk into another zone,
+ * trims surplus replicas as the policy chooses, and marks draining DataNodes
+ * decommissioned once nothing depends on them. Copies reach their sources
+ * through heartbeat responses. Part of the chunk manager.
  */
 export class ReplicationMonitor {
   /** The nodes of the last failed attempt per chunk, avoided when there is a choice. */
@@ -41,12 +36,15 @@ export class ReplicationMonitor {
 
   constructor(
     private readonly store: MetadataStore,
-    private readonly chunkMap: ChunkMap,
     private readonly datanodes: DataNodeManager,
+    private readonly map: ChunkMap,
     private readonly queue: ReplicationQueue,
     private readonly pending: PendingReplications,
     private readonly trash: Trash,
     private readonly corrupt: CorruptReplicas,
+    private readonly placement: PlacementPolicy,
+    private readonly balancer: Balancer,
+    private readonly count: (chunkId: string) => ReplicaCount | undefined,
     private readonly settings: ReplicationSettings,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
@@ -54,15 +52,16 @@ export class ReplicationMonitor {
 
   /** Puts a chunk in the queue at the right priority, or takes it out; inside `store.write`. */
   recheck(chunkId: string): void {
-    const replicas = this.replicasOf(chunkId);
-    if (!replicas) {
+    const c = this.count(chunkId);
+    if (!c) {
       this.queue.remove(chunkId);
       return;
     }
-    const { counted, live, replication } = replicas;
+    const { inService, live, replication } = c;
     if (live.length === 0) this.queue.put(chunkId, MISSING);
-    else if (counted.length < replication) this.queue.put(chunkId, underReplicatedPriority(counted.length));
-    else if (counted.length > replication) this.queue.put(chunkId, surplusPriority(counted.length));
+    else if (inService.length < replication) this.queue.put(chunkId, underReplicatedPriority(inService.length));
+    else if (inService.length > replication) this.queue.put(chunkId, surplusPriority(inService.length));
+    else if (!this.placedWell(inService, replication)) this.queue.put(chunkId, MISPLACED);
     else this.queue.remove(chunkId);
     // While a good copy exists, bad ones are worth nothing: trash them, which
     // also frees their nodes to take a good copy (HDFS invalidates corrupt
@@ -76,10 +75,11 @@ export class ReplicationMonitor {
     this.corrupt.replaced(chunkId, datanodeId);
     const task = this.pending.get(chunkId);
     if (task?.targetIds.includes(datanodeId)) {
-      const holders = new Set(this.chunkMap.replicas(chunkId).map((r) => r.datanodeId));
+      const holders = new Set(this.count(chunkId)?.live ?? []);
       if (task.targetIds.every((t) => holders.has(t))) {
         this.pending.remove(chunkId);
         this.lastAttempt.delete(chunkId);
+        this.balancer.copied(chunkId);
       }
     }
     this.recheck(chunkId);
@@ -117,10 +117,11 @@ export class ReplicationMonitor {
         this.giveUp(task.chunkId);
       }
       const streams = this.pending.streamsByNode();
+      const nodes = new Map(this.datanodes.placementNodes().map((n) => [n.id, n] as const));
       let count = 0;
       for (const chunkId of this.queue.ordered(this.settings.maxChunksPerRound)) {
         if (this.pending.get(chunkId)) continue;
-        if (this.fix(chunkId, streams, nowMs)) count++;
+        if (this.fix(chunkId, streams, nodes, nowMs)) count++;
       }
       this.updateDecommissioning();
       return count;
@@ -129,19 +130,20 @@ export class ReplicationMonitor {
   }
 
   /** Plans a copy or trims a surplus for one queued chunk; true if a copy was planned. */
-  private fix(chunkId: string, streams: Map<string, number>, nowMs: number): boolean {
-    const replicas = this.replicasOf(chunkId);
-    if (!replicas) {
+  private fix(chunkId: string, streams: Map<string, number>, nodes: Map<string, PlacementNode>, nowMs: number): boolean {
+    const c = this.count(chunkId);
+    if (!c) {
       this.queue.remove(chunkId);
       return false;
     }
-    const { counted, live, replication, length } = replicas;
-    if (counted.length > replication) {
-      this.trimSurplus(chunkId, counted, counted.length - replication, nowMs);
+    const { inService, live, replication } = c;
+    if (inService.length > replication) {
+      this.trimSurplus(chunkId, inService, inService.length - replication, nowMs);
       this.recheck(chunkId);
       return false;
     }
-    if (counted.length === replication || live.length === 0) {
+    const misplaced = inService.length === replication && !this.placedWell(inService, replication);
+    if ((inService.length === replication && !misplaced) || live.length === 0) {
       this.recheck(chunkId);
       return false;
     }
@@ -150,60 +152,66 @@ export class ReplicationMonitor {
     const sources = live
       .filter((id) => (streams.get(id) ?? 0) < limit)
       .sort((a, b) => Number(avoid.has(a)) - Number(avoid.has(b)) || (streams.get(a) ?? 0) - (streams.get(b) ?? 0));
-    // A node still owing the deletion of a (bad or surplus) copy is no target:
-    // that deletion would remove the good copy.
-    const candidates = this.datanodes
-      .placementCandidates()
-      .filter((c) => !live.includes(c.id) && !this.trash.has(c.id, chunkId) && (streams.get(c.id) ?? 0) < limit);
-    const ranked = rankTargets(candidates, length);
-    const preferred = [...ranked.filter((id) => !avoid.has(id)), ...ranked.filter((id) => avoid.has(id))];
-    const targets = preferred.slice(0, replication - counted.length);
     const source = sources[0];
-    if (!source || targets.length === 0) return false;
+    if (!source) return false;
+    // A node still owing the deletion of a (bad or surplus) copy is no
+    // target: that deletion would remove the good copy. A misplaced chunk
+    // gets one more copy, in a zone the policy picks; the surplus it makes is
+    // then trimmed where the policy says, which fixes the placement.
+    const busy = [...nodes.keys()].filter((id) => this.trash.has(id, chunkId) || (streams.get(id) ?? 0) >= limit);
+    const targets = this.placement.chooseTargets({
+      count: misplaced ? 1 : replication - inService.length,
+      chunkLength: c.chunk.length,
+      candidates: [...nodes.values()],
+      existing: inService.map((id) => nodes.get(id)).filter((n): n is PlacementNode => n !== undefined),
+      excluded: new Set([...live, ...busy]),
+      avoid,
+      strict: false,
+    });
+    if (targets.length === 0) return false;
+    if (misplaced && !this.placedWell([...inService, ...targets], replication + 1)) return false;
     this.pending.add({ chunkId, sourceId: source, targetIds: targets, issuedMs: nowMs });
     for (const id of [source, ...targets]) streams.set(id, (streams.get(id) ?? 0) + 1);
     return true;
   }
 
-  /** Sends the surplus replicas on the fullest nodes to trash. */
-  private trimSurplus(chunkId: string, counted: string[], surplus: number, nowMs: number): void {
-    const fullest = [...counted].sort((a, b) => this.datanodes.freeBytes(a) - this.datanodes.freeBytes(b)).slice(0, surplus);
-    for (const datanodeId of fullest) {
-      this.chunkMap.removeReplica(chunkId, datanodeId);
+  /** Sends the surplus replicas the placement policy picks to trash (a balancer move's source first). */
+  private trimSurplus(chunkId: string, inService: string[], surplus: number, nowMs: number): void {
+    const holders = inService.map((id) => this.datanodes.placementNode(id));
+    const source = this.balancer.sourceOf(chunkId);
+    const chosen = this.placement.chooseReplicasToDelete(holders, surplus, source ? new Set([source]) : undefined);
+    for (const datanodeId of chosen) {
+      this.map.removeReplica(chunkId, datanodeId);
       this.trash.add(datanodeId, chunkId, nowMs);
     }
-    this.logger.info({ chunkId, trimmed: fullest }, "surplus replicas sent to trash");
+    this.balancer.trimmed(chunkId, chosen);
+    this.logger.info({ chunkId, trimmed: chosen }, "surplus replicas sent to trash");
   }
 
   private giveUp(chunkId: string): void {
     const task = this.pending.remove(chunkId);
     if (task) this.lastAttempt.set(chunkId, [task.sourceId, ...task.targetIds]);
+    this.balancer.abandoned(chunkId);
     this.recheck(chunkId);
+  }
+
+  /** Whether the replicas on these in-service nodes satisfy the placement policy now. */
+  private placedWell(inService: readonly string[], replication: number): boolean {
+    return this.placement.verifyPlacement(inService.map((id) => this.datanodes.placementNode(id)), replication, this.datanodes.liveZones()).ok;
   }
 
   /** A draining node is decommissioned once every chunk on it has its full count elsewhere. */
   private updateDecommissioning(): void {
     for (const node of this.datanodes.all()) {
       if (node.adminState !== "decommissioning") continue;
-      const done = this.chunkMap.chunksOn(node.id).every((chunkId) => {
-        const r = this.replicasOf(chunkId);
-        return !r || r.counted.length >= r.replication;
+      const done = this.map.chunksOn(node.id).every((chunkId) => {
+        const c = this.count(chunkId);
+        return !c || c.inService.length >= c.replication;
       });
       if (done) {
         this.datanodes.setAdminState(node.id, "decommissioned");
         this.logger.info({ datanodeId: node.id }, "DataNode decommissioned: it can be stopped");
       }
     }
-  }
-
-  /** Live replicas of a complete file's chunk; undefined for chunks of writes in progress or gone. */
-  private replicasOf(chunkId: string): Replicas | undefined {
-    const chunk = this.store.chunks.get(chunkId);
-    if (!chunk || chunk.inodeId === undefined) return undefined;
-    const inode = this.store.inodes.get(chunk.inodeId);
-    if (!inode) return undefined;
-    const live = this.chunkMap.liveHolders(chunk);
-    const counted = live.filter((id) => this.datanodes.adminState(id) === "normal");
-    return { counted, live, replication: inode.replication, length: chunk.length };
   }
 }

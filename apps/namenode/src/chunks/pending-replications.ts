@@ -1,4 +1,4 @@
-import type { MetadataStore, PendingReplication } from "./metadata-store.js";
+import type { MetadataStore, PendingReplication } from "../metadata-store.js";
 
 /**
  * Copies handed out and not yet finished (HDFS's PendingReconstructionBlocks),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ChunkMap } from "./chunk-map.js";
-import { DataNodeManager } from "./datanode-manager.js";
-import { openTestStore } from "../test/test-store.js";
+import { DataNodeManager } from "../datanode-manager.js";
+import { openTestStore } from "../../test/test-store.js";
 
 async function setup() {
   const { store } = await openTestStore();

@@ -1,0 +1,101 @@
+import { ChunkReceipts, ChunkTokens, type Logger } from "@trainfs/common";
+import { ChunkManager } from "./chunks/chunk-manager.js";
+import { ReplicationScan } from "./chunks/replication-scan.js";
+import { ClusterManager } from "./cluster-manager.js";
+import type { NameNodeConfig } from "./config.js";
+import { DataNodeManager } from "./datanode-manager.js";
+import { FileSystem } from "./file-system.js";
+import { HeartbeatMonitor } from "./heartbeat-monitor.js";
+import { LeaseManager } from "./lease-manager.js";
+import type { MetadataStore } from "./metadata-store.js";
+import { Namespace } from "./namespace.js";
+import { SafeMode } from "./safe-mode.js";
+import { UploadManager } from "./upload-manager.js";
+
+/** Signs chunk access tokens; "" for every chunk when the cluster has no secret. */
+export interface ChunkTokenIssuer {
+  read(chunkId: string): string;
+  /** Bound to one attempt (an upload, a copy) and the DataNodes of its chain. */
+  write(chunkId: string, attempt: string, datanodeIds: readonly string[]): string;
+}
+
+/**
+ * What the RPC handlers see of the NameNode: a few facades, each the one
+ * mechanism a group of RPCs calls. The handlers decode, make one call on
+ * one of these, and encode.
+ */
+export interface NameNodeFacades {
+  /** Namespace verbs and reads (client and admin services). */
+  files: FileSystem;
+  /** The write path: PutFile to ConfirmFile or AbandonFile. */
+  writes: UploadManager;
+  /** Chunk reports, commits, bad replicas, counts. */
+  chunks: ChunkManager;
+  /** Registration, heartbeats, the cluster report, draining, the balancer. */
+  cluster: ClusterManager;
+  /** DataNode addresses for the answers. */
+  datanodes: DataNodeManager;
+  tokens: ChunkTokenIssuer;
+  /** Checks the DataNodes' receipts that ConfirmFile carries. */
+  receipts: ChunkReceipts;
+  maxReplication: number;
+  now: () => number;
+}
+
+/** The facades and the NameNode's background mechanisms, wired together once. */
+export interface NameNodeParts extends NameNodeFacades {
+  store: MetadataStore;
+  namespace: Namespace;
+  safeMode: SafeMode;
+  heartbeats: HeartbeatMonitor;
+  replicationScan: ReplicationScan;
+}
+
+/** Builds every mechanism of a NameNode over its store (production and unit tests alike). */
+export function assembleNameNode(store: MetadataStore, config: NameNodeConfig, logger: Logger, now: () => number = Date.now): NameNodeParts {
+  const tokens = config.clusterSecret ? new ChunkTokens(config.clusterSecret, config.chunkTokenTtlMs, now) : undefined;
+  const datanodes = new DataNodeManager(store, config.heartbeatTimeoutMs, now);
+  const namespace = new Namespace(store);
+  const leases = new LeaseManager(store, config.uploadLeaseMs, now);
+  const safeMode = new SafeMode(store, config.safeModeThreshold, config.safeModeTimeoutMs, logger, now);
+  const chunks = new ChunkManager(store, datanodes, safeMode, leases, {
+    placementPolicy: config.placementPolicy,
+    maxReplicationStreams: config.maxReplicationStreams,
+    replicationTimeoutMs: config.replicationTimeoutMs,
+    maxReplicationTasksPerHeartbeat: config.maxReplicationTasksPerHeartbeat,
+    maxTrashPerHeartbeat: config.maxTrashPerHeartbeat,
+    trashRedeliveryMs: config.trashRedeliveryMs,
+    balancer: {
+      bandwidthBytesPerSecond: config.balancerBandwidthBytesPerSecond,
+      maxMoves: config.balancerMaxMoves,
+      defaultThresholdPercent: config.balancerThresholdPercent,
+    },
+  }, logger, now);
+  const replicationScan = new ReplicationScan(store, chunks.replication, logger);
+  // Once chunk reports are in, unknown chunks reported meanwhile go to trash
+  // if still unknown, and every chunk's replica count is checked (HDFS's
+  // initial replication queue).
+  safeMode.onExit(async () => {
+    await chunks.trashDeferred(safeMode.takeDeferred());
+    replicationScan.start();
+  });
+  return {
+    store,
+    namespace,
+    safeMode,
+    heartbeats: new HeartbeatMonitor(datanodes, chunks, logger),
+    replicationScan,
+    files: new FileSystem(store, namespace, chunks, config.maxReplication, now),
+    writes: new UploadManager(store, namespace, chunks, datanodes, leases, config, now),
+    chunks,
+    cluster: new ClusterManager(store, datanodes, chunks, safeMode),
+    datanodes,
+    tokens: {
+      read: (chunkId) => tokens?.issue(chunkId, "read") ?? "",
+      write: (chunkId, attempt, datanodeIds) => tokens?.issue(chunkId, "write", { attempt, datanodeIds }) ?? "",
+    },
+    receipts: new ChunkReceipts(config.clusterSecret),
+    maxReplication: config.maxReplication,
+    now,
+  };
+}
