@@ -71,6 +71,18 @@ export class NameNode {
     return this.parts.replicationScan;
   }
 
+  get datanodes() {
+    return this.parts.datanodes;
+  }
+
+  get namespace() {
+    return this.parts.namespace;
+  }
+
+  get chunks() {
+    return this.parts.chunks;
+  }
+
   get port(): number {
     return this.server.port;
   }

@@ -74,14 +74,14 @@ describe("the wire protocol at its edges", () => {
     ]);
     expect(res.results[2]!.message).toContain("has 11 bytes, expected 10");
     // The good one was recorded, and only it.
-    expect(c.nameNode.chunkMap.replicas(chunkId).map((r) => r.datanodeId)).toEqual([datanodeId]);
+    expect(c.nameNode.chunks.map.replicas(chunkId).map((r) => r.datanodeId)).toEqual([datanodeId]);
     // A report that crossed the deletion of its copy on the way (the node
     // still owes that deletion) does not bring the replica back.
     const other = started.chunks[0]!.chain[1]!.datanodeId;
-    await c.nameNode.store.write(() => c.nameNode.parts.trash.add(other, chunkId, Date.now()));
+    await c.nameNode.store.write(() => c.nameNode.chunks.trash.add(other, chunkId, Date.now()));
     const late = await dnp.commitChunk({ datanodeId: other, chunks: [{ chunkId, length: 10n, checksum: 1 }] });
     expect(late.results.map((r) => r.code)).toEqual([0]);
-    expect(c.nameNode.chunkMap.replicas(chunkId).map((r) => r.datanodeId)).toEqual([datanodeId]);
+    expect(c.nameNode.chunks.map.replicas(chunkId).map((r) => r.datanodeId)).toEqual([datanodeId]);
     expect(await code(dnp.commitChunk({ datanodeId }))).toBe(Code.InvalidArgument);
     expect((await dnp.heartBeat({ datanodeId: "dn-never-registered" })).reregister).toBe(true);
     close();
