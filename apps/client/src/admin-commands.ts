@@ -1,6 +1,7 @@
 import type { Command } from "commander";
+import { TrainfsError, parseSize } from "@trainfs/common";
 import type { CliContext } from "./context.js";
-import { formatFsck, formatReport } from "./format.js";
+import { formatBalancer, formatFsck, formatReport } from "./format.js";
 
 /** fsck and the admin verbs, for operators. */
 export function adminCommands(program: Command, ctx: CliContext): void {
@@ -30,6 +31,27 @@ export function adminCommands(program: Command, ctx: CliContext): void {
       }),
     );
 
+  admin
+    .command("balance")
+    .description("move replicas from the fullest DataNodes to the emptiest until every node's used share is within the threshold of the mean")
+    .option("--threshold <percent>", "allowed distance of each node's used share from the cluster's mean, in percentage points (default: the NameNode's balancerThresholdPercent, 10)")
+    .option("--bandwidth <size>", "bytes per second the moves may use together, e.g. 32MiB (default: the NameNode's balancerBandwidthBytesPerSecond)")
+    .option("--max-moves <n>", "copies in flight at most (default: the NameNode's balancerMaxMoves)")
+    .option("--stop", "stop the balancer (copies under way finish)")
+    .option("--json", "print JSON")
+    .action(async (opts: { threshold?: string; bandwidth?: string; maxMoves?: string; stop?: boolean; json?: boolean }) =>
+      ctx.withClient(async (c) => {
+        const status = opts.stop
+          ? await c.stopBalancer()
+          : await c.startBalancer({
+              thresholdPercent: optionalNumber(opts.threshold, "--threshold"),
+              bandwidthBytesPerSecond: opts.bandwidth === undefined ? undefined : parseSize(opts.bandwidth),
+              maxMovesInFlight: optionalNumber(opts.maxMoves, "--max-moves"),
+            });
+        ctx.print(opts.json, status, () => formatBalancer(status));
+      }),
+    );
+
   for (const [verb, description] of [
     ["decommission", "drain a DataNode: no new chunks, and all of its chunks copied elsewhere"],
     ["recommission", "return a draining or drained DataNode to service"],
@@ -46,4 +68,11 @@ export function adminCommands(program: Command, ctx: CliContext): void {
         }),
       );
   }
+}
+
+function optionalNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new TrainfsError("invalid_argument", `${flag} takes a positive number, not ${JSON.stringify(value)}`);
+  return n;
 }

@@ -1,4 +1,4 @@
-import type { ClusterStatus, FileStatus, FsckReport } from "@trainfs/client";
+import type { BalancerStatus, ClusterStatus, FileStatus, FsckReport } from "@trainfs/client";
 import { formatSize } from "@trainfs/common";
 
 /** One line per entry, like `hdfs dfs -ls`: type, replication, size, time, path. */
@@ -20,19 +20,27 @@ export function formatReport(s: ClusterStatus): string {
     `Cluster ${s.clusterId}`,
     `Safe mode: ${s.safeMode.on ? `ON (${s.safeMode.reportedChunks} of ${s.safeMode.totalChunks} chunks reported, need ${s.safeMode.threshold * 100}%)` : "off"}`,
     `Under-replicated chunks: ${s.underReplicatedChunks}   Missing chunks: ${s.missingChunks}   Corrupt replicas: ${s.corruptReplicas}`,
-    `Pending replication tasks: ${s.pendingReplicationTasks}   Pending trash tasks: ${s.pendingTrashTasks}`,
+    `Pending replication tasks: ${s.pendingReplicationTasks}   Pending trash tasks: ${s.pendingTrashTasks}   Misplaced chunks: ${s.misplacedChunks}`,
+    formatBalancer(s.balancer),
     `DataNodes: ${s.datanodes.filter((d) => d.state === "alive").length} alive, ${s.datanodes.filter((d) => d.state === "dead").length} dead`,
     "",
   ];
   for (const d of s.datanodes) {
     const heard = d.secondsSinceHeartbeat === null ? "never since start" : `${d.secondsSinceHeartbeat.toFixed(1)} s ago`;
     lines.push(
-      `${d.address}  ${d.id}`,
+      `${d.address}  ${d.id}${d.zone ? `  zone ${d.zone}` : ""}`,
       `  state ${d.state}${d.adminState === "normal" ? "" : `, ${d.adminState}`}; last heartbeat ${heard}`,
       `  capacity ${formatSize(d.capacityBytes)}, used ${formatSize(d.usedBytes)}, free ${formatSize(d.freeBytes)}, ${d.chunkCount} chunks`,
     );
   }
   return lines.join("\n");
+}
+
+/** One line on the balancer, for the report and `admin balance`. */
+export function formatBalancer(b: BalancerStatus): string {
+  const progress = `${b.movesDone} moves, ${formatSize(b.bytesMoved)} moved, largest deviation from the mean ${b.maxDeviationPercent.toFixed(1)} points`;
+  if (b.running) return `Balancer: running (threshold ${b.thresholdPercent}%, ${b.movesInFlight} moves in flight; ${progress})`;
+  return `Balancer: not running${b.stopReason ? ` (${b.stopReason})` : ""}; ${progress}`;
 }
 
 /** fsck for people: problems first, one line each, then the totals, like `hdfs fsck`. */

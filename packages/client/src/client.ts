@@ -4,7 +4,7 @@ import type { Client } from "@connectrpc/connect";
 import { AdminService, ClientService, type ConfirmFileRequest, type ConfirmFileResponse, type PutFileRequest, type PutFileResponse } from "@trainfs/proto";
 import { CallBatcher } from "./call-batcher.js";
 import { RpcClients, TrainfsError, newRequestId, toTrainfsError, validatePath, withRequestId, withRetry } from "@trainfs/common";
-import { toClusterStatus, toDataNodeStatus, type ClusterStatus, type DataNodeStatus } from "./cluster-status.js";
+import { toBalancerStatus, toClusterStatus, toDataNodeStatus, type BalancerStatus, type ClusterStatus, type DataNodeStatus } from "./cluster-status.js";
 import { readRange, readToFile, type ReadOptions } from "./file-reader.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
 import { writeFile, type PutSource, type WriteOptions } from "./file-writer.js";
@@ -232,6 +232,32 @@ export class TrainfsClient {
     const res = await this.call(() => this.admin.recommissionDataNode({ datanode }, options));
     return toDataNodeStatus(res.datanode!);
   }
+  /**
+   * Starts the balancer (or retunes it): replicas move from the fullest
+   * DataNodes to the emptiest until every node's used share is within
+   * `thresholdPercent` of the cluster's mean (the NameNode's default when unset).
+   */
+  async startBalancer(
+    options: CallOptions & { thresholdPercent?: number; bandwidthBytesPerSecond?: number; maxMovesInFlight?: number } = {},
+  ): Promise<BalancerStatus> {
+    const res = await this.call(() =>
+      this.admin.startBalancer(
+        {
+          thresholdPercent: options.thresholdPercent ?? 0,
+          bandwidthBytesPerSecond: BigInt(options.bandwidthBytesPerSecond ?? 0),
+          maxMovesInFlight: options.maxMovesInFlight ?? 0,
+        },
+        options,
+      ),
+    );
+    return toBalancerStatus(res.balancer);
+  }
+
+  /** Stops the balancer; copies under way finish. */
+  async stopBalancer(options: CallOptions = {}): Promise<BalancerStatus> {
+    return toBalancerStatus((await this.call(() => this.admin.stopBalancer({}, options))).balancer);
+  }
+
 
   /** Closes the client's connections. */
   close(): void {

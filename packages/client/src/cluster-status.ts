@@ -1,8 +1,10 @@
-import { AdminState, DataNodeState, type ClusterStatusResponse, type DataNodeStatus as DataNodeStatusMessage } from "@trainfs/proto";
+import { AdminState, DataNodeState, type BalancerStatus as BalancerStatusMessage, type ClusterStatusResponse, type DataNodeStatus as DataNodeStatusMessage } from "@trainfs/proto";
 
 export interface DataNodeStatus {
   id: string;
   address: string;
+  /** The failure domain the DataNode reported; "" for none. */
+  zone: string;
   state: "alive" | "dead";
   adminState: "normal" | "decommissioning" | "decommissioned";
   capacityBytes: number;
@@ -23,6 +25,35 @@ export interface ClusterStatus {
   pendingReplicationTasks: number;
   pendingTrashTasks: number;
   safeMode: { on: boolean; reportedChunks: number; totalChunks: number; threshold: number };
+  /** Chunks whose replicas break the placement policy (all in one zone while several are alive). */
+  misplacedChunks: number;
+  balancer: BalancerStatus;
+}
+
+/** The balancer's run: moves replicas from the fullest DataNodes to the emptiest. */
+export interface BalancerStatus {
+  running: boolean;
+  /** Percentage points a node's used share may differ from the cluster's mean. */
+  thresholdPercent: number;
+  movesDone: number;
+  bytesMoved: number;
+  movesInFlight: number;
+  /** The largest distance of a node's used share from the mean, in percentage points. */
+  maxDeviationPercent: number;
+  /** Why it is not running ("balanced", "stopped by an operator", …); "" while it runs. */
+  stopReason: string;
+}
+
+export function toBalancerStatus(b: BalancerStatusMessage | undefined): BalancerStatus {
+  return {
+    running: b?.running ?? false,
+    thresholdPercent: b?.thresholdPercent ?? 0,
+    movesDone: Number(b?.movesDone ?? 0),
+    bytesMoved: Number(b?.bytesMoved ?? 0),
+    movesInFlight: b?.movesInFlight ?? 0,
+    maxDeviationPercent: b?.maxDeviationPercent ?? 0,
+    stopReason: b?.stopReason ?? "",
+  };
 }
 
 const adminStates: Record<AdminState, DataNodeStatus["adminState"]> = {
@@ -36,6 +67,7 @@ export function toDataNodeStatus(n: DataNodeStatusMessage): DataNodeStatus {
   return {
     id: n.datanodeId,
     address: n.address,
+    zone: n.zone,
     state: n.state === DataNodeState.ALIVE ? "alive" : "dead",
     adminState: adminStates[n.adminState],
     capacityBytes: Number(n.capacityBytes),
@@ -61,5 +93,7 @@ export function toClusterStatus(r: ClusterStatusResponse): ClusterStatus {
       totalChunks: Number(r.safeMode?.totalChunks ?? 0),
       threshold: r.safeMode?.threshold ?? 0,
     },
+    misplacedChunks: Number(r.misplacedChunks),
+    balancer: toBalancerStatus(r.balancer),
   };
 }
