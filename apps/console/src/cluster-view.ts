@@ -43,6 +43,7 @@ function render(root: HTMLElement, s: ClusterStatus): void {
       card("Under-replicated chunks", String(s.underReplicatedChunks), "under-replicated", s.underReplicatedChunks > 0),
       card("Corrupt replicas", String(s.corruptReplicas), "corrupt", s.corruptReplicas > 0),
       card("Missing chunks", String(s.missingChunks), "missing", s.missingChunks > 0),
+      card("Misplaced chunks", String(s.misplacedChunks), "misplaced", s.misplacedChunks > 0),
       card("Pending replication", String(s.pendingReplicationTasks), "pending-replication"),
       card("Pending trash", String(s.pendingTrashTasks), "pending-trash"),
       card(
@@ -51,11 +52,18 @@ function render(root: HTMLElement, s: ClusterStatus): void {
         "safe-mode",
         s.safeMode.on,
       ),
+      card(
+        "Balancer",
+        s.balancer.running
+          ? `running: ${s.balancer.movesDone} moves, ${formatBytes(s.balancer.bytesMoved)} (${s.balancer.maxDeviationPercent.toFixed(1)} of ${s.balancer.thresholdPercent} points)`
+          : `idle${s.balancer.stopReason ? ` (${s.balancer.stopReason})` : ""}`,
+        "balancer",
+      ),
     ),
     el(
       "table",
       { class: "nodes", "data-testid": "datanodes" },
-      el("thead", {}, el("tr", {}, ...["DataNode", "State", "Usage", "Used", "Free", "Chunks", "Last heartbeat"].map((h) => el("th", {}, h)))),
+      el("thead", {}, el("tr", {}, ...["DataNode", "Zone", "State", "Usage", "Used", "Free", "Chunks", "Last heartbeat"].map((h) => el("th", {}, h)))),
       el("tbody", {}, ...s.datanodes.map(row)),
     ),
     el("p", { class: "muted" }, `Updated ${new Date().toLocaleTimeString()}; refreshes every ${REFRESH_MS / 1000} s.`),
@@ -69,6 +77,7 @@ function row(n: DataNodeStatus): HTMLTableRowElement {
     "tr",
     { "data-testid": "datanode", "data-address": n.address, "data-state": n.state },
     el("td", {}, el("div", {}, n.address), el("div", { class: "muted" }, n.id)),
+    el("td", { "data-testid": "zone" }, n.zone || "—"),
     el("td", {}, el("span", { class: `badge ${n.state}`, "data-testid": "state" }, state)),
     el(
       "td",
