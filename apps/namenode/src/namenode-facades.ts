@@ -1,6 +1,5 @@
 import { ChunkReceipts, ChunkTokens, type Logger } from "@trainfs/common";
 import { ChunkManager } from "./chunks/chunk-manager.js";
-import { ReplicationScan } from "./chunks/replication-scan.js";
 import { ClusterManager } from "./cluster-manager.js";
 import type { NameNodeConfig } from "./config.js";
 import { DataNodeManager } from "./datanode-manager.js";
@@ -48,7 +47,6 @@ export interface NameNodeParts extends NameNodeFacades {
   namespace: Namespace;
   safeMode: SafeMode;
   heartbeats: HeartbeatMonitor;
-  replicationScan: ReplicationScan;
 }
 
 /** Builds every mechanism of a NameNode over its store (production and unit tests alike). */
@@ -71,20 +69,18 @@ export function assembleNameNode(store: MetadataStore, config: NameNodeConfig, l
       defaultThresholdPercent: config.balancerThresholdPercent,
     },
   }, logger, now);
-  const replicationScan = new ReplicationScan(store, chunks.replication, logger);
   // Once chunk reports are in, unknown chunks reported meanwhile go to trash
   // if still unknown, and every chunk's replica count is checked (HDFS's
   // initial replication queue).
   safeMode.onExit(async () => {
     await chunks.trashDeferred(safeMode.takeDeferred());
-    replicationScan.start();
+    chunks.scan.start();
   });
   return {
     store,
     namespace,
     safeMode,
     heartbeats: new HeartbeatMonitor(datanodes, chunks, logger),
-    replicationScan,
     files: new FileSystem(store, namespace, chunks, config.maxReplication, now),
     writes: new UploadManager(store, namespace, chunks, datanodes, leases, config, now),
     chunks,

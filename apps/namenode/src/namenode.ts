@@ -68,7 +68,7 @@ export class NameNode {
   }
 
   get replicationScan() {
-    return this.parts.replicationScan;
+    return this.parts.chunks.scan;
   }
 
   get datanodes() {
@@ -112,7 +112,7 @@ export class NameNode {
     this.timer = undefined;
     await this.server.close();
     await this.round;
-    await this.parts.replicationScan.stop();
+    await this.parts.chunks.scan.stop();
     await this.store.close();
     this.lock.release();
     this.logger.info("NameNode stopped");

@@ -11,6 +11,7 @@ import { createPlacementPolicy, type PlacementNode, type PlacementPolicy, type P
 import { ReplicaVerifications, type VerificationRequest } from "./replica-verifications.js";
 import { ReplicationMonitor } from "./replication-monitor.js";
 import { ReplicationQueue } from "./replication-queue.js";
+import { ReplicationScan } from "./replication-scan.js";
 import { Trash } from "./trash.js";
 
 export type { ReportedChunk } from "./chunk-map.js";
@@ -75,6 +76,10 @@ export class ChunkManager {
   readonly placement: PlacementPolicy;
   readonly balancer: Balancer;
   readonly replication: ReplicationMonitor;
+  /** Every chunk's count checked again: after safe mode, and when a zone comes back. */
+  readonly scan: ReplicationScan;
+  /** Zones live at the last round: one more means chunks placed without it may be misplaced now. */
+  private zonesSeen = 0;
   // The parts below are the manager's own: read them in tests, change them only through its methods.
   readonly map: ChunkMap;
   readonly corrupt: CorruptReplicas;
@@ -119,6 +124,7 @@ export class ChunkManager {
       logger,
       now,
     );
+    this.scan = new ReplicationScan(store, this.replication, logger);
   }
 
   // ---- Chunks of writes and files
@@ -380,6 +386,9 @@ export class ChunkManager {
 
   /** One round of replication and balancing; skipped by the caller while in safe mode. */
   async runRound(): Promise<void> {
+    const zones = this.datanodes.liveZones().size;
+    if (zones > this.zonesSeen && zones > 1) this.scan.start();
+    this.zonesSeen = zones;
     await this.balancer.runOnce();
     await this.replication.runOnce();
   }

@@ -9,13 +9,16 @@ import type { ReplicationMonitor } from "./replication-monitor.js";
  * table is walked in key order, a batch per transaction, resuming after the
  * last key: neither memory nor any one transaction grows with the table, and
  * requests are served between batches. Rounds of replication run meanwhile on
- * what is queued so far.
+ * what is queued so far. It runs again when a zone comes back, since chunks
+ * written while it was away are misplaced and nothing else looks at them.
  */
 export class ReplicationScan {
   private running: Promise<void> | undefined;
   private stopped = false;
   private scanned = 0;
   private finished = false;
+  /** Another pass was asked for while one was under way. */
+  private again = false;
 
   constructor(
     private readonly store: MetadataStore,
@@ -24,9 +27,22 @@ export class ReplicationScan {
     private readonly batchSize = 2000,
   ) {}
 
-  /** Starts the scan in the background (once); `stop` or `whenDone` wait for it. */
+  /** Starts a pass in the background, or another one after the pass under way; `stop` or `whenDone` wait for it. */
   start(): void {
-    this.running ??= this.run().catch((err: unknown) => this.logger.error({ err }, "replication scan failed"));
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.passes()
+      .catch((err: unknown) => this.logger.error({ err }, "replication scan failed"))
+      .finally(() => (this.running = undefined));
+  }
+
+  private async passes(): Promise<void> {
+    do {
+      this.again = false;
+      await this.run();
+    } while (this.again && !this.stopped);
   }
 
   /** Resolves when the scan has covered every chunk (or was stopped). */
@@ -45,6 +61,8 @@ export class ReplicationScan {
 
   private async run(): Promise<void> {
     const startedMs = Date.now();
+    this.scanned = 0;
+    this.finished = false;
     let after: string | undefined;
     while (!this.stopped) {
       const batch = await this.store.write(() => {
