@@ -172,7 +172,7 @@ export class NameNode {
       void this.runBackgroundRound().then(() => {
         if (this.timer) this.schedule();
       });
-    }, this.config.replicationIntervalMs);
+    }, this.config.monitorIntervalMs);
   }
 }
 

@@ -164,7 +164,7 @@ function renderDefault(value: unknown, meta: SettingMeta): { defaultDoc: string 
   if (value === undefined || value === "" || (Array.isArray(value) && value.length === 0)) return { defaultDoc: undefined, defaultHelp: undefined };
   const text = meta.format === "size" && typeof value === "number" ? formatExactSize(value) : Array.isArray(value) ? value.join(",") : String(value);
   const gloss = meta.format === "ms" && typeof value === "number" ? durationGloss(value) : undefined;
-  return { defaultDoc: `\`${text}\`${gloss ? ` (${gloss})` : ""}`, defaultHelp: `${text}${gloss ? ` (${gloss})` : ""}` };
+  return { defaultDoc: `\`${text}\`${gloss ? ` (${gloss})` : ""}`, defaultHelp: `${text}${gloss ? ` = ${gloss}` : ""}` };
 }
 
 /** 1209600000 → "14 days", for durations of a minute or more in whole units. */
