@@ -31,10 +31,6 @@ describe("describeSettings", () => {
     expect(byKey.zone).toMatchObject({ default: "", defaultDoc: undefined });
   });
 
-  it("refuses a setting without a description", () => {
-    expect(() => describeSettings(z.object({ bare: z.string().default("x") }), "T_")).toThrow(/bare has no description/);
-  });
-
   it("gives the defaults as an object", () => {
     expect(settingDefaults(schema)).toMatchObject({ dataDir: "data", chunkSize: 64 * 1024 * 1024, leaseMs: 600_000 });
     expect(settingDefaults(schema).capacity).toBeUndefined();
@@ -61,6 +57,10 @@ describe("settingsTable", () => {
     expect(table).toContain("| `policy` | `--policy` | `T_POLICY` | `zone-aware` | placement: `zone-aware`, `available-space` |");
     expect(table).toContain("| `origins` | `--origins` | `T_ORIGINS` | none | allowed origins |");
     expect(table.at(-1)).toMatch(/^`oldMs` was renamed `leaseMs`/);
+  });
+
+  it("refuses a setting without a description", () => {
+    expect(() => settingsTable(z.object({ bare: z.string().default("x") }), "T_")).toThrow(/bare has no description/);
   });
 });
 

@@ -65,13 +65,12 @@ export function describeSettings(schema: z.ZodObject, envPrefix: string): Settin
       meta.placeholder ?? (choices ? "<name>" : base instanceof z.ZodNumber ? (base.isInt ? "<n>" : "<number>") : "<value>");
     const parsed = (field as z.ZodType).safeParse(undefined);
     const value = parsed.success ? parsed.data : undefined;
-    if (!meta.description) throw new Error(`setting ${key} has no description (give it .meta({ description }))`);
     return {
       key,
       flag: flagName(key),
       env: envName(envPrefix, key),
       placeholder,
-      description: meta.description,
+      description: meta.description ?? "",
       details: meta.details,
       choices,
       default: value,
@@ -116,6 +115,8 @@ export function settingOptions(schema: z.ZodObject, envPrefix: string): SettingO
 export function settingsTable(schema: z.ZodObject, envPrefix: string): string {
   const cell = (text: string) => text.replace(/\|/g, "\\|");
   const rows = describeSettings(schema, envPrefix).map((s) => {
+    // Checked here, where the docs are generated and tested, not at every start of a server.
+    if (!s.description) throw new Error(`setting ${s.key} has no description (give it .meta({ description }))`);
     const choices = s.choices ? `: ${s.choices.map((c) => `\`${c}\``).join(", ")}` : "";
     const meaning = `${s.description}${choices}${s.details ? `. ${s.details}` : ""}`;
     return `| \`${s.key}\` | \`${s.flag}\` | \`${s.env}\` | ${s.defaultDoc ?? "none"} | ${cell(meaning)} |`;
