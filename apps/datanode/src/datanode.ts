@@ -57,7 +57,7 @@ export class DataNode {
       const replicator = new Replicator(tasks, store, clients, config.maxReplicationStreams, logger);
       // The address is known only once listening (port 0 picks one), but the
       // handlers need it; they read it through `self` after start.
-      const self = { id: identity.datanodeId, address: config.advertiseAddress ?? "" };
+      const self = { id: identity.datanodeId, address: config.advertiseAddress ?? "", zone: config.zone };
       let link: NameNodeLink | undefined;
       const condemn = async (chunkId: string, reason: string) => {
         logger.error({ chunkId, reason }, "bad replica: quarantined and reported");

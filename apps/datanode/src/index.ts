@@ -1,3 +1,3 @@
 export { DataNode } from "./datanode.js";
 export { ChunkStore, type StoredChunk } from "./chunk-store.js";
-export { loadDataNodeConfig, dataNodeConfigSchema, DATANODE_ENV_PREFIX, type DataNodeConfig } from "./config.js";
+export { loadDataNodeConfig, dataNodeConfigSchema, dataNodeDefaults, DATANODE_ENV_PREFIX, type DataNodeConfig } from "./config.js";

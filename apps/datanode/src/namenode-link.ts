@@ -3,6 +3,7 @@ import { DataNodeProtocolService } from "@trainfs/proto";
 import { RpcClients, errorMessage, type Logger } from "@trainfs/common";
 import type { ChunkStore, StoredChunk } from "./chunk-store.js";
 import { CommitBatcher } from "./commit-batcher.js";
+import { checkHeartbeatInterval } from "./config.js";
 import type { NodeIdentity } from "./node-identity.js";
 import type { Replicator } from "./replicator.js";
 import type { TrashWorker } from "./trash.js";
@@ -35,7 +36,7 @@ export class NameNodeLink {
   constructor(
     clients: RpcClients,
     namenode: string,
-    private readonly self: { id: string; address: string },
+    private readonly self: { id: string; address: string; zone?: string },
     private readonly identity: NodeIdentity,
     private readonly store: ChunkStore,
     private readonly trash: TrashWorker,
@@ -184,10 +185,12 @@ export class NameNodeLink {
         capacityBytes: BigInt(space.capacityBytes),
         freeBytes: BigInt(space.freeBytes),
         clusterId: this.identity.clusterId,
+        zone: this.self.zone ?? "",
       },
       { timeoutMs: CALL_TIMEOUT_MS, signal: this.cancel.signal },
     );
     if (this.stopped) return;
+    checkHeartbeatInterval(this.logger, this.intervalMs, res.heartbeatTimeoutMs);
     await this.identity.joined(res.clusterId);
     const chunks = await this.store.list();
     const report = await this.client.chunkReport(

@@ -1,52 +1,95 @@
 import { z } from "zod";
-import { configFields, loadConfig, type ConfigSources } from "@trainfs/common";
+import { configFields, loadConfig, settingDefaults, type ConfigSources } from "@trainfs/common";
+import type { PlacementPolicyName } from "./chunks/placement-policy.js";
 
-/** Every NameNode setting, its default, and its bounds. Documented in docs/operations.md. */
-export const nameNodeConfigSchema = z.object({
-  host: configFields.host().default("127.0.0.1"),
-  port: configFields.port().default(9870),
-  dataDir: z.string().min(1).default(".trainfs/namenode"),
-  defaultReplication: z.coerce.number().int().min(1).max(16).default(3),
-  maxReplication: z.coerce.number().int().min(1).max(64).default(16),
-  defaultChunkSize: configFields.size().default(64 * 1024 * 1024),
-  minChunkSize: configFields.size().default(1024),
-  maxChunkSize: configFields.size().default(1024 * 1024 * 1024),
-  maxChunksPerFile: z.coerce.number().int().positive().default(1_000_000),
-  heartbeatTimeoutMs: configFields.milliseconds().default(10_000),
-  uploadLeaseMs: configFields.milliseconds().default(10 * 60 * 1000),
-  /** How often dead nodes are looked for and replication is planned. */
-  replicationIntervalMs: configFields.milliseconds().default(1000),
-  replicationTimeoutMs: configFields.milliseconds().default(60_000),
-  maxReplicationStreams: z.coerce.number().int().positive().default(4),
-  maxReplicationTasksPerHeartbeat: z.coerce.number().int().positive().default(16),
-  maxTrashPerHeartbeat: z.coerce.number().int().positive().default(1000),
-  trashRedeliveryMs: configFields.milliseconds().default(60_000),
-  safeModeThreshold: z.coerce.number().min(0).max(1).default(0.999),
-  safeModeTimeoutMs: configFields.milliseconds().default(120_000),
-  placementPolicy: z.enum(["zone-aware", "available-space"]).default("zone-aware"),
-  balancerBandwidthBytesPerSecond: configFields.size().default(16 * 1024 * 1024),
-  balancerMaxMoves: z.coerce.number().int().positive().default(4),
-  balancerThresholdPercent: z.coerce.number().min(1).max(50).default(10),
-  /**
-   * Web origins (scheme://host:port) whose pages may call the NameNode (CORS);
-   * its own console is same-origin and needs none. "*" allows any.
-   */
-  corsOrigins: configFields.origins().default([]),
-  /** Directory of the web console's static files, served at `/`; by default the built @trainfs/console. */
-  consoleDir: z.string().min(1).optional(),
-  logLevel: configFields.logLevel().default("info"),
-  /** Shared with the DataNodes: authenticates them and signs chunk access tokens. Unset: no DataNode authentication. */
-  clusterSecret: configFields.secret().optional(),
-  /** Client API tokens (`rw:<token>`, `ro:<token>`). Unset: clients need no token. */
-  apiTokens: configFields.apiTokens().optional(),
-  /** How long a chunk access token given with PutFile, GetFile or a replication task stays valid. */
-  chunkTokenTtlMs: configFields.milliseconds().default(60 * 60 * 1000),
-  /** PEM certificate chain and key: serve TLS only. */
-  tlsCert: z.string().min(1).optional(),
-  tlsKey: z.string().min(1).optional(),
-});
+const MiB = 1024 * 1024;
+
+/**
+ * Every NameNode setting: its bounds, its default and its help, declared once.
+ * `--help`, the environment names and the table of docs/operations.md
+ * (`pnpm docs:settings`) are generated from it.
+ */
+export const nameNodeConfigSchema = z
+  .object({
+    host: configFields.host().default("127.0.0.1").meta({ description: "address to listen on (`0.0.0.0` for all interfaces)" }),
+    port: configFields.port().default(9870).meta({ description: "port to listen on; `0` picks a free one" }),
+    dataDir: z.string().min(1).default(".trainfs/namenode").meta({ description: "directory for the metadata (LMDB)", placeholder: "<dir>" }),
+    defaultReplication: z.coerce.number().int().min(1).max(16).default(3).meta({ description: "replicas per chunk when a client does not say" }),
+    maxReplication: z.coerce.number().int().min(1).max(64).default(16).meta({ description: "highest replication a client may ask for" }),
+    defaultChunkSize: configFields.size().default(64 * MiB).meta({ description: "chunk size when a client does not say, e.g. `64MiB`" }),
+    minChunkSize: configFields.size().default(1024).meta({ description: "smallest chunk size a client may ask for" }),
+    maxChunkSize: configFields.size().default(1024 * MiB).meta({ description: "largest chunk size a client may ask for" }),
+    maxChunksPerFile: z.coerce.number().int().positive().default(1_000_000).meta({ description: "most chunks one file may have" }),
+    heartbeatTimeoutMs: configFields.milliseconds().default(10_000).meta({
+      description: "a DataNode silent for longer is dead",
+      details: "A dead node is not offered to readers or writers, and its chunks are copied elsewhere. DataNodes warn at registration when their `heartbeatIntervalMs` is not under a third of it.",
+    }),
+    uploadLeaseMs: configFields.milliseconds().default(10 * 60 * 1000).meta({
+      description: "a write whose writer is silent for longer (no commit, AddChunk or RenewLease) is abandoned and its chunks trashed",
+    }),
+    monitorIntervalMs: configFields.milliseconds().default(1000).meta({
+      description: "period of the NameNode's background round: safe mode check, dead DataNodes, expired upload leases, replication planning",
+      details: "Formerly `replicationIntervalMs`.",
+    }),
+    replicationTimeoutMs: configFields.milliseconds().default(60_000).meta({ description: "a copy not finished within this is planned again" }),
+    maxReplicationStreams: z.coerce.number().int().positive().default(4).meta({ description: "copies one DataNode takes part in at once, as source or target" }),
+    maxReplicationTasksPerHeartbeat: z.coerce.number().int().positive().default(16).meta({ description: "copies handed to a DataNode per heartbeat" }),
+    maxTrashPerHeartbeat: z.coerce.number().int().positive().default(1000).meta({ description: "chunk deletions handed to a DataNode per heartbeat" }),
+    trashRedeliveryMs: configFields.milliseconds().default(60_000).meta({ description: "a deletion not confirmed within this is sent again" }),
+    safeModeThreshold: z.coerce.number().min(0).max(1).default(0.999).meta({
+      description: "share of complete files' chunks that must be reported before replication and trash start (leaving safe mode)",
+      placeholder: "<fraction>",
+    }),
+    safeModeTimeoutMs: configFields.milliseconds().default(120_000).meta({ description: "leave safe mode after this even if reports are missing" }),
+    placementPolicy: z.enum(["zone-aware", "available-space"] satisfies PlacementPolicyName[]).default("zone-aware").meta({
+      description: "how replicas are placed",
+      details:
+        "`zone-aware` is HDFS's rack rule with zones (the DataNodes' `zone` setting): a chunk's replicas spread so that no zone holds all of them while two zones are alive (at most (replication − 1) / zones + 2 in one zone), the roomiest nodes first; with one zone (or none set) it behaves as `available-space`, which looks at free space alone.",
+    }),
+    balancerBandwidthBytesPerSecond: configFields.size().default(16 * MiB).meta({
+      description: "bytes per second the balancer's copies may use together",
+    }),
+    balancerMaxMoves: z.coerce.number().int().positive().default(4).meta({ description: "balancer copies in flight at once" }),
+    balancerThresholdPercent: z.coerce.number().min(1).max(50).default(10).meta({
+      description: "how far (in percentage points) a DataNode's use may stray from the cluster's mean before the balancer moves chunks",
+      details: "Used by `trainfs admin balance` when no threshold is given.",
+      placeholder: "<percent>",
+    }),
+    corsOrigins: configFields.origins().default([]).meta({
+      description: "web origins (`https://ops.example.com`, comma-separated, or `*`) whose pages may call the NameNode (CORS)",
+      details: "Its own console is same-origin and needs none.",
+    }),
+    consoleDir: z.string().min(1).optional().meta({
+      description: "directory of the web console's static files, served at `/`",
+      placeholder: "<dir>",
+      defaultText: "the built `@trainfs/console`",
+    }),
+    logLevel: configFields.logLevel().default("info").meta({ description: "what the log keeps" }),
+    clusterSecret: configFields.secret().optional().meta({
+      description: "shared with the DataNodes, 16 characters or more: authenticates them and signs chunk access tokens (prefer the environment or the config file: `ps` shows flags)",
+      details: "Unset, anyone can register as a DataNode and DataNodes check no tokens.",
+    }),
+    apiTokens: configFields.apiTokens().optional().meta({
+      description: "client tokens, `rw:<token>` or `ro:<token>` (16 characters or more), comma-separated (prefer the environment or the config file)",
+      details: "A JSON array in the config file. Unset, clients need no token.",
+    }),
+    chunkTokenTtlMs: configFields.milliseconds().default(60 * 60 * 1000).meta({
+      description: "how long a chunk access token given with PutFile, GetFile or a replication task stays valid",
+      details: "Readers and writers renew expired ones themselves.",
+    }),
+    tlsCert: z.string().min(1).optional().meta({
+      description: "PEM certificate chain: the port serves TLS only (with `tlsKey`)",
+      details: "HTTP/2 and HTTP/1.1 by ALPN.",
+      placeholder: "<file>",
+    }),
+    tlsKey: z.string().min(1).optional().meta({ description: "PEM private key of `tlsCert`", placeholder: "<file>" }),
+  })
+  .meta({ renamed: { replicationIntervalMs: "monitorIntervalMs" } });
 
 export type NameNodeConfig = z.infer<typeof nameNodeConfigSchema>;
+
+/** The defaults, for the test kit, benchmarks and checks that must not repeat them. */
+export const nameNodeDefaults: NameNodeConfig = Object.freeze(settingDefaults(nameNodeConfigSchema));
 
 export const NAMENODE_ENV_PREFIX = "TRAINFS_NAMENODE_";
 

@@ -123,7 +123,7 @@ export class NameNode {
       void this.runBackgroundRound().then(() => {
         if (this.timer) this.schedule();
       });
-    }, this.config.replicationIntervalMs);
+    }, this.config.monitorIntervalMs);
   }
 }
 

@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { Command } from "commander";
-import { MetadataStore, Namespace } from "@trainfs/namenode";
+import { MetadataStore, Namespace, nameNodeDefaults } from "@trainfs/namenode";
 import { TrainfsClient } from "@trainfs/client";
 import { formatSize } from "@trainfs/common";
 import { median, processUsage } from "./measure.js";
@@ -83,7 +83,7 @@ async function generate(dir: string, count: number): Promise<number> {
       for (let i = base; i < Math.min(count, base + BATCH); i++) {
         const chunkId = randomBytes(16).toString("hex");
         const inode = namespace.addFile([`d${Math.floor(i / PER_DIR)}`, `f${i % PER_DIR}`], {
-          mtimeMs: start, size: 1024, replication: 3, chunkSize: 64 * 1024 * 1024, chunkIds: [chunkId],
+          mtimeMs: start, size: 1024, replication: nameNodeDefaults.defaultReplication, chunkSize: nameNodeDefaults.defaultChunkSize, chunkIds: [chunkId],
         });
         store.chunks.put(chunkId, { chunkId, inodeId: inode.id, index: 0, offset: 0, length: 1024, checksum: 1 });
       }

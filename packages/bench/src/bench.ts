@@ -8,6 +8,8 @@ import { Command } from "commander";
 import { ClientService } from "@trainfs/proto";
 import { RpcClients, formatSize, parseSize } from "@trainfs/common";
 import { MiniCluster, randomFile } from "@trainfs/testkit";
+import { nameNodeDefaults } from "@trainfs/namenode";
+import { dataNodeDefaults } from "@trainfs/datanode";
 import { chunkInstallFloor, rawDurableSmallFiles, rawLoopbackTcp, rawSequentialWrite } from "./baselines.js";
 import { MiB, medianOf, processUsage, rate, seconds } from "./measure.js";
 import { printTable, type Row } from "./report.js";
@@ -17,7 +19,7 @@ const opts = new Command("trainfs-bench")
   .option("--reps <n>", "repetitions of each figure", "3")
   .option("--sizes <list>", "file sizes for put and get", "256MiB,1GiB")
   .option("--small-files <n>", "files in the small-file figures", "1000")
-  .option("--heartbeat-timeout-ms <ms>", "the NameNode's heartbeat timeout (recovery figure)", "10000")
+  .option("--heartbeat-timeout-ms <ms>", "the NameNode's heartbeat timeout (recovery figure)", String(nameNodeDefaults.heartbeatTimeoutMs))
   .option("--dir <dir>", "where the cluster and the baselines write (the real disk)", ".trainfs/bench")
   .option("--out <file>", "where to write the figures as JSON", "bench-results/bench.json")
   .parse()
@@ -62,9 +64,10 @@ const cluster = await MiniCluster.start({
   mode: "process",
   baseDir: join(dir, "cluster"),
   dataNodes: 4,
-  heartbeatIntervalMs: 3000,
+  // The servers' defaults, as an operator would run them (the test kit's are faster).
+  heartbeatIntervalMs: dataNodeDefaults.heartbeatIntervalMs,
   heartbeatTimeoutMs: timeoutMs,
-  nameNode: { replicationIntervalMs: 1000 },
+  nameNode: { monitorIntervalMs: nameNodeDefaults.monitorIntervalMs },
   logLevel: "warn",
 });
 const fs = cluster.client();

@@ -55,6 +55,26 @@ describe("loadConfig", () => {
     expect(() => loadConfig(schema, "T_", { file: "/nonexistent/trainfs.json" })).toThrow(/cannot read config file/);
   });
 
+  it("refuses a renamed key from any source, naming its new name", () => {
+    const renamed = z.object({ monitorIntervalMs: configFields.milliseconds().default(1000) }).meta({ renamed: { replicationIntervalMs: "monitorIntervalMs" } });
+    const message = (sources: Parameters<typeof loadConfig>[2]) => {
+      try {
+        loadConfig(renamed, "T_", sources);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return "no error";
+    };
+    expect(message({ file: tempFile(JSON.stringify({ replicationIntervalMs: 50 })) })).toMatch(
+      /replicationIntervalMs was renamed monitorIntervalMs \(--monitor-interval-ms, T_MONITOR_INTERVAL_MS\) \(from config file /,
+    );
+    expect(message({ env: { T_REPLICATION_INTERVAL_MS: "50" } })).toMatch(/replicationIntervalMs was renamed monitorIntervalMs .*environment variable T_REPLICATION_INTERVAL_MS/);
+    expect(message({ flags: { replicationIntervalMs: "50" } })).toMatch(/replicationIntervalMs was renamed monitorIntervalMs .*flag --replication-interval-ms/);
+    // Only the rename is reported, not also an unknown key.
+    expect(message({ flags: { replicationIntervalMs: "50" } })).not.toMatch(/Unrecognized/);
+    expect(loadConfig(renamed, "T_", { env: { T_MONITOR_INTERVAL_MS: "50" } }).monitorIntervalMs).toBe(50);
+  });
+
   it("derives environment names from keys", () => {
     expect(envName("TRAINFS_DATANODE_", "heartbeatIntervalMs")).toBe("TRAINFS_DATANODE_HEARTBEAT_INTERVAL_MS");
   });

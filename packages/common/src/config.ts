@@ -3,13 +3,17 @@ import { z } from "zod";
 import { parseSize } from "./size.js";
 import { TrainfsError } from "./errors.js";
 import { MIN_SECRET_LENGTH } from "./cluster-secret.js";
+import { envName, flagName, renamedSettings } from "./settings.js";
+
+export { envName } from "./settings.js";
 
 /**
  * Loads a process's configuration from, in rising precedence: the schema's
  * defaults, a JSON config file, environment variables, and command-line flags.
  * Each key of the schema may come from any layer: key `dataDir` is
  * `"dataDir"` in the file, `<PREFIX>DATA_DIR` in the environment and
- * `--data-dir` on the command line. Errors name the key and where it came from.
+ * `--data-dir` on the command line. Errors name the key and where it came from;
+ * a key the schema lists as renamed (settings.ts) is refused with its new name.
  */
 export interface ConfigSources {
   /** Path of a JSON file whose keys are the schema's keys. */
@@ -19,16 +23,13 @@ export interface ConfigSources {
   flags?: Record<string, unknown>;
 }
 
-export function envName(prefix: string, key: string): string {
-  return prefix + key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
-}
-
 export function loadConfig<T extends z.ZodObject>(
   schema: T,
   envPrefix: string,
   sources: ConfigSources = {},
 ): z.infer<T> {
   const keys = Object.keys(schema.shape);
+  const renamed = renamedSettings(schema);
   const merged: Record<string, unknown> = {};
   const origin: Record<string, string> = {};
 
@@ -39,7 +40,7 @@ export function loadConfig<T extends z.ZodObject>(
       origin[key] = `config file ${configFile}`;
     }
   }
-  for (const key of keys) {
+  for (const key of [...keys, ...Object.keys(renamed)]) {
     const name = envName(envPrefix, key);
     const value = sources.env?.[name];
     if (value !== undefined && value !== "") {
@@ -50,19 +51,26 @@ export function loadConfig<T extends z.ZodObject>(
   for (const [key, value] of Object.entries(sources.flags ?? {})) {
     if (value === undefined || key === "config") continue;
     merged[key] = value;
-    origin[key] = `flag --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    origin[key] = `flag ${flagName(key)}`;
   }
 
+  // An old name is refused, not ignored: the setting would silently fall back to its default.
+  const renamedLines = Object.entries(renamed)
+    .filter(([old]) => old in merged)
+    .map(([old, now]) => {
+      delete merged[old];
+      return `  ${old} was renamed ${now} (${flagName(now)}, ${envName(envPrefix, now)}) (from ${origin[old]})`;
+    });
   const result = schema.strict().safeParse(merged);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
+  if (!result.success || renamedLines.length > 0) {
+    const lines = renamedLines.concat((result.error?.issues ?? []).map((issue) => {
       const key = issue.path.length > 0 ? issue.path.join(".") : (issue as { keys?: string[] }).keys?.join(", ") ?? "(config)";
       const from = origin[String(issue.path[0])];
       return `  ${key}: ${issue.message}${from ? ` (from ${from})` : ""}`;
-    });
+    }));
     throw new TrainfsError("invalid_argument", `invalid configuration:\n${lines.join("\n")}`);
   }
-  return result.data as z.infer<T>;
+  return result.data! as z.infer<T>;
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -86,9 +94,9 @@ function readConfigFile(path: string): Record<string, unknown> {
 
 /** Schema pieces shared by the processes' configs. */
 export const configFields = {
-  port: () => z.coerce.number().int().min(0).max(65535),
-  host: () => z.string().min(1),
-  milliseconds: () => z.coerce.number().int().positive(),
+  port: () => z.coerce.number().int().min(0).max(65535).meta({ placeholder: "<port>" }),
+  host: () => z.string().min(1).meta({ placeholder: "<host>" }),
+  milliseconds: () => z.coerce.number().int().positive().meta({ placeholder: "<ms>", format: "ms" }),
   /** Bytes, given as a number or a string like "64MiB"; 0 only where `allowZero` (a size that turns something off). */
   size: (options: { allowZero?: boolean } = {}) =>
     z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -98,17 +106,18 @@ export const configFields = {
         ctx.addIssue({ code: "custom", message: (err as Error).message });
         return z.NEVER;
       }
-    }).pipe(options.allowZero ? z.number().int().nonnegative() : z.number().int().positive()),
-  url: () => z.url({ protocol: /^https?$/ }),
+    }).pipe(options.allowZero ? z.number().int().nonnegative() : z.number().int().positive()).meta({ placeholder: "<size>", format: "size" }),
+  url: () => z.url({ protocol: /^https?$/ }).meta({ placeholder: "<url>" }),
   /** Web origins (scheme://host[:port]) or "*", as a JSON array or a comma-separated string. */
   origins: () =>
     z
       .union([z.array(z.string()), z.string()])
       .transform((v) => (Array.isArray(v) ? v : v.split(",")).map((o) => o.trim()).filter((o) => o !== ""))
-      .pipe(z.array(z.union([z.literal("*"), z.string().regex(/^https?:\/\/[^/\s]+$/, "expected an origin like https://console.example.com (scheme, host and port, no path)")]))),
-  logLevel: () => z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+      .pipe(z.array(z.union([z.literal("*"), z.string().regex(/^https?:\/\/[^/\s]+$/, "expected an origin like https://console.example.com (scheme, host and port, no path)")])))
+      .meta({ placeholder: "<list>" }),
+  logLevel: () => z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).meta({ placeholder: "<level>" }),
   /** The cluster secret shared by a NameNode and its DataNodes. */
-  secret: () => z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`),
+  secret: () => z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`).meta({ placeholder: "<secret>" }),
   /**
    * Client API tokens, `rw:<token>` (reads and writes) or `ro:<token>` (reads
    * only), comma-separated in the environment or as a JSON array of strings.
@@ -124,5 +133,6 @@ export const configFields = {
             .regex(/^(rw|ro):\S{16,}$/, "each token is `rw:<token>` or `ro:<token>`, the token at least 16 characters without spaces")
             .transform((t) => ({ access: t.startsWith("rw:") ? ("read-write" as const) : ("read-only" as const), token: t.slice(3) })),
         ),
-      ),
+      )
+      .meta({ placeholder: "<list>" }),
 };

@@ -3,6 +3,8 @@ export * from "./checksum.js";
 export * from "./path.js";
 export * from "./size.js";
 export * from "./config.js";
+export { describeSettings, flagName, renamedSettings, replaceGenerated, settingDefaults, settingOptions, settingsTable } from "./settings.js";
+export type { Setting, SettingMeta, SettingOption, SettingsMeta } from "./settings.js";
 export * from "./logger.js";
 export * from "./rpc-limits.js";
 export * from "./rpc-server.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatSize, parseSize, safeNumber } from "./size.js";
+import { formatExactSize, formatSize, parseSize, safeNumber } from "./size.js";
 
 describe("parseSize", () => {
   it("parses plain numbers and binary units", () => {
@@ -23,5 +23,17 @@ describe("parseSize", () => {
   it("refuses uint64 values a number cannot hold", () => {
     expect(safeNumber(5n, "size")).toBe(5);
     expect(() => safeNumber(2n ** 60n, "size")).toThrow(/size is too large/);
+  });
+});
+
+describe("formatExactSize", () => {
+  it("writes sizes as a setting takes them, in the largest exact unit", () => {
+    expect(formatExactSize(64 * 1024 * 1024)).toBe("64MiB");
+    expect(formatExactSize(1024)).toBe("1KiB");
+    expect(formatExactSize(1536)).toBe("1536");
+    expect(formatExactSize(3 * 1024 ** 4)).toBe("3TiB");
+    expect(formatExactSize(1000)).toBe("1000");
+    expect(formatExactSize(0)).toBe("0");
+    expect(parseSize(formatExactSize(1024 ** 3))).toBe(1024 ** 3);
   });
 });

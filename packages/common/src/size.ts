@@ -30,6 +30,14 @@ export function formatSize(bytes: number): string {
   return i === 0 ? `${v} B` : `${v.toFixed(1)} ${names[i]}`;
 }
 
+/** Bytes in the largest binary unit that holds them exactly, as settings are written: 65536 → "64KiB", 1000 → "1000". */
+export function formatExactSize(bytes: number): string {
+  const names = ["KiB", "MiB", "GiB", "TiB"];
+  let unit = -1;
+  while (unit < names.length - 1 && bytes > 0 && bytes % 1024 ** (unit + 2) === 0) unit++;
+  return unit < 0 ? String(bytes) : `${bytes / 1024 ** (unit + 1)}${names[unit]}`;
+}
+
 /** Converts a uint64 from the wire to a number, refusing what a number cannot hold exactly. */
 export function safeNumber(value: bigint, field: string): number {
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) {

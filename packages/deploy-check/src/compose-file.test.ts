@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { readYamlDocuments, repoPath } from "./repo-files.js";
 import { composeSchemaErrors } from "./compose-schema.js";
-import { unknownConfigEnv } from "./config-env.js";
+import { defaultClaims, deployedSettingProblems, unknownConfigEnv } from "./config-env.js";
+import { nameNodeDefaults } from "@trainfs/namenode";
 
 interface Service {
   image: string;
@@ -19,6 +20,7 @@ interface Compose {
 }
 
 const [compose] = readYamlDocuments(repoPath("deploy/compose.yaml")) as [Compose];
+const composeText = readFileSync(repoPath("deploy/compose.yaml"), "utf8");
 const datanodes = Object.keys(compose.services).filter((name) => name.startsWith("datanode-"));
 
 describe("deploy/compose.yaml", () => {
@@ -48,7 +50,8 @@ describe("deploy/compose.yaml", () => {
       const port = env.TRAINFS_DATANODE_PORT;
       expect(env.TRAINFS_DATANODE_ADVERTISE_ADDRESS).toBe(`http://\${TRAINFS_ADVERTISE_HOST:-${name}}:${port}`);
       expect(compose.services[name]!.ports).toEqual([`\${TRAINFS_BIND:-127.0.0.1}:${port}:${port}`]);
-      expect(env.TRAINFS_DATANODE_NAMENODE).toBe("http://namenode:9870");
+      // The NameNode service sets no port: it listens on its default.
+      expect(env.TRAINFS_DATANODE_NAMENODE).toBe(`http://namenode:${nameNodeDefaults.port}`);
       return port;
     });
     expect(new Set(advertised).size).toBe(3);
@@ -87,5 +90,17 @@ describe("deploy/compose.yaml", () => {
   it("sets only environment variables the processes read", () => {
     expect(unknownConfigEnv("namenode", Object.keys(compose.services.namenode!.environment!))).toEqual([]);
     for (const name of datanodes) expect(unknownConfigEnv("datanode", Object.keys(compose.services[name]!.environment!))).toEqual([]);
+  });
+
+  it("sets values the processes accept, and defaults it claims are the schemas' defaults", () => {
+    const claims = defaultClaims(composeText);
+    const settings = (service: string) =>
+      Object.entries(compose.services[service]!.environment!).map(([name, value]) => ({ name, value: String(value), claimsDefault: claims.has(name) }));
+    expect(deployedSettingProblems("namenode", settings("namenode"))).toEqual([]);
+    for (const name of datanodes) expect(deployedSettingProblems("datanode", settings(name)), name).toEqual([]);
+  });
+
+  it("publishes the NameNode on its default port, the one it listens on", () => {
+    expect(compose.services.namenode!.ports).toEqual([`\${TRAINFS_BIND:-127.0.0.1}:${nameNodeDefaults.port}:${nameNodeDefaults.port}`]);
   });
 });

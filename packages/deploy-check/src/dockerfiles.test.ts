@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { repoPath } from "./repo-files.js";
 import { unknownConfigEnv } from "./config-env.js";
+import { nameNodeDefaults } from "@trainfs/namenode";
+import { dataNodeDefaults } from "@trainfs/datanode";
 
 /** Instructions of a Dockerfile, continuation lines joined, comments dropped. */
 function instructions(app: string): Array<{ op: string; args: string }> {
@@ -19,8 +21,9 @@ function instructions(app: string): Array<{ op: string; args: string }> {
 const args = (app: string, op: string) => instructions(app).filter((i) => i.op === op).map((i) => i.args);
 
 describe.each([
-  ["namenode", "TRAINFS_NAMENODE_", 9870],
-  ["datanode", "TRAINFS_DATANODE_", 9866],
+  // The images expose and probe the port the process listens on by default.
+  ["namenode", "TRAINFS_NAMENODE_", nameNodeDefaults.port],
+  ["datanode", "TRAINFS_DATANODE_", dataNodeDefaults.port],
 ] as const)("apps/%s/Dockerfile", (app, prefix, port) => {
   it("takes the base image as a build argument", () => {
     expect(instructions(app).slice(0, 2)).toEqual([

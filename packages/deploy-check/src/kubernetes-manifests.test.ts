@@ -1,8 +1,8 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { readYamlDocuments, repoPath, yamlFilesIn } from "./repo-files.js";
 import { validateKubernetesObject } from "./kubernetes-schema.js";
-import { unknownConfigEnv } from "./config-env.js";
+import { defaultClaims, deployedSettingProblems, unknownConfigEnv } from "./config-env.js";
 
 interface EnvVar {
   name: string;
@@ -139,6 +139,13 @@ describe("deploy/kubernetes", () => {
     expect(unknownConfigEnv("namenode", namenode.env!.map((e) => e.name))).toEqual([]);
     expect(unknownConfigEnv("datanode", datanode.env!.map((e) => e.name))).toEqual([]);
     expect(unknownConfigEnv("datanode", ["TRAINFS_DATANODE_ADVERTISE_ADRESS"])).toEqual(["TRAINFS_DATANODE_ADVERTISE_ADRESS"]);
+  });
+
+  it("sets values the processes accept, and defaults it claims are the schemas' defaults", () => {
+    const claims = new Set(manifestFiles.flatMap((file) => [...defaultClaims(readFileSync(file, "utf8"))]));
+    const settings = (c: Container) => c.env!.map((e) => ({ name: e.name, value: e.value, claimsDefault: claims.has(e.name) }));
+    expect(deployedSettingProblems("namenode", settings(container(find("StatefulSet", "trainfs-namenode"))))).toEqual([]);
+    expect(deployedSettingProblems("datanode", settings(container(find("StatefulSet", "trainfs-datanode"))))).toEqual([]);
   });
 
   it("runs both as a non-root user that owns the volume", () => {

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { repoPath } from "./repo-files.js";
-import { unknownConfigEnv } from "./config-env.js";
+import { defaultClaims, deployedSettingProblems, unknownConfigEnv } from "./config-env.js";
 
 function hasSystemdAnalyze(): boolean {
   try {
@@ -35,6 +35,18 @@ describe.each(["namenode", "datanode"] as const)("deploy/systemd for the %s", (r
     expect(names.length).toBeGreaterThan(3);
     expect(unknownConfigEnv(role, names)).toEqual([]);
     expect(names).toContain(`TRAINFS_${role.toUpperCase()}_CLUSTER_SECRET`);
+  });
+
+  it("sets values the process accepts, examples included, and defaults it claims are the schema's defaults", () => {
+    const claims = new Set([...defaultClaims(unit), ...defaultClaims(envFile)]);
+    // Commented-out lines are examples to copy: they must be right too.
+    const settings = [...`${unit}\n${envFile}`.matchAll(/^(?:#\s*)?(?:Environment=)?(TRAINFS_[A-Z0-9_]+)=(.*)$/gm)].map((m) => ({
+      name: m[1]!,
+      value: m[2]!,
+      claimsDefault: claims.has(m[1]!),
+    }));
+    expect(settings.length).toBeGreaterThan(3);
+    expect(deployedSettingProblems(role, settings)).toEqual([]);
   });
 
   it("is a unit systemd accepts (systemd-analyze verify, where installed)", () => {

@@ -2,6 +2,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { Command } from "commander";
+import { nameNodeDefaults } from "@trainfs/namenode";
+import { dataNodeDefaults } from "@trainfs/datanode";
 import { MiniCluster, generateSecurity, type ClusterSecurity } from "./mini-cluster.js";
 
 /**
@@ -12,8 +14,8 @@ import { MiniCluster, generateSecurity, type ClusterSecurity } from "./mini-clus
 const program = new Command("trainfs-local-cluster")
   .description("Run a local TrainFS cluster (1 NameNode, N DataNodes) in the foreground; Ctrl-C stops it.")
   .option("--data-dir <dir>", "where the nodes keep their data and logs", ".trainfs/local")
-  .option("--namenode-port <port>", "NameNode port", "9870")
-  .option("--datanode-port <port>", "first DataNode port; the others follow", "9866")
+  .option("--namenode-port <port>", "NameNode port", String(nameNodeDefaults.port))
+  .option("--datanode-port <port>", "first DataNode port; the others follow", String(dataNodeDefaults.port))
   .option("--datanodes <n>", "number of DataNodes", "3")
   .parse();
 
@@ -33,9 +35,10 @@ try {
     nameNodePort: Number(opts.namenodePort),
     // Port 0 lets the system pick each port (as tests do).
     dataNodePorts: Array.from({ length: count }, (_, i) => (Number(opts.datanodePort) === 0 ? 0 : Number(opts.datanodePort) + i)),
-    heartbeatIntervalMs: 3000,
-    heartbeatTimeoutMs: 10_000,
-    nameNode: { replicationIntervalMs: 1000 },
+    // The servers' own defaults, not the test kit's fast ones: this is a cluster to use.
+    heartbeatIntervalMs: dataNodeDefaults.heartbeatIntervalMs,
+    heartbeatTimeoutMs: nameNodeDefaults.heartbeatTimeoutMs,
+    nameNode: { monitorIntervalMs: nameNodeDefaults.monitorIntervalMs },
     logLevel: "info",
     security,
     // Ctrl-C reaches the children too, and they exit on their own: only a

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { NameNode, nameNodeConfigSchema, type NameNodeConfig } from "@trainfs/namenode";
 import { DataNode, dataNodeConfigSchema, type DataNodeConfig } from "@trainfs/datanode";
 import { TrainfsClient, type TrainfsClientOptions } from "@trainfs/client";
-import { createLogger } from "@trainfs/common";
+import { createLogger, flagName } from "@trainfs/common";
 import { startNodeProcess, type NodeProcess } from "./node-process.js";
 
 export interface MiniClusterOptions {
@@ -18,6 +18,8 @@ export interface MiniClusterOptions {
   /** Fixed ports; 0 (any free port) by default. */
   nameNodePort?: number;
   dataNodePorts?: number[];
+  /** Each DataNode's failure domain, by index (e.g. ["a", "a", "a", "b", "b", "b"]); none by default. */
+  zones?: string[];
   /** Short by default so that liveness tests take a second, not ten. */
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
@@ -156,7 +158,7 @@ export class MiniCluster {
     const heartbeatIntervalMs = this.options.heartbeatIntervalMs ?? 200;
     if (this.mode === "in-process") {
       const config = dataNodeConfigSchema.parse({
-        ...this.options.dataNode, clusterSecret: this.options.security?.clusterSecret, ...overrides, host: "127.0.0.1", port, dataDir,
+        ...this.options.dataNode, zone: this.options.zones?.[i], clusterSecret: this.options.security?.clusterSecret, ...overrides, host: "127.0.0.1", port, dataDir,
         namenode: this.nameNodeUrl, heartbeatIntervalMs, logLevel: this.logLevel,
       });
       const node = await DataNode.start(config, createLogger(`datanode-${i + 1}`, config.logLevel));
@@ -167,7 +169,7 @@ export class MiniCluster {
         "@trainfs/datanode",
         ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--namenode", this.nameNodeUrl,
           "--heartbeat-interval-ms", String(heartbeatIntervalMs), "--log-level", this.logLevel,
-          ...flagsOf({ ...this.options.dataNode, ...overrides })],
+          ...flagsOf({ ...this.options.dataNode, zone: this.options.zones?.[i], ...overrides })],
         { logFile: join(this.baseDir, `datanode-${i + 1}.log`), env: this.securityEnv("TRAINFS_DATANODE_") },
       );
       const slot: DataNodeSlot = { kind: "process", proc, address: proc.address };
@@ -273,7 +275,7 @@ export class MiniCluster {
     const heartbeatTimeoutMs = this.options.heartbeatTimeoutMs ?? 2000;
     if (this.mode === "in-process") {
       const config = nameNodeConfigSchema.parse({
-        replicationIntervalMs: FAST_ROUNDS_MS, clusterSecret: this.options.security?.clusterSecret, apiTokens: this.options.security?.apiTokens,
+        monitorIntervalMs: FAST_ROUNDS_MS, clusterSecret: this.options.security?.clusterSecret, apiTokens: this.options.security?.apiTokens,
         ...this.options.nameNode, host: "127.0.0.1", port, dataDir, heartbeatTimeoutMs, logLevel: this.logLevel,
       });
       this.nameNodeInProcess = await NameNode.start(config, createLogger("namenode", config.logLevel));
@@ -283,7 +285,7 @@ export class MiniCluster {
         "@trainfs/namenode",
         ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir,
           "--heartbeat-timeout-ms", String(heartbeatTimeoutMs), "--log-level", this.logLevel,
-          ...flagsOf({ replicationIntervalMs: FAST_ROUNDS_MS, ...this.options.nameNode })],
+          ...flagsOf({ monitorIntervalMs: FAST_ROUNDS_MS, ...this.options.nameNode })],
         { logFile: join(this.baseDir, "namenode.log"), env: this.securityEnv("TRAINFS_NAMENODE_") },
       );
       const proc = this.nameNodeProcess;
@@ -299,5 +301,5 @@ export class MiniCluster {
 function flagsOf(settings: Record<string, unknown>): string[] {
   return Object.entries(settings)
     .filter(([, v]) => v !== undefined)
-    .flatMap(([k, v]) => [`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(v)]);
+    .flatMap(([k, v]) => [flagName(k), String(v)]);
 }

@@ -32,7 +32,7 @@ describe.skipIf(unavailable !== undefined)(`across hosts${unavailable ? ` (skipp
     procs.push(
       await startNodeProcess(
         "@trainfs/namenode",
-        ["--host", lab.address("nn"), "--port", "9870", "--data-dir", join(dir, "nn"), "--heartbeat-timeout-ms", "2000", "--replication-interval-ms", "200", "--log-level", "warn"],
+        ["--host", lab.address("nn"), "--port", "9870", "--data-dir", join(dir, "nn"), "--heartbeat-timeout-ms", "2000", "--monitor-interval-ms", "200", "--log-level", "warn"],
         { wrap: lab.wrap("nn") },
       ),
     );
