@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rename, rm, statfs } from "node:fs/prom
 import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { join } from "node:path";
-import { TrainfsError, fsyncDirectory, partBuffers } from "@trainfs/common";
+import { TrainfsError, fsyncDirectory, partBuffers, writeDurably } from "@trainfs/common";
 import { PIECE_BYTES, PieceChecksums, encodeMeta, parseMeta, type ChunkMeta } from "./chunk-meta.js";
 import { ChunkWriter } from "./chunk-writer.js";
 
@@ -364,15 +364,5 @@ export class ChunkStore {
     const meta = { length, checksum: checksum >>> 0, pieceSize: this.pieceSize, pieces: pieces.finish() };
     await writeDurably(`${this.chunkPath(chunkId)}.meta`, encodeMeta(meta));
     return { chunkId, length, checksum: meta.checksum };
-  }
-}
-
-export async function writeDurably(path: string, text: string): Promise<void> {
-  const handle = await open(path, "w");
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -1,8 +1,8 @@
 import { rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { TrainfsError } from "@trainfs/common";
+import { TrainfsError, writeDurably } from "@trainfs/common";
 import { PieceChecksums, encodeMeta, wholeChecksum } from "./chunk-meta.js";
-import { writeDurably, type ChunkStore, type StoredChunk } from "./chunk-store.js";
+import type { ChunkStore, StoredChunk } from "./chunk-store.js";
 
 /** A chunk being received into a temporary file, with its checksums computed on the way. */
 export class ChunkWriter {
