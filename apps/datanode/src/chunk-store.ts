@@ -70,6 +70,8 @@ export class ChunkStore {
    */
   private readonly knownDirs = new Set<string>();
   private readonly quarantined = new Set<string>();
+  /** Chunks whose install is under way: a second install of one of them is refused, never run beside it. */
+  private readonly installing = new Set<string>();
 
   /** Bytes of a chunk being received after which they start going to disk in the background (0: only the final fsync). */
   syncBehindBytes = DEFAULT_SYNC_BEHIND_BYTES;
@@ -101,6 +103,17 @@ export class ChunkStore {
 
   has(chunkId: string): boolean {
     return this.inventory.has(chunkId);
+  }
+
+  /**
+   * Throws already_exists when the chunk is held under its final name (or is
+   * being installed): a stored chunk is immutable, whatever the token. A
+   * quarantined replica is not held, so a fresh copy may replace it.
+   */
+  refuseIfHeld(chunkId: string): void {
+    if (this.inventory.has(chunkId) || this.installing.has(chunkId)) {
+      throw new TrainfsError("already_exists", `chunk ${chunkId} is already stored on this DataNode; a stored chunk is never written again`);
+    }
   }
 
   /** The length of a chunk held, from memory (no I/O); undefined if not held. */
@@ -144,6 +157,7 @@ export class ChunkStore {
    */
   async createWriter(chunkId: string, length: number, tag?: string): Promise<ChunkWriter> {
     checkChunkId(chunkId);
+    this.refuseIfHeld(chunkId);
     if (tag !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(tag)) throw new TrainfsError("invalid_argument", "invalid temporary file tag");
     const freeBytes = await this.freeForWrite();
     if (length > freeBytes) {
@@ -154,29 +168,38 @@ export class ChunkStore {
     return new ChunkWriter(this, chunkId, length, tmpPath, handle);
   }
 
-  /** Moves a complete, fsynced temporary file and its fsynced metadata file into place. */
+  /**
+   * Moves a complete, fsynced temporary file and its fsynced metadata file
+   * into place. A chunk already held (or being installed by a concurrent
+   * write) is refused with already_exists and left as it is: the first copy
+   * to install wins, and a stored chunk's bytes never change.
+   */
   async install(chunkId: string, tmpPath: string, metaTmp: string, length: number): Promise<void> {
-    const dir = this.chunkDir(chunkId);
-    if (!this.knownDirs.has(dir)) {
-      if (await mkdir(dir, { recursive: true })) await fsyncDirectory(join(this.dir, "chunks"));
-      this.knownDirs.add(dir);
-    }
-    const dataPath = this.chunkPath(chunkId);
-    // A rewrite of a chunk removes the old bytes first, so a crash can never
-    // pair new metadata with old data (metadata without data is dropped at start).
-    if (this.inventory.has(chunkId)) await rm(dataPath, { force: true });
+    // Checked and reserved in one synchronous step: two writes of the same
+    // new chunk cannot both pass before either renames.
+    this.refuseIfHeld(chunkId);
+    this.installing.add(chunkId);
     try {
-      await rename(metaTmp, `${dataPath}.meta`);
-      await rename(tmpPath, dataPath);
-    } catch (err) {
-      // The directory went behind our back: made again by the next install.
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") this.knownDirs.delete(dir);
-      throw err;
+      const dir = this.chunkDir(chunkId);
+      if (!this.knownDirs.has(dir)) {
+        if (await mkdir(dir, { recursive: true })) await fsyncDirectory(join(this.dir, "chunks"));
+        this.knownDirs.add(dir);
+      }
+      const dataPath = this.chunkPath(chunkId);
+      try {
+        await rename(metaTmp, `${dataPath}.meta`);
+        await rename(tmpPath, dataPath);
+      } catch (err) {
+        // The directory went behind our back: made again by the next install.
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") this.knownDirs.delete(dir);
+        throw err;
+      }
+      if (this.quarantined.delete(chunkId)) await rm(`${dataPath}.corrupt`, { force: true });
+      await fsyncDirectory(dir);
+      this.remember(chunkId, length);
+    } finally {
+      this.installing.delete(chunkId);
     }
-    if (this.quarantined.delete(chunkId)) await rm(`${dataPath}.corrupt`, { force: true });
-    await fsyncDirectory(dir);
-    this.forget(chunkId);
-    this.remember(chunkId, length);
   }
 
   /** Length and checksum from the metadata, or undefined if the chunk is not held. */
