@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { join } from "node:path";
 import { TrainfsError, fsyncDirectory, partBuffers, writeDurably } from "@trainfs/common";
-import { PIECE_BYTES, PieceChecksums, encodeMeta, parseMeta, type ChunkMeta } from "./chunk-meta.js";
+import { PIECE_BYTES, PieceChecksums, encodeMeta, parseMeta, wholeChecksum, type ChunkMeta } from "./chunk-meta.js";
 import { ChunkWriter } from "./chunk-writer.js";
 
 export interface StoredChunk {
@@ -273,13 +273,26 @@ export class ChunkStore {
     }
   }
 
-  /** Reads and checks a whole chunk (the scrubber's job); the reason it is bad, or undefined. */
-  async verify(chunkId: string, onBytes?: (n: number) => Promise<void>): Promise<string | undefined> {
+  /**
+   * Reads and checks a whole chunk (the scrubber's job): every piece against
+   * its checksum, and, when `expected` is given (the NameNode's record), the
+   * length and the whole chunk's CRC-32 too. The reason it is bad, or undefined.
+   */
+  async verify(chunkId: string, onBytes?: (n: number) => Promise<void>, expected?: { length: number; checksum: number }): Promise<string | undefined> {
     const meta = await this.readMeta(chunkId);
+    if (meta && expected && meta.length !== expected.length) return `it has ${meta.length} bytes, the NameNode's record ${expected.length}`;
     try {
       for await (const part of this.readVerified(chunkId, 0, meta?.length ?? 1)) {
         await onBytes?.(part.data.length);
         partBuffers.give(part.data);
+      }
+      // Every piece matched its checksum, so the pieces' CRC-32s, folded,
+      // are the bytes' whole CRC-32 (metadata rewritten to match other bytes included).
+      if (meta && expected) {
+        const actual = wholeChecksum(meta.pieces, meta.pieceSize, meta.length);
+        if (actual !== expected.checksum >>> 0) {
+          return `whole-chunk checksum mismatch (its bytes have ${actual.toString(16)}, the NameNode's record ${(expected.checksum >>> 0).toString(16)})`;
+        }
       }
       return undefined;
     } catch (err) {
