@@ -161,7 +161,7 @@ export class ChunkStore {
     if (tag !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(tag)) throw new TrainfsError("invalid_argument", "invalid temporary file tag");
     const freeBytes = await this.freeForWrite();
     if (length > freeBytes) {
-      throw new TrainfsError("resource_exhausted", `no room for chunk ${chunkId}: ${length} bytes needed, ${freeBytes} free`);
+      throw new TrainfsError("resource_exhausted", `no room for chunk ${chunkId} on this DataNode: ${length} bytes needed, ${freeBytes} free`);
     }
     const tmpPath = join(this.dir, "tmp", `${chunkId}.${tag ? `part-${tag}` : randomBytes(4).toString("hex")}`);
     const handle = await open(tmpPath, "wx");

@@ -142,6 +142,9 @@ export class NameNodeLink {
       if (this.failures === 1 || this.failures % 10 === 0) {
         const refused = refusal(err);
         if (refused) this.logger.error({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, refused);
+        // Only a failed call is the NameNode's; anything else (a statfs, the
+        // task store's commit on a full disk) happened here and is said so.
+        else if (!(err instanceof ConnectError)) this.logger.error({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, "heartbeat round failed on this DataNode (a local failure, not the NameNode)");
         else this.logger.warn({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, "cannot reach the NameNode");
       }
     }
