@@ -116,8 +116,9 @@ export class Scrubber {
         if (reason && !this.store.has(chunkId)) continue;
         this.settings.onRequestedVerified?.(!reason);
         if (reason) {
-          this.requestedResults.bad++;
           await this.condemn(chunkId, `verification the NameNode asked for: ${reason}`);
+          // Counted once reported, so a count seen means the NameNode knows.
+          this.requestedResults.bad++;
           await this.tasks.write(() => this.tasks.scrubbed.remove(chunkId));
         } else {
           this.requestedResults.good++;
