@@ -136,6 +136,34 @@ describe("ChunkStore", () => {
     await expect(readdir(join(dir, "chunks", id(7).slice(0, 2)))).resolves.not.toContain(`${id(7)}.corrupt`);
   });
 
+  it("never rewrites a stored chunk: a new writer is refused, and of two concurrent writes the second to install fails", async () => {
+    const dir = await tempDir();
+    const store = await ChunkStore.open(dir);
+    const first = randomBytes(3000);
+    await writeChunk(store, id(5), first);
+    await expect(store.createWriter(id(5), 3000)).rejects.toMatchObject({ code: "already_exists" });
+    expect(await readAll(store, id(5), 0, 3000)).toEqual(first);
+
+    // Both writers start before either installs (the header check passes for both).
+    const a = randomBytes(2000);
+    const b = randomBytes(2000);
+    const wa = await store.createWriter(id(6), 2000);
+    const wb = await store.createWriter(id(6), 2000);
+    await wa.write(a);
+    await wb.write(b);
+    const outcomes = await Promise.allSettled([wa.commit(crc32Of(a)), wb.commit(crc32Of(b))]);
+    // Either may install first (their fsyncs race); exactly one does, and the other is refused.
+    const winner = outcomes.findIndex((o) => o.status === "fulfilled");
+    expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
+    expect(outcomes[1 - winner]).toMatchObject({ status: "rejected", reason: { code: "already_exists" } });
+    await (winner === 0 ? wb : wa).abort();
+    expect(await readAll(store, id(6), 0, 2000)).toEqual(winner === 0 ? a : b);
+    // The loser left nothing behind: one data file, one metadata file, an empty tmp/.
+    expect((await readdir(join(dir, "chunks", id(6).slice(0, 2)))).filter((n) => n.startsWith(id(6))).sort()).toEqual([id(6), `${id(6)}.meta`]);
+    expect(await readdir(join(dir, "tmp"))).toEqual([]);
+    expect(store.usedBytes).toBe(5000);
+  });
+
   it("makes a chunk directory again when it was removed behind its back", async () => {
     const dir = await tempDir();
     const store = await ChunkStore.open(dir);

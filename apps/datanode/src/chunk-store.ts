@@ -3,8 +3,8 @@ import { mkdir, open, readdir, readFile, rename, rm, statfs } from "node:fs/prom
 import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { join } from "node:path";
-import { TrainfsError, fsyncDirectory, partBuffers } from "@trainfs/common";
-import { PIECE_BYTES, PieceChecksums, encodeMeta, parseMeta, type ChunkMeta } from "./chunk-meta.js";
+import { TrainfsError, fsyncDirectory, partBuffers, writeDurably } from "@trainfs/common";
+import { PIECE_BYTES, PieceChecksums, encodeMeta, parseMeta, wholeChecksum, type ChunkMeta } from "./chunk-meta.js";
 import { ChunkWriter } from "./chunk-writer.js";
 
 export interface StoredChunk {
@@ -70,6 +70,8 @@ export class ChunkStore {
    */
   private readonly knownDirs = new Set<string>();
   private readonly quarantined = new Set<string>();
+  /** Chunks whose install is under way: a second install of one of them is refused, never run beside it. */
+  private readonly installing = new Set<string>();
 
   /** Bytes of a chunk being received after which they start going to disk in the background (0: only the final fsync). */
   syncBehindBytes = DEFAULT_SYNC_BEHIND_BYTES;
@@ -101,6 +103,17 @@ export class ChunkStore {
 
   has(chunkId: string): boolean {
     return this.inventory.has(chunkId);
+  }
+
+  /**
+   * Throws already_exists when the chunk is held under its final name (or is
+   * being installed): a stored chunk is immutable, whatever the token. A
+   * quarantined replica is not held, so a fresh copy may replace it.
+   */
+  refuseIfHeld(chunkId: string): void {
+    if (this.inventory.has(chunkId) || this.installing.has(chunkId)) {
+      throw new TrainfsError("already_exists", `chunk ${chunkId} is already stored on this DataNode; a stored chunk is never written again`);
+    }
   }
 
   /** The length of a chunk held, from memory (no I/O); undefined if not held. */
@@ -144,39 +157,49 @@ export class ChunkStore {
    */
   async createWriter(chunkId: string, length: number, tag?: string): Promise<ChunkWriter> {
     checkChunkId(chunkId);
+    this.refuseIfHeld(chunkId);
     if (tag !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(tag)) throw new TrainfsError("invalid_argument", "invalid temporary file tag");
     const freeBytes = await this.freeForWrite();
     if (length > freeBytes) {
-      throw new TrainfsError("resource_exhausted", `no room for chunk ${chunkId}: ${length} bytes needed, ${freeBytes} free`);
+      throw new TrainfsError("resource_exhausted", `no room for chunk ${chunkId} on this DataNode: ${length} bytes needed, ${freeBytes} free`);
     }
     const tmpPath = join(this.dir, "tmp", `${chunkId}.${tag ? `part-${tag}` : randomBytes(4).toString("hex")}`);
     const handle = await open(tmpPath, "wx");
     return new ChunkWriter(this, chunkId, length, tmpPath, handle);
   }
 
-  /** Moves a complete, fsynced temporary file and its fsynced metadata file into place. */
+  /**
+   * Moves a complete, fsynced temporary file and its fsynced metadata file
+   * into place. A chunk already held (or being installed by a concurrent
+   * write) is refused with already_exists and left as it is: the first copy
+   * to install wins, and a stored chunk's bytes never change.
+   */
   async install(chunkId: string, tmpPath: string, metaTmp: string, length: number): Promise<void> {
-    const dir = this.chunkDir(chunkId);
-    if (!this.knownDirs.has(dir)) {
-      if (await mkdir(dir, { recursive: true })) await fsyncDirectory(join(this.dir, "chunks"));
-      this.knownDirs.add(dir);
-    }
-    const dataPath = this.chunkPath(chunkId);
-    // A rewrite of a chunk removes the old bytes first, so a crash can never
-    // pair new metadata with old data (metadata without data is dropped at start).
-    if (this.inventory.has(chunkId)) await rm(dataPath, { force: true });
+    // Checked and reserved in one synchronous step: two writes of the same
+    // new chunk cannot both pass before either renames.
+    this.refuseIfHeld(chunkId);
+    this.installing.add(chunkId);
     try {
-      await rename(metaTmp, `${dataPath}.meta`);
-      await rename(tmpPath, dataPath);
-    } catch (err) {
-      // The directory went behind our back: made again by the next install.
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") this.knownDirs.delete(dir);
-      throw err;
+      const dir = this.chunkDir(chunkId);
+      if (!this.knownDirs.has(dir)) {
+        if (await mkdir(dir, { recursive: true })) await fsyncDirectory(join(this.dir, "chunks"));
+        this.knownDirs.add(dir);
+      }
+      const dataPath = this.chunkPath(chunkId);
+      try {
+        await rename(metaTmp, `${dataPath}.meta`);
+        await rename(tmpPath, dataPath);
+      } catch (err) {
+        // The directory went behind our back: made again by the next install.
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") this.knownDirs.delete(dir);
+        throw err;
+      }
+      if (this.quarantined.delete(chunkId)) await rm(`${dataPath}.corrupt`, { force: true });
+      await fsyncDirectory(dir);
+      this.remember(chunkId, length);
+    } finally {
+      this.installing.delete(chunkId);
     }
-    if (this.quarantined.delete(chunkId)) await rm(`${dataPath}.corrupt`, { force: true });
-    await fsyncDirectory(dir);
-    this.forget(chunkId);
-    this.remember(chunkId, length);
   }
 
   /** Length and checksum from the metadata, or undefined if the chunk is not held. */
@@ -250,13 +273,26 @@ export class ChunkStore {
     }
   }
 
-  /** Reads and checks a whole chunk (the scrubber's job); the reason it is bad, or undefined. */
-  async verify(chunkId: string, onBytes?: (n: number) => Promise<void>): Promise<string | undefined> {
+  /**
+   * Reads and checks a whole chunk (the scrubber's job): every piece against
+   * its checksum, and, when `expected` is given (the NameNode's record), the
+   * length and the whole chunk's CRC-32 too. The reason it is bad, or undefined.
+   */
+  async verify(chunkId: string, onBytes?: (n: number) => Promise<void>, expected?: { length: number; checksum: number }): Promise<string | undefined> {
     const meta = await this.readMeta(chunkId);
+    if (meta && expected && meta.length !== expected.length) return `it has ${meta.length} bytes, the NameNode's record ${expected.length}`;
     try {
       for await (const part of this.readVerified(chunkId, 0, meta?.length ?? 1)) {
         await onBytes?.(part.data.length);
         partBuffers.give(part.data);
+      }
+      // Every piece matched its checksum, so the pieces' CRC-32s, folded,
+      // are the bytes' whole CRC-32 (metadata rewritten to match other bytes included).
+      if (meta && expected) {
+        const actual = wholeChecksum(meta.pieces, meta.pieceSize, meta.length);
+        if (actual !== expected.checksum >>> 0) {
+          return `whole-chunk checksum mismatch (its bytes have ${actual.toString(16)}, the NameNode's record ${(expected.checksum >>> 0).toString(16)})`;
+        }
       }
       return undefined;
     } catch (err) {
@@ -364,15 +400,5 @@ export class ChunkStore {
     const meta = { length, checksum: checksum >>> 0, pieceSize: this.pieceSize, pieces: pieces.finish() };
     await writeDurably(`${this.chunkPath(chunkId)}.meta`, encodeMeta(meta));
     return { chunkId, length, checksum: meta.checksum };
-  }
-}
-
-export async function writeDurably(path: string, text: string): Promise<void> {
-  const handle = await open(path, "w");
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

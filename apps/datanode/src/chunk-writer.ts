@@ -1,8 +1,8 @@
 import { rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { TrainfsError } from "@trainfs/common";
+import { TrainfsError, writeDurably } from "@trainfs/common";
 import { PieceChecksums, encodeMeta, wholeChecksum } from "./chunk-meta.js";
-import { writeDurably, type ChunkStore, type StoredChunk } from "./chunk-store.js";
+import type { ChunkStore, StoredChunk } from "./chunk-store.js";
 
 /** A chunk being received into a temporary file, with its checksums computed on the way. */
 export class ChunkWriter {
@@ -37,11 +37,21 @@ export class ChunkWriter {
     this.pieces.update(data);
     this.bytes += data.byteLength;
     let written = 0;
-    while (written < data.byteLength) {
-      const { bytesWritten } = await this.handle.write(data, written, data.byteLength - written);
-      written += bytesWritten;
+    try {
+      while (written < data.byteLength) {
+        const { bytesWritten } = await this.handle.write(data, written, data.byteLength - written);
+        written += bytesWritten;
+      }
+    } catch (err) {
+      throw this.local(err);
     }
     this.flushBehind();
+  }
+
+  /** A full disk is this node's, said so (ResourceExhausted), not an internal error of unknown origin. */
+  private local(err: unknown): unknown {
+    if ((err as NodeJS.ErrnoException).code !== "ENOSPC") return err;
+    return new TrainfsError("resource_exhausted", `no room for chunk ${this.chunkId} on this DataNode: its disk is full (${(err as Error).message})`, { cause: err });
   }
 
   /**
@@ -85,14 +95,18 @@ export class ChunkWriter {
     const meta = { length: this.length, checksum, pieceSize: this.store.pieceSize, pieces };
     // The data's fsync and the metadata's write and fsync overlap: both files
     // are durable before either is renamed into place.
-    await Promise.all([
-      this.handle.sync().then(() => {
-        this.closed = true;
-        return this.handle.close();
-      }),
-      writeDurably(`${this.tmpPath}.meta`, encodeMeta(meta)),
-    ]);
-    await this.store.install(this.chunkId, this.tmpPath, `${this.tmpPath}.meta`, meta.length);
+    try {
+      await Promise.all([
+        this.handle.sync().then(() => {
+          this.closed = true;
+          return this.handle.close();
+        }),
+        writeDurably(`${this.tmpPath}.meta`, encodeMeta(meta)),
+      ]);
+      await this.store.install(this.chunkId, this.tmpPath, `${this.tmpPath}.meta`, meta.length);
+    } catch (err) {
+      throw this.local(err);
+    }
     return { chunkId: this.chunkId, length: this.length, checksum };
   }
 

@@ -12,7 +12,8 @@ import {
 import {
   FAILED_DATANODE_HEADER, Frame, FrameReader, TrainfsError, acceptedFrameReader, partBuffers, requestIdFrom, toConnectError, uint32, withRequestId, writeFrame, writeFrameGiving, type CallObserver,
 } from "@trainfs/common";
-import { readChunk, type DataNodeServiceContext } from "./datanode-service.js";
+import type { DataNodeServiceContext } from "./datanode-service.js";
+import { readChunk } from "./read-path.js";
 import { receiveChunk } from "./pipeline.js";
 
 /**

@@ -12,6 +12,7 @@ export interface DataNodeMetrics {
   bytesRead: Count;
   scrubbed: Count;
   badReplicas: Count;
+  verifications: { inc(labels: { result: "good" | "bad" }): void };
   /** Reports the part uploads open at each scrape. */
   trackPartUploads(uploads: { openCount: number }): void;
   /** Reports the stored chunks not yet reported to the NameNode at each scrape. */
@@ -25,7 +26,8 @@ export function dataNodeMetrics(store: ChunkStore, tasks: TaskStore): DataNodeMe
     bytesWritten: m.counter("trainfs_datanode_bytes_written_total", "Bytes received into chunks (writes and replica copies)."),
     bytesRead: m.counter("trainfs_datanode_bytes_read_total", "Chunk bytes sent to readers."),
     scrubbed: m.counter("trainfs_scrub_chunks_verified_total", "Chunks the scrubber read and verified."),
-    badReplicas: m.counter("trainfs_bad_replicas_total", "Replicas found bad (by reads or the scrubber) and quarantined."),
+    badReplicas: m.counter("trainfs_bad_replicas_total", "Replicas found bad (by reads, the scrubber or a verification) and quarantined."),
+    verifications: m.counter("trainfs_datanode_verifications_total", "Replicas verified because the NameNode asked (a reader suspected them), by outcome (result=good|bad).", ["result"]),
   };
   m.gauge("trainfs_datanode_chunks", "Chunks held.", [], (g) => g.set(store.chunkCount));
   m.gauge("trainfs_datanode_used_bytes", "Bytes of chunk files held.", [], (g) => g.set(store.usedBytes));

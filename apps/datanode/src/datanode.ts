@@ -92,8 +92,13 @@ export class DataNode {
         rawProtocol: { preface: DATA_TRANSFER_PREFACE, alpn: DATA_TRANSFER_ALPN, handle: dataTransferHandler(service) },
       });
       self.address ||= `${tls ? "https" : "http"}://${config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host}:${server.port}`;
-      const scrubber = new Scrubber(tasks, store, condemn, { bytesPerSecond: config.scrubBytesPerSecond, periodMs: config.scrubPeriodMs, onVerified: () => metrics.scrubbed.inc() }, logger);
-      link = new NameNodeLink(clients, config.namenode, self, identity, store, trash, replicator, config.heartbeatIntervalMs, logger);
+      const scrubber = new Scrubber(tasks, store, condemn, {
+        bytesPerSecond: config.scrubBytesPerSecond,
+        periodMs: config.scrubPeriodMs,
+        onVerified: () => metrics.scrubbed.inc(),
+        onRequestedVerified: (good) => metrics.verifications.inc({ result: good ? "good" : "bad" }),
+      }, logger);
+      link = new NameNodeLink(clients, config.namenode, self, identity, store, trash, replicator, config.heartbeatIntervalMs, logger, (r) => scrubber.requestVerification(r));
       // Work received before a restart and not finished carries on.
       trash.resume();
       replicator.resume();

@@ -6,6 +6,7 @@ import { CommitBatcher } from "./commit-batcher.js";
 import { checkHeartbeatInterval } from "./config.js";
 import type { NodeIdentity } from "./node-identity.js";
 import type { Replicator } from "./replicator.js";
+import type { ExpectedReplica } from "./scrubber.js";
 import type { TrashWorker } from "./trash.js";
 
 const MAX_BACKOFF_MS = 30_000;
@@ -15,7 +16,7 @@ const CALL_TIMEOUT_MS = 30_000;
  * The DataNode's side of the founding flows' "Registration and Heartbeat"
  * (docs/founding-flows.md): register, send a full ChunkReport, then heartbeat
  * every interval, carrying deletions done and copies failed, and bringing back
- * trash and replication tasks. When the NameNode cannot be reached it retries
+ * trash and replication tasks and replicas to verify. When the NameNode cannot be reached it retries
  * with exponential backoff (the node keeps serving reads meanwhile); when the
  * NameNode asks, it registers and reports again.
  */
@@ -43,6 +44,8 @@ export class NameNodeLink {
     private readonly replicator: Replicator,
     private readonly intervalMs: number,
     private readonly logger: Logger,
+    /** Replicas the NameNode asks this node to verify now (the scrubber's "verify now" queue). */
+    private readonly verify: (replicas: ExpectedReplica[]) => void = () => {},
   ) {
     this.client = clients.client(DataNodeProtocolService, namenode);
     this.commits = new CommitBatcher(async (chunks) => {
@@ -140,6 +143,9 @@ export class NameNodeLink {
       if (this.failures === 1 || this.failures % 10 === 0) {
         const refused = refusal(err);
         if (refused) this.logger.error({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, refused);
+        // Only a failed call is the NameNode's; anything else (a statfs, the
+        // task store's commit on a full disk) happened here and is said so.
+        else if (!(err instanceof ConnectError)) this.logger.error({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, "heartbeat round failed on this DataNode (a local failure, not the NameNode)");
         else this.logger.warn({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, "cannot reach the NameNode");
       }
     }
@@ -173,6 +179,9 @@ export class NameNodeLink {
     }
     if (res.trashChunkNames.length > 0) await this.trash.accept(res.trashChunkNames);
     if (res.replicationTasks.length > 0) await this.replicator.accept(res.replicationTasks);
+    if (res.verifyChunks.length > 0) {
+      this.verify(res.verifyChunks.map((c) => ({ chunkId: c.chunkId, length: Number(c.length), checksum: c.checksum })));
+    }
     return false;
   }
 

@@ -67,6 +67,19 @@ export class PartUploads {
     } catch (err) {
       throw fail(ctx, Code.PermissionDenied, errorMessage(err));
     }
+    const key = `${req.chunkId}/${req.uploadSession}`;
+    // A stored chunk is immutable: refused on any part, before the disk or the
+    // node below is touched (a session overtaken by another write's install ends).
+    try {
+      ctx.store.refuseIfHeld(req.chunkId);
+    } catch (err) {
+      const stale = this.sessions.get(key);
+      if (stale && !stale.busy) {
+        this.sessions.delete(key);
+        await stale.writer?.abort();
+      }
+      throw fail(ctx, Code.AlreadyExists, errorMessage(err));
+    }
     if (!SESSION_ID.test(req.uploadSession)) {
       throw fail(ctx, Code.InvalidArgument, "upload_session must be 8 to 64 characters of [A-Za-z0-9_-]");
     }
@@ -87,7 +100,6 @@ export class PartUploads {
     }
     if (req.data.length === 0 && !req.last) throw fail(ctx, Code.InvalidArgument, "a part other than an empty chunk's only part carries bytes");
 
-    const key = `${req.chunkId}/${req.uploadSession}`;
     const downstream = req.downstream.map((d) => d.address).join(" ");
     let session = this.sessions.get(key);
     if (!session) {

@@ -64,6 +64,9 @@ export async function receiveChunk(ctx: PipelineContext, requests: AsyncIterable
     checkChunkId(header.chunkId);
     // Before the disk or the next node is touched: no token, no write anywhere.
     ctx.checkAccess(header.chunkId, "write", header.accessToken);
+    // A chunk this node already stores is immutable, whatever the token: refused
+    // here (naming this node), not forwarded.
+    ctx.store.refuseIfHeld(header.chunkId);
     downstream = header.downstream.length > 0 ? openDownstream(ctx, header) : undefined;
     writer = await ctx.store.createWriter(header.chunkId, length);
   } catch (err) {

@@ -10,7 +10,20 @@ export interface ScrubSettings {
   periodMs: number;
   /** Called for each chunk verified (good or bad). */
   onVerified?: () => void;
+  /** Called for each verification the NameNode asked for, once done. */
+  onRequestedVerified?: (good: boolean) => void;
 }
+
+/** What a replica must match, as the NameNode recorded it (HeartBeatResponse.verify_chunks). */
+export interface ExpectedReplica {
+  chunkId: string;
+  length: number;
+  checksum: number;
+}
+
+/** Verifications the NameNode asked for and not yet done, at most; more are dropped (it asks again). */
+export const MAX_REQUESTED_VERIFICATIONS = 10_000;
+const CHUNK_ID = /^[0-9a-f]{32}$/;
 
 /**
  * The background block scanner (HDFS's VolumeScanner, MooseFS's test loop):
@@ -23,6 +36,13 @@ export interface ScrubSettings {
 export class Scrubber {
   private readonly abort = new AbortController();
   private running: Promise<void> | undefined;
+  /** The NameNode's requests, in arrival order, one per chunk. */
+  private readonly requested = new Map<string, ExpectedReplica>();
+  /** The request being verified now. */
+  private current: string | undefined;
+  private verifying: Promise<void> | undefined;
+  /** Verifications the NameNode asked for, by outcome, since start. */
+  readonly requestedResults = { good: 0, bad: 0 };
 
   constructor(
     private readonly tasks: TaskStore,
@@ -42,6 +62,73 @@ export class Scrubber {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.running;
+    await this.verifying;
+  }
+
+  /**
+   * "Verify now" (HeartBeatResponse.verify_chunks): a reader suspected these
+   * replicas, and only this node's own reading may condemn them. Each is read
+   * through, every piece against its checksum as a scrub does, and its length
+   * and whole CRC-32 compared with the NameNode's record; a replica that fails
+   * is condemned (quarantined and reported), one that passes changes nothing.
+   * One at a time at the scrubber's rate, deduplicated, bounded; chunks this
+   * node does not hold are ignored, so a flood of false suspicions costs at
+   * most a bounded amount of reading.
+   */
+  requestVerification(replicas: ReadonlyArray<ExpectedReplica>): void {
+    for (const r of replicas) {
+      if (this.requested.size >= MAX_REQUESTED_VERIFICATIONS) {
+        this.logger.warn({ dropped: replicas.length }, "too many verifications asked for: the rest are dropped until the queue drains");
+        break;
+      }
+      if (!CHUNK_ID.test(r.chunkId) || !this.store.has(r.chunkId) || this.current === r.chunkId || this.requested.has(r.chunkId)) continue;
+      this.requested.set(r.chunkId, { chunkId: r.chunkId, length: r.length, checksum: r.checksum });
+    }
+    this.kick();
+  }
+
+  /** Verifications asked for and not finished (queued or under way). */
+  get pendingVerifications(): number {
+    return this.requested.size + (this.current ? 1 : 0);
+  }
+
+  private kick(): void {
+    if (this.verifying || this.requested.size === 0 || this.abort.signal.aborted) return;
+    this.verifying = this.verifyRequested()
+      .catch((err: unknown) => {
+        if (!this.abort.signal.aborted) this.logger.error({ err: errorMessage(err) }, "verification the NameNode asked for failed to run");
+      })
+      .finally(() => {
+        this.verifying = undefined;
+        this.kick();
+      });
+  }
+
+  private async verifyRequested(): Promise<void> {
+    for (const [chunkId, expected] of this.requested) {
+      if (this.abort.signal.aborted) return;
+      this.requested.delete(chunkId);
+      this.current = chunkId;
+      try {
+        // Deleted (or condemned) since it was asked for: nothing to verify.
+        if (!this.store.has(chunkId)) continue;
+        const reason = await this.store.verify(chunkId, (n) => this.throttle(n), expected);
+        if (reason && !this.store.has(chunkId)) continue;
+        this.settings.onRequestedVerified?.(!reason);
+        if (reason) {
+          await this.condemn(chunkId, `verification the NameNode asked for: ${reason}`);
+          // Counted once reported, so a count seen means the NameNode knows.
+          this.requestedResults.bad++;
+          await this.tasks.write(() => this.tasks.scrubbed.remove(chunkId));
+        } else {
+          this.requestedResults.good++;
+          this.logger.info({ chunkId }, "suspected replica verified: good");
+          await this.tasks.write(() => this.tasks.scrubbed.put(chunkId, this.now()));
+        }
+      } finally {
+        this.current = undefined;
+      }
+    }
   }
 
   /** Verifies every chunk that is due; returns how many were found bad. */

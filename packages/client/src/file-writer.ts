@@ -23,14 +23,15 @@ const MAX_CHAIN_RECOVERIES = 3;
 
 /**
  * A reset connection (Aborted) counts when a node is named; a source that
- * changed under us does not. A refused access token (PermissionDenied) is
+ * changed under us does not. So does AlreadyExists from a named node: it
+ * already holds the chunk (from an earlier chain), and is left out of the next. A refused access token (PermissionDenied) is
  * most likely one that expired during a long write: a new chain comes with a
  * new token, and no node is to blame.
  */
 function recoverable(err: unknown): err is ChunkWriteError {
   return (
     err instanceof ChunkWriteError &&
-    (RECOVERABLE.has(err.code) || err.code === "permission_denied" || (err.code === "aborted" && err.failedAddress !== undefined))
+    (RECOVERABLE.has(err.code) || err.code === "permission_denied" || ((err.code === "aborted" || err.code === "already_exists") && err.failedAddress !== undefined))
   );
 }
 

@@ -13,3 +13,17 @@ export async function fsyncDirectory(path: string): Promise<void> {
     await handle.close();
   }
 }
+
+/**
+ * Writes a small file and fsyncs it before resolving (a chunk's `.meta`):
+ * its bytes are durable, its name is not until its directory is fsynced.
+ */
+export async function writeDurably(path: string, text: string): Promise<void> {
+  const handle = await open(path, "w");
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
