@@ -1,4 +1,7 @@
-import { TrainfsError, type ErrorCode } from "./errors.js";
+import { ConnectError } from "@connectrpc/connect";
+import type { ChunkPlan } from "@trainfs/proto";
+import { TrainfsError, toTrainfsError, type ErrorCode } from "./errors.js";
+import { failedDataNodeOf } from "./failed-datanode.js";
 
 /** A chunk write that failed, naming the DataNode where it failed when that is known. */
 export class ChunkWriteError extends TrainfsError {
@@ -18,6 +21,25 @@ export class ChunkWriteError extends TrainfsError {
   }
 
   readonly named: boolean;
+}
+
+/**
+ * A sender's failure as the ChunkWriteError that blames the right node, for
+ * both SDKs' senders: the node the chain named (trainfs-failed-datanode);
+ * else, for a call that failed without a name and not because of this side
+ * (its source, an abort), the head: every error a DataNode raises names it,
+ * so an unnamed one happened on the way to the first node.
+ */
+export function chunkWriteError(err: unknown, plan: ChunkPlan, ours: { sourceFailed: boolean; aborted: boolean }): ChunkWriteError {
+  const head = plan.chain[0]?.address;
+  const e = toTrainfsError(err);
+  const named = failedDataNodeOf(err);
+  const unreachable = err instanceof ConnectError && !named && !ours.sourceFailed && !ours.aborted;
+  const where = unreachable ? ` (datanode ${head} unreachable)` : "";
+  return new ChunkWriteError(e.code, `writing chunk ${plan.index} (${plan.chunkId}) failed${where}: ${e.message}`, named ?? (unreachable ? head : undefined), {
+    cause: err,
+    named: named !== undefined,
+  });
 }
 
 /** New chains asked for one chunk before its write fails. */

@@ -1,6 +1,6 @@
-import { ConnectError, type Client } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import type { DataNodeService, ChunkPlan, WriteChunkRequest } from "@trainfs/proto";
-import { ChunkWriteError, TrainfsError, failedDataNodeOf, toTrainfsError, type SentChunk } from "@trainfs/core";
+import { ChunkWriteError, TrainfsError, chunkWriteError, type SentChunk } from "@trainfs/core";
 import { Crc32 } from "./checksum.js";
 import { readFileParts } from "./file-parts.js";
 import { idleGuard } from "./idle-guard.js";
@@ -85,13 +85,7 @@ export async function sendChunk(
         undefined,
       );
     }
-    const e = toTrainfsError(err);
-    const named = failedDataNodeOf(err);
-    // Every error a DataNode raises names it; an unnamed one that is not ours
-    // (the source, an abort) happened on the way to the first node.
-    const unreachable = err instanceof ConnectError && !named && !sourceFailed && !options.signal?.aborted;
-    const where = unreachable ? ` (datanode ${first.address} unreachable)` : "";
-    throw new ChunkWriteError(e.code, `writing chunk ${plan.index} (${plan.chunkId}) failed${where}: ${e.message}`, named ?? (unreachable ? first.address : undefined), { cause: err, named: named !== undefined });
+    throw chunkWriteError(err, plan, { sourceFailed, aborted: options.signal?.aborted === true });
   } finally {
     guard.dispose();
   }

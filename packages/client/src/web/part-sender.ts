@@ -1,15 +1,13 @@
-import { ConnectError, type Client } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import type { DataNodeService } from "@trainfs/proto";
-import { ChunkWriteError, TrainfsError, crc32Update, failedDataNodeOf, toTrainfsError, type ChunkSender } from "@trainfs/core";
+import { TrainfsError, chunkWriteError, crc32Update, type ChunkSender } from "@trainfs/core";
 
 /**
  * The browser SDK's chunk sender: one chunk to the head of its chain in
  * unary WriteChunkPart calls (fetch cannot stream a request body), in order,
  * in one new upload session per attempt, with its CRC-32 computed on the way
- * and given with the last part. Failures come out as ChunkWriteErrors naming
- * the failed DataNode as the Node sender's do: the one the chain named, or
- * the head when the call to it failed with no name (unreachable), so that a
- * put whose first DataNode is down gets a new chain.
+ * and given with the last part. Failures are blamed as the Node sender's are
+ * (chunkWriteError): a put whose first DataNode is down gets a new chain.
  */
 export function partSender(
   datanodeAt: (address: string) => Client<typeof DataNodeService>,
@@ -54,16 +52,7 @@ export function partSender(
           }
         }
       } catch (err) {
-        const e = toTrainfsError(err);
-        const named = failedDataNodeOf(err);
-        // Every error a DataNode raises names it; an unnamed one that is not ours
-        // (the source, an abort) happened on the way to the first node.
-        const unreachable = err instanceof ConnectError && !named && !sourceFailed && !signal?.aborted;
-        const where = unreachable ? ` (datanode ${head.address} unreachable)` : "";
-        throw new ChunkWriteError(e.code, `writing chunk ${plan.index} (${plan.chunkId}) failed${where}: ${e.message}`, named ?? (unreachable ? head.address : undefined), {
-          cause: err,
-          named: named !== undefined,
-        });
+        throw chunkWriteError(err, plan, { sourceFailed, aborted: signal?.aborted === true });
       }
     },
   };
