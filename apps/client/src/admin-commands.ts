@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { TrainfsError, parseSize } from "@trainfs/common";
+import { TrainfsError, parseSize } from "@trainfs/core";
 import type { CliContext } from "./context.js";
 import { formatBalancer, formatFsck, formatReport } from "./format.js";
 

@@ -1,5 +1,5 @@
 import type { BalancerStatus, ClusterStatus, FileStatus, FsckReport } from "@trainfs/client";
-import { formatSize } from "@trainfs/common";
+import { formatSize } from "@trainfs/core";
 
 /** One line per entry, like `hdfs dfs -ls`: type, replication, size, time, path. */
 export function formatListing(entries: FileStatus[]): string {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { TrainfsError } from "@trainfs/client";
-import { errorMessage } from "@trainfs/common";
+import { errorMessage } from "@trainfs/core";
 import { adminCommands } from "./admin-commands.js";
 import { DEFAULT_NAMENODE, cliContext } from "./context.js";
 import { namespaceCommands } from "./namespace-commands.js";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { ContentSummary, FileStatus, TrainfsClient } from "@trainfs/client";
-import { baseName, formatSize, joinPath } from "@trainfs/common";
+import { baseName, formatSize, joinPath } from "@trainfs/core";
 import type { CliContext } from "./context.js";
 import { formatListing } from "./format.js";
 import { positiveInt } from "./transfer-commands.js";

@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { InvalidArgumentError, type Command } from "commander";
-import { errorMessage, formatSize, joinPath, parseSize } from "@trainfs/common";
+import { errorMessage, formatSize, joinPath, parseSize } from "@trainfs/core";
 import type { CliContext } from "./context.js";
 import { progressBar } from "./progress.js";
 

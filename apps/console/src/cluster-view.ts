@@ -1,5 +1,6 @@
 import type { ClusterStatus, DataNodeStatus, TrainfsWebClient } from "@trainfs/client/web";
-import { el, formatBytes } from "./format.js";
+import { formatSize } from "@trainfs/core";
+import { el } from "./format.js";
 
 const REFRESH_MS = 2000;
 
@@ -37,9 +38,9 @@ function render(root: HTMLElement, s: ClusterStatus): void {
       "section",
       { class: "cards" },
       card("DataNodes alive", `${alive.length} / ${s.datanodes.length}`, "alive-count", alive.length < s.datanodes.length),
-      card("Capacity", formatBytes(capacity), "capacity"),
-      card("Used", formatBytes(used), "used"),
-      card("Free", formatBytes(free), "free"),
+      card("Capacity", formatSize(capacity), "capacity"),
+      card("Used", formatSize(used), "used"),
+      card("Free", formatSize(free), "free"),
       card("Under-replicated chunks", String(s.underReplicatedChunks), "under-replicated", s.underReplicatedChunks > 0),
       card("Corrupt replicas", String(s.corruptReplicas), "corrupt", s.corruptReplicas > 0),
       card("Missing chunks", String(s.missingChunks), "missing", s.missingChunks > 0),
@@ -55,7 +56,7 @@ function render(root: HTMLElement, s: ClusterStatus): void {
       card(
         "Balancer",
         s.balancer.running
-          ? `running: ${s.balancer.movesDone} moves, ${formatBytes(s.balancer.bytesMoved)} (${s.balancer.maxDeviationPercent.toFixed(1)} of ${s.balancer.thresholdPercent} points)`
+          ? `running: ${s.balancer.movesDone} moves, ${formatSize(s.balancer.bytesMoved)} (${s.balancer.maxDeviationPercent.toFixed(1)} of ${s.balancer.thresholdPercent} points)`
           : `idle${s.balancer.stopReason ? ` (${s.balancer.stopReason})` : ""}`,
         "balancer",
       ),
@@ -82,11 +83,11 @@ function row(n: DataNodeStatus): HTMLTableRowElement {
     el(
       "td",
       {},
-      el("div", { class: "bar", title: `${(share * 100).toFixed(1)}% of ${formatBytes(n.capacityBytes)}` }, el("div", { style: `width:${(share * 100).toFixed(1)}%` })),
-      el("div", { class: "muted" }, `of ${formatBytes(n.capacityBytes)}`),
+      el("div", { class: "bar", title: `${(share * 100).toFixed(1)}% of ${formatSize(n.capacityBytes)}` }, el("div", { style: `width:${(share * 100).toFixed(1)}%` })),
+      el("div", { class: "muted" }, `of ${formatSize(n.capacityBytes)}`),
     ),
-    el("td", {}, formatBytes(n.usedBytes)),
-    el("td", {}, formatBytes(n.freeBytes)),
+    el("td", {}, formatSize(n.usedBytes)),
+    el("td", {}, formatSize(n.freeBytes)),
     el("td", { "data-testid": "chunks" }, String(n.chunkCount)),
     el("td", { "data-testid": "heartbeat" }, n.secondsSinceHeartbeat === null ? "never" : `${n.secondsSinceHeartbeat.toFixed(1)} s ago`),
   );

@@ -1,5 +1,6 @@
 import type { FileStatus, TrainfsWebClient } from "@trainfs/client/web";
-import { el, formatBytes, formatTime, joinPath, parentOf } from "./format.js";
+import { formatSize, joinPath, parentPath } from "@trainfs/core";
+import { el, formatTime } from "./format.js";
 
 /** A directory's entries with the actions a person needs: open, upload, download, mkdir, rename, delete. */
 export function fileBrowser(client: TrainfsWebClient, root: HTMLElement, dir: string, onError: (err: unknown) => void): void {
@@ -22,7 +23,7 @@ export function fileBrowser(client: TrainfsWebClient, root: HTMLElement, dir: st
     progress.hidden = false;
     progress.value = total > 0 ? done / total : 1;
     const secs = Math.max(0.001, (performance.now() - started) / 1000);
-    progressText.textContent = `${verb} ${formatBytes(done)} of ${formatBytes(total)} (${formatBytes(done / secs)}/s)`;
+    progressText.textContent = `${verb} ${formatSize(done)} of ${formatSize(total)} (${formatSize(done / secs)}/s)`;
   };
 
   const fileInput = el("input", { type: "file", "data-testid": "upload-input" });
@@ -34,7 +35,7 @@ export function fileBrowser(client: TrainfsWebClient, root: HTMLElement, dir: st
     const onProgress = track("Uploaded", performance.now());
     void act(async () => {
       await client.put(file, joinPath(dir, file.name), { onProgress });
-      progressText.textContent = `Uploaded ${file.name} (${formatBytes(file.size)})`;
+      progressText.textContent = `Uploaded ${file.name} (${formatSize(file.size)})`;
     }).finally(() => (uploadButton.disabled = false));
   });
 
@@ -79,7 +80,7 @@ export function fileBrowser(client: TrainfsWebClient, root: HTMLElement, dir: st
       "tr",
       { "data-testid": "entry", "data-name": name, "data-type": f.type },
       el("td", {}, nameCell),
-      el("td", { "data-testid": "size" }, f.type === "directory" ? "" : formatBytes(f.size)),
+      el("td", { "data-testid": "size" }, f.type === "directory" ? "" : formatSize(f.size)),
       el("td", {}, f.type === "directory" ? "" : String(f.replication)),
       el("td", {}, formatTime(f.modificationTime)),
       el(
@@ -120,7 +121,7 @@ export function fileBrowser(client: TrainfsWebClient, root: HTMLElement, dir: st
   const loadListing = async () => {
     try {
       const entries = await client.list(dir);
-      const up = dir === "/" ? [] : [el("tr", {}, el("td", { colspan: "5" }, el("a", { href: `#/files${parentOf(dir)}` }, "..")))];
+      const up = dir === "/" ? [] : [el("tr", {}, el("td", { colspan: "5" }, el("a", { href: `#/files${parentPath(dir)}` }, "..")))];
       body.replaceChildren(...up, ...entries.map(row));
       if (entries.length === 0) body.append(el("tr", {}, el("td", { colspan: "5", class: "muted" }, "(empty)")));
       body.parentElement!.setAttribute("data-loaded", "true");

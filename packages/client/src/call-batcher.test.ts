@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { currentRequestId, withRequestId } from "@trainfs/common";
+import { currentRequestId, withRequestId } from "@trainfs/node";
 import { CallBatcher, type BatchOutcome } from "./call-batcher.js";
 
 /** A fake NameNode whose calls finish when the test says so. */

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { currentRequestId, withRequestId } from "@trainfs/common";
+import { currentRequestId, withRequestId } from "@trainfs/node";
 
 /** The outcome of one item of a batched call: code 0 and the answer, or a refusal. */
 export interface BatchOutcome<Res> {

@@ -1,7 +1,7 @@
 import { crc32 } from "node:zlib";
 import type { Client } from "@connectrpc/connect";
 import type { ChunkLocation, DataNodeService } from "@trainfs/proto";
-import { idleGuard } from "@trainfs/common";
+import { idleGuard } from "@trainfs/node";
 import { readFromReplicas, type ReplicaReadOptions } from "./replica-reader.js";
 
 const zlibCrc32 = (data: Uint8Array) => crc32(data) >>> 0;

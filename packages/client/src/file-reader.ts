@@ -4,10 +4,10 @@ import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import type { Client } from "@connectrpc/connect";
 import type { ChunkLocation, DataNodeService, GetFileResponse, ClientService } from "@trainfs/proto";
-import { TrainfsError, crc32Combine, formatChecksum, fsyncDirectory, partBuffers, toTrainfsError, withRetry } from "@trainfs/common";
+import { TrainfsError, crc32Combine, formatChecksum, mapLimit, toTrainfsError } from "@trainfs/core";
+import { fsyncDirectory, partBuffers, withRetry } from "@trainfs/node";
 import { readChunkRange } from "./chunk-reader.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
-import { mapLimit } from "./map-limit.js";
 
 export interface ReadOptions {
   /** Replace an existing local file (default: refuse with AlreadyExists). */

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { ChunkPlanSchema, type ChunkPlan, type DataNodeService, type ClientService, type WriteChunkRequest } from "@trainfs/proto";
-import { FAILED_DATANODE_HEADER } from "@trainfs/common";
+import { FAILED_DATANODE_HEADER } from "@trainfs/core";
 import { writeFile } from "./file-writer.js";
 
 const CHUNK_ID = "ab".repeat(16);

@@ -2,5 +2,5 @@ export { TrainfsClient, type TrainfsClientOptions, type PutOptions, type GetOpti
 export type { PutSource } from "./file-writer.js";
 export type { FileStatus } from "./file-status.js";
 export type { BalancerStatus, ClusterStatus, DataNodeStatus } from "./cluster-status.js";
-export { TrainfsError, type ErrorCode } from "@trainfs/common";
+export { TrainfsError, type ErrorCode } from "@trainfs/core";
 export type { FsckReport, ChunkHealthName } from "./fsck.js";

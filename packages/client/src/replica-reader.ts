@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { ChunkLocation, DataNodeService, ReadChunkResponse } from "@trainfs/proto";
-import { TrainfsError, errorMessage } from "@trainfs/common/errors";
+import { TrainfsError, errorMessage } from "@trainfs/core";
 
 /** Gives up a replica that stops sending; the Node SDK passes its idle guard, browsers none. */
 export interface ProgressGuard {

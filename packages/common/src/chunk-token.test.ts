@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ChunkTokens } from "./chunk-token.js";
-import { TrainfsError } from "./errors.js";
+import { TrainfsError } from "@trainfs/core";
 
 const SECRET = "a-cluster-secret-of-some-length";
 const CHUNK = "0123456789abcdef0123456789abcdef";

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { deriveKey } from "./cluster-secret.js";
-import { TrainfsError } from "./errors.js";
+import { TrainfsError } from "@trainfs/core";
 
 export type ChunkOperation = "read" | "write";
 

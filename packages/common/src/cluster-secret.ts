@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { TrainfsError } from "./errors.js";
+import { TrainfsError } from "@trainfs/core";
 
 /** Shorter secrets are refused: they could be guessed offline from one token. */
 export const MIN_SECRET_LENGTH = 16;
@@ -21,17 +21,4 @@ export function dataNodeCredential(secret: string): string {
   return deriveKey(secret, "datanode-credential").toString("base64url");
 }
 
-export const AUTHORIZATION_HEADER = "authorization";
-
-export function bearer(token: string): string {
-  return `Bearer ${token}`;
-}
-
-/** The token of an `authorization: Bearer <token>` header; undefined when absent. */
-export function bearerToken(headers: Headers): string | undefined {
-  const value = headers.get(AUTHORIZATION_HEADER);
-  if (value === null) return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
-  if (!match) throw new TrainfsError("unauthenticated", "the authorization header must be `Bearer <token>`");
-  return match[1];
-}
+// The header's helpers are universal (browsers send tokens too): @trainfs/core's authorization.ts.

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { parseSize } from "./size.js";
-import { TrainfsError } from "./errors.js";
+import { parseSize } from "@trainfs/core";
+import { TrainfsError } from "@trainfs/core";
 import { MIN_SECRET_LENGTH } from "./cluster-secret.js";
 import { envName, flagName, renamedSettings } from "./settings.js";
 

@@ -1,7 +1,7 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { cors } from "@connectrpc/connect";
-import { REQUEST_ID_HEADER } from "./request-id.js";
+import { REQUEST_ID_HEADER } from "@trainfs/core";
 
 /** Headers a browser may send: Connect's and gRPC-web's, the bearer token, and the request id. */
 const CORS_ALLOWED_HEADERS = [...cors.allowedHeaders, "Authorization", REQUEST_ID_HEADER].join(", ");

@@ -1,6 +1,6 @@
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
-import { TrainfsError } from "./errors.js";
+import { TrainfsError } from "@trainfs/core";
 
 export interface DataDirLock {
   release(): void;

@@ -1,6 +1,6 @@
 import { pino, destination, type DestinationStream, type Logger } from "pino";
 import pretty from "pino-pretty";
-import { currentRequestId } from "./request-id.js";
+import { currentRequestId } from "@trainfs/node";
 
 export type { Logger };
 

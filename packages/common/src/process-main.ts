@@ -1,4 +1,4 @@
-import { TrainfsError, errorMessage } from "./errors.js";
+import { TrainfsError, errorMessage } from "@trainfs/core";
 
 export interface Stoppable {
   stop(): Promise<void>;

@@ -5,8 +5,8 @@ import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClientService } from "@trainfs/proto";
 import { createLogger } from "./logger.js";
-import { REQUEST_ID_HEADER, withRequestId } from "./request-id.js";
-import { RpcClients } from "./rpc-clients.js";
+import { REQUEST_ID_HEADER } from "@trainfs/core";
+import { RpcClients, withRequestId } from "@trainfs/node";
 import { startRpcServer, type RpcServer } from "./rpc-server.js";
 
 const servers: RpcServer[] = [];

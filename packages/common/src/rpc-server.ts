@@ -6,12 +6,11 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Code, type ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { corsPolicy } from "./cors-policy.js";
-import { toConnectError } from "./errors.js";
+import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES, toConnectError } from "@trainfs/core";
+import { requestIdServerInterceptor } from "@trainfs/node";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { onCallEnd } from "./intercept.js";
-import { requestIdServerInterceptor } from "./request-id.js";
-import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./rpc-limits.js";
 import type { ServerTls } from "./tls.js";
 import { serveStaticFile } from "./static-files.js";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { formatExactSize } from "./size.js";
+import { formatExactSize } from "@trainfs/core";
 
 /**
  * A process's settings are declared once, as a zod object schema whose fields

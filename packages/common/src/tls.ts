@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { TrainfsError } from "./errors.js";
+import { TrainfsError } from "@trainfs/core";
 
 /** A server's certificate chain and private key, PEM. */
 export interface ServerTls {

@@ -4,5 +4,4 @@ export type { WebPutOptions, WebPutSource } from "./web-writer.js";
 export type { WebGetOptions } from "./web-reader.js";
 export type { FileStatus } from "../file-status.js";
 export type { ClusterStatus, DataNodeStatus } from "../cluster-status.js";
-export { TrainfsError, type ErrorCode } from "@trainfs/common/errors";
-export { crc32Update } from "./crc32.js";
+export { TrainfsError, type ErrorCode, crc32Update } from "@trainfs/core";

@@ -1,11 +1,11 @@
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { AdminService, ClientService, DataNodeService } from "@trainfs/proto";
-import { TrainfsError, toTrainfsError } from "@trainfs/common/errors";
+import { MAX_PART_BYTES, REQUEST_ID_HEADER, TrainfsError, bearerInterceptor, newRequestId, toTrainfsError } from "@trainfs/core";
 import { toClusterStatus, type ClusterStatus } from "../cluster-status.js";
 import { toFileStatus, type FileStatus } from "../file-status.js";
 import { webReadFile, type WebGetOptions } from "./web-reader.js";
-import { MAX_PART_BYTES, bearerInterceptor, webWriteFile, type WebPutOptions, type WebPutSource } from "./web-writer.js";
+import { webWriteFile, type WebPutOptions, type WebPutSource } from "./web-writer.js";
 
 export interface TrainfsWebClientOptions {
   /** NameNode base URL; the page's own origin by default (the console the NameNode serves). */
@@ -97,14 +97,15 @@ export class TrainfsWebClient {
 
   /** Uploads a File, Blob or bytes; the file appears only once every chunk is on all its replicas. */
   async put(source: WebPutSource, path: string, options: WebPutOptions = {}): Promise<FileStatus> {
-    const headers = { "x-request-id": newRequestId() };
-    await webWriteFile(
+    const headers = { [REQUEST_ID_HEADER]: newRequestId() };
+    // ConfirmFile answers with the file as it now is: no stat after it.
+    const file = await webWriteFile(
       { namenode: this.namenode, datanodeAt: this.datanodeAt, partSize: this.partSize, concurrency: this.options.concurrency ?? 2, headers },
       source,
       path,
       { replication: this.options.replication, chunkSize: this.options.chunkSize, ...options },
     );
-    return toFileStatus((await this.call(() => this.namenode.stat({ path }, { signal: options.signal, headers }))).file!);
+    return toFileStatus(file);
   }
 
   /** A whole file as a Blob (for a download link), verified. */
@@ -118,7 +119,7 @@ export class TrainfsWebClient {
   }
 
   private readParts(path: string, options: WebGetOptions): Promise<Uint8Array[]> {
-    const headers = { "x-request-id": newRequestId() };
+    const headers = { [REQUEST_ID_HEADER]: newRequestId() };
     return webReadFile({ namenode: this.namenode, datanodeAt: this.datanodeAt, headers }, path, options);
   }
 
@@ -148,8 +149,4 @@ export class TrainfsWebClient {
       throw toTrainfsError(err);
     }
   }
-}
-
-function newRequestId(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
 }

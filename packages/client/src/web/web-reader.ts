@@ -1,8 +1,7 @@
 import type { Client } from "@connectrpc/connect";
 import type { DataNodeService, ClientService } from "@trainfs/proto";
-import { TrainfsError, toTrainfsError } from "@trainfs/common/errors";
+import { TrainfsError, crc32Update, toTrainfsError } from "@trainfs/core";
 import { readFromReplicas } from "../replica-reader.js";
-import { crc32Update } from "./crc32.js";
 
 export interface WebGetOptions {
   signal?: AbortSignal;

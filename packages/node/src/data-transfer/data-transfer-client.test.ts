@@ -5,7 +5,10 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { DataTransferErrorSchema, WriteChunkRequestSchema, WriteChunkResponseSchema, type WriteChunkRequest } from "@trainfs/proto";
 import { DataTransferClient } from "./data-transfer-client.js";
-import { DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, Frame, FrameReader, writeFrame, type ReceivedFrame } from "./data-transfer.js";
+import { FAILED_DATANODE_HEADER } from "@trainfs/core";
+import { FrameReader, type ReceivedFrame } from "./frame-reader.js";
+import { writeFrame } from "./frame-writers.js";
+import { DATA_TRANSFER_PREFACE, Frame } from "./frames.js";
 
 /** A scripted DataNode: consumes the preface, then runs `serve` on every connection. */
 async function fakeDataNode(serve: (socket: Socket, frames: FrameReader) => Promise<void>) {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { Crc32, crc32Combine, crc32Of, formatChecksum } from "./checksum.js";
+import { crc32Combine, formatChecksum } from "@trainfs/core";
+import { Crc32, crc32Of } from "./checksum.js";
 
 describe("Crc32", () => {
   it("matches the well-known CRC-32 of '123456789'", () => {

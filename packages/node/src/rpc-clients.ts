@@ -4,10 +4,9 @@ import { createClient, type Client, type Interceptor, type Transport } from "@co
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
 import { DataNodeService } from "@trainfs/proto";
-import { DataTransferClient } from "./data-transfer-client.js";
-import { AUTHORIZATION_HEADER, bearer } from "./cluster-secret.js";
-import { requestIdClientInterceptor } from "./request-id.js";
-import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./rpc-limits.js";
+import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES, bearerInterceptor } from "@trainfs/core";
+import { DataTransferClient } from "./data-transfer/data-transfer-client.js";
+import { requestIdClientInterceptor } from "./request-context.js";
 
 export interface RpcClientsOptions {
   /** Sent as `authorization: Bearer <token>` on every call (an API token, or a DataNode's credential). */
@@ -49,14 +48,7 @@ export class RpcClients {
 
   constructor(private readonly options: RpcClientsOptions = {}) {
     const token = options.token;
-    this.interceptors = token
-      ? [
-          (next) => (req) => {
-            req.header.set(AUTHORIZATION_HEADER, bearer(token));
-            return next(req);
-          },
-        ]
-      : [];
+    this.interceptors = token ? [bearerInterceptor(() => token)] : [];
   }
 
   transport(baseUrl: string): Transport {

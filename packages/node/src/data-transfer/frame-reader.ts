@@ -1,51 +1,7 @@
 import type { Socket } from "node:net";
-import { TrainfsError } from "./errors.js";
-import { BufferPool } from "./buffer-pool.js";
-import { DATA_PART_BYTES, MAX_MESSAGE_BYTES } from "./rpc-limits.js";
-
-/** Header (Connect) or error field (data transfer) through which an error names the DataNode where it happened. */
-export const FAILED_DATANODE_HEADER = "trainfs-failed-datanode";
-
-/**
- * The data-transfer protocol: WriteChunk and ReadChunk as length-prefixed
- * frames on a plain TCP (or TLS) connection (HDFS's DataTransferProtocol plays the
- * same part beside its RPC). Connect would copy every part into a protobuf
- * message, again into an envelope, and again out of HTTP/2 frames on each
- * hop; here a part's bytes go to the socket as they are, behind a 5-byte
- * frame header. The call header, answers and errors are still the
- * protobuf messages of datanode.proto. See docs/protocol.md, "Data transfer".
- */
-export const DATA_TRANSFER_PREFACE = Buffer.from("TRAINFS-DATA/1\r\n");
-/** Over TLS the protocol is chosen by ALPN instead of the preface. */
-export const DATA_TRANSFER_ALPN = "trainfs-data/1";
-
-/** Frame types: a frame is 1 type byte, a u32 big-endian payload length, the payload. */
-export const Frame = {
-  /** Client: a DataTransferCall (protobuf). */
-  Call: 1,
-  /** Client: bytes of the chunk being written. */
-  Data: 2,
-  /** Client: the chunk's CRC-32, 4 bytes big-endian; ends a write. */
-  Footer: 3,
-  /** Server: a WriteChunkResponse (protobuf); ends a write. */
-  Result: 4,
-  /** Server: u32 length of a ReadChunkResponse without its data (protobuf), that message, then the data. */
-  Part: 5,
-  /** Server: the read is complete. */
-  End: 6,
-  /** Server: a DataTransferError (protobuf); the connection closes after it. */
-  Error: 7,
-} as const;
-export type Frame = (typeof Frame)[keyof typeof Frame];
-
-const HEADER_BYTES = 5;
-
-/**
- * The payloads of data frames (a part's bytes, with a read's few bytes of
- * metadata), recycled within a process: see BufferPool for why, and for
- * when a holder may give one back.
- */
-export const partBuffers = new BufferPool(DATA_PART_BYTES + 64 * 1024, 16);
+import { MAX_MESSAGE_BYTES, TrainfsError } from "@trainfs/core";
+import type { BufferPool } from "../buffer-pool.js";
+import { FRAME_HEADER_BYTES, FRAME_SCRATCH_BYTES, Frame } from "./frames.js";
 
 export interface ReceivedFrame {
   type: Frame;
@@ -65,7 +21,7 @@ export interface ReceivedFrame {
  * external-memory growth).
  */
 export class FrameReader {
-  private readonly head = Buffer.alloc(HEADER_BYTES);
+  private readonly head = Buffer.alloc(FRAME_HEADER_BYTES);
   private headFilled = 0;
   private current: ReceivedFrame | undefined;
   private filled = 0;
@@ -166,11 +122,11 @@ export class FrameReader {
     let at = 0;
     while (at < data.length && !this.failure) {
       if (!this.current) {
-        const n = Math.min(HEADER_BYTES - this.headFilled, data.length - at);
+        const n = Math.min(FRAME_HEADER_BYTES - this.headFilled, data.length - at);
         data.copy(this.head, this.headFilled, at, at + n);
         this.headFilled += n;
         at += n;
-        if (this.headFilled < HEADER_BYTES) break;
+        if (this.headFilled < FRAME_HEADER_BYTES) break;
         this.headFilled = 0;
         const type = this.head[0]!;
         if (type < Frame.Call || type > Frame.Error) {
@@ -274,8 +230,6 @@ export function acceptedFrameReader(socket: Socket, options: { pool?: BufferPool
   return frames;
 }
 
-/** Bytes a direct read between frames takes at most (inside a frame, reads go straight into its payload). */
-export const FRAME_SCRATCH_BYTES = 64 * 1024;
 
 function userBufferFields(socket: Socket): { buffer: symbol; callback: symbol; generator: symbol } | undefined {
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: unknown } })._handle;
@@ -297,50 +251,3 @@ function midFrameError(): TrainfsError {
   return new TrainfsError("unavailable", "the connection closed in the middle of a frame");
 }
 
-/**
- * Writes one frame (the parts are sent one after another, never concatenated)
- * and waits while the socket's buffer is full, so a fast sender is slowed to
- * the pace of the receiver.
- */
-export async function writeFrame(socket: Socket, type: Frame, ...parts: Uint8Array[]): Promise<void> {
-  await writeFrameGiving(socket, type, parts);
-}
-
-/**
- * writeFrame whose last part, a part lent by `partBuffers`, is given back once
- * the socket has written it (not when the promise resolves: a socket queues
- * what it cannot write at once).
- */
-export async function writeFrameGiving(socket: Socket, type: Frame, parts: Uint8Array[], lent?: Uint8Array): Promise<void> {
-  const head = Buffer.allocUnsafe(HEADER_BYTES);
-  head[0] = type;
-  head.writeUInt32BE(parts.reduce((n, p) => n + p.length, 0), 1);
-  const written = lent && ((err?: Error | null) => err || partBuffers.give(lent));
-  socket.cork();
-  let room = socket.write(head);
-  for (const p of parts) if (p.length > 0) room = p === lent ? socket.write(p, written) : socket.write(p);
-  socket.uncork();
-  if (!room) await drained(socket);
-}
-
-function drained(socket: Socket): Promise<void> {
-  if (socket.destroyed) return Promise.reject(new TrainfsError("unavailable", "the connection closed"));
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error) => {
-      socket.off("drain", onDrain);
-      socket.off("close", onClose);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onDrain = () => done();
-    const onClose = () => done(new TrainfsError("unavailable", "the connection closed"));
-    socket.on("drain", onDrain);
-    socket.on("close", onClose);
-  });
-}
-
-export function uint32(n: number): Buffer {
-  const b = Buffer.allocUnsafe(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}

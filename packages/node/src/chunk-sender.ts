@@ -1,31 +1,9 @@
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { DataNodeService, type ChunkPlan, type ChunkReceipt, type WriteChunkRequest } from "@trainfs/proto";
+import type { Client } from "@connectrpc/connect";
+import type { DataNodeService, ChunkPlan, WriteChunkRequest } from "@trainfs/proto";
+import { ChunkWriteError, TrainfsError, chunkWriteError, type SentChunk } from "@trainfs/core";
 import { Crc32 } from "./checksum.js";
-import { FAILED_DATANODE_HEADER } from "./data-transfer.js";
-import { TrainfsError, toTrainfsError } from "./errors.js";
 import { readFileParts } from "./file-parts.js";
 import { idleGuard } from "./idle-guard.js";
-
-/** A chunk write that failed, naming the DataNode where it failed when that is known. */
-export class ChunkWriteError extends TrainfsError {
-  constructor(
-    code: TrainfsError["code"],
-    message: string,
-    /** Address of the failed DataNode; undefined when no node can be blamed (a stall). */
-    readonly failedAddress: string | undefined,
-    options?: { cause?: unknown },
-  ) {
-    super(code, message, options);
-  }
-}
-
-export interface SentChunk {
-  chunkId: string;
-  length: number;
-  checksum: number;
-  /** The chain's receipts, for ConfirmFile. */
-  receipts: ChunkReceipt[];
-}
 
 /**
  * Streams one chunk of a local file to the first DataNode of its chain:
@@ -107,13 +85,7 @@ export async function sendChunk(
         undefined,
       );
     }
-    const e = toTrainfsError(err);
-    const named = err instanceof ConnectError ? err.metadata.get(FAILED_DATANODE_HEADER) ?? undefined : undefined;
-    // Every error a DataNode raises names it; an unnamed one that is not ours
-    // (the source, an abort) happened on the way to the first node.
-    const unreachable = err instanceof ConnectError && !named && !sourceFailed && !options.signal?.aborted;
-    const where = unreachable ? ` (datanode ${first.address} unreachable)` : "";
-    throw new ChunkWriteError(e.code, `writing chunk ${plan.index} (${plan.chunkId}) failed${where}: ${e.message}`, named ?? (unreachable ? first.address : undefined), { cause: err });
+    throw chunkWriteError(err, plan, { sourceFailed, aborted: options.signal?.aborted === true });
   } finally {
     guard.dispose();
   }

@@ -13,9 +13,13 @@ import {
   type WriteChunkRequestSchema,
   type WriteChunkResponse,
 } from "@trainfs/proto";
-import { DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, FAILED_DATANODE_HEADER, FRAME_SCRATCH_BYTES, Frame, FrameReader, partBuffers, uint32, writeFrame, writeFrameGiving, type ReceivedFrame } from "./data-transfer.js";
-import { TrainfsError, toConnectError } from "./errors.js";
-import { REQUEST_ID_HEADER, currentRequestId } from "./request-id.js";
+import { FAILED_DATANODE_HEADER, REQUEST_ID_HEADER, TrainfsError, toConnectError } from "@trainfs/core";
+import type { BufferPool } from "../buffer-pool.js";
+import { partBuffers } from "../part-buffers.js";
+import { currentRequestId } from "../request-context.js";
+import { FrameReader, type ReceivedFrame } from "./frame-reader.js";
+import { writeFrame, writeFrameGiving } from "./frame-writers.js";
+import { DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, FRAME_SCRATCH_BYTES, Frame, uint32 } from "./frames.js";
 
 /** An idle pooled connection is closed after this long (the server keeps its side longer). */
 const POOL_IDLE_MS = 20_000;
@@ -33,11 +37,12 @@ interface Connection {
  * use. Connections carry one call at a time and are pooled between calls;
  * over TLS (https addresses) ALPN names the protocol instead of the preface.
  *
- * Received parts land in buffers lent by `partBuffers`; a caller may give
- * them back once done with them. WriteChunk takes over one hold of each
- * data part lent by `partBuffers` and gives it back once the socket has sent
- * it, so a caller that still needs such a part after handing it over must
- * `hold` it first (the pipeline does, for its local write).
+ * Received parts land in buffers lent by `pool` (the process's
+ * `partBuffers` by default); a caller may give them back once done with
+ * them. WriteChunk takes over one hold of each data part lent by `pool` and
+ * gives it back once the socket has sent it, so a caller that still needs
+ * such a part after handing it over must `hold` it first (the pipeline
+ * does, for its local write).
  */
 export class DataTransferClient {
   private readonly idle: Connection[] = [];
@@ -50,6 +55,8 @@ export class DataTransferClient {
     baseUrl: string,
     /** Trusted certificates (PEM) for an https address. */
     private readonly ca?: Buffer | undefined,
+    /** Where received parts land and where sent ones go back. */
+    private readonly pool: BufferPool = partBuffers,
   ) {
     const url = new URL(baseUrl);
     this.secure = url.protocol === "https:";
@@ -77,8 +84,8 @@ export class DataTransferClient {
         for (let next = await input.next(); !next.done && !answered; next = await input.next()) {
           const part = next.value.part;
           if (part?.case === "data") {
-            // A part lent by partBuffers is given back once sent (see writeChunk's note).
-            await writeFrameGiving(conn.socket, Frame.Data, [part.value], part.value);
+            // A part lent by the pool is given back once sent (see the class's note).
+            await writeFrameGiving(conn.socket, Frame.Data, [part.value], part.value, this.pool);
           } else if (part?.case === "footer") {
             await writeFrame(conn.socket, Frame.Footer, uint32(part.value.checksum ?? 0));
             return true;
@@ -217,7 +224,7 @@ export class DataTransferClient {
         } else {
           socket.write(DATA_TRANSFER_PREFACE);
         }
-        frames = new FrameReader(socket, { pushed: true, pool: partBuffers });
+        frames = new FrameReader(socket, { pushed: true, pool: this.pool });
         const conn = { socket, frames };
         socket.once("close", () => {
           const i = this.idle.indexOf(conn);

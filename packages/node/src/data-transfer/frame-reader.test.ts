@@ -1,7 +1,9 @@
 import { once } from "node:events";
 import { createServer, connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { Frame, acceptedFrameReader, writeFrame, type FrameReader } from "./data-transfer.js";
+import { acceptedFrameReader, type FrameReader } from "./frame-reader.js";
+import { writeFrame } from "./frame-writers.js";
+import { Frame } from "./frames.js";
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {

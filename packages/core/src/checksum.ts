@@ -1,30 +1,13 @@
-import { crc32 } from "node:zlib";
+import CRC32 from "crc-32";
 
 /**
- * Incremental CRC-32 (zlib polynomial). Node's zlib.crc32 is fast enough
- * for a chunk to be checked on every hop.
+ * CRC-32 with the zlib (IEEE 802.3) polynomial, as node:zlib's crc32
+ * computes it, in plain JavaScript for browsers (Node code uses zlib's,
+ * about ten times faster: @trainfs/node's checksum.ts). `seed` is the value
+ * so far, so a chunk can be checked part by part.
  */
-export class Crc32 {
-  private value = 0;
-  private bytes = 0;
-
-  update(data: Uint8Array): this {
-    this.value = crc32(data, this.value);
-    this.bytes += data.byteLength;
-    return this;
-  }
-
-  digest(): number {
-    return this.value >>> 0;
-  }
-
-  get length(): number {
-    return this.bytes;
-  }
-}
-
-export function crc32Of(data: Uint8Array): number {
-  return crc32(data) >>> 0;
+export function crc32Update(data: Uint8Array, seed = 0): number {
+  return CRC32.buf(data, seed | 0) >>> 0;
 }
 
 export function formatChecksum(value: number): string {

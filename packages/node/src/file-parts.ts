@@ -1,17 +1,18 @@
 import { open } from "node:fs/promises";
-import { partBuffers } from "./data-transfer.js";
-import { DATA_PART_BYTES } from "./rpc-limits.js";
+import { DATA_PART_BYTES } from "@trainfs/core";
+import type { BufferPool } from "./buffer-pool.js";
+import { partBuffers } from "./part-buffers.js";
 
 /**
  * Bytes [start, end) of a local file in parts of DATA_PART_BYTES, each in a
- * buffer lent by `partBuffers` (the data-transfer client gives it back once
+ * buffer lent by `pool` (the data-transfer client gives it back once
  * sent), the next part read while the last is being used. Ends early when the
  * file is shorter: the caller counts what it got.
  */
-export async function* readFileParts(path: string, start: number, end: number): AsyncGenerator<Buffer> {
+export async function* readFileParts(path: string, start: number, end: number, pool: BufferPool = partBuffers): AsyncGenerator<Buffer> {
   const handle = await open(path, "r");
   const readPart = async (at: number): Promise<Buffer> => {
-    const data = partBuffers.take(Math.min(DATA_PART_BYTES, end - at));
+    const data = pool.take(Math.min(DATA_PART_BYTES, end - at));
     let got = 0;
     while (got < data.length) {
       const { bytesRead } = await handle.read(data, got, data.length - got, at + got);
