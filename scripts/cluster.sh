@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-exec node packages/testkit/dist/local-cluster.js "$@"
+exec node tools/testkit/dist/local-cluster.js "$@"

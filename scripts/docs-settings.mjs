@@ -2,7 +2,7 @@
 // `pnpm docs:settings`: rewrites the settings tables of docs/operations.md from
 // the NameNode's and DataNode's config schemas (between the
 // `<!-- generated:… -->` markers); `--check` only says whether they differ
-// (exit 1), as packages/deploy-check's test does. Needs a build.
+// (exit 1), as tools/deploy-check's test does. Needs a build.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { replaceGenerated, settingsTable } from "../packages/common/dist/index.js";
