@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { open, readFile, readdir } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { AdminService, ClientService, DataNodeProtocolService, DataNodeService, WriteChunkRequestSchema, type ChunkPlan, type WriteChunkRequest } from "@trainfs/proto";
 import { ChunkTokens, FAILED_DATANODE_HEADER, RpcClients, crc32Of, dataNodeCredential, sendChunk } from "@trainfs/common";
 import { generateSecurity, type MiniCluster } from "../src/index.js";
-import { cluster, eventually } from "./helpers.js";
+import { cluster, eventually, flipByte } from "./helpers.js";
 
 /**
  * Attacks on a secure cluster: who may call what on the NameNode, what a
@@ -62,15 +62,6 @@ async function quarantinedFiles(c: MiniCluster, node: number): Promise<string[]>
   const out: string[] = [];
   for (const prefix of await readdir(root)) out.push(...(await readdir(join(root, prefix))).filter((n) => n.endsWith(".corrupt")));
   return out;
-}
-
-async function flipByte(path: string, at: number): Promise<void> {
-  const handle = await open(path, "r+");
-  const b = Buffer.alloc(1);
-  await handle.read(b, 0, 1, at);
-  b[0] = b[0]! ^ 0xff;
-  await handle.write(b, 0, 1, at);
-  await handle.close();
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
@@ -64,4 +64,17 @@ export async function holdersOnDisk(c: MiniCluster, chunkId: string): Promise<nu
   const out: number[] = [];
   for (let i = 0; i < c.dataNodeCount; i++) if ((await c.chunkFiles(i)).includes(chunkId)) out.push(i);
   return out;
+}
+
+/** Flips one byte of a file in place (damage on disk, for the integrity tests). */
+export async function flipByte(path: string, at: number): Promise<void> {
+  const handle = await open(path, "r+");
+  try {
+    const b = Buffer.alloc(1);
+    await handle.read(b, 0, 1, at);
+    b[0] = b[0]! ^ 0xff;
+    await handle.write(b, 0, 1, at);
+  } finally {
+    await handle.close();
+  }
 }

@@ -1,10 +1,10 @@
-import { open, readdir, rm, truncate, writeFile } from "node:fs/promises";
+import { readdir, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buffer } from "node:stream/consumers";
 import { crc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { randomFile, sha256File, type MiniCluster } from "../src/index.js";
-import { chunkLocations, cluster, eventually, holdersOnDisk, workDir } from "./helpers.js";
+import { chunkLocations, cluster, eventually, holdersOnDisk, flipByte, workDir } from "./helpers.js";
 
 const CHUNK = 256 * 1024;
 const FAST = { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 };
@@ -22,15 +22,6 @@ function chunkPath(c: MiniCluster, node: number, chunkId: string) {
 
 function nodeOf(c: MiniCluster, address: string): number {
   return [...Array(c.dataNodeCount).keys()].find((i) => c.isRunning(i) && c.dataNodeAddress(i) === address)!;
-}
-
-async function flipByte(path: string, at: number) {
-  const handle = await open(path, "r+");
-  const b = Buffer.alloc(1);
-  await handle.read(b, 0, 1, at);
-  b[0] = b[0]! ^ 0xff;
-  await handle.write(b, 0, 1, at);
-  await handle.close();
 }
 
 /** Every chunk of `path` has 3 good replicas, fsck is clean, and no quarantined file is left on any disk. */
