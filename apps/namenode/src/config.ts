@@ -20,6 +20,12 @@ export const nameNodeConfigSchema = z
     minChunkSize: configFields.size().default(1024).meta({ description: "smallest chunk size a client may ask for" }),
     maxChunkSize: configFields.size().default(1024 * MiB).meta({ description: "largest chunk size a client may ask for" }),
     maxChunksPerFile: z.coerce.number().int().positive().default(1_000_000).meta({ description: "most chunks one file may have" }),
+    minWriteReplicas: z.coerce.number().int().min(1).max(16).default(2).meta({
+      description:
+        "fewest live DataNodes a write's chain may have: with fewer live nodes than a file's replication, a write goes on with the nodes it has, down to this, and the missing copies are made later",
+      details:
+        "A put is acknowledged once every chunk is fsynced on every node of its chain (at least this many, or the file's replication if lower); the file keeps its target replication and shows as under-replicated until the replication monitor has copied it. Fewer live nodes than this: FailedPrecondition.",
+    }),
     heartbeatTimeoutMs: configFields.milliseconds().default(10_000).meta({
       description: "a DataNode silent for longer is dead",
       details: "A dead node is not offered to readers or writers, and its chunks are copied elsewhere. DataNodes warn at registration when their `heartbeatIntervalMs` is not under a third of it.",

@@ -5,12 +5,12 @@ import { testNameNode } from "../test/test-namenode.js";
 
 const LEASE_MS = 1000;
 
-async function setup(liveNodes = 4) {
+async function setup(liveNodes = 4, minWriteReplicas = 3) {
   const nn = await testNameNode({
     nodes: liveNodes,
     startMs: 10_000,
     free: () => 1e6,
-    config: { defaultReplication: 3, maxReplication: 16, defaultChunkSize: 100, minChunkSize: 10, maxChunkSize: 1000, maxChunksPerFile: 50, uploadLeaseMs: LEASE_MS, heartbeatTimeoutMs: 60_000 },
+    config: { defaultReplication: 3, maxReplication: 16, defaultChunkSize: 100, minChunkSize: 10, maxChunkSize: 1000, maxChunksPerFile: 50, uploadLeaseMs: LEASE_MS, heartbeatTimeoutMs: 60_000, minWriteReplicas },
   });
   const { store, clock, datanodes, namespace, chunks, writes: uploads } = nn;
   const { map: chunkMap, trash, queue, replication } = chunks;
@@ -75,7 +75,7 @@ describe("UploadManager", () => {
     await commit(c.chain[1]!, { chunkId: c.chunkId, length: 50, checksum: 1 });
     await expect(uploads.confirm("/f", planned.uploadId, [{ chunkId: c.chunkId, length: 50, checksum: 1 }])).rejects.toMatchObject({
       code: "failed_precondition",
-      message: expect.stringContaining("has 2 of 3 replicas committed"),
+      message: expect.stringContaining("has 2 replicas committed with checksum 00000001; it needs 3 of its 3"),
     });
     expect(namespace.resolve(["f"])).toBeUndefined();
     // A replica with other bytes than the client sent: the write is lost, and dropped.
@@ -151,12 +151,34 @@ describe("UploadManager", () => {
     const { uploads, store, datanodes } = await setup(2);
     await expect(uploads.start("/p/f", 10, 3, 100)).rejects.toMatchObject({
       code: "failed_precondition",
-      message: "replication 3 needs 3 live DataNodes, but 2 are live",
+      message: "replication 3 needs 3 live DataNodes, but 2 are live and in service",
     });
     expect([...store.uploads.getKeys()]).toEqual([]);
     expect([...store.chunks.getKeys()]).toEqual([]);
     expect(new Namespace(store).resolve(["p"])).toBeUndefined();
     expect(datanodes.placementNodes().every((c) => c.available === 1e6)).toBe(true);
+  });
+
+  it("writes with fewer live DataNodes than the replication, down to minWriteReplicas, and the monitor tops it up", async () => {
+    const { uploads, commitAll, namespace, queue } = await setup(2, 2);
+    const planned = await uploads.start("/f", 150, 3, 100);
+    for (const c of planned.chunks) expect(c.chain).toHaveLength(2);
+    const file = await uploads.confirm("/f", planned.uploadId, await commitAll(planned));
+    // The file keeps its target: it shows as under-replicated until copies are made.
+    expect(file.replication).toBe(3);
+    expect(namespace.lookup("/f").replication).toBe(3);
+    expect(queue.counts().underReplicated).toBe(2);
+  });
+
+  it("refuses a write when fewer DataNodes than minWriteReplicas are live, leaving nothing", async () => {
+    const { uploads, store } = await setup(1, 2);
+    await expect(uploads.start("/p/f", 10, 3, 100)).rejects.toMatchObject({
+      code: "failed_precondition",
+      message: "replication 3 needs at least 2 live DataNodes (minWriteReplicas), but 1 is live and in service",
+    });
+    expect([...store.uploads.getKeys()]).toEqual([]);
+    // Replication 1 needs one node only.
+    await uploads.start("/p/g", 10, 1, 100);
   });
 
   it("abandon frees the path, forgets the chunks and sends written copies to trash", async () => {

@@ -14,6 +14,8 @@ export interface UploadLimits {
   minChunkSize: number;
   maxChunkSize: number;
   maxChunksPerFile: number;
+  /** A chain may be shorter than the replication, down to this many nodes (HDFS's dfs.namenode.replication.min). */
+  minWriteReplicas: number;
 }
 
 export interface PlannedChunk {
@@ -218,10 +220,11 @@ export class UploadManager {
       upload.chunkIds.forEach((chunkId, i) => {
         const r = reported[i]!;
         const matching = this.chunks.matchingReplicas(r);
-        if (matching < upload.replication) {
+        const needed = this.minimumChain(upload.replication);
+        if (matching < needed) {
           throw new TrainfsError(
             "failed_precondition",
-            `chunk ${i} (${chunkId}) of ${path} has ${matching} of ${upload.replication} replicas committed with checksum ${formatChecksum(r.checksum)}`,
+            `chunk ${i} (${chunkId}) of ${path} has ${matching} replicas committed with checksum ${formatChecksum(r.checksum)}; it needs ${needed} of its ${upload.replication}`,
           );
         }
         total += r.length;
@@ -273,16 +276,36 @@ export class UploadManager {
   /**
    * A new chain from the placement policy. Placement is asked again for each
    * chunk, after the previous chunk's bytes were promised, so that the
-   * chunks of a file spread over the cluster.
+   * chunks of a file spread over the cluster. With fewer live DataNodes
+   * (with room) than the replication, the chain has the nodes there are,
+   * down to minWriteReplicas: the write goes on, and the replication monitor
+   * makes the missing copies once nodes are back.
    */
   private chain(replication: number, length: number, exclude: { excluded?: Set<string>; avoid?: Set<string> } = {}): string[] {
+    const candidates = this.chunks.placementNodes().filter((n) => !exclude.excluded?.has(n.id));
+    const minimum = this.minimumChain(replication);
+    if (candidates.length < minimum) {
+      const live = `${candidates.length} ${candidates.length === 1 ? "is" : "are"} live and in service${exclude.excluded?.size ? " besides the failed ones" : ""}`;
+      throw new TrainfsError(
+        "failed_precondition",
+        minimum === replication
+          ? `replication ${replication} needs ${replication} live DataNodes, but ${live}`
+          : `replication ${replication} needs at least ${minimum} live DataNodes (minWriteReplicas), but ${live}`,
+      );
+    }
+    const roomy = candidates.filter((n) => n.available >= length).length;
     return this.chunks.placement.chooseTargets({
-      count: replication,
+      count: Math.max(minimum, Math.min(replication, roomy)),
       chunkLength: length,
-      candidates: this.chunks.placementNodes(),
+      candidates,
       strict: true,
-      ...exclude,
+      ...(exclude.avoid ? { avoid: exclude.avoid } : {}),
     });
+  }
+
+  /** The fewest replicas a chunk of this replication may be acknowledged with. */
+  private minimumChain(replication: number): number {
+    return Math.min(replication, this.limits.minWriteReplicas);
   }
 
   private plan(uploadId: string, size: number, replication: number, chunkSize: number): PlannedChunk[] {

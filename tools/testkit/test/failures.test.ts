@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { randomFile, sha256File } from "../src/index.js";
-import { chunkLocations, cluster, rejection, workDir } from "./helpers.js";
+import { chunkLocations, cluster, eventually, rejection, workDir } from "./helpers.js";
 
 const CHUNK = 64 * 1024;
 
@@ -33,25 +33,61 @@ describe("failures on the write and read paths", () => {
     expect(await readdir(dir)).toEqual(["in"]);
   });
 
-  it("refuses a put with replication 3 when only 2 DataNodes are live, leaving no file", async () => {
-    const c = await cluster();
+  it("writes with 2 of 3 DataNodes live, reads back, and is back to 3 replicas once the third returns", async () => {
+    const c = await cluster({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 });
     const dir = await workDir();
-    await randomFile(join(dir, "in"), CHUNK);
+    await randomFile(join(dir, "in"), 3 * CHUNK);
+    const sha = await sha256File(join(dir, "in"));
     await c.stopDataNode(2);
     await c.waitForLiveDataNodes(2);
     const client = c.client({ chunkSize: CHUNK });
-    const err = await rejection(client.put(join(dir, "in"), "/dir/f"));
-    expect(err.code).toBe("failed_precondition");
-    expect(err.message).toBe("replication 3 needs 3 live DataNodes, but 2 are live");
-    expect((await rejection(client.list("/dir/f"))).code).toBe("not_found");
-    expect((await rejection(client.list("/dir"))).code).toBe("not_found");
-    // Replication 2 fits on the two live nodes.
-    await client.put(join(dir, "in"), "/dir/f", { replication: 2 });
-    expect((await client.list("/dir/f"))[0]!.replication).toBe(2);
+    await client.put(join(dir, "in"), "/dir/f");
+    expect((await client.stat("/dir/f")).replication).toBe(3);
+    for (const l of await chunkLocations(c, "/dir/f")) expect(l.replicas).toHaveLength(2);
+    expect((await client.clusterStatus()).underReplicatedChunks).toBe(3);
+    await client.get("/dir/f", join(dir, "out"));
+    expect(await sha256File(join(dir, "out"))).toBe(sha);
+    await c.startDataNode(2);
+    await eventually(async () => {
+      for (const l of await chunkLocations(c, "/dir/f")) expect(new Set(l.replicas).size).toBe(3);
+      expect((await client.clusterStatus()).underReplicatedChunks).toBe(0);
+    });
   });
 
-  it("fails a put whose chain has a dead DataNode, names it, and frees the path", async () => {
+  it("refuses a put when fewer DataNodes than minWriteReplicas are live, leaving no file", async () => {
+    const c = await cluster();
+    const dir = await workDir();
+    await randomFile(join(dir, "in"), CHUNK);
+    await c.stopDataNode(1);
+    await c.stopDataNode(2);
+    await c.waitForLiveDataNodes(1);
+    const client = c.client({ chunkSize: CHUNK });
+    const err = await rejection(client.put(join(dir, "in"), "/dir/f"));
+    expect(err.code).toBe("failed_precondition");
+    expect(err.message).toBe("replication 3 needs at least 2 live DataNodes (minWriteReplicas), but 1 is live and in service");
+    expect((await rejection(client.list("/dir/f"))).code).toBe("not_found");
+    expect((await rejection(client.list("/dir"))).code).toBe("not_found");
+    // Replication 1 fits on the live node.
+    await client.put(join(dir, "in"), "/dir/f", { replication: 1 });
+    expect((await client.list("/dir/f"))[0]!.replication).toBe(1);
+  });
+
+  it("finishes a put whose chain has a dead DataNode on the nodes left, down to minWriteReplicas", async () => {
     const c = await cluster({ heartbeatTimeoutMs: 60_000 }); // the NameNode does not know yet
+    const dir = await workDir();
+    await randomFile(join(dir, "in"), 3 * CHUNK);
+    const dead = c.dataNodeAddress(1);
+    await c.stopDataNode(1);
+    const client = c.client({ chunkSize: CHUNK });
+    await client.put(join(dir, "in"), "/f");
+    for (const l of await chunkLocations(c, "/f")) {
+      expect(l.replicas).not.toContain(dead);
+      expect(l.replicas).toHaveLength(2);
+    }
+  });
+
+  it("fails a put whose chain has a dead DataNode when no chain of minWriteReplicas is left, names it, and frees the path", async () => {
+    const c = await cluster({ heartbeatTimeoutMs: 60_000, nameNode: { minWriteReplicas: 3 } }); // the NameNode does not know yet
     const dir = await workDir();
     await randomFile(join(dir, "in"), 3 * CHUNK);
     const dead = c.dataNodeAddress(1);
@@ -141,7 +177,8 @@ describe("write-pipeline recovery", () => {
 
 describe("full disks", () => {
   it("refuses writes a full node cannot take, clearly, and it reports itself full with no half-written chunk", async () => {
-    const c = await cluster({ heartbeatIntervalMs: 100 });
+    // Every replica required, so that the full node cannot simply be left out of the chain.
+    const c = await cluster({ heartbeatIntervalMs: 100, nameNode: { minWriteReplicas: 3 } });
     // DataNode 3 comes back offering only 300 KiB: room for four chunks of 64 KiB.
     await c.stopDataNode(2);
     await c.startDataNode(2, { capacity: 300 * 1024 });
