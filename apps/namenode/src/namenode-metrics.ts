@@ -18,7 +18,14 @@ export function nameNodeMetrics(p: NameNodeParts): Metrics {
   perNode("trainfs_datanode_heartbeat_age_seconds", "Seconds since each DataNode's last heartbeat (-1: never since start).", (n) =>
     n.lastHeartbeatMs ? (p.now() - n.lastHeartbeatMs) / 1000 : -1,
   );
-  const counts = (pick: (c: ReturnType<NameNodeParts["chunks"]["counts"]>) => number) => (g: { set(v: number): void }) => g.set(pick(p.chunks.counts()));
+  // One count of the queues per scrape, not one per gauge: counting a range walks its keys.
+  let snapshot: { atMs: number; counts: ReturnType<NameNodeParts["chunks"]["counts"]> } | undefined;
+  const current = () => {
+    const nowMs = p.now();
+    if (!snapshot || nowMs - snapshot.atMs > 500) snapshot = { atMs: nowMs, counts: p.chunks.counts() };
+    return snapshot.counts;
+  };
+  const counts = (pick: (c: ReturnType<NameNodeParts["chunks"]["counts"]>) => number) => (g: { set(v: number): void }) => g.set(pick(current()));
   m.gauge("trainfs_chunks_under_replicated", "Chunks with fewer live replicas in service than their replication (at least one).", [], counts((c) => c.underReplicated));
   m.gauge("trainfs_chunks_missing", "Chunks with no live replica.", [], counts((c) => c.missing));
   m.gauge("trainfs_chunks_misplaced", "Chunks whose replicas break the placement policy (all in one zone while several are alive).", [], counts((c) => c.misplaced));
