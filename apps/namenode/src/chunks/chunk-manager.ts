@@ -387,6 +387,7 @@ export class ChunkManager {
   /** One round of replication and balancing; skipped by the caller while in safe mode. */
   async runRound(): Promise<void> {
     const zones = this.datanodes.liveZones().size;
+    if (zones !== this.zonesSeen) this.replication.zonesChanged();
     if (zones > this.zonesSeen && zones > 1) this.scan.start();
     this.zonesSeen = zones;
     await this.balancer.runOnce();

@@ -33,6 +33,7 @@ export interface ReplicationSettings {
 export class ReplicationMonitor {
   /** The nodes of the last failed attempt per chunk, avoided when there is a choice. */
   private readonly lastAttempt = new Map<string, string[]>();
+  private zones: { atMs: number; zones: ReadonlySet<string> } | undefined;
 
   constructor(
     private readonly store: MetadataStore,
@@ -197,7 +198,25 @@ export class ReplicationMonitor {
 
   /** Whether the replicas on these in-service nodes satisfy the placement policy now. */
   private placedWell(inService: readonly string[], replication: number): boolean {
-    return this.placement.verifyPlacement(inService.map((id) => this.datanodes.placementNode(id)), replication, this.datanodes.liveZones()).ok;
+    const zones = this.liveZones();
+    // With one zone every placement is fine: no per-node work for the common case.
+    if (zones.size < 2) return true;
+    return this.placement.verifyPlacement(inService.map((id) => this.datanodes.placementNode(id)), replication, zones).ok;
+  }
+
+  /** The set of live zones changed: judge placement against the new one from now on. */
+  zonesChanged(): void {
+    this.zones = undefined;
+  }
+
+  /**
+   * The zones alive now, looked up at most once a second: a scan rechecks
+   * every chunk, and the DataNode table need not be read for each.
+   */
+  private liveZones(): ReadonlySet<string> {
+    const nowMs = this.now();
+    if (!this.zones || nowMs - this.zones.atMs >= 1000) this.zones = { atMs: nowMs, zones: this.datanodes.liveZones() };
+    return this.zones.zones;
   }
 
   /** A draining node is decommissioned once every chunk on it has its full count elsewhere. */
