@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { TrainfsError, formatChecksum, validatePath } from "@trainfs/common";
 import type { ChunkManager } from "./chunks/chunk-manager.js";
+import { checkAttributes } from "./file-attributes.js";
 import type { DataNodeManager } from "./datanode-manager.js";
 import { removeInode } from "./delete-operation.js";
 import type { LeaseManager } from "./lease-manager.js";
@@ -60,9 +61,10 @@ export class UploadManager {
     size: number,
     requestedReplication: number,
     requestedChunkSize: number,
-    options: { overwrite?: boolean; unknownSize?: boolean } = {},
+    options: { overwrite?: boolean; unknownSize?: boolean; attributes?: Record<string, string> } = {},
   ) {
     const segments = validatePath(path);
+    const attributes = checkAttributes(options.attributes);
     if (segments.length === 0) throw new TrainfsError("already_exists", "/ is a directory");
     const replication = requestedReplication || this.limits.defaultReplication;
     const chunkSize = requestedChunkSize || this.limits.defaultChunkSize;
@@ -86,6 +88,7 @@ export class UploadManager {
         const upload: UploadRecord = {
           uploadId, path, size: options.unknownSize ? -1 : size, replication, chunkSize, chunkIds: chunks.map((c) => c.chunkId),
           createdMs: nowMs, lastActiveMs: nowMs, overwrite: options.overwrite ?? false,
+          ...(attributes ? { attributes } : {}),
         };
         this.store.uploads.put(uploadId, upload);
         this.store.uploadsByPath.put(path, uploadId);
@@ -237,6 +240,7 @@ export class UploadManager {
       const file = this.namespace.addFile(segments, {
         mtimeMs: this.now(), size: total, replication: upload.replication, chunkSize: upload.chunkSize,
         chunkIds: upload.chunkIds,
+        ...(upload.attributes ? { attributes: upload.attributes } : {}),
       });
       this.store.uploads.remove(uploadId);
       this.store.uploadsByPath.remove(path);

@@ -188,6 +188,29 @@ export class TrainfsClient {
   }
 
   /**
+   * Joins complete files, in order, into one new file at `destination`
+   * without copying a byte (their chunks are relinked, in one transaction);
+   * the sources disappear. `overwrite` replaces a file at the destination;
+   * `attributes` are the new file's; `replication` defaults to the highest of
+   * the sources'.
+   */
+  async concat(
+    sources: string[],
+    destination: string,
+    options: CallOptions & { overwrite?: boolean; attributes?: Record<string, string>; replication?: number } = {},
+  ): Promise<FileStatus> {
+    for (const s of sources) validatePath(s);
+    validatePath(destination);
+    const res = await this.call(() =>
+      this.namenode.concatFiles(
+        { sources, destination, overwrite: options.overwrite ?? false, attributes: options.attributes ?? {}, replication: options.replication ?? 0 },
+        options,
+      ),
+    );
+    return toFileStatus(res.file!);
+  }
+
+  /**
    * Deletes a file or an empty directory, or with `recursive` a whole tree.
    * The namespace forgets it at once; its chunks leave the disks shortly after.
    */
