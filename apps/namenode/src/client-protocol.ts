@@ -70,7 +70,7 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
   const confirmFile = async (req: ConfirmFileRequest): Promise<ConfirmFileResponse> => {
     required(req.uploadId, "upload_id");
     const chunks = req.chunks.map((c) => ({ chunkId: c.chunkId, length: safeNumber(c.length, "length"), checksum: c.checksum }));
-    const inode = await p.writes.confirm(req.path, req.uploadId, chunks, checkReceipts(p, chunks, req.receipts));
+    const inode = await p.writes.confirm(req.path, req.uploadId, chunks, checkReceipts(p, chunks, req.receipts), req.attributes);
     return create(ConfirmFileResponseSchema, { file: fileInfo(req.path, inode) });
   };
   return {

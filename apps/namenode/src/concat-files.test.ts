@@ -105,3 +105,15 @@ describe("file attributes", () => {
     await expect(writes.start("/f", 1, 3, 100, { attributes: { "": "v" } })).rejects.toMatchObject({ code: "invalid_argument" });
   });
 });
+
+describe("attributes given at ConfirmFile", () => {
+  it("replace those given at PutFile", async () => {
+    const { writes, store, chunks, clock, files } = await setup();
+    const planned = await writes.start("/b/late", 10, 3, 100, { attributes: { "content-type": "a/b" } });
+    for (const c of planned.chunks) for (const dn of c.chain) await store.write(() => chunks.map.commit(dn, { chunkId: c.chunkId, length: c.length, checksum: 7 }, clock.now));
+    const digests = planned.chunks.map((c) => ({ chunkId: c.chunkId, length: c.length, checksum: 7 }));
+    await expect(writes.confirm("/b/late", planned.uploadId, digests, [], { "BAD": "x" })).rejects.toMatchObject({ code: "invalid_argument" });
+    await writes.confirm("/b/late", planned.uploadId, digests, [], { etag: "0123", "content-type": "a/b" });
+    expect(files.stat("/b/late").attributes).toEqual({ etag: "0123", "content-type": "a/b" });
+  });
+});

@@ -183,8 +183,15 @@ export class UploadManager {
    * DataNodes committed themselves and those `stored` names (receipts the
    * caller checked), recorded here in the same transaction.
    */
-  async confirm(path: string, uploadId: string, reported: ConfirmedChunk[], stored: StoredReplica[] = []): Promise<InodeRecord> {
+  async confirm(
+    path: string,
+    uploadId: string,
+    reported: ConfirmedChunk[],
+    stored: StoredReplica[] = [],
+    attributesAtConfirm?: Record<string, string>,
+  ): Promise<InodeRecord> {
     const segments = validatePath(path);
+    const replaced = checkAttributes(attributesAtConfirm);
     const outcome = await this.store.write((): InodeRecord | { dataLoss: string } => {
       const upload = this.openUpload(path, uploadId);
       // The client saw other bytes than the DataNodes stored: the write is
@@ -240,7 +247,7 @@ export class UploadManager {
       const file = this.namespace.addFile(segments, {
         mtimeMs: this.now(), size: total, replication: upload.replication, chunkSize: upload.chunkSize,
         chunkIds: upload.chunkIds,
-        ...(upload.attributes ? { attributes: upload.attributes } : {}),
+        ...(replaced ?? upload.attributes ? { attributes: replaced ?? upload.attributes } : {}),
       });
       this.store.uploads.remove(uploadId);
       this.store.uploadsByPath.remove(path);

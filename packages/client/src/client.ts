@@ -143,10 +143,13 @@ export class TrainfsClient {
     return out;
   }
 
-  /** The same entries as `list`, fetched a page at a time, for huge directories. */
-  async *listPages(remotePath: string, options: CallOptions & { pageSize?: number } = {}): AsyncGenerator<FileStatus> {
+  /**
+   * The same entries as `list`, fetched a page at a time, for huge
+   * directories; with `startAfter`, only the names after it.
+   */
+  async *listPages(remotePath: string, options: CallOptions & { pageSize?: number; startAfter?: string } = {}): AsyncGenerator<FileStatus> {
     validatePath(remotePath);
-    let startAfter = "";
+    let startAfter = options.startAfter ?? "";
     for (;;) {
       const res = await this.read(() =>
         this.namenode.list({ path: remotePath, startAfter, limit: options.pageSize ?? 1000 }, options),

@@ -94,6 +94,11 @@ export interface WriteFileOptions {
    * (at most 32, 8 KiB together; names of a-z, 0-9 and -).
    */
   attributes?: Record<string, string> | undefined;
+  /**
+   * Called once every byte is sent, just before the file is confirmed: its
+   * answer, when not empty, replaces `attributes` (a digest of the bytes, say).
+   */
+  attributesAtConfirm?: (() => Record<string, string> | undefined) | undefined;
   signal?: AbortSignal | undefined;
   /** Bytes sent so far (taken back when a chain fails), and the size when known. */
   onProgress?: ((done: number, total: number | undefined) => void) | undefined;
@@ -194,6 +199,7 @@ export async function writeFile(calls: WriteCalls, body: WriteBody, path: string
         uploadId,
         chunks: sent.map((c) => ({ chunkId: c.chunkId, length: BigInt(c.length), checksum: c.checksum })),
         receipts: sent.flatMap((c) => c.receipts),
+        attributes: o.attributesAtConfirm?.() ?? {},
       }),
       signal,
     );
