@@ -356,3 +356,19 @@ describe("access", () => {
     await eventually(async () => expect(await c.client().exists(`/.s3-multipart/${UploadId}`)).toBe(true));
   });
 });
+
+describe("probes and metrics", () => {
+  it("/healthz, /readyz and /metrics answer unsigned requests; metrics count operations, statuses and bytes", async () => {
+    expect((await fetch(`${gw.address}/healthz`)).status).toBe(200);
+    expect((await fetch(`${gw.address}/readyz`)).status).toBe(200);
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "metered", Body: randomBytes(1000) }));
+    await s3Failure(s3.send(new GetObjectCommand({ Bucket: "data", Key: "not-metered" })));
+    const text = await (await fetch(`${gw.address}/metrics`)).text();
+    expect(text).toMatch(/trainfs_s3_requests_total\{operation="PutObject",status="200",role="s3-gateway"\} \d+/);
+    expect(text).toMatch(/trainfs_s3_requests_total\{operation="GetObject",status="404",role="s3-gateway"\} \d+/);
+    expect(text).toMatch(/trainfs_s3_received_bytes_total\{operation="PutObject",role="s3-gateway"\} \d+/);
+    expect(text).toContain("trainfs_s3_request_duration_seconds_bucket");
+    // Secrets never reach the metrics.
+    expect(text).not.toContain(rw.secretAccessKey);
+  });
+});
