@@ -57,6 +57,7 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
     const planned = await p.writes.start(req.path, size, req.replication, safeNumber(req.chunkSize, "chunk_size"), {
       overwrite: req.overwrite,
       unknownSize: req.unknownSize,
+      attributes: req.attributes,
     });
     return create(PutFileResponseSchema, {
       uploadId: planned.uploadId,
@@ -69,7 +70,7 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
   const confirmFile = async (req: ConfirmFileRequest): Promise<ConfirmFileResponse> => {
     required(req.uploadId, "upload_id");
     const chunks = req.chunks.map((c) => ({ chunkId: c.chunkId, length: safeNumber(c.length, "length"), checksum: c.checksum }));
-    const inode = await p.writes.confirm(req.path, req.uploadId, chunks, checkReceipts(p, chunks, req.receipts));
+    const inode = await p.writes.confirm(req.path, req.uploadId, chunks, checkReceipts(p, chunks, req.receipts), req.attributes);
     return create(ConfirmFileResponseSchema, { file: fileInfo(req.path, inode) });
   };
   return {
@@ -152,6 +153,11 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
     async contentSummary(req) {
       const s = p.files.contentSummary(req.path);
       return { files: BigInt(s.files), directories: BigInt(s.directories), bytes: BigInt(s.bytes), spaceConsumed: BigInt(s.spaceConsumed) };
+    },
+
+    async concatFiles(req) {
+      const inode = await p.files.concat(req.sources, req.destination, { overwrite: req.overwrite, attributes: req.attributes, replication: req.replication });
+      return { file: fileInfo(req.destination, inode) };
     },
 
     async deleteFile(req) {

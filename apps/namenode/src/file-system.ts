@@ -3,7 +3,7 @@ import type { ChunkHealth, ChunkManager, LocatedChunk } from "./chunks/chunk-man
 import { deletePath } from "./delete-operation.js";
 import type { InodeRecord, MetadataStore } from "./metadata-store.js";
 import type { Namespace } from "./namespace.js";
-import { contentSummary, mkdir, rename, setReplication } from "./namespace-operations.js";
+import { concat, contentSummary, mkdir, rename, setReplication, type ConcatOptions } from "./namespace-operations.js";
 
 const DEFAULT_PAGE = 1000;
 const MAX_PAGE = 10_000;
@@ -71,6 +71,12 @@ export class FileSystem {
   setReplication(path: string, replication: number): Promise<InodeRecord> {
     const nowMs = this.now();
     return this.store.write(() => setReplication(this.parts(), path, replication, this.maxReplication, nowMs));
+  }
+
+  /** ConcatFiles: the sources' chunks, in order, become one new file at `destination`; the sources go. */
+  concat(sources: string[], destination: string, options: ConcatOptions): Promise<InodeRecord> {
+    const nowMs = this.now();
+    return this.store.write(() => concat(this.parts(), sources, destination, { ...options, maxReplication: this.maxReplication }, nowMs));
   }
 
   contentSummary(path: string): { files: number; directories: number; bytes: number; spaceConsumed: number } {

@@ -14,6 +14,8 @@ export interface InodeRecord {
   replication: number;
   chunkSize: number;
   chunkIds: string[];
+  /** A file's attributes (file-attributes.ts); absent for none. */
+  attributes?: Record<string, string>;
 }
 
 /** A file under construction: invisible to readers until ConfirmFile. */
@@ -28,6 +30,8 @@ export interface UploadRecord {
   chunkSize: number;
   chunkIds: string[];
   createdMs: number;
+  /** Given to the file at confirm. */
+  attributes?: Record<string, string>;
   /** Renewed by every CommitChunk of the upload; an idle upload's path can be taken over. */
   lastActiveMs: number;
 }

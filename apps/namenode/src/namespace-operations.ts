@@ -1,5 +1,6 @@
 import { TrainfsError, validatePath } from "@trainfs/common";
 import { removeInode, type NamespaceParts } from "./delete-operation.js";
+import { checkAttributes } from "./file-attributes.js";
 import type { InodeRecord, MetadataStore } from "./metadata-store.js";
 
 type Parts = NamespaceParts & { store: MetadataStore };
@@ -76,4 +77,70 @@ export function contentSummary(p: Parts, path: string) {
     }
   }
   return summary;
+}
+
+export interface ConcatOptions {
+  overwrite?: boolean;
+  attributes?: Record<string, string>;
+  /** 0 or unset: the highest of the sources'. */
+  replication?: number;
+}
+
+/** Sources one ConcatFiles may join at most (S3's multipart allows 10,000 parts). */
+export const MAX_CONCAT_SOURCES = 10_000;
+
+/**
+ * ConcatFiles (HDFS's concat): the chunks of complete files, in the order
+ * given, become one new file at `destination`, whose parents are created as
+ * needed; the sources leave the namespace, and no byte is copied. The new
+ * file's chunks may differ in length (each keeps its own); its chunk size is
+ * the largest of them. A destination that is one of the sources is replaced
+ * by the result, as an existing file is with `overwrite`.
+ */
+export function concat(
+  p: Parts,
+  sources: string[],
+  destination: string,
+  o: ConcatOptions & { maxReplication: number },
+  nowMs: number,
+): InodeRecord {
+  if (sources.length === 0) throw new TrainfsError("invalid_argument", "ConcatFiles needs at least one source");
+  if (sources.length > MAX_CONCAT_SOURCES) throw new TrainfsError("invalid_argument", `ConcatFiles takes at most ${MAX_CONCAT_SOURCES} sources, not ${sources.length}`);
+  const attributes = checkAttributes(o.attributes);
+  const to = validatePath(destination);
+  if (to.length === 0) throw new TrainfsError("already_exists", "/ is a directory");
+  const seen = new Set<number>();
+  const files = sources.map((source) => {
+    const inode = p.namespace.lookup(source);
+    if (inode.type !== "file") throw new TrainfsError("invalid_argument", `${source} is a directory; only files can be joined`);
+    if (seen.has(inode.id)) throw new TrainfsError("invalid_argument", `${source} is named twice among the sources`);
+    seen.add(inode.id);
+    return inode;
+  });
+  const replication = o.replication || Math.max(...files.map((f) => f.replication));
+  if (!Number.isInteger(replication) || replication < 1 || replication > o.maxReplication) {
+    throw new TrainfsError("invalid_argument", `replication must be between 1 and ${o.maxReplication}, got ${replication}`);
+  }
+  const existing = p.namespace.resolve(to);
+  if (existing && !seen.has(existing.id)) {
+    if (existing.type === "dir") throw new TrainfsError("already_exists", `${destination} already exists (a directory)`);
+    if (!o.overwrite) throw new TrainfsError("already_exists", `${destination} already exists`);
+  }
+  // The sources leave the namespace, their chunks stay: they are the new file's.
+  for (const f of files) p.namespace.unlink(f, nowMs);
+  const still = p.namespace.resolve(to);
+  if (still) removeInode(p, still, nowMs);
+  const chunkIds = files.flatMap((f) => f.chunkIds);
+  const lengths = chunkIds.map((id) => p.chunks.get(id)?.length ?? 0);
+  const file = p.namespace.addFile(to, {
+    mtimeMs: nowMs,
+    size: files.reduce((sum, f) => sum + f.size, 0),
+    replication,
+    chunkSize: Math.max(0, ...lengths) || Math.max(...files.map((f) => f.chunkSize)),
+    chunkIds,
+    ...(attributes ? { attributes } : {}),
+  });
+  const size = p.chunks.relink(file.id, chunkIds);
+  if (size !== file.size) throw new TrainfsError("internal", `the sources' chunks add up to ${size} bytes, not the ${file.size} their files declare`);
+  return file;
 }

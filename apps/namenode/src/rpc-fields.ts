@@ -47,5 +47,6 @@ export function fileInfo(path: string, inode: InodeRecord): FileInfo {
     chunkSize: BigInt(inode.chunkSize),
     chunkCount: inode.chunkIds.length,
     modificationTimeMs: BigInt(inode.mtimeMs),
+    attributes: inode.attributes ?? {},
   });
 }

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { TrainfsError, formatChecksum, validatePath } from "@trainfs/common";
 import type { ChunkManager } from "./chunks/chunk-manager.js";
+import { checkAttributes } from "./file-attributes.js";
 import type { DataNodeManager } from "./datanode-manager.js";
 import { removeInode } from "./delete-operation.js";
 import type { LeaseManager } from "./lease-manager.js";
@@ -62,9 +63,10 @@ export class UploadManager {
     size: number,
     requestedReplication: number,
     requestedChunkSize: number,
-    options: { overwrite?: boolean; unknownSize?: boolean } = {},
+    options: { overwrite?: boolean; unknownSize?: boolean; attributes?: Record<string, string> } = {},
   ) {
     const segments = validatePath(path);
+    const attributes = checkAttributes(options.attributes);
     if (segments.length === 0) throw new TrainfsError("already_exists", "/ is a directory");
     const replication = requestedReplication || this.limits.defaultReplication;
     const chunkSize = requestedChunkSize || this.limits.defaultChunkSize;
@@ -88,6 +90,7 @@ export class UploadManager {
         const upload: UploadRecord = {
           uploadId, path, size: options.unknownSize ? -1 : size, replication, chunkSize, chunkIds: chunks.map((c) => c.chunkId),
           createdMs: nowMs, lastActiveMs: nowMs, overwrite: options.overwrite ?? false,
+          ...(attributes ? { attributes } : {}),
         };
         this.store.uploads.put(uploadId, upload);
         this.store.uploadsByPath.put(path, uploadId);
@@ -182,8 +185,15 @@ export class UploadManager {
    * DataNodes committed themselves and those `stored` names (receipts the
    * caller checked), recorded here in the same transaction.
    */
-  async confirm(path: string, uploadId: string, reported: ConfirmedChunk[], stored: StoredReplica[] = []): Promise<InodeRecord> {
+  async confirm(
+    path: string,
+    uploadId: string,
+    reported: ConfirmedChunk[],
+    stored: StoredReplica[] = [],
+    attributesAtConfirm?: Record<string, string>,
+  ): Promise<InodeRecord> {
     const segments = validatePath(path);
+    const replaced = checkAttributes(attributesAtConfirm);
     const outcome = await this.store.write((): InodeRecord | { dataLoss: string } => {
       const upload = this.openUpload(path, uploadId);
       // The client saw other bytes than the DataNodes stored: the write is
@@ -240,6 +250,7 @@ export class UploadManager {
       const file = this.namespace.addFile(segments, {
         mtimeMs: this.now(), size: total, replication: upload.replication, chunkSize: upload.chunkSize,
         chunkIds: upload.chunkIds,
+        ...(replaced ?? upload.attributes ? { attributes: replaced ?? upload.attributes } : {}),
       });
       this.store.uploads.remove(uploadId);
       this.store.uploadsByPath.remove(path);

@@ -143,10 +143,13 @@ export class TrainfsClient {
     return out;
   }
 
-  /** The same entries as `list`, fetched a page at a time, for huge directories. */
-  async *listPages(remotePath: string, options: CallOptions & { pageSize?: number } = {}): AsyncGenerator<FileStatus> {
+  /**
+   * The same entries as `list`, fetched a page at a time, for huge
+   * directories; with `startAfter`, only the names after it.
+   */
+  async *listPages(remotePath: string, options: CallOptions & { pageSize?: number; startAfter?: string } = {}): AsyncGenerator<FileStatus> {
     validatePath(remotePath);
-    let startAfter = "";
+    let startAfter = options.startAfter ?? "";
     for (;;) {
       const res = await this.read(() =>
         this.namenode.list({ path: remotePath, startAfter, limit: options.pageSize ?? 1000 }, options),
@@ -184,6 +187,29 @@ export class TrainfsClient {
     validatePath(source);
     validatePath(destination);
     const res = await this.call(() => this.namenode.rename({ source, destination, overwrite: options.overwrite ?? false }, options));
+    return toFileStatus(res.file!);
+  }
+
+  /**
+   * Joins complete files, in order, into one new file at `destination`
+   * without copying a byte (their chunks are relinked, in one transaction);
+   * the sources disappear. `overwrite` replaces a file at the destination;
+   * `attributes` are the new file's; `replication` defaults to the highest of
+   * the sources'.
+   */
+  async concat(
+    sources: string[],
+    destination: string,
+    options: CallOptions & { overwrite?: boolean; attributes?: Record<string, string>; replication?: number } = {},
+  ): Promise<FileStatus> {
+    for (const s of sources) validatePath(s);
+    validatePath(destination);
+    const res = await this.call(() =>
+      this.namenode.concatFiles(
+        { sources, destination, overwrite: options.overwrite ?? false, attributes: options.attributes ?? {}, replication: options.replication ?? 0 },
+        options,
+      ),
+    );
     return toFileStatus(res.file!);
   }
 

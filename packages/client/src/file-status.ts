@@ -9,6 +9,8 @@ export interface FileStatus {
   chunkSize: number;
   chunkCount: number;
   modificationTime: Date;
+  /** What the writer gave with `put` (or ConcatFiles); {} for none. */
+  attributes: Record<string, string>;
 }
 
 export function toFileStatus(info: FileInfo): FileStatus {
@@ -20,5 +22,6 @@ export function toFileStatus(info: FileInfo): FileStatus {
     chunkSize: Number(info.chunkSize),
     chunkCount: info.chunkCount,
     modificationTime: new Date(Number(info.modificationTimeMs)),
+    attributes: { ...info.attributes },
   };
 }

@@ -66,25 +66,31 @@ function bytesOf(data: Uint8Array): (start: number, end: number) => AsyncIterabl
   };
 }
 
-/** Regroups a stream into buffers of exactly `size` bytes (the last may be shorter, never empty). */
+/**
+ * Regroups a stream into pieces of exactly `size` bytes (the last may be
+ * shorter, never empty), copied into one buffer that is filled again for
+ * the next piece: the write driver sends each chunk, recoveries included,
+ * before it asks for the next, so a stream of any length holds one chunk
+ * in memory, not the stream's own buffers plus a joined copy of them.
+ */
 async function* cutIntoChunks(stream: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
+  let chunk: Buffer | undefined;
   let filled = 0;
   for await (const input of stream) {
     let data = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     while (data.length > 0) {
+      chunk ??= Buffer.allocUnsafe(size);
       const take = Math.min(size - filled, data.length);
-      parts.push(data.subarray(0, take));
+      data.copy(chunk, filled, 0, take);
       filled += take;
       data = data.subarray(take);
       if (filled === size) {
-        yield Buffer.concat(parts, size);
-        parts = [];
+        yield chunk;
         filled = 0;
       }
     }
   }
-  if (filled > 0) yield Buffer.concat(parts, filled);
+  if (filled > 0) yield chunk!.subarray(0, filled);
 }
 
 async function localFileSize(path: string): Promise<number> {

@@ -89,6 +89,16 @@ export interface WriteFileOptions {
   chunkSize?: number | undefined;
   /** Replace an existing file, atomically at the end of the write. */
   overwrite?: boolean | undefined;
+  /**
+   * Small string pairs kept with the file and returned by stat and list
+   * (at most 32, 8 KiB together; names of a-z, 0-9 and -).
+   */
+  attributes?: Record<string, string> | undefined;
+  /**
+   * Called once every byte is sent, just before the file is confirmed: its
+   * answer, when not empty, replaces `attributes` (a digest of the bytes, say).
+   */
+  attributesAtConfirm?: (() => Record<string, string> | undefined) | undefined;
   signal?: AbortSignal | undefined;
   /** Bytes sent so far (taken back when a chain fails), and the size when known. */
   onProgress?: ((done: number, total: number | undefined) => void) | undefined;
@@ -114,6 +124,7 @@ export async function writeFile(calls: WriteCalls, body: WriteBody, path: string
         replication: o.replication ?? 0,
         chunkSize: BigInt(o.chunkSize ?? 0),
         overwrite: o.overwrite ?? false,
+        attributes: o.attributes ?? {},
       }),
       signal,
     )
@@ -188,6 +199,7 @@ export async function writeFile(calls: WriteCalls, body: WriteBody, path: string
         uploadId,
         chunks: sent.map((c) => ({ chunkId: c.chunkId, length: BigInt(c.length), checksum: c.checksum })),
         receipts: sent.flatMap((c) => c.receipts),
+        attributes: o.attributesAtConfirm?.() ?? {},
       }),
       signal,
     );

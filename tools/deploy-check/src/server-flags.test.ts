@@ -4,11 +4,13 @@ import { describe, expect, it } from "vitest";
 import { describeSettings } from "@trainfs/common";
 import { NAMENODE_ENV_PREFIX, nameNodeConfigSchema } from "@trainfs/namenode";
 import { DATANODE_ENV_PREFIX, dataNodeConfigSchema } from "@trainfs/datanode";
+import { S3_ENV_PREFIX, s3GatewayConfigSchema } from "@trainfs/s3-gateway";
 import { repoPath } from "./repo-files.js";
 
 const roles = [
   { role: "namenode", settings: describeSettings(nameNodeConfigSchema, NAMENODE_ENV_PREFIX), section: ["### NameNode", "### DataNode"] },
-  { role: "datanode", settings: describeSettings(dataNodeConfigSchema, DATANODE_ENV_PREFIX), section: ["### DataNode", "### CLI"] },
+  { role: "datanode", settings: describeSettings(dataNodeConfigSchema, DATANODE_ENV_PREFIX), section: ["### DataNode", "### S3 gateway"] },
+  { role: "s3-gateway", settings: describeSettings(s3GatewayConfigSchema, S3_ENV_PREFIX), section: ["### S3 gateway", "### CLI"] },
 ] as const;
 
 describe("server settings", () => {

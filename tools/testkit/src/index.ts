@@ -4,3 +4,4 @@ export { randomFile, sha256File } from "./files.js";
 export { NetLab } from "./net-lab.js";
 export { runChaos, prng, type ChaosOptions, type ChaosResult } from "./chaos.js";
 export { generateTls, type TlsFiles } from "./tls-files.js";
+export { startS3Gateway, generateS3Credential, type S3GatewayOptions, type S3GatewayHandle } from "./s3-gateway.js";

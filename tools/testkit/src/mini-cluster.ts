@@ -144,6 +144,11 @@ export class MiniCluster {
     return slot.node;
   }
 
+  /** The security the cluster was started with, if any (the S3 gateway's token comes from it). */
+  get security(): ClusterSecurity | undefined {
+    return this.options.security;
+  }
+
   client(options: Partial<TrainfsClientOptions> = {}): TrainfsClient {
     const client = new TrainfsClient({ namenode: this.nameNodeUrl, token: this.options.security?.clientToken, ...options });
     this.clients.push(client);

@@ -19,8 +19,10 @@ export interface NodeProcess {
 
 const require = createRequire(import.meta.url);
 
+export type ServerPackage = "@trainfs/namenode" | "@trainfs/datanode" | "@trainfs/s3-gateway";
+
 /** The built entry point of an app, e.g. binPath("@trainfs/datanode"). */
-export function binPath(pkg: "@trainfs/namenode" | "@trainfs/datanode"): string {
+export function binPath(pkg: ServerPackage): string {
   return require.resolve(pkg).replace(/index\.js$/, "main.js");
 }
 
@@ -30,7 +32,7 @@ export function binPath(pkg: "@trainfs/namenode" | "@trainfs/datanode"): string 
  * stderr (JSON logs) goes to `logFile` when given, and its tail into errors.
  */
 export async function startNodeProcess(
-  pkg: "@trainfs/namenode" | "@trainfs/datanode",
+  pkg: ServerPackage,
   args: string[],
   options: {
     logFile?: string;

@@ -180,6 +180,27 @@ export class ChunkManager {
   }
 
   /**
+   * Complete files' chunks now make up the file `inodeId`, in this order
+   * (ConcatFiles): each record changes owner, index and offset, no byte
+   * moves. Chunks may differ in length; offsets follow from the lengths.
+   * The replication monitor looks at them again, as the new file's
+   * replication may differ. Returns the file's size. Inside a write.
+   */
+  relink(inodeId: number, chunkIds: readonly string[]): number {
+    let offset = 0;
+    chunkIds.forEach((chunkId, index) => {
+      const chunk = this.store.chunks.get(chunkId);
+      if (!chunk || chunk.inodeId === undefined || chunk.checksum === undefined) {
+        throw new TrainfsError("failed_precondition", `chunk ${chunkId} is not a chunk of a complete file`);
+      }
+      this.store.chunks.put(chunkId, { ...chunk, inodeId, index, offset });
+      offset += chunk.length;
+    });
+    for (const chunkId of chunkIds) this.replication.recheck(chunkId);
+    return offset;
+  }
+
+  /**
    * Forgets chunks (a file deleted or replaced, a write abandoned): every copy
    * known, good or bad, goes to trash, and nothing about them is left queued.
    * Returns how many chunks were forgotten. Inside a write.

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import type { FileStatus } from "@trainfs/client";
+import { listObjects, seekName, type DirectoryLister } from "./listing.js";
+import { compareKeys } from "./names.js";
+import { parseXml, xmlDocument } from "./xml.js";
+
+/** An in-memory tree listed as the NameNode lists it: one directory, in name order, after `startAfter`. */
+function tree(keys: string[], emptyDirs: string[] = []): DirectoryLister & { calls: number } {
+  const entries = new Map<string, Map<string, "file" | "directory">>();
+  const add = (path: string, type: "file" | "directory") => {
+    const parent = path.slice(0, path.lastIndexOf("/")) || "/";
+    if (!entries.has(parent)) entries.set(parent, new Map());
+    entries.get(parent)!.set(path.slice(path.lastIndexOf("/") + 1), type);
+    if (parent !== "/b" && parent !== "/") add(parent, "directory");
+  };
+  for (const k of keys) add(`/b/${k}`, "file");
+  for (const d of emptyDirs) add(`/b/${d}`, "directory");
+  const lister = {
+    calls: 0,
+    async *listPages(path: string, o: { startAfter?: string }) {
+      lister.calls++;
+      const names = [...(entries.get(path)?.keys() ?? [])].sort(compareKeys).filter((n) => !o.startAfter || compareKeys(n, o.startAfter) > 0);
+      for (const n of names) {
+        yield { path: `${path}/${n}`, type: entries.get(path)!.get(n)!, size: 1, modificationTime: new Date(0), attributes: {} } as unknown as FileStatus;
+      }
+    },
+  };
+  return lister;
+}
+
+async function collect(fs: DirectoryLister, prefix = "", after = "", delimiter = "") {
+  const out: string[] = [];
+  for await (const i of listObjects(fs, "/b", { prefix, after, delimiter })) out.push(i.kind === "object" ? i.key : `[${i.prefix}]`);
+  return out;
+}
+
+const KEYS = ["a", "a-b", "a/b", "a/c/d", "a.txt", "ab", "b/x", "b/y/z", "c!", "c/d", "é", "z"];
+
+describe("listing in S3's key order", () => {
+  it("orders keys by the UTF-8 bytes of whole keys, not directory by directory", async () => {
+    expect(await collect(tree(KEYS.filter((k) => k !== "a")))).toEqual([...KEYS.filter((k) => k !== "a")].sort(compareKeys));
+    const sorted = ["a-b", "a.txt", "a/b", "a/c/d", "ab", "b/x", "b/y/z", "c!", "c/d", "z", "é"];
+    expect(await collect(tree(sorted))).toEqual(sorted);
+  });
+
+  it("honours prefix and start-after at any depth", async () => {
+    const fs = tree(["a-b", "a.txt", "a/b", "a/c/d", "ab", "b/x", "b/y/z", "c!", "c/d", "z"]);
+    expect(await collect(fs, "a/")).toEqual(["a/b", "a/c/d"]);
+    expect(await collect(fs, "", "a/b")).toEqual(["a/c/d", "ab", "b/x", "b/y/z", "c!", "c/d", "z"]);
+    expect(await collect(fs, "b", "b/x")).toEqual(["b/y/z"]);
+    expect(await collect(fs, "", "a-b")).toEqual(["a.txt", "a/b", "a/c/d", "ab", "b/x", "b/y/z", "c!", "c/d", "z"]);
+    expect(await collect(fs, "c")).toEqual(["c!", "c/d"]);
+  });
+
+  it("rolls keys up into common prefixes, and empty directories give none", async () => {
+    const fs = tree(["a-b", "a/b", "a/c/d", "ab", "b/y/z", "top"], ["empty", "b/hollow/deeper"]);
+    expect(await collect(fs, "", "", "/")).toEqual(["a-b", "[a/]", "ab", "[b/]", "top"]);
+    expect(await collect(fs, "a/", "", "/")).toEqual(["a/b", "[a/c/]"]);
+    expect(await collect(fs, "b/", "", "/")).toEqual(["[b/y/]"]);
+    expect(await collect(fs, "", "a/", "/")).toEqual(["ab", "[b/]", "top"]);
+    expect(await collect(fs, "", "", "-")).toEqual(["[a-]", "a/b", "a/c/d", "ab", "b/y/z", "top"]);
+  });
+
+  it("seeks into a directory rather than listing it from the start", () => {
+    expect(seekName("", "photos/2024")).toBe("photo");
+    expect(seekName("photos/", "photos/2024-01.jpg")).toBe("202");
+    expect(seekName("x/", "a")).toBe("");
+  });
+});
+
+describe("XML", () => {
+  it("builds S3 documents and parses request documents", () => {
+    expect(xmlDocument("ListAllMyBucketsResult", { Buckets: { Bucket: [{ Name: "a&b" }] } })).toContain("<Name>a&amp;b</Name>");
+    const doc = parseXml("<Delete><Quiet>true</Quiet><Object><Key> spaced </Key></Object></Delete>", "Delete");
+    expect(doc.Quiet).toBe("true");
+    expect((doc.Object as Array<{ Key: string }>)[0]!.Key).toBe(" spaced ");
+    expect(() => parseXml("<Delete><Object>", "Delete")).toThrow(expect.objectContaining({ code: "MalformedXML" }));
+    expect(() => parseXml("<Other/>", "Delete")).toThrow(expect.objectContaining({ code: "MalformedXML" }));
+  });
+});

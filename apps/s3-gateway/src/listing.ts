@@ -1,0 +1,123 @@
+import type { FileStatus } from "@trainfs/client";
+import { compareKeys } from "./names.js";
+
+/** What the listing reads of TrainFS: one directory, a page at a time, in name order. */
+export interface DirectoryLister {
+  listPages(path: string, options: { startAfter?: string; pageSize?: number }): AsyncIterable<FileStatus>;
+}
+
+export type Listed = { kind: "object"; key: string; status: FileStatus } | { kind: "prefix"; prefix: string };
+
+export interface ListingRange {
+  /** Keys start with it. */
+  prefix: string;
+  /** Keys (and common prefixes) come after it: start-after, marker or a continuation token. */
+  after: string;
+  /** Keys with the delimiter after the prefix roll up into one common prefix. */
+  delimiter: string;
+}
+
+const PAGE = 1000;
+const name = (s: FileStatus) => s.path.slice(s.path.lastIndexOf("/") + 1);
+
+/**
+ * The objects of a bucket in S3's order, the UTF-8 byte order of whole keys,
+ * from TrainFS directories listed one at a time in name order. The two
+ * orders differ: a directory `a` holds keys `a/…`, which sort after a file
+ * `a-b` ('-' is below '/'), so a directory's subtree is walked only once
+ * every name below `a/` in its parent was passed. Empty directories give no
+ * key and no common prefix (S3 has no empty prefixes).
+ */
+export async function* listObjects(fs: DirectoryLister, bucketPath: string, range: ListingRange): AsyncGenerator<Listed> {
+  const { prefix, after, delimiter } = range;
+  let lastPrefix: string | undefined;
+  for await (const item of walk(fs, bucketPath, "", range)) {
+    if (item.kind === "prefix") {
+      yield item;
+      continue;
+    }
+    if (delimiter && delimiter !== "/") {
+      // Any other delimiter: keys roll up as they pass (a run of keys with one prefix is contiguous).
+      const cut = item.key.indexOf(delimiter, prefix.length);
+      if (cut >= 0) {
+        const common = item.key.slice(0, cut + delimiter.length);
+        if (common !== lastPrefix && compareKeys(common, after) > 0) {
+          lastPrefix = common;
+          yield { kind: "prefix", prefix: common };
+        }
+        continue;
+      }
+    }
+    yield item;
+  }
+}
+
+/** Keys and ("/" delimiter) common prefixes below one directory, `rel` its key prefix ("" or "a/b/"). */
+async function* walk(fs: DirectoryLister, dirPath: string, rel: string, range: ListingRange): AsyncGenerator<Listed> {
+  const { prefix, after } = range;
+  const low = compareKeys(after, prefix) >= 0 ? after : prefix;
+  // Directories seen but not yet walked, by the key their subtree starts with.
+  const pending: Array<{ status: FileStatus; key: string }> = [];
+  const flush = async function* (upTo: string | undefined): AsyncGenerator<Listed> {
+    while (pending.length > 0 && (upTo === undefined || compareKeys(pending[0]!.key, upTo) < 0)) {
+      const dir = pending.shift()!;
+      yield* subtree(fs, dir.status.path, dir.key, range);
+    }
+  };
+  for await (const status of fs.listPages(dirPath, { startAfter: seekName(rel, low), pageSize: PAGE })) {
+    const n = name(status);
+    const nameKey = rel + n;
+    // Names come in order: once one is past the prefix (and not inside it), all after it are too.
+    if (compareKeys(nameKey, prefix) > 0 && !nameKey.startsWith(prefix)) break;
+    if (status.type === "directory") {
+      const key = `${nameKey}/`;
+      if (!key.startsWith(prefix) && !prefix.startsWith(key)) continue;
+      // Every key below is at or before `after`.
+      if (compareKeys(after, key) > 0 && !after.startsWith(key)) continue;
+      yield* flush(key);
+      const at = pending.findIndex((p) => compareKeys(p.key, key) > 0);
+      pending.splice(at < 0 ? pending.length : at, 0, { status, key });
+    } else {
+      yield* flush(nameKey);
+      if (nameKey.startsWith(prefix) && compareKeys(nameKey, after) > 0) yield { kind: "object", key: nameKey, status };
+    }
+  }
+  yield* flush(undefined);
+}
+
+/** A directory's subtree, or with the "/" delimiter its common prefix when the subtree holds a file. */
+async function* subtree(fs: DirectoryLister, dirPath: string, key: string, range: ListingRange): AsyncGenerator<Listed> {
+  if (range.delimiter === "/" && key.startsWith(range.prefix) && key.length > range.prefix.length) {
+    // The first '/' after the prefix ends the common prefix; walking from the top, that is this directory's.
+    if (compareKeys(key, range.after) > 0 && (await holdsFile(fs, dirPath))) yield { kind: "prefix", prefix: key };
+    return;
+  }
+  yield* walk(fs, dirPath, key, range);
+}
+
+/** Whether a directory has a file anywhere below it. */
+export async function holdsFile(fs: DirectoryLister, dirPath: string): Promise<boolean> {
+  const dirs: string[] = [];
+  for await (const status of fs.listPages(dirPath, { pageSize: PAGE })) {
+    if (status.type === "file") return true;
+    dirs.push(status.path);
+  }
+  for (const d of dirs) if (await holdsFile(fs, d)) return true;
+  return false;
+}
+
+/**
+ * Where a directory's listing may start (TrainFS's startAfter, exclusive)
+ * without missing a name whose keys reach past `low`. The names below the
+ * first segment of `low` matter only as directories that are prefixes of
+ * it followed by a byte below '/' (their `name/` sorts after it), so the
+ * listing starts before the shortest such prefix.
+ */
+export function seekName(rel: string, low: string): string {
+  if (!low.startsWith(rel)) return "";
+  const rest = low.slice(rel.length);
+  const slash = rest.indexOf("/");
+  const segment = slash < 0 ? rest : rest.slice(0, slash);
+  for (let j = 1; j < segment.length; j++) if (segment.charCodeAt(j) < 0x2f) return segment.slice(0, j - 1);
+  return segment.slice(0, -1);
+}

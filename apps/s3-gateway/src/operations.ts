@@ -1,0 +1,471 @@
+import { createHash } from "node:crypto";
+import type { FileStatus } from "@trainfs/client";
+import { TrainfsError, joinPath } from "@trainfs/common";
+import { bodyExpectations, verifiedBody } from "./body-decoder.js";
+import { holdsFile, listObjects, type Listed } from "./listing.js";
+import { MULTIPART_DIR, checkBucketName, isBucketName, objectPath } from "./names.js";
+import {
+  checkConditions,
+  copyableAttributes,
+  etagOf,
+  httpDate,
+  isoDate,
+  metadataAttributes,
+  metadataHeaders,
+  parseRange,
+} from "./object-meta.js";
+import { sendEmpty, sendXml } from "./responses.js";
+import { header, type GatewayParts, type S3Request } from "./s3-context.js";
+import { S3Error, toS3Error } from "./s3-error.js";
+import { uriEncode } from "./sigv4.js";
+import { parseXml } from "./xml.js";
+
+/** The most one PutObject or UploadPart takes (S3's 5 GiB). */
+export const MAX_PUT_BYTES = 5 * 1024 ** 3;
+const OWNER = { ID: "trainfs", DisplayName: "trainfs" };
+const SMALL_BODY = 4 * 1024 * 1024;
+
+/** Bucket and object operations over the Node SDK. */
+export class Operations {
+  constructor(private readonly p: GatewayParts) {}
+
+  private get fs() {
+    return this.p.fs;
+  }
+
+  // ---- Buckets
+
+  async listBuckets(r: S3Request): Promise<void> {
+    const buckets: Array<{ Name: string; CreationDate: string }> = [];
+    for await (const e of this.fs.listPages("/")) {
+      if (e.type === "directory" && isBucketName(e.path.slice(1))) buckets.push({ Name: e.path.slice(1), CreationDate: isoDate(e.modificationTime) });
+    }
+    sendXml(r, 200, "ListAllMyBucketsResult", { Owner: OWNER, Buckets: { Bucket: buckets } });
+  }
+
+  async createBucket(r: S3Request): Promise<void> {
+    checkBucketName(r.bucket);
+    await this.drain(r);
+    try {
+      await this.fs.mkdir(`/${r.bucket}`);
+    } catch (err) {
+      if (err instanceof TrainfsError && err.code === "already_exists") {
+        throw new S3Error("BucketAlreadyOwnedByYou", `the bucket ${r.bucket} already exists (a top-level directory of TrainFS)`);
+      }
+      throw toS3Error(err);
+    }
+    sendEmpty(r.res, 200, { location: `/${r.bucket}` });
+  }
+
+  async headBucket(r: S3Request): Promise<void> {
+    await this.bucketDir(r.bucket);
+    sendEmpty(r.res, 200, { "x-amz-bucket-region": this.p.config.region });
+  }
+
+  async bucketLocation(r: S3Request): Promise<void> {
+    await this.bucketDir(r.bucket);
+    // S3 answers an empty constraint for us-east-1.
+    sendXml(r, 200, "LocationConstraint", { "#text": this.p.config.region === "us-east-1" ? "" : this.p.config.region });
+  }
+
+  async deleteBucket(r: S3Request): Promise<void> {
+    await this.bucketDir(r.bucket);
+    if (await holdsFile(this.fs, `/${r.bucket}`)) throw new S3Error("BucketNotEmpty", `the bucket ${r.bucket} holds objects; delete them first`);
+    // Only empty directories are left: they are no objects.
+    await this.fs.rm(`/${r.bucket}`, { recursive: true }).catch((err: unknown) => {
+      throw toS3Error(err, "NoSuchBucket");
+    });
+    sendEmpty(r.res, 204);
+  }
+
+  /** The bucket's directory, or NoSuchBucket. */
+  async bucketDir(bucket: string): Promise<FileStatus> {
+    if (!isBucketName(bucket)) throw new S3Error("NoSuchBucket", `the bucket ${bucket} does not exist`);
+    try {
+      const s = await this.fs.stat(`/${bucket}`);
+      if (s.type === "directory") return s;
+    } catch (err) {
+      if (!(err instanceof TrainfsError && err.code === "not_found")) throw toS3Error(err);
+    }
+    throw new S3Error("NoSuchBucket", `the bucket ${bucket} does not exist`);
+  }
+
+  // ---- Listing
+
+  async listObjects(r: S3Request, v2: boolean): Promise<void> {
+    await this.bucketDir(r.bucket);
+    const q = r.query;
+    const prefix = q.get("prefix") ?? "";
+    const delimiter = q.get("delimiter") ?? "";
+    const maxKeys = parseMax(q.get("max-keys"), "max-keys", 1000);
+    const encode = q.get("encoding-type") === "url";
+    if (q.has("encoding-type") && !encode) throw new S3Error("InvalidArgument", "encoding-type must be url");
+    let after = "";
+    let token: string | undefined;
+    if (v2) {
+      token = q.get("continuation-token");
+      if (token !== undefined) {
+        after = Buffer.from(token, "base64url").toString("utf8");
+        if (after === "" || Buffer.from(after, "utf8").toString("base64url") !== token) throw new S3Error("InvalidArgument", "the continuation token is not one this gateway gave");
+      } else after = q.get("start-after") ?? "";
+    } else after = q.get("marker") ?? "";
+    const items: Listed[] = [];
+    let truncated = false;
+    if (maxKeys > 0) {
+      for await (const item of listObjects(this.fs, `/${r.bucket}`, { prefix, after, delimiter })) {
+        if (items.length === maxKeys) {
+          truncated = true;
+          break;
+        }
+        items.push(item);
+      }
+    }
+    const enc = (s: string) => (encode ? uriEncode(s, true) : s);
+    const contents = items.flatMap((i) =>
+      i.kind === "object"
+        ? [{ Key: enc(i.key), LastModified: isoDate(i.status.modificationTime), ETag: etagOf(i.status), Size: i.status.size, StorageClass: "STANDARD", ...(v2 ? {} : { Owner: OWNER }) }]
+        : [],
+    );
+    const prefixes = items.flatMap((i) => (i.kind === "prefix" ? [{ Prefix: enc(i.prefix) }] : []));
+    const last = items.at(-1);
+    const lastKey = last ? (last.kind === "object" ? last.key : last.prefix) : "";
+    const body: Record<string, unknown> = { Name: r.bucket, Prefix: enc(prefix) };
+    if (v2) {
+      if (token !== undefined) body.ContinuationToken = token;
+      if (q.has("start-after")) body.StartAfter = enc(q.get("start-after")!);
+      body.KeyCount = items.length;
+      body.MaxKeys = maxKeys;
+      if (delimiter) body.Delimiter = enc(delimiter);
+      body.IsTruncated = truncated;
+      if (truncated) body.NextContinuationToken = Buffer.from(lastKey, "utf8").toString("base64url");
+    } else {
+      body.Marker = enc(after);
+      if (truncated && delimiter) body.NextMarker = enc(lastKey);
+      body.MaxKeys = maxKeys;
+      if (delimiter) body.Delimiter = enc(delimiter);
+      body.IsTruncated = truncated;
+    }
+    if (encode) body.EncodingType = "url";
+    body.Contents = contents;
+    body.CommonPrefixes = prefixes;
+    sendXml(r, 200, "ListBucketResult", body);
+  }
+
+  // ---- Objects
+
+  async putObject(r: S3Request): Promise<void> {
+    const path = objectPath(r.bucket, r.key);
+    await this.bucketDir(r.bucket);
+    const { etag, status } = await this.writeBody(r, path, metadataAttributes(r.req.headers));
+    sendEmpty(r.res, 200, { etag: `"${etag}"`, "last-modified": httpDate(status.modificationTime) });
+  }
+
+  /**
+   * Streams the request's body into a TrainFS file (a chunk at a time,
+   * with the body's backpressure), checked on the way; the file is
+   * confirmed with its MD5 as `etag` only when every check passed, and
+   * abandoned otherwise (its chunks trashed), the S3 error thrown.
+   */
+  async writeBody(r: S3Request, path: string, attributes: Record<string, string>): Promise<{ etag: string; status: FileStatus }> {
+    const expect = bodyExpectations(r.req.headers, r.auth, MAX_PUT_BYTES);
+    if (expect.length === undefined && !r.auth.payloadHash.startsWith("STREAMING-") && header(r, "transfer-encoding") === undefined) {
+      throw new S3Error("MissingContentLength", "You must provide the Content-Length HTTP header");
+    }
+    let failure: unknown;
+    const counted = async function* (source: AsyncIterable<Buffer>) {
+      for await (const data of source) {
+        r.bytesIn += data.length;
+        yield data;
+      }
+    };
+    const body = verifiedBody(counted(r.req), r.auth, expect);
+    const bytes = (async function* () {
+      try {
+        yield* body.bytes;
+      } catch (err) {
+        failure = err;
+        throw err;
+      }
+    })();
+    let status: FileStatus;
+    try {
+      status = await this.fs.put(bytes, path, {
+        overwrite: true,
+        attributes,
+        attributesAtConfirm: () => ({ ...attributes, etag: body.done()!.md5Hex }),
+        ...this.writeSettings(),
+      });
+    } catch (err) {
+      if (failure instanceof S3Error) throw failure;
+      if (failure !== undefined) throw new S3Error("IncompleteBody", `the request body was cut short: ${(failure as Error).message}`);
+      throw putError(err, r.key);
+    }
+    return { etag: body.done()!.md5Hex, status };
+  }
+
+  writeSettings() {
+    const { chunkSize, replication } = this.p.config;
+    return { ...(chunkSize ? { chunkSize } : {}), ...(replication ? { replication } : {}) };
+  }
+
+  async getObject(r: S3Request, head: boolean): Promise<void> {
+    if (r.query.has("partNumber")) throw new S3Error("NotImplemented", "GetObject with partNumber is not supported; use a Range");
+    const path = objectPath(r.bucket, r.key);
+    const status = await this.objectStatus(r.bucket, path, r.key);
+    const verdict = checkConditions(
+      {
+        ifMatch: header(r, "if-match"),
+        ifNoneMatch: header(r, "if-none-match"),
+        ifModifiedSince: header(r, "if-modified-since"),
+        ifUnmodifiedSince: header(r, "if-unmodified-since"),
+      },
+      status,
+      true,
+    );
+    const headers: Record<string, string> = {
+      etag: etagOf(status),
+      "last-modified": httpDate(status.modificationTime),
+      "accept-ranges": "bytes",
+      ...metadataHeaders(status),
+    };
+    for (const name of ["content-type", "content-language", "expires", "cache-control", "content-disposition", "content-encoding"]) {
+      const v = r.query.get(`response-${name}`);
+      if (v !== undefined) headers[name] = v;
+    }
+    if (verdict === "not-modified") {
+      const { etag, "last-modified": lm } = headers;
+      r.res.writeHead(304, { etag: etag!, "last-modified": lm! });
+      r.res.end();
+      return;
+    }
+    const range = parseRange(header(r, "range"), status.size);
+    const start = range?.start ?? 0;
+    const end = range?.end ?? status.size - 1;
+    const length = Math.max(0, end - start + 1);
+    headers["content-length"] = String(length);
+    if (range) headers["content-range"] = `bytes ${start}-${end}/${status.size}`;
+    const code = range ? 206 : 200;
+    if (head || length === 0) {
+      r.res.writeHead(code, headers);
+      r.res.end();
+      return;
+    }
+    // The first bytes are in hand before the status is sent, so a file that
+    // cannot be read gets an error response rather than a cut 200.
+    const abort = new AbortController();
+    r.res.once("close", () => abort.abort());
+    const it = this.fs.createReadStream(path, { start, end, signal: abort.signal })[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    let first: IteratorResult<Buffer>;
+    try {
+      first = await it.next();
+    } catch (err) {
+      throw toS3Error(err);
+    }
+    r.res.writeHead(code, headers);
+    try {
+      for (let next = first; !next.done; next = await it.next()) {
+        r.bytesOut += next.value.length;
+        if (!r.res.write(next.value)) await waitDrain(r);
+      }
+      r.res.end();
+    } catch (err) {
+      // Headers are gone: the client sees a short body.
+      this.p.logger.warn({ err, path, requestId: r.requestId }, "GetObject failed after the response started");
+      r.res.destroy();
+      await it.return?.(undefined);
+    }
+  }
+
+  /** The file at an object's path, or NoSuchKey (NoSuchBucket when its bucket is missing). */
+  async objectStatus(bucket: string, path: string, key: string): Promise<FileStatus> {
+    try {
+      const s = await this.fs.stat(path);
+      if (s.type === "file") return s;
+    } catch (err) {
+      if (!(err instanceof TrainfsError && err.code === "not_found")) throw toS3Error(err);
+    }
+    await this.bucketDir(bucket);
+    throw new S3Error("NoSuchKey", `the key ${key} does not exist`, { Key: key });
+  }
+
+  async deleteObject(r: S3Request): Promise<void> {
+    await this.bucketDir(r.bucket);
+    await this.removeKey(r.bucket, r.key);
+    sendEmpty(r.res, 204);
+  }
+
+  /** Deletes a key's file if there is one (S3 answers success either way), then the empty directories it leaves. */
+  async removeKey(bucket: string, key: string): Promise<void> {
+    const path = objectPath(bucket, key);
+    try {
+      const s = await this.fs.stat(path);
+      if (s.type !== "file") return;
+      await this.fs.rm(path);
+    } catch (err) {
+      if (err instanceof TrainfsError && err.code === "not_found") return;
+      throw toS3Error(err);
+    }
+    await this.pruneEmptyDirectories(bucket, path);
+  }
+
+  /**
+   * Removes the directories a deleted key leaves empty, up to its bucket:
+   * S3 has no empty prefixes. A directory that is not empty (or that a
+   * write is filling) stops it; a write that loses its directory meanwhile
+   * makes it again when it completes.
+   */
+  async pruneEmptyDirectories(bucket: string, path: string): Promise<void> {
+    for (let dir = path.slice(0, path.lastIndexOf("/")); dir.length > bucket.length + 1; dir = dir.slice(0, dir.lastIndexOf("/"))) {
+      try {
+        await this.fs.rm(dir);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  async deleteObjects(r: S3Request): Promise<void> {
+    await this.bucketDir(r.bucket);
+    const doc = parseXml((await this.readSmallBody(r)).toString("utf8"), "Delete");
+    const objects = (doc.Object as Array<Record<string, unknown>> | undefined) ?? [];
+    if (objects.length === 0) throw new S3Error("MalformedXML", "the Delete document names no Object");
+    if (objects.length > 1000) throw new S3Error("MalformedXML", `at most 1000 keys are deleted at once, not ${objects.length}`);
+    const quiet = String(doc.Quiet ?? "").trim() === "true";
+    const deleted: Array<{ Key: string }> = [];
+    const errors: Array<{ Key: string; Code: string; Message: string }> = [];
+    for (const o of objects) {
+      const key = typeof o.Key === "string" ? o.Key : String(o.Key ?? "");
+      try {
+        await this.removeKey(r.bucket, key);
+        if (!quiet) deleted.push({ Key: key });
+      } catch (err) {
+        const e = toS3Error(err);
+        errors.push({ Key: key, Code: e.code, Message: e.message });
+      }
+    }
+    sendXml(r, 200, "DeleteResult", { Deleted: deleted, Error: errors });
+  }
+
+  async copyObject(r: S3Request): Promise<void> {
+    const source = parseCopySource(header(r, "x-amz-copy-source")!);
+    const sourcePath = objectPath(source.bucket, source.key);
+    const path = objectPath(r.bucket, r.key);
+    await this.bucketDir(r.bucket);
+    const status = await this.objectStatus(source.bucket, sourcePath, source.key);
+    const verdict = checkConditions(
+      {
+        ifMatch: header(r, "x-amz-copy-source-if-match"),
+        ifNoneMatch: header(r, "x-amz-copy-source-if-none-match"),
+        ifModifiedSince: header(r, "x-amz-copy-source-if-modified-since"),
+        ifUnmodifiedSince: header(r, "x-amz-copy-source-if-unmodified-since"),
+      },
+      status,
+      true,
+    );
+    if (verdict === "not-modified") throw new S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold (copy source not modified)");
+    const directive = (header(r, "x-amz-metadata-directive") ?? "COPY").toUpperCase();
+    if (directive !== "COPY" && directive !== "REPLACE") throw new S3Error("InvalidArgument", "x-amz-metadata-directive must be COPY or REPLACE");
+    if (sourcePath === path && directive === "COPY") {
+      throw new S3Error(
+        "InvalidRequest",
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+      );
+    }
+    await this.drain(r);
+    const attributes = directive === "REPLACE" ? metadataAttributes(r.req.headers) : copyableAttributes(status);
+    // The bytes pass through the gateway (TrainFS has no server-side copy); their MD5 is the new ETag.
+    const md5 = createHash("md5");
+    const reader = this.fs.createReadStream(sourcePath);
+    const hashed = (async function* () {
+      for await (const data of reader as AsyncIterable<Buffer>) {
+        md5.update(data);
+        yield data;
+      }
+    })();
+    let etag = "";
+    let written: FileStatus;
+    try {
+      written = await this.fs.put(hashed, path, {
+        overwrite: true,
+        attributes,
+        attributesAtConfirm: () => ({ ...attributes, etag: (etag = md5.digest("hex")) }),
+        ...this.writeSettings(),
+      });
+    } catch (err) {
+      throw putError(err, r.key);
+    }
+    sendXml(r, 200, "CopyObjectResult", { LastModified: isoDate(written.modificationTime), ETag: `"${etag}"` });
+  }
+
+  /** A small request body (XML documents), checked like any body. */
+  async readSmallBody(r: S3Request): Promise<Buffer> {
+    const expect = bodyExpectations(r.req.headers, r.auth, SMALL_BODY);
+    const body = verifiedBody(r.req, r.auth, expect);
+    const parts: Buffer[] = [];
+    for await (const data of body.bytes) {
+      r.bytesIn += data.length;
+      parts.push(data);
+    }
+    return Buffer.concat(parts);
+  }
+
+  /** Reads and drops a body an operation does not use (CreateBucket's configuration, say). */
+  async drain(r: S3Request): Promise<void> {
+    for await (const data of r.req) {
+      r.bytesIn += (data as Buffer).length;
+      if (r.bytesIn > SMALL_BODY) throw new S3Error("InvalidRequest", "this request takes no large body");
+    }
+  }
+}
+
+function waitDrain(r: S3Request): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      r.res.off("close", onClose);
+      resolve();
+    };
+    const onClose = () => {
+      r.res.off("drain", onDrain);
+      reject(new Error("the client closed the connection"));
+    };
+    r.res.once("drain", onDrain);
+    r.res.once("close", onClose);
+  });
+}
+
+/** A write's failure as S3 says it: a key that collides with a directory or a file along its path is the mapping's limit. */
+function putError(err: unknown, key: string): S3Error {
+  if (err instanceof TrainfsError && (err.code === "already_exists" || err.code === "failed_precondition")) {
+    return new S3Error(
+      "InvalidArgument",
+      `the key ${key} cannot be stored: ${err.message}. TrainFS keeps a key's '/' as directories, so a key cannot be both an object and a prefix of other keys`,
+    );
+  }
+  return toS3Error(err);
+}
+
+export function parseCopySource(value: string): { bucket: string; key: string } {
+  let text = value;
+  const q = text.indexOf("?");
+  if (q >= 0) {
+    const version = new URLSearchParams(text.slice(q + 1)).get("versionId");
+    if (version !== null && version !== "null") throw new S3Error("NotImplemented", "versions are not supported: the copy source cannot name a versionId");
+    text = text.slice(0, q);
+  }
+  try {
+    text = decodeURIComponent(text);
+  } catch {
+    throw new S3Error("InvalidArgument", "x-amz-copy-source is not URL-encoded correctly");
+  }
+  if (text.startsWith("/")) text = text.slice(1);
+  const slash = text.indexOf("/");
+  if (slash <= 0 || slash === text.length - 1) throw new S3Error("InvalidArgument", "x-amz-copy-source must be bucket/key");
+  return { bucket: text.slice(0, slash), key: text.slice(slash + 1) };
+}
+
+export function parseMax(value: string | undefined, name: string, cap: number): number {
+  if (value === undefined) return cap;
+  if (!/^\d{1,9}$/.test(value)) throw new S3Error("InvalidArgument", `${name} must be a non-negative integer`);
+  return Math.min(Number(value), cap);
+}
+

@@ -1,0 +1,63 @@
+import { createHash, createHmac } from "node:crypto";
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import type { S3Credential } from "@trainfs/s3-gateway";
+
+/** An AWS SDK client for a gateway with the SDK's default settings (CRC32 trailers included), path-style. */
+export function s3Client(address: string, credential: Pick<S3Credential, "accessKeyId" | "secretAccessKey"> | undefined, extra: Partial<S3ClientConfig> = {}): S3Client {
+  return new S3Client({
+    endpoint: address,
+    region: "eu-west-3",
+    forcePathStyle: true,
+    ...(credential
+      ? { credentials: { accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey } }
+      : // Anonymous: requests go unsigned.
+        { credentials: { accessKeyId: "anonymous", secretAccessKey: "anonymous" }, signer: { sign: async (request) => request } }),
+    ...extra,
+  });
+}
+
+/** The S3 error code and HTTP status a call fails with. */
+export async function s3Failure(p: Promise<unknown>): Promise<{ code: string; status: number | undefined; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { name: string; Code?: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { code: e.Code ?? e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+  throw new Error("expected the S3 call to fail, but it succeeded");
+}
+
+const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
+
+/**
+ * A hand-signed request (SigV4 in the Authorization header), for what the
+ * SDKs never send: a payload hash that lies, a stale date, a bad document.
+ */
+export async function signedFetch(
+  address: string,
+  credential: Pick<S3Credential, "accessKeyId" | "secretAccessKey">,
+  o: { method: string; path: string; query?: string; body?: Buffer; payloadHash?: string; date?: Date; headers?: Record<string, string> },
+): Promise<{ status: number; text: string; headers: Headers }> {
+  const url = new URL(address);
+  const date = (o.date ?? new Date()).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+  const body = o.body ?? Buffer.alloc(0);
+  const payloadHash = o.payloadHash ?? sha256(body);
+  const headers: Record<string, string> = { host: url.host, "x-amz-date": date, "x-amz-content-sha256": payloadHash, ...(o.headers ?? {}) };
+  const names = Object.keys(headers).map((h) => h.toLowerCase()).sort();
+  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const query = (o.query ?? "").split("&").filter(Boolean).sort().join("&");
+  const canonical = [o.method, o.path, query, names.map((n) => `${n}:${lower[n]}\n`).join(""), names.join(";"), payloadHash].join("\n");
+  const scope = `${date.slice(0, 8)}/us-east-1/s3/aws4_request`;
+  const key = hmac(hmac(hmac(hmac(`AWS4${credential.secretAccessKey}`, date.slice(0, 8)), "us-east-1"), "s3"), "aws4_request");
+  const signature = hmac(key, ["AWS4-HMAC-SHA256", date, scope, sha256(canonical)].join("\n")).toString("hex");
+  headers.authorization = `AWS4-HMAC-SHA256 Credential=${credential.accessKeyId}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}`;
+  const { host: _, ...sent } = headers;
+  const res = await fetch(`${address}${o.path}${o.query ? `?${o.query}` : ""}`, { method: o.method, headers: sent, body: body.length > 0 ? new Uint8Array(body) : undefined });
+  return { status: res.status, text: await res.text(), headers: res.headers };
+}
+
+/** The <Code> of an S3 error document. */
+export function errorCode(text: string): string | undefined {
+  return /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
+}

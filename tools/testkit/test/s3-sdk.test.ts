@@ -1,0 +1,374 @@
+import { createHash, randomBytes } from "node:crypto";
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetBucketLocationCommand,
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsCommand,
+  ListObjectsV2Command,
+  ListPartsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MiniCluster, generateS3Credential, generateSecurity, startS3Gateway, type S3GatewayHandle } from "../src/index.js";
+import { eventually } from "./helpers.js";
+import { errorCode, s3Client, s3Failure, signedFetch } from "./s3-helpers.js";
+
+const MiB = 1024 * 1024;
+const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
+
+let c: MiniCluster;
+let gw: S3GatewayHandle;
+let s3: S3Client;
+let ro: S3Client;
+const rw = generateS3Credential();
+const roKey = generateS3Credential("read-only");
+
+beforeAll(async () => {
+  c = await MiniCluster.start({ security: generateSecurity(), nameNode: { defaultChunkSize: 4 * MiB, minChunkSize: 1024 } });
+  gw = await startS3Gateway(c, { credentials: [rw, roKey] });
+  s3 = s3Client(gw.address, rw);
+  ro = s3Client(gw.address, roKey);
+  await s3.send(new CreateBucketCommand({ Bucket: "data" }));
+}, 60_000);
+
+afterAll(async () => {
+  s3?.destroy();
+  ro?.destroy();
+  await gw?.stop();
+  await c?.shutdown();
+});
+
+const body = async (res: { Body?: { transformToByteArray(): Promise<Uint8Array> } }) => Buffer.from(await res.Body!.transformToByteArray());
+
+describe("buckets", () => {
+  it("create, head, list, locate and delete; not empty and existing buckets refused", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "scratch-1" }));
+    await s3.send(new HeadBucketCommand({ Bucket: "scratch-1" }));
+    const names = (await s3.send(new ListBucketsCommand({}))).Buckets!.map((b) => b.Name);
+    expect(names).toEqual(expect.arrayContaining(["data", "scratch-1"]));
+    // The multipart staging directory is no bucket.
+    expect(names.some((n) => n!.startsWith("."))).toBe(false);
+    expect((await s3.send(new GetBucketLocationCommand({ Bucket: "scratch-1" }))).LocationConstraint ?? "").toBe("");
+    expect(await s3Failure(s3.send(new CreateBucketCommand({ Bucket: "scratch-1" })))).toMatchObject({ code: "BucketAlreadyOwnedByYou", status: 409 });
+    await s3.send(new PutObjectCommand({ Bucket: "scratch-1", Key: "deep/x", Body: "x" }));
+    expect(await s3Failure(s3.send(new DeleteBucketCommand({ Bucket: "scratch-1" })))).toMatchObject({ code: "BucketNotEmpty", status: 409 });
+    await s3.send(new DeleteObjectCommand({ Bucket: "scratch-1", Key: "deep/x" }));
+    await s3.send(new DeleteBucketCommand({ Bucket: "scratch-1" }));
+    expect(await s3Failure(s3.send(new HeadBucketCommand({ Bucket: "scratch-1" })))).toMatchObject({ status: 404 });
+  });
+});
+
+describe("objects", () => {
+  it("PutObject keeps the bytes, the MD5 ETag, Content-Type and x-amz-meta-*; GetObject and HeadObject return them", async () => {
+    const data = randomBytes(9 * MiB + 123);
+    const put = await s3.send(new PutObjectCommand({ Bucket: "data", Key: "dir/sub/obj.bin", Body: data, ContentType: "application/x-test", Metadata: { owner: "ana", "run-id": "42" } }));
+    expect(put.ETag).toBe(`"${md5(data)}"`);
+    const got = await s3.send(new GetObjectCommand({ Bucket: "data", Key: "dir/sub/obj.bin" }));
+    expect((await body(got)).equals(data)).toBe(true);
+    expect(got).toMatchObject({ ETag: `"${md5(data)}"`, ContentType: "application/x-test", ContentLength: data.length, Metadata: { owner: "ana", "run-id": "42" } });
+    const head = await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "dir/sub/obj.bin" }));
+    expect(head).toMatchObject({ ETag: `"${md5(data)}"`, ContentLength: data.length, ContentType: "application/x-test" });
+    // Objects are files: the SDK sees the same bytes.
+    expect((await c.client().readFile("/data/dir/sub/obj.bin")).equals(data)).toBe(true);
+    expect((await c.client().stat("/data/dir/sub/obj.bin")).attributes.etag).toBe(md5(data));
+  });
+
+  it("GetObject with a Range answers 206 and Content-Range, across chunk boundaries", async () => {
+    const data = randomBytes(10 * MiB);
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "ranged", Body: data }));
+    for (const [start, end] of [[0, 0], [4 * MiB - 5, 4 * MiB + 5], [8 * MiB - 1, 10 * MiB - 1]] as const) {
+      const res = await s3.send(new GetObjectCommand({ Bucket: "data", Key: "ranged", Range: `bytes=${start}-${end}` }));
+      expect(res.$metadata.httpStatusCode).toBe(206);
+      expect(res.ContentRange).toBe(`bytes ${start}-${end}/${data.length}`);
+      expect((await body(res)).equals(data.subarray(start, end + 1))).toBe(true);
+    }
+    const suffix = await s3.send(new GetObjectCommand({ Bucket: "data", Key: "ranged", Range: "bytes=-100" }));
+    expect((await body(suffix)).equals(data.subarray(data.length - 100))).toBe(true);
+    expect(await s3Failure(s3.send(new GetObjectCommand({ Bucket: "data", Key: "ranged", Range: `bytes=${data.length}-` })))).toMatchObject({ code: "InvalidRange", status: 416 });
+  });
+
+  it("conditionals: If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since → 304 / 412", async () => {
+    const put = await s3.send(new PutObjectCommand({ Bucket: "data", Key: "cond", Body: "conditional" }));
+    const etag = put.ETag!;
+    const past = new Date(Date.now() - 3600_000);
+    const future = new Date(Date.now() + 3600_000);
+    expect((await s3.send(new GetObjectCommand({ Bucket: "data", Key: "cond", IfMatch: etag }))).$metadata.httpStatusCode).toBe(200);
+    expect(await s3Failure(s3.send(new GetObjectCommand({ Bucket: "data", Key: "cond", IfMatch: '"0000"' })))).toMatchObject({ code: "PreconditionFailed", status: 412 });
+    expect(await s3Failure(s3.send(new GetObjectCommand({ Bucket: "data", Key: "cond", IfNoneMatch: etag })))).toMatchObject({ status: 304 });
+    expect((await s3.send(new GetObjectCommand({ Bucket: "data", Key: "cond", IfNoneMatch: '"0000"' }))).$metadata.httpStatusCode).toBe(200);
+    expect(await s3Failure(s3.send(new GetObjectCommand({ Bucket: "data", Key: "cond", IfModifiedSince: future })))).toMatchObject({ status: 304 });
+    expect((await s3.send(new GetObjectCommand({ Bucket: "data", Key: "cond", IfModifiedSince: past }))).$metadata.httpStatusCode).toBe(200);
+    expect(await s3Failure(s3.send(new GetObjectCommand({ Bucket: "data", Key: "cond", IfUnmodifiedSince: past })))).toMatchObject({ code: "PreconditionFailed", status: 412 });
+    expect((await s3.send(new GetObjectCommand({ Bucket: "data", Key: "cond", IfUnmodifiedSince: future }))).$metadata.httpStatusCode).toBe(200);
+    // If-Match wins over a failing If-Unmodified-Since (RFC 7232).
+    expect((await s3.send(new GetObjectCommand({ Bucket: "data", Key: "cond", IfMatch: etag, IfUnmodifiedSince: past }))).$metadata.httpStatusCode).toBe(200);
+    expect(await s3Failure(s3.send(new HeadObjectCommand({ Bucket: "data", Key: "cond", IfMatch: '"0000"' })))).toMatchObject({ status: 412 });
+  });
+
+  it("DeleteObject answers 204, also for a missing key, and leaves no empty prefix behind", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "gone/a/b/c.txt", Body: "c" }));
+    expect((await s3.send(new DeleteObjectCommand({ Bucket: "data", Key: "gone/a/b/c.txt" }))).$metadata.httpStatusCode).toBe(204);
+    expect((await s3.send(new DeleteObjectCommand({ Bucket: "data", Key: "never/there" }))).$metadata.httpStatusCode).toBe(204);
+    expect(await c.client().exists("/data/gone")).toBe(false);
+    const list = await s3.send(new ListObjectsV2Command({ Bucket: "data", Delimiter: "/" }));
+    expect((list.CommonPrefixes ?? []).map((p) => p.Prefix)).not.toContain("gone/");
+  });
+
+  it("DeleteObjects deletes up to 1000 keys, quietly if asked", async () => {
+    for (const k of ["m/1", "m/2", "m/3"]) await s3.send(new PutObjectCommand({ Bucket: "data", Key: k, Body: k }));
+    const loud = await s3.send(new DeleteObjectsCommand({ Bucket: "data", Delete: { Objects: [{ Key: "m/1" }, { Key: "m/none" }] } }));
+    expect(loud.Deleted!.map((d) => d.Key).sort()).toEqual(["m/1", "m/none"]);
+    const quiet = await s3.send(new DeleteObjectsCommand({ Bucket: "data", Delete: { Quiet: true, Objects: [{ Key: "m/2" }, { Key: "m/3" }] } }));
+    expect(quiet.Deleted ?? []).toEqual([]);
+    expect(await c.client().exists("/data/m")).toBe(false);
+    const tooMany = Array.from({ length: 1001 }, (_, i) => ({ Key: `k${i}` }));
+    expect(await s3Failure(s3.send(new DeleteObjectsCommand({ Bucket: "data", Delete: { Objects: tooMany } })))).toMatchObject({ code: "MalformedXML", status: 400 });
+  });
+
+  it("CopyObject copies bytes and metadata, or replaces the metadata", async () => {
+    const data = randomBytes(5 * MiB + 7);
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "copy/src", Body: data, ContentType: "text/x-src", Metadata: { a: "1" } }));
+    const copied = await s3.send(new CopyObjectCommand({ Bucket: "data", Key: "copy/dst", CopySource: "data/copy/src" }));
+    expect(copied.CopyObjectResult!.ETag).toBe(`"${md5(data)}"`);
+    const dst = await s3.send(new GetObjectCommand({ Bucket: "data", Key: "copy/dst" }));
+    expect((await body(dst)).equals(data)).toBe(true);
+    expect(dst).toMatchObject({ ContentType: "text/x-src", Metadata: { a: "1" } });
+    await s3.send(new CopyObjectCommand({ Bucket: "data", Key: "copy/dst", CopySource: "/data/copy/src", MetadataDirective: "REPLACE", ContentType: "text/plain", Metadata: { b: "2" } }));
+    expect(await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "copy/dst" }))).toMatchObject({ ContentType: "text/plain", Metadata: { b: "2" } });
+    expect(await s3Failure(s3.send(new CopyObjectCommand({ Bucket: "data", Key: "copy/src", CopySource: "data/copy/src" })))).toMatchObject({ code: "InvalidRequest", status: 400 });
+  });
+
+  it("files put with the TrainFS SDK show as objects (with a non-MD5 ETag)", async () => {
+    await c.client().put(Buffer.from("from the cli"), "/data/cli/file.txt");
+    const head = await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "cli/file.txt" }));
+    expect(head.ETag).toMatch(/^"[0-9a-f]{32}-1"$/);
+    expect((await body(await s3.send(new GetObjectCommand({ Bucket: "data", Key: "cli/file.txt" })))).toString()).toBe("from the cli");
+  });
+});
+
+describe("listing", () => {
+  const keys = ["l/a", "l/a-b", "l/a.txt", "l/a/b", "l/a/c/d", "l/ab", "l/b/x", "l/é"];
+  beforeAll(async () => {
+    for (const k of keys.filter((k) => k !== "l/a")) await s3.send(new PutObjectCommand({ Bucket: "data", Key: k, Body: k }));
+  });
+  const expected = keys.filter((k) => k !== "l/a");
+
+  it("ListObjectsV2 in UTF-8 byte order, with prefix, delimiter, pages and start-after", async () => {
+    const all = await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "l/" }));
+    expect(all.Contents!.map((o) => o.Key)).toEqual(expected);
+    expect(all.KeyCount).toBe(expected.length);
+    const rolled = await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "l/", Delimiter: "/" }));
+    expect(rolled.Contents!.map((o) => o.Key)).toEqual(["l/a-b", "l/a.txt", "l/ab", "l/é"]);
+    expect(rolled.CommonPrefixes!.map((p) => p.Prefix)).toEqual(["l/a/", "l/b/"]);
+    const seen: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "l/", MaxKeys: 3, ContinuationToken: token }));
+      seen.push(...page.Contents!.map((o) => o.Key!));
+      expect(page.Contents!.length).toBeLessThanOrEqual(3);
+      token = page.NextContinuationToken;
+      if (page.IsTruncated) expect(token).toBeTruthy();
+    } while (token);
+    expect(seen).toEqual(expected);
+    const after = await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "l/", StartAfter: "l/a/b" }));
+    expect(after.Contents!.map((o) => o.Key)).toEqual(expected.slice(expected.indexOf("l/a/b") + 1));
+    const item = all.Contents!.find((o) => o.Key === "l/ab")!;
+    expect(item).toMatchObject({ Size: 4, ETag: `"${md5(Buffer.from("l/ab"))}"` });
+  });
+
+  it("ListObjects (V1) pages with marker", async () => {
+    const first = await s3.send(new ListObjectsCommand({ Bucket: "data", Prefix: "l/", MaxKeys: 4 }));
+    expect(first.IsTruncated).toBe(true);
+    const rest = await s3.send(new ListObjectsCommand({ Bucket: "data", Prefix: "l/", Marker: first.Contents!.at(-1)!.Key }));
+    expect([...first.Contents!, ...rest.Contents!].map((o) => o.Key)).toEqual(expected);
+  });
+});
+
+describe("multipart", () => {
+  it("lib-storage uploads in 3 parts; completion joins the parts' chunks without copying", async () => {
+    const data = randomBytes(12 * MiB + 5);
+    const upload = new Upload({ client: s3, params: { Bucket: "data", Key: "mp/big.bin", Body: data, ContentType: "application/x-big" }, partSize: 5 * MiB, queueSize: 2 });
+    const done = await upload.done();
+    const partMd5s = [data.subarray(0, 5 * MiB), data.subarray(5 * MiB, 10 * MiB), data.subarray(10 * MiB)].map((p) => createHash("md5").update(p).digest());
+    const expectedEtag = `"${createHash("md5").update(Buffer.concat(partMd5s)).digest("hex")}-3"`;
+    expect(done.ETag).toBe(expectedEtag);
+    const got = await s3.send(new GetObjectCommand({ Bucket: "data", Key: "mp/big.bin" }));
+    expect((await body(got)).equals(data)).toBe(true);
+    expect(got).toMatchObject({ ETag: expectedEtag, ContentType: "application/x-big" });
+    // Parts of 5, 5 and 2 MiB in 4 MiB chunks: chunks of 4, 1, 4, 1 and 2 MiB (+5 bytes).
+    const status = await c.client().stat("/data/mp/big.bin");
+    expect(status.chunkCount).toBe(5);
+    expect(await c.client().exists("/.s3-multipart")).toBe(true);
+    expect((await c.client().list("/.s3-multipart")).length).toBe(0);
+  });
+
+  it("create, upload parts, list parts and uploads, abort; completion checks ETags, order and sizes", async () => {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "data", Key: "mp/manual" }));
+    const p1 = randomBytes(5 * MiB);
+    const p2 = randomBytes(1000);
+    const e1 = (await s3.send(new UploadPartCommand({ Bucket: "data", Key: "mp/manual", UploadId, PartNumber: 1, Body: p1 }))).ETag!;
+    const e2 = (await s3.send(new UploadPartCommand({ Bucket: "data", Key: "mp/manual", UploadId, PartNumber: 2, Body: p2 }))).ETag!;
+    const small = (await s3.send(new UploadPartCommand({ Bucket: "data", Key: "mp/manual", UploadId, PartNumber: 3, Body: p2 }))).ETag!;
+    expect(e1).toBe(`"${md5(p1)}"`);
+    const parts = await s3.send(new ListPartsCommand({ Bucket: "data", Key: "mp/manual", UploadId }));
+    expect(parts.Parts!.map((p) => [p.PartNumber, p.Size, p.ETag])).toEqual([[1, 5 * MiB, e1], [2, 1000, e2], [3, 1000, small]]);
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: "data" }));
+    expect(uploads.Uploads!.map((u) => [u.Key, u.UploadId])).toContainEqual(["mp/manual", UploadId]);
+    const complete = (Parts: Array<{ PartNumber: number; ETag: string }>) =>
+      s3.send(new CompleteMultipartUploadCommand({ Bucket: "data", Key: "mp/manual", UploadId, MultipartUpload: { Parts } }));
+    expect(await s3Failure(complete([{ PartNumber: 1, ETag: e2 }]))).toMatchObject({ code: "InvalidPart", status: 400 });
+    expect(await s3Failure(complete([{ PartNumber: 4, ETag: e1 }]))).toMatchObject({ code: "InvalidPart", status: 400 });
+    expect(await s3Failure(complete([{ PartNumber: 2, ETag: e2 }, { PartNumber: 1, ETag: e1 }]))).toMatchObject({ code: "InvalidPartOrder", status: 400 });
+    expect(await s3Failure(complete([{ PartNumber: 2, ETag: e2 }, { PartNumber: 3, ETag: small }]))).toMatchObject({ code: "EntityTooSmall", status: 400 });
+    const done = await complete([{ PartNumber: 1, ETag: e1 }, { PartNumber: 2, ETag: e2 }]);
+    expect(done.ETag).toMatch(/-2"$/);
+    expect((await body(await s3.send(new GetObjectCommand({ Bucket: "data", Key: "mp/manual" })))).equals(Buffer.concat([p1, p2]))).toBe(true);
+    expect(await s3Failure(s3.send(new ListPartsCommand({ Bucket: "data", Key: "mp/manual", UploadId })))).toMatchObject({ code: "NoSuchUpload", status: 404 });
+
+    const aborted = await s3.send(new CreateMultipartUploadCommand({ Bucket: "data", Key: "mp/aborted" }));
+    await s3.send(new UploadPartCommand({ Bucket: "data", Key: "mp/aborted", UploadId: aborted.UploadId, PartNumber: 1, Body: p2 }));
+    const chunksBefore = c.nameNode.store.chunkCount();
+    expect((await s3.send(new AbortMultipartUploadCommand({ Bucket: "data", Key: "mp/aborted", UploadId: aborted.UploadId }))).$metadata.httpStatusCode).toBe(204);
+    expect(c.nameNode.store.chunkCount()).toBe(chunksBefore - 1);
+    expect(await s3Failure(s3.send(new AbortMultipartUploadCommand({ Bucket: "data", Key: "mp/aborted", UploadId: aborted.UploadId })))).toMatchObject({ code: "NoSuchUpload" });
+  });
+
+  it("uploads older than the expiry are swept, their chunks trashed", async () => {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "data", Key: "mp/stale" }));
+    await s3.send(new UploadPartCommand({ Bucket: "data", Key: "mp/stale", UploadId, PartNumber: 1, Body: randomBytes(2000) }));
+    const before = c.nameNode.store.chunkCount();
+    // Not yet expired: kept.
+    await gw.gateway!.multipart.sweep(60_000);
+    expect(await c.client().exists(`/.s3-multipart/${UploadId}`)).toBe(true);
+    // A second gateway sweeping at the same time is harmless.
+    await Promise.all([gw.gateway!.multipart.sweep(0), gw.gateway!.multipart.sweep(0)]);
+    expect(await c.client().exists(`/.s3-multipart/${UploadId}`)).toBe(false);
+    expect(c.nameNode.store.chunkCount()).toBe(before - 1);
+  });
+});
+
+describe("errors", () => {
+  it("every error named by the issue, with its code and status", async () => {
+    const table: Array<[string, Promise<unknown>, string, number]> = [
+      ["missing bucket", s3.send(new GetObjectCommand({ Bucket: "nope", Key: "k" })), "NoSuchBucket", 404],
+      ["missing key", s3.send(new GetObjectCommand({ Bucket: "data", Key: "nope" })), "NoSuchKey", 404],
+      ["bad bucket name", s3.send(new CreateBucketCommand({ Bucket: "Bad_Name" })), "InvalidBucketName", 400],
+      ["empty segment", s3.send(new PutObjectCommand({ Bucket: "data", Key: "a//b", Body: "x" })), "InvalidArgument", 400],
+      ["dot-dot segment", s3.send(new PutObjectCommand({ Bucket: "data", Key: "a/../b", Body: "x" })), "InvalidArgument", 400],
+      ["key too long", s3.send(new PutObjectCommand({ Bucket: "data", Key: "k".repeat(1025), Body: "x" })), "KeyTooLongError", 400],
+      ["wrong Content-MD5", s3.send(new PutObjectCommand({ Bucket: "data", Key: "md5", Body: "abc", ContentMD5: Buffer.alloc(16).toString("base64") })), "BadDigest", 400],
+      ["no such upload", s3.send(new UploadPartCommand({ Bucket: "data", Key: "k", UploadId: "0".repeat(32), PartNumber: 1, Body: "x" })), "NoSuchUpload", 404],
+      ["unsupported", s3.send(new GetBucketVersioningCommand({ Bucket: "data" })), "NotImplemented", 501],
+      ["wrong secret", s3Client(gw.address, { ...rw, secretAccessKey: "not-the-secret" }).send(new ListBucketsCommand({})), "SignatureDoesNotMatch", 403],
+      ["unknown key", s3Client(gw.address, generateS3Credential()).send(new ListBucketsCommand({})), "InvalidAccessKeyId", 403],
+      ["skewed clock", s3Client(gw.address, rw, { systemClockOffset: -20 * 60_000, maxAttempts: 1 }).send(new ListBucketsCommand({})), "RequestTimeTooSkewed", 403],
+      ["read-only write", ro.send(new PutObjectCommand({ Bucket: "data", Key: "ro", Body: "x" })), "AccessDenied", 403],
+      ["anonymous", s3Client(gw.address, undefined).send(new ListBucketsCommand({})), "AccessDenied", 403],
+    ];
+    for (const [what, call, code, status] of table) expect(await s3Failure(call), what).toMatchObject({ code, status });
+    expect(await c.client().exists("/data/md5")).toBe(false);
+  });
+
+  it("a payload hash that lies, a bad checksum trailer or header, bad XML", async () => {
+    const lie = await signedFetch(gw.address, rw, { method: "PUT", path: "/data/lie", body: Buffer.from("hello"), payloadHash: "0".repeat(64) });
+    expect([lie.status, errorCode(lie.text)]).toEqual([400, "XAmzContentSHA256Mismatch"]);
+    const badCrc = await signedFetch(gw.address, rw, { method: "PUT", path: "/data/crc", body: Buffer.from("hello"), headers: { "x-amz-checksum-crc32": "AAAAAA==" } });
+    expect([badCrc.status, errorCode(badCrc.text)]).toEqual([400, "BadDigest"]);
+    const goodCrc = await signedFetch(gw.address, rw, { method: "PUT", path: "/data/crc", body: Buffer.from("hello world"), headers: { "x-amz-checksum-crc32": "DUoRhQ==" } });
+    expect(goodCrc.status).toBe(200);
+    const trailer = Buffer.from("b\r\nhello world\r\n0\r\nx-amz-checksum-crc32c:AAAAAA==\r\n\r\n");
+    const badTrailer = await signedFetch(gw.address, rw, {
+      method: "PUT", path: "/data/trailer", body: trailer, payloadHash: "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+      headers: { "content-encoding": "aws-chunked", "x-amz-decoded-content-length": "11", "x-amz-trailer": "x-amz-checksum-crc32c" },
+    });
+    expect([badTrailer.status, errorCode(badTrailer.text)]).toEqual([400, "BadDigest"]);
+    // CRC-32C of "hello world" is c99465aa.
+    const goodTrailer = await signedFetch(gw.address, rw, {
+      method: "PUT", path: "/data/trailer", body: Buffer.from(`b\r\nhello world\r\n0\r\nx-amz-checksum-crc32c:${Buffer.from("c99465aa", "hex").toString("base64")}\r\n\r\n`),
+      payloadHash: "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+      headers: { "content-encoding": "aws-chunked", "x-amz-decoded-content-length": "11", "x-amz-trailer": "x-amz-checksum-crc32c" },
+    });
+    expect(goodTrailer.status).toBe(200);
+    const sha = await signedFetch(gw.address, rw, { method: "PUT", path: "/data/sha", body: Buffer.from("hello"), headers: { "x-amz-checksum-sha256": createHash("sha256").update("hello").digest("base64") } });
+    expect(sha.status).toBe(200);
+    const xml = await signedFetch(gw.address, rw, { method: "POST", path: "/data", query: "delete=", body: Buffer.from("<Delete><Object>") });
+    expect([xml.status, errorCode(xml.text)]).toEqual([400, "MalformedXML"]);
+    const stale = await signedFetch(gw.address, rw, { method: "GET", path: "/", date: new Date(Date.now() + 16 * 60_000) });
+    expect([stale.status, errorCode(stale.text)]).toEqual([403, "RequestTimeTooSkewed"]);
+    expect(await c.client().exists("/data/lie")).toBe(false);
+    expect((await c.client().readFile("/data/trailer")).toString()).toBe("hello world");
+  });
+});
+
+describe("access", () => {
+  it("no, wrong and read-only credentials on every operation", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "acl/x", Body: "x" }));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "data", Key: "acl/mp" }));
+    const ops: Array<[string, boolean, (cl: S3Client) => Promise<unknown>]> = [
+      ["ListBuckets", false, (cl) => cl.send(new ListBucketsCommand({}))],
+      ["HeadBucket", false, (cl) => cl.send(new HeadBucketCommand({ Bucket: "data" }))],
+      ["GetBucketLocation", false, (cl) => cl.send(new GetBucketLocationCommand({ Bucket: "data" }))],
+      ["ListObjectsV2", false, (cl) => cl.send(new ListObjectsV2Command({ Bucket: "data" }))],
+      ["ListObjects", false, (cl) => cl.send(new ListObjectsCommand({ Bucket: "data" }))],
+      ["GetObject", false, (cl) => cl.send(new GetObjectCommand({ Bucket: "data", Key: "acl/x" }))],
+      ["HeadObject", false, (cl) => cl.send(new HeadObjectCommand({ Bucket: "data", Key: "acl/x" }))],
+      ["ListParts", false, (cl) => cl.send(new ListPartsCommand({ Bucket: "data", Key: "acl/mp", UploadId }))],
+      ["ListMultipartUploads", false, (cl) => cl.send(new ListMultipartUploadsCommand({ Bucket: "data" }))],
+      ["CreateBucket", true, (cl) => cl.send(new CreateBucketCommand({ Bucket: "acl-bucket" }))],
+      ["DeleteBucket", true, (cl) => cl.send(new DeleteBucketCommand({ Bucket: "data" }))],
+      ["PutObject", true, (cl) => cl.send(new PutObjectCommand({ Bucket: "data", Key: "acl/y", Body: "y" }))],
+      ["CopyObject", true, (cl) => cl.send(new CopyObjectCommand({ Bucket: "data", Key: "acl/z", CopySource: "data/acl/x" }))],
+      ["DeleteObject", true, (cl) => cl.send(new DeleteObjectCommand({ Bucket: "data", Key: "acl/x" }))],
+      ["DeleteObjects", true, (cl) => cl.send(new DeleteObjectsCommand({ Bucket: "data", Delete: { Objects: [{ Key: "acl/x" }] } }))],
+      ["CreateMultipartUpload", true, (cl) => cl.send(new CreateMultipartUploadCommand({ Bucket: "data", Key: "acl/mp2" }))],
+      ["UploadPart", true, (cl) => cl.send(new UploadPartCommand({ Bucket: "data", Key: "acl/mp", UploadId, PartNumber: 1, Body: "p" }))],
+      ["CompleteMultipartUpload", true, (cl) => cl.send(new CompleteMultipartUploadCommand({ Bucket: "data", Key: "acl/mp", UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"x"' }] } }))],
+      ["AbortMultipartUpload", true, (cl) => cl.send(new AbortMultipartUploadCommand({ Bucket: "data", Key: "acl/mp", UploadId }))],
+    ];
+    const anonymous = s3Client(gw.address, undefined);
+    const wrong = s3Client(gw.address, { ...rw, secretAccessKey: "wrong-secret-123" });
+    for (const [name, write, call] of ops) {
+      // HEAD answers carry no body: the SDK names the error by status.
+      const head = name.startsWith("Head");
+      expect(await s3Failure(call(anonymous)), `${name} anonymous`).toMatchObject({ status: 403, ...(head ? {} : { code: "AccessDenied" }) });
+      expect(await s3Failure(call(wrong)), `${name} wrong secret`).toMatchObject({ status: 403, ...(head ? {} : { code: "SignatureDoesNotMatch" }) });
+      if (write) expect(await s3Failure(call(ro)), `${name} read-only`).toMatchObject({ code: "AccessDenied", status: 403 });
+      else await call(ro);
+    }
+    // Nothing changed.
+    expect(await c.client().exists("/data/acl/x")).toBe(true);
+    expect(await c.client().exists("/acl-bucket")).toBe(false);
+    await eventually(async () => expect(await c.client().exists(`/.s3-multipart/${UploadId}`)).toBe(true));
+  });
+});
+
+describe("probes and metrics", () => {
+  it("/healthz, /readyz and /metrics answer unsigned requests; metrics count operations, statuses and bytes", async () => {
+    expect((await fetch(`${gw.address}/healthz`)).status).toBe(200);
+    expect((await fetch(`${gw.address}/readyz`)).status).toBe(200);
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "metered", Body: randomBytes(1000) }));
+    await s3Failure(s3.send(new GetObjectCommand({ Bucket: "data", Key: "not-metered" })));
+    const text = await (await fetch(`${gw.address}/metrics`)).text();
+    expect(text).toMatch(/trainfs_s3_requests_total\{operation="PutObject",status="200",role="s3-gateway"\} \d+/);
+    expect(text).toMatch(/trainfs_s3_requests_total\{operation="GetObject",status="404",role="s3-gateway"\} \d+/);
+    expect(text).toMatch(/trainfs_s3_received_bytes_total\{operation="PutObject",role="s3-gateway"\} \d+/);
+    expect(text).toContain("trainfs_s3_request_duration_seconds_bucket");
+    // Secrets never reach the metrics.
+    expect(text).not.toContain(rw.secretAccessKey);
+  });
+});
