@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { TrainfsError, toTrainfsError } from "@trainfs/core";
 import type { FileStatus } from "./file-status.js";
 
@@ -52,6 +53,8 @@ export async function runBulk(
   o: BulkOptions,
 ): Promise<BulkResult> {
   const stop = new AbortController();
+  // Every file in flight, and each of its chunks, listens to it.
+  setMaxListeners(0, stop.signal);
   const abort = () => stop.abort(o.signal?.reason);
   if (o.signal?.aborted) abort();
   o.signal?.addEventListener("abort", abort, { once: true });

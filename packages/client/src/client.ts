@@ -207,6 +207,20 @@ export class TrainfsClient {
     return this.getMany(files.map((f) => ({ remote: f.path, local: `${localDir}/${rel(f.path)}`, size: f.size })), options);
   }
 
+  /**
+   * Copies files within TrainFS, `filesInFlight` at a time: each is read
+   * (verified) and written anew, appearing only once complete.
+   */
+  async copyMany(items: Array<{ source: string; destination: string; size?: number }>, options: PutManyOptions = {}): Promise<BulkResult> {
+    const { replication, chunkSize, overwrite } = options;
+    return runBulk(
+      items.map((i) => ({ source: i.source, destination: i.destination, size: i.size })),
+      (item, onBytes, signal) =>
+        this.put(this.createReadStream(item.source, { signal }), item.destination, { replication, chunkSize, overwrite, signal, onProgress: (done) => onBytes(done) }),
+      options,
+    );
+  }
+
   /** Every entry under a directory, depth first, sorted by name within each directory. */
   async listTree(remotePath: string, options: CallOptions = {}): Promise<FileStatus[]> {
     const out: FileStatus[] = [];
