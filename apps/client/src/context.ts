@@ -64,9 +64,10 @@ export function cliContext(program: Command): CliContext {
       if (out !== undefined && out !== "") process.stdout.write(`${out}\n`);
     },
     fail(err) {
-      const e = describeError(err, ctx.namenode());
+      const e = describeError(err, ctx.namenode(), verbOf(process.argv));
       const id = requestId ? ` (request ${requestId})` : "";
-      process.stderr.write(`trainfs: ${e.message} [${e.code}]${id}\n`);
+      // One line, whatever the message (OpenSSL's span several).
+      process.stderr.write(`trainfs: ${e.message.replace(/\s*\n\s*/g, " ")} [${e.code}]${id}\n`);
       if (program.opts().verbose && e.stack) process.stderr.write(`${e.stack}\n`);
       codes.push(exitCodeOf(e.code));
     },
@@ -127,4 +128,15 @@ function readSecretFile(path: string | undefined, what: string, flag: string): s
 export function lastApart(paths: string[], cmd: Command): [string[], string] {
   if (paths.length < 2) cmd.error(`error: ${cmd.name()} needs at least one source and a destination`, { exitCode: 2 });
   return [paths.slice(0, -1), paths.at(-1)!];
+}
+
+/** The verb of a command line: its first word after the global options. */
+export function verbOf(argv: string[]): string | undefined {
+  const withValue = new Set(["--namenode", "--token", "--token-file", "--ca-file"]);
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (withValue.has(a)) i++;
+    else if (!a.startsWith("-")) return a;
+  }
+  return undefined;
 }

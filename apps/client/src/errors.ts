@@ -46,7 +46,7 @@ export interface NameNodeOrigin {
  * and verbs (not SDK options or RPCs), with the code. Connection failures
  * are recognised from the cause chain's Node error codes.
  */
-export function describeError(err: unknown, nn: NameNodeOrigin): TrainfsError {
+export function describeError(err: unknown, nn: NameNodeOrigin, verb?: string): TrainfsError {
   const e = toTrainfsError(err);
   const where = `the NameNode at ${nn.url} (from ${nn.from})`;
   const fix = "set --namenode or TRAINFS_NAMENODE to the NameNode's address (default http://127.0.0.1:9870)";
@@ -59,8 +59,12 @@ export function describeError(err: unknown, nn: NameNodeOrigin): TrainfsError {
   if (has("ERR_SSL_WRONG_VERSION_NUMBER") || /wrong version number|packet length too long/i.test(text)) {
     return again(e, "unavailable", `${nn.url} (from ${nn.from}) speaks plain HTTP, not TLS: use ${nn.url.replace(/^https:/, "http:")}`);
   }
-  if (nn.url.startsWith("http:") && (has("ECONNRESET", "HPE_INVALID_CONSTANT", "ERR_HTTP2_ERROR", "ERR_HTTP2_SESSION_ERROR") || /socket hang up|Parse Error|protocol error/i.test(text))) {
+  if (nn.url.startsWith("http:") && (has("ECONNRESET", "HPE_INVALID_CONSTANT", "ERR_HTTP2_ERROR", "ERR_HTTP2_SESSION_ERROR") || /socket hang up|Parse Error|protocol error|http\/2 stream closed|NGHTTP2/i.test(text))) {
     return again(e, "unavailable", `${nn.url} (from ${nn.from}) did not answer as a NameNode over plain HTTP: if this port speaks TLS, use ${nn.url.replace(/^http:/, "https:")} (and --ca-file for a private CA); otherwise it is not a TrainFS NameNode`);
+  }
+  if (/SSL routines|alert/i.test(text) && nn.url.startsWith("https:")) {
+    const why = /no application protocol/.test(text) ? "it does not offer HTTP/2 over TLS, so it is not a TrainFS NameNode" : (text.match(/SSL routines:[^:]*:([^:]+)/)?.[1] ?? "handshake failed");
+    return again(e, "unavailable", `the TLS handshake with ${nn.url} (from ${nn.from}) failed: ${why}; ${fix}`);
   }
   if (/^HTTP \d{3}\b/.test(e.message) || (e.code === "unimplemented" && /HTTP/.test(e.message))) {
     return again(
@@ -77,7 +81,8 @@ export function describeError(err: unknown, nn: NameNodeOrigin): TrainfsError {
   } else if (e.code === "unauthenticated" && /not valid/.test(message)) {
     message = "the API token is not valid for this cluster: check --token, --token-file, TRAINFS_TOKEN or TRAINFS_TOKEN_FILE";
   } else if (e.code === "already_exists" && !/use -f/.test(message) && !/local file/.test(message)) {
-    message = `${message} (use -f to replace a file)`;
+    if (verb === "mkdir") message = `${message} (mkdir -p accepts an existing directory)`;
+    else if (verb && ["put", "copyFromLocal", "cp", "mv"].includes(verb)) message = `${message} (use -f to replace a file)`;
   } else if (/needs \d+ live DataNodes?, but \d+ (is|are) live/.test(message)) {
     message = `${message}: start more DataNodes or ask for fewer replicas with --replication`;
   }

@@ -3,7 +3,7 @@ import { Command, CommanderError } from "commander";
 import { TrainfsError } from "@trainfs/client";
 import { adminCommands, clientVersion } from "./admin-commands.js";
 import { completionScript } from "./completion.js";
-import { DEFAULT_NAMENODE, cliContext } from "./context.js";
+import { DEFAULT_NAMENODE, cliContext, verbOf } from "./context.js";
 import { EXIT, exitCodeOf } from "./errors.js";
 import { namespaceCommands } from "./namespace-commands.js";
 import { transferCommands } from "./transfer-commands.js";
@@ -54,19 +54,8 @@ try {
     process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else {
     ctx.fail(err);
-    process.exitCode = err instanceof TrainfsError && err.code === "canceled" ? EXIT.interrupted : ctx.exitCode();
+    process.exitCode = ctx.exitCode();
   }
-}
-
-/** The verb of a command line: its first word after the global options. */
-function verbOf(argv: string[]): string | undefined {
-  const withValue = new Set(["--namenode", "--token", "--token-file", "--ca-file"]);
-  for (let i = 2; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (withValue.has(a)) i++;
-    else if (!a.startsWith("-")) return a;
-  }
-  return undefined;
 }
 
 /**
@@ -82,6 +71,8 @@ function hdfsHabits(argv: string[]): string[] {
   return argv.map((a, i) => {
     if (i <= at || a === "--") return a;
     if (words[a]) return words[a];
+    // hdfs dfs -count -q shows quotas; everywhere else -q is --quiet.
+    if (verb === "count" && a === "-q") return "--quotas";
     if (verb !== "ls" && verb !== "setrep" && /^-[a-zA-Z]*R[a-zA-Z]*$/.test(a)) return a.replace("R", "r");
     return a;
   });

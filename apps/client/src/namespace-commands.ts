@@ -155,7 +155,7 @@ export function namespaceCommands(program: Command, ctx: CliContext): void {
     .command("count")
     .description("directories, files and bytes under paths: DIR_COUNT FILE_COUNT CONTENT_SIZE PATHNAME, as hdfs dfs -count")
     .argument("<remote...>", "TrainFS paths or globs")
-    .option("-q, --quotas", "also the quota columns; TrainFS has no quotas, so they read none/inf")
+    .option("--quotas", "also the quota columns (-q, as in hdfs dfs -count -q); TrainFS has no quotas, so they read none/inf")
     .option("-h, --human", "sizes in KiB, MiB, GiB")
     .option("-v, --header", "print a header line")
     .option("--json", "print JSON")

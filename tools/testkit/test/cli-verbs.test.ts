@@ -99,17 +99,18 @@ describe("trainfs verbs of hdfs dfs", () => {
     expect(put).toMatch(/^put 300 file\(s\), /);
     expect(await ok("count", "/data")).toMatch(/^ +35 +300 +\d+ \/data\n$/);
     expect((await ok("ls", "-d", "/data/empty-dir"))).toBe("/data/empty-dir\n");
-    // Again without -f: every file exists, each reported, exit 1 (already_exists).
-    const again = await run("put", "-q", src, "/data");
+    // The same subtrees into /data again without -f: every file exists, each reported, exit 1 (already_exists).
+    const subtrees = ["l1-0", "l1-1", "l1-2", "empty-dir"].map((d) => join(src, d));
+    const again = await run("put", "-q", ...subtrees, "/data");
     expect(again.code).toBe(1);
     expect(again.stderr.trim().split("\n")).toHaveLength(300);
     expect(again.stderr.split("\n")[0]).toMatch(/already exists \(use -f to replace a file\) \[already_exists\]/);
-    await ok("put", "-q", "-f", src, "/data");
+    await ok("put", "-q", "-f", ...subtrees, "/data");
     await ok("get", "-q", "/data", join(dir, "back"));
     for (const rel of files) expect(await sha256File(join(dir, "back", rel)), rel).toBe(await sha256File(join(src, rel)));
     expect((await stat(join(dir, "back", "empty-dir"))).isDirectory()).toBe(true);
     // put dir into an existing directory lands under its name, like cp -r.
-    await ok("put", "-q", join(src, "l1-0"), "/data");
+    await ok("put", "-q", join(src, "l1-0"), "/data/l1-0");
     expect(await ok("ls", "/data/l1-0/l1-0/l2-0/f0.bin")).toBe("/data/l1-0/l1-0/l2-0/f0.bin\n");
   });
 
@@ -198,7 +199,7 @@ describe("trainfs verbs of hdfs dfs", () => {
     expect(df.usedBytes).toBeGreaterThan(0);
     expect(df.nonDfsUsedBytes).toBe(Math.max(0, df.capacityBytes - df.freeBytes - df.usedBytes));
     expect(used).toBeGreaterThan(0);
-    expect(await ok("df", "-h")).toMatch(/^Filesystem +Size +Used +NonDFSUsed +Available +Use%\nhttp:\/\/127\.0\.0\.1:\d+ +\S+ \S+ +\S+ \S+ +\S+ +\S+ +\d+%\n$/);
+    expect(await ok("df", "-h")).toMatch(/^Filesystem +Size +Used +NonDFSUsed +Available +Use%\nhttp:\/\/127\.0\.0\.1:\d+ +[\d.]+ \w+ +[\d.]+ \w+ +[\d.]+ \w+ +[\d.]+ \w+ +\d+%\n$/);
 
     // --version and version --json with the server's.
     const pkg = JSON.parse(await readFile(new URL("../../../apps/client/package.json", import.meta.url), "utf8"));
