@@ -1,7 +1,8 @@
+import { createRequire } from "node:module";
 import type { Command } from "commander";
 import { TrainfsError, parseSize } from "@trainfs/core";
 import type { CliContext } from "./context.js";
-import { formatBalancer, formatFsck, formatReport } from "./format.js";
+import { diskUsage, formatBalancer, formatDiskUsage, formatFsck, formatReport } from "./format.js";
 
 /** fsck and the admin verbs, for operators. */
 export function adminCommands(program: Command, ctx: CliContext): void {
@@ -17,6 +18,34 @@ export function adminCommands(program: Command, ctx: CliContext): void {
         if (!report.healthy) process.exitCode = 1;
       }),
     );
+
+  program
+    .command("df")
+    .description("the cluster's capacity: size, used by TrainFS, used by other files on the DataNodes' disks (non-DFS), available, as hdfs dfs -df")
+    .argument("[remote]", "accepted for habit: the answer is the whole cluster's")
+    .option("-h, --human", "sizes in KiB, MiB, GiB")
+    .option("--json", "print JSON")
+    .action(async (_remote: string | undefined, opts: { human?: boolean; json?: boolean }) =>
+      ctx.withClient(async (c) => {
+        const u = diskUsage(await c.clusterStatus());
+        ctx.print(opts.json, u, () => formatDiskUsage(u, ctx.namenode().url, opts.human ?? false));
+      }),
+    );
+
+  program
+    .command("version")
+    .description("this client's version and the NameNode's")
+    .option("--json", "print JSON")
+    .action(async (opts: { json?: boolean }) => {
+      const client = clientVersion();
+      let server: string | null = null;
+      let failure: unknown;
+      await ctx.withClient(async (c) => (server = (await c.clusterStatus()).version || "unknown (older than 0.1)")).catch((err: unknown) => (failure = err));
+      ctx.print(opts.json, { client, server, namenode: ctx.namenode().url }, () =>
+        `trainfs ${client}\nNameNode ${ctx.namenode().url}: ${server ?? "not reachable"}`,
+      );
+      if (failure) ctx.fail(failure);
+    });
 
   const admin = program.command("admin").description("operate the cluster");
 
@@ -68,6 +97,11 @@ export function adminCommands(program: Command, ctx: CliContext): void {
         }),
       );
   }
+}
+
+/** This CLI's version, from its package.json (dist/ and src/ sit beside it). */
+export function clientVersion(): string {
+  return (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 }
 
 function optionalNumber(value: string | undefined, flag: string): number | undefined {

@@ -2,14 +2,15 @@ import type { BalancerStatus, ClusterStatus, FileStatus, FsckReport } from "@tra
 import { formatSize } from "@trainfs/core";
 
 /** One line per entry, like `hdfs dfs -ls`: type, replication, size, time, path. */
-export function formatListing(entries: FileStatus[]): string {
-  const width = Math.max(1, ...entries.map((e) => String(e.size).length));
+export function formatListing(entries: FileStatus[], human = false): string {
+  const size = (n: number) => (human ? formatSize(n) : String(n));
+  const width = Math.max(1, ...entries.map((e) => size(e.size).length));
   return entries
     .map((e) => {
       const kind = e.type === "directory" ? "d" : "-";
       const replication = e.type === "directory" ? "-" : String(e.replication);
       const time = e.modificationTime.toISOString().slice(0, 16).replace("T", " ");
-      return `${kind} ${replication.padStart(2)} ${String(e.size).padStart(width)} ${time} ${e.path}`;
+      return `${kind} ${replication.padStart(2)} ${size(e.size).padStart(width)} ${time} ${e.path}`;
     })
     .join("\n");
 }
@@ -17,7 +18,7 @@ export function formatListing(entries: FileStatus[]): string {
 /** The cluster report for people, like `hdfs dfsadmin -report`. */
 export function formatReport(s: ClusterStatus): string {
   const lines = [
-    `Cluster ${s.clusterId}`,
+    `Cluster ${s.clusterId}${s.version ? ` (NameNode ${s.version})` : ""}`,
     `Safe mode: ${s.safeMode.on ? `ON (${s.safeMode.reportedChunks} of ${s.safeMode.totalChunks} chunks reported, need ${s.safeMode.threshold * 100}%)` : "off"}`,
     `Under-replicated chunks: ${s.underReplicatedChunks}   Missing chunks: ${s.missingChunks}   Corrupt replicas: ${s.corruptReplicas}`,
     `Pending replication tasks: ${s.pendingReplicationTasks}   Pending trash tasks: ${s.pendingTrashTasks}   Misplaced chunks: ${s.misplacedChunks}`,
@@ -59,4 +60,39 @@ export function formatFsck(r: FsckReport): string {
     `Status: ${r.healthy ? "HEALTHY" : "CORRUPT"}`,
   );
   return lines.join("\n");
+}
+
+/** Capacity like `hdfs dfs -df`: non-DFS used is what else fills the DataNodes' disks. */
+export interface DiskUsage {
+  capacityBytes: number;
+  usedBytes: number;
+  nonDfsUsedBytes: number;
+  freeBytes: number;
+  usedPercent: number;
+}
+
+export function diskUsage(s: ClusterStatus): DiskUsage {
+  const live = s.datanodes.filter((d) => d.state === "alive");
+  const capacityBytes = live.reduce((n, d) => n + d.capacityBytes, 0);
+  const usedBytes = live.reduce((n, d) => n + d.usedBytes, 0);
+  const freeBytes = live.reduce((n, d) => n + d.freeBytes, 0);
+  return {
+    capacityBytes,
+    usedBytes,
+    nonDfsUsedBytes: Math.max(0, capacityBytes - freeBytes - usedBytes),
+    freeBytes,
+    usedPercent: capacityBytes ? (100 * usedBytes) / capacityBytes : 0,
+  };
+}
+
+export function formatDiskUsage(u: DiskUsage, where: string, human: boolean): string {
+  const show = (n: number) => (human ? formatSize(n) : String(n));
+  const cols = [show(u.capacityBytes), show(u.usedBytes), show(u.nonDfsUsedBytes), show(u.freeBytes), `${u.usedPercent.toFixed(0)}%`];
+  const head = ["Size", "Used", "NonDFSUsed", "Available", "Use%"];
+  const w = cols.map((c, i) => Math.max(c.length, head[i]!.length));
+  const fsWidth = Math.max("Filesystem".length, where.length);
+  return [
+    ["Filesystem".padEnd(fsWidth), ...head.map((h, i) => h.padStart(w[i]!))].join("  "),
+    [where.padEnd(fsWidth), ...cols.map((c, i) => c.padStart(w[i]!))].join("  "),
+  ].join("\n");
 }

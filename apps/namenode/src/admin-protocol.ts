@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
@@ -17,6 +18,9 @@ import type { ChunkHealth as Health } from "./chunks/chunk-manager.js";
 import type { DataNodeView } from "./datanode-manager.js";
 import type { NameNodeFacades } from "./namenode-facades.js";
 import { required } from "./rpc-fields.js";
+
+/** The NameNode's software version, from its package (src/ and dist/ both sit beside package.json). */
+const VERSION = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
 const adminStates = {
   normal: AdminState.NORMAL,
@@ -77,6 +81,7 @@ export function adminProtocol(p: NameNodeFacades): ServiceImpl<typeof AdminServi
           threshold: r.safeMode.threshold,
         },
         balancer: balancer(r.balancer),
+        version: VERSION,
       };
     },
 

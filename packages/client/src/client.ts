@@ -1,10 +1,14 @@
+import { mkdir as mkdirLocal, stat as statLocal } from "node:fs/promises";
 import { PassThrough, Writable, type Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import type { Client } from "@connectrpc/connect";
 import { AdminService, ClientService, type ConfirmFileRequest, type ConfirmFileResponse, type PutFileRequest, type PutFileResponse } from "@trainfs/proto";
 import { CallBatcher } from "./call-batcher.js";
-import { TrainfsError, newRequestId, toTrainfsError, validatePath } from "@trainfs/core";
-import { RpcClients, withRequestId, withRetry } from "@trainfs/node";
+import { TrainfsError, crc32Combine, formatChecksum, joinPath, newRequestId, toTrainfsError, validatePath } from "@trainfs/core";
+import { RpcClients, currentRequestId, withRequestId, withRetry } from "@trainfs/node";
+import { runBulk, type BulkOptions, type BulkResult, type TransferItem } from "./bulk-transfer.js";
+import { expandGlob } from "./glob.js";
+import { localTree } from "./local-tree.js";
 import { toBalancerStatus, toClusterStatus, toDataNodeStatus, type BalancerStatus, type ClusterStatus, type DataNodeStatus } from "./cluster-status.js";
 import { readRange, readToFile, type ReadOptions } from "./file-reader.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
@@ -34,6 +38,25 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** Options of putMany/putTree: those of a bulk transfer and of each put. */
+export type PutManyOptions = BulkOptions & Pick<PutOptions, "replication" | "chunkSize" | "concurrency">;
+/** Options of getMany/getTree: those of a bulk transfer and of each get. */
+export type GetManyOptions = BulkOptions & Pick<GetOptions, "concurrency" | "fsync">;
+
+/**
+ * A file's checksum that does not depend on how it was cut into chunks:
+ * the CRC-32 (zlib's) of the whole content, folded from the chunks'
+ * CRC-32s and lengths (like HDFS's COMPOSITE-CRC), so no byte is read.
+ * Equal files have equal checksums whatever their chunk sizes.
+ */
+export interface FileChecksum {
+  path: string;
+  algorithm: "COMPOSITE-CRC32";
+  /** 8 hex digits. */
+  checksum: string;
+  bytes: number;
+}
+
 export interface ContentSummary {
   files: number;
   directories: number;
@@ -41,6 +64,15 @@ export interface ContentSummary {
   bytes: number;
   /** Bytes on the DataNodes' disks: each file's size times its replication. */
   spaceConsumed: number;
+}
+
+/** The request id of the operation under way (withRequestId), or a new one. */
+function operationId(): string {
+  return currentRequestId() ?? newRequestId();
+}
+
+async function localSize(path: string): Promise<number | undefined> {
+  return statLocal(path).then((s) => s.size, () => undefined);
 }
 
 /**
@@ -85,7 +117,7 @@ export class TrainfsClient {
   async put(source: PutSource, remotePath: string, options: PutOptions = {}): Promise<FileStatus> {
     validatePath(remotePath);
     // One request id for every call of the put, on every node it reaches.
-    return withRequestId(newRequestId(), () => writeFile(this.parts, source, remotePath, this.writeDefaults(options)));
+    return withRequestId(operationId(), () => writeFile(this.parts, source, remotePath, this.writeDefaults(options)));
   }
 
   /** Writes bytes (or a string, as UTF-8) to a remote file. */
@@ -100,7 +132,7 @@ export class TrainfsClient {
   createWriteStream(remotePath: string, options: PutOptions = {}): Writable {
     validatePath(remotePath);
     const pass = new PassThrough();
-    const done = withRequestId(newRequestId(), () => writeFile(this.parts, pass, remotePath, this.writeDefaults(options)));
+    const done = withRequestId(operationId(), () => writeFile(this.parts, pass, remotePath, this.writeDefaults(options)));
     const out = new Writable({
       write(chunk: Buffer, _encoding, callback) {
         if (pass.write(chunk)) callback();
@@ -122,7 +154,101 @@ export class TrainfsClient {
   /** Downloads a file to a local path (or into a local directory); nothing is left behind on failure. */
   async get(remotePath: string, localPath: string, options: GetOptions = {}): Promise<FileStatus> {
     validatePath(remotePath);
-    return withRequestId(newRequestId(), () => readToFile(this.parts, remotePath, localPath, { concurrency: this.options.concurrency, ...options }));
+    return withRequestId(operationId(), () => readToFile(this.parts, remotePath, localPath, { concurrency: this.options.concurrency, ...options }));
+  }
+
+  /**
+   * Uploads many local files, `filesInFlight` at a time (small ones share
+   * their NameNode calls), with one progress report for the set. See
+   * BulkOptions for failures and cancellation.
+   */
+  async putMany(items: Array<{ local: string; remote: string }>, options: PutManyOptions = {}): Promise<BulkResult> {
+    const list: TransferItem[] = [];
+    for (const i of items) {
+      validatePath(i.remote);
+      list.push({ source: i.local, destination: i.remote, size: await localSize(i.local) });
+    }
+    const { replication, chunkSize, concurrency, overwrite } = options;
+    return runBulk(list, (item, onBytes, signal) =>
+      this.put(item.source, item.destination, { replication, chunkSize, concurrency, overwrite, signal, onProgress: (done) => onBytes(done) }), options);
+  }
+
+  /**
+   * Uploads a local directory tree to `remoteDir` (created with its missing
+   * parents): every subdirectory, empty ones too, and every regular file.
+   */
+  async putTree(localDir: string, remoteDir: string, options: PutManyOptions = {}): Promise<BulkResult> {
+    validatePath(remoteDir);
+    const tree = await localTree(localDir);
+    await this.mkdir(remoteDir, { parents: true, signal: options.signal });
+    for (const dir of tree.directories) await this.mkdir(joinPath(remoteDir, dir), { parents: true, signal: options.signal });
+    return this.putMany(tree.files.map((f) => ({ local: `${localDir}/${f}`, remote: joinPath(remoteDir, f) })), options);
+  }
+
+  /** Downloads many files, `filesInFlight` at a time, with one progress report for the set. */
+  async getMany(items: Array<{ remote: string; local: string; size?: number }>, options: GetManyOptions = {}): Promise<BulkResult> {
+    const { concurrency, fsync, overwrite } = options;
+    return runBulk(
+      items.map((i) => ({ source: i.remote, destination: i.local, size: i.size })),
+      (item, onBytes, signal) => this.get(item.source, item.destination, { concurrency, fsync, overwrite: overwrite ?? false, signal, onProgress: (done) => onBytes(done) }),
+      options,
+    );
+  }
+
+  /** Downloads the tree under `remoteDir` into `localDir` (created if missing), empty directories too. */
+  async getTree(remoteDir: string, localDir: string, options: GetManyOptions = {}): Promise<BulkResult> {
+    const entries = await this.listTree(remoteDir, options);
+    const rel = (p: string) => p.slice(remoteDir.replace(/\/+$/, "").length + 1);
+    await mkdirLocal(localDir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      throw new TrainfsError(err.code === "EACCES" ? "permission_denied" : "failed_precondition", `cannot create local directory ${localDir}: ${err.code ?? err.message}`);
+    });
+    for (const e of entries) if (e.type === "directory") await mkdirLocal(`${localDir}/${rel(e.path)}`, { recursive: true });
+    const files = entries.filter((e) => e.type === "file");
+    return this.getMany(files.map((f) => ({ remote: f.path, local: `${localDir}/${rel(f.path)}`, size: f.size })), options);
+  }
+
+  /**
+   * Copies files within TrainFS, `filesInFlight` at a time: each is read
+   * (verified) and written anew, appearing only once complete.
+   */
+  async copyMany(items: Array<{ source: string; destination: string; size?: number }>, options: PutManyOptions = {}): Promise<BulkResult> {
+    const { replication, chunkSize, overwrite } = options;
+    return runBulk(
+      items.map((i) => ({ source: i.source, destination: i.destination, size: i.size })),
+      (item, onBytes, signal) =>
+        this.put(this.createReadStream(item.source, { signal }), item.destination, { replication, chunkSize, overwrite, signal, onProgress: (done) => onBytes(done) }),
+      options,
+    );
+  }
+
+  /** Every entry under a directory, depth first, sorted by name within each directory. */
+  async listTree(remotePath: string, options: CallOptions = {}): Promise<FileStatus[]> {
+    const out: FileStatus[] = [];
+    for (const entry of await this.list(remotePath, options)) {
+      if (entry.path === remotePath) continue;
+      out.push(entry);
+      if (entry.type === "directory") out.push(...(await this.listTree(entry.path, options)));
+    }
+    return out;
+  }
+
+  /**
+   * The paths a glob matches (`*`, `?`, `[...]`, `{a,b}` in any part;
+   * a backslash escapes), found by listing on the NameNode, sorted. A path
+   * without glob characters is simply stat'ed. Throws not_found when
+   * nothing matches.
+   */
+  async glob(pattern: string, options: CallOptions = {}): Promise<FileStatus[]> {
+    return expandGlob({ list: (p) => this.list(p, options), stat: (p) => this.stat(p, options) }, pattern);
+  }
+
+  /** The file's COMPOSITE-CRC32 checksum (see FileChecksum), from the chunks' checksums on record. */
+  async checksum(remotePath: string, options: CallOptions = {}): Promise<FileChecksum> {
+    validatePath(remotePath);
+    const res = await this.read(() => this.namenode.getFile({ path: remotePath }, options), options);
+    let crc = 0;
+    for (const c of [...res.chunks].sort((a, b) => a.index - b.index)) crc = crc32Combine(crc, c.checksum, Number(c.length));
+    return { path: res.file!.path, algorithm: "COMPOSITE-CRC32", checksum: formatChecksum(crc), bytes: Number(res.file!.size) };
   }
 
   /** Streams bytes [start, end] (inclusive) of a file, across chunk boundaries, verified. */

@@ -17,6 +17,8 @@ export interface DataNodeStatus {
 
 export interface ClusterStatus {
   clusterId: string;
+  /** The NameNode's software version. */
+  version: string;
   datanodes: DataNodeStatus[];
   underReplicatedChunks: number;
   missingChunks: number;
@@ -81,6 +83,7 @@ export function toDataNodeStatus(n: DataNodeStatusMessage): DataNodeStatus {
 export function toClusterStatus(r: ClusterStatusResponse): ClusterStatus {
   return {
     clusterId: r.clusterId,
+    version: r.version,
     datanodes: r.datanodes.map(toDataNodeStatus),
     underReplicatedChunks: Number(r.underReplicatedChunks),
     missingChunks: Number(r.missingChunks),

@@ -58,12 +58,18 @@ function getFile(d: Deps, path: string, signal: AbortSignal | undefined): Promis
 export async function readToFile(d: Deps, remotePath: string, localPath: string, o: ReadOptions): Promise<FileStatus> {
   const target = (await isDirectory(localPath)) ? join(localPath, basename(remotePath)) : localPath;
   if (!o.overwrite && (await exists(target))) {
-    throw new TrainfsError("already_exists", `local file ${target} exists (use overwrite to replace it)`);
+    throw new TrainfsError("already_exists", `local file ${target} exists (pass overwrite to replace it)`);
   }
   const res = await getFile(d, remotePath, o.signal);
   const file = toFileStatus(res.file!);
   const tmp = join(dirname(target), `.${basename(target)}.trainfs-${randomBytes(4).toString("hex")}.part`);
-  const out = await open(tmp, "wx");
+  const out = await open(tmp, "wx").catch((err: NodeJS.ErrnoException) => {
+    // Name the local directory the user gave, not the temporary file.
+    if (err.code === "ENOENT") throw new TrainfsError("not_found", `local directory ${dirname(target)} does not exist`);
+    if (err.code === "EACCES") throw new TrainfsError("permission_denied", `cannot write in local directory ${dirname(target)}: permission denied`);
+    if (err.code === "ENOTDIR") throw new TrainfsError("invalid_argument", `local path ${dirname(target)} is not a directory`);
+    throw err;
+  });
   let done = 0;
   try {
     await mapLimit(res.chunks, o.concurrency ?? 4, async (chunk) => {

@@ -54,8 +54,13 @@ export async function writeFile(d: Deps, source: PutSource, remotePath: string, 
  */
 function dataTransferSender(d: Deps, source: ChunkSource): ChunkSender {
   return {
-    send: (plan, { signal, onBytes }) =>
-      sendChunk(d.datanodeAt(plan.chain[0]!.address), source, plan, { signal, onBytes, idleTimeoutMs: d.idleTimeoutMs }),
+    // Progress counts bytes acknowledged, not sent: a chunk's bytes once its
+    // whole chain stored them (the receipts), so a rate never runs ahead of the disks.
+    send: async (plan, { signal, onBytes }) => {
+      const sent = await sendChunk(d.datanodeAt(plan.chain[0]!.address), source, plan, { signal, idleTimeoutMs: d.idleTimeoutMs });
+      onBytes(sent.length);
+      return sent;
+    },
   };
 }
 

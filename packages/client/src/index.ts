@@ -1,4 +1,8 @@
-export { TrainfsClient, type TrainfsClientOptions, type PutOptions, type GetOptions, type CallOptions, type ContentSummary } from "./client.js";
+export { TrainfsClient, type TrainfsClientOptions, type PutOptions, type GetOptions, type CallOptions, type ContentSummary, type FileChecksum, type PutManyOptions, type GetManyOptions } from "./client.js";
+export type { BulkOptions, BulkResult, TransferProgress, TransferItem } from "./bulk-transfer.js";
+export { hasGlob, unescapeGlob } from "./glob.js";
+export { newRequestId } from "@trainfs/core";
+export { withRequestId, currentRequestId } from "@trainfs/node";
 export type { PutSource } from "./file-writer.js";
 export type { FileStatus } from "./file-status.js";
 export type { BalancerStatus, ClusterStatus, DataNodeStatus } from "./cluster-status.js";

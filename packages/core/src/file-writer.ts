@@ -31,7 +31,12 @@ export interface SentChunk {
   receipts: ChunkReceipt[];
 }
 
-/** One attempt at a chunk: its abort signal, and a count of the bytes sent so far. */
+/**
+ * One attempt at a chunk: its abort signal, and a count of the bytes stored
+ * so far: a sender reports bytes once its chain acknowledged them (the Node
+ * SDK: the whole chunk with its receipts; the browser: each part once
+ * answered), never as they leave, so progress never runs ahead of the disks.
+ */
 export interface ChunkAttempt {
   signal: AbortSignal | undefined;
   onBytes: (n: number) => void;
@@ -100,7 +105,7 @@ export interface WriteFileOptions {
    */
   attributesAtConfirm?: (() => Record<string, string> | undefined) | undefined;
   signal?: AbortSignal | undefined;
-  /** Bytes sent so far (taken back when a chain fails), and the size when known. */
+  /** Bytes acknowledged so far (by the chain's receipts; taken back when a chain fails), and the size when known. */
   onProgress?: ((done: number, total: number | undefined) => void) | undefined;
 }
 

@@ -72,7 +72,7 @@ describe("the trainfs CLI", () => {
     const dir = await workDir();
     const env = { TRAINFS_NAMENODE: c.nameNodeAddress, TRAINFS_TOKEN: "" };
     const missing = await trainfs(["ls", "/"], env);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(4); // permission: the token
     expect(missing.stderr).toMatch(/requires an API token: pass --token or set TRAINFS_TOKEN.*\[unauthenticated\]/);
     expect((await trainfs(["mkdir", "/a"], { ...env, TRAINFS_TOKEN: security.clientToken })).code).toBe(0);
     await writeFile(join(dir, "token"), `${security.clientToken}\n`);
@@ -88,7 +88,7 @@ describe("the trainfs CLI", () => {
     await randomFile(join(dir, "in.bin"), 1000);
     expect((await trainfs(["put", join(dir, "in.bin"), "/x/in.bin"], env)).code).toBe(0);
     expect(await trainfs(["rm", "/x/in.bin"], env)).toMatchObject({ code: 0, stdout: "deleted /x/in.bin (1 chunk(s) sent to trash)\n" });
-    expect(await trainfs(["rm", "/x/in.bin"], env)).toMatchObject({ code: 1, stderr: "trainfs: /x/in.bin: no such file or directory [not_found]\n" });
+    expect(await trainfs(["rm", "/x/in.bin"], env)).toMatchObject({ code: 3, stderr: expect.stringMatching(/^trainfs: \/x\/in\.bin: no such file or directory \[not_found\] \(request [0-9a-f]{16}\)\n$/) });
 
     const report = await trainfs(["admin", "report"], env);
     expect(report.code).toBe(0);
@@ -156,29 +156,31 @@ describe("the trainfs CLI", () => {
   it("says clearly what is wrong, with a non-zero exit", async () => {
     const c = await cluster();
     const env = { TRAINFS_NAMENODE: c.nameNodeAddress };
+    // Exit 3 for not found; every failure's line ends with the request id to hand to an operator.
     expect(await trainfs(["ls", "/missing"], env)).toMatchObject({
-      code: 1,
-      stderr: "trainfs: /missing: no such file or directory [not_found]\n",
+      code: 3,
+      stderr: expect.stringMatching(/^trainfs: \/missing: no such file or directory \[not_found\] \(request [0-9a-f]{16}\)\n$/),
     });
     expect(await trainfs(["put", "/definitely/not/here", "/x"], env)).toMatchObject({
-      code: 1,
-      stderr: "trainfs: local file /definitely/not/here does not exist [not_found]\n",
+      code: 3,
+      stderr: expect.stringMatching(/^trainfs: local file \/definitely\/not\/here does not exist \[not_found\] \(request [0-9a-f]{16}\)\n$/),
     });
     expect((await trainfs(["put", "--chunk-size", "lots", "/a", "/b"], env)).stderr).toContain("invalid size");
     await trainfs(["mkdir", "-p", "/full/x"], env);
-    const oneLine = async (args: string[], expected: RegExp) => {
+    const oneLine = async (args: string[], expected: RegExp, code = 1) => {
       const r = await trainfs(args, env);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(code);
       expect(r.stderr).toMatch(expected);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
     };
-    await oneLine(["mkdir", "/full"], /^trainfs: \/full already exists \[already_exists\]\n$/);
-    await oneLine(["rm", "/full"], /^trainfs: \/full is a directory that is not empty .* \[failed_precondition\]\n$/);
-    await oneLine(["mv", "/nope", "/b"], /^trainfs: \/nope: no such file or directory \[not_found\]\n$/);
-    await oneLine(["ls", "not/absolute"], /^trainfs: invalid path "not\/absolute": it must be absolute .*\[invalid_argument\]\n$/);
-    await oneLine(["stat", "/a/../b"], /\[invalid_argument\]\n$/);
+    const id = " \\(request [0-9a-f]{16}\\)\\n$";
+    await oneLine(["mkdir", "/full"], new RegExp(`^trainfs: /full already exists \\(mkdir -p accepts an existing directory\\) \\[already_exists\\]${id}`));
+    await oneLine(["rm", "/full"], new RegExp(`^trainfs: /full is a directory that is not empty.*: use rm -r to delete it with its contents \\[failed_precondition\\]${id}`));
+    await oneLine(["mv", "/nope", "/b"], new RegExp(`^trainfs: /nope: no such file or directory \\[not_found\\]${id}`), 3);
+    await oneLine(["ls", "not/absolute"], new RegExp(`^trainfs: invalid path "not/absolute": it must be absolute .*\\[invalid_argument\\]${id}`));
+    await oneLine(["stat", "/a/../b"], new RegExp(`\\[invalid_argument\\]${id}`));
     const down = await trainfs(["--namenode", "http://127.0.0.1:1", "ls", "/"]);
-    expect(down.code).toBe(1);
+    expect(down.code).toBe(5); // unavailable
     expect(down.stderr).toContain("[unavailable]");
   });
 });
