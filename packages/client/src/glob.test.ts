@@ -4,7 +4,7 @@ import type { FileStatus } from "./file-status.js";
 import { expandGlob, hasGlob, unescapeGlob } from "./glob.js";
 
 const entry = (path: string, type: "file" | "directory" = "file"): FileStatus => ({
-  path, type, size: 0, replication: 3, chunkSize: 0, chunkCount: 0, modificationTime: new Date(0),
+  path, type, size: 0, replication: 3, chunkSize: 0, chunkCount: 0, modificationTime: new Date(0), attributes: {},
 });
 const tree: Record<string, FileStatus[]> = {
   "/": [entry("/a", "directory"), entry("/b", "directory"), entry("/top.txt")],
