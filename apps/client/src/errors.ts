@@ -83,7 +83,7 @@ export function describeError(err: unknown, nn: NameNodeOrigin, verb?: string): 
   } else if (e.code === "already_exists" && !/use -f/.test(message) && !/local file/.test(message)) {
     if (verb === "mkdir") message = `${message} (mkdir -p accepts an existing directory)`;
     else if (verb && ["put", "copyFromLocal", "cp", "mv"].includes(verb)) message = `${message} (use -f to replace a file)`;
-  } else if (/needs \d+ live DataNodes?, but \d+ (is|are) live/.test(message)) {
+  } else if (/needs (at least )?\d+ live DataNodes?( \(minWriteReplicas\))?, but \d+ (is|are) live/.test(message)) {
     message = `${message}: start more DataNodes or ask for fewer replicas with --replication`;
   }
   return message === e.message ? e : again(e, e.code, message);

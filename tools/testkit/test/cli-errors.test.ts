@@ -90,9 +90,6 @@ describe("the CLI's errors: one line in its words, with the fix, a code, a reque
     // Existing files: the flag to use, not an SDK option.
     await fails(["put", join(dir, "in.bin"), "/f.bin"], env, 1, "already_exists", /^trainfs: \/f\.bin already exists \(use -f to replace a file\)/);
     await fails(["get", "/f.bin", join(dir, "in.bin")], env, 1, "already_exists", new RegExp(`local file ${dir}/in\\.bin exists \\(use -f to replace it\\)`));
-    // Too few live DataNodes for the replication asked.
-    await fails(["put", "--replication", "5", join(dir, "in.bin"), "/five.bin"], env, 1, "failed_precondition",
-      /replication 5 needs 5 live DataNodes, but 3 are live: start more DataNodes or ask for fewer replicas with --replication/);
     // Data loss: every replica of a chunk damaged.
     const [chunk] = await chunkLocations(c, "/f.bin");
     for (const address of chunk!.replicas) {
@@ -116,6 +113,12 @@ describe("the CLI's errors: one line in its words, with the fix, a code, a reque
     expect(verbose.stderr).toMatch(/\n\s*at /);
     // Files are invisible until confirmed: tail -f says so.
     await fails(["tail", "-f", "/f.bin"], env, 1, "unimplemented", /a file is invisible until its writer confirms it, and never changes afterwards/);
+    // Too few live DataNodes: fewer than minWriteReplicas (2 by default) are live.
+    await c.stopDataNode(1);
+    await c.stopDataNode(2);
+    await c.waitForLiveDataNodes(1);
+    await fails(["put", join(dir, "in.bin"), "/two.bin"], env, 1, "failed_precondition",
+      /replication 3 needs at least 2 live DataNodes \(minWriteReplicas\), but 1 is live and in service: start more DataNodes or ask for fewer replicas with --replication/);
   });
 
   it("Ctrl-C during a put says what was abandoned and frees the upload at once", async () => {
