@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 bash scripts/ensure-chromium.sh
+bash scripts/ensure-s3-tools.sh
 export TURBO_TELEMETRY_DISABLED=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
