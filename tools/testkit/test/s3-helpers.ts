@@ -53,7 +53,7 @@ export async function signedFetch(
   const signature = hmac(key, ["AWS4-HMAC-SHA256", date, scope, sha256(canonical)].join("\n")).toString("hex");
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${credential.accessKeyId}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}`;
   const { host: _, ...sent } = headers;
-  const res = await fetch(`${address}${o.path}${o.query ? `?${o.query}` : ""}`, { method: o.method, headers: sent, body: body.length > 0 ? body : undefined });
+  const res = await fetch(`${address}${o.path}${o.query ? `?${o.query}` : ""}`, { method: o.method, headers: sent, body: body.length > 0 ? new Uint8Array(body) : undefined });
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
 

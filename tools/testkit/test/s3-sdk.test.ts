@@ -91,7 +91,7 @@ describe("objects", () => {
   it("GetObject with a Range answers 206 and Content-Range, across chunk boundaries", async () => {
     const data = randomBytes(10 * MiB);
     await s3.send(new PutObjectCommand({ Bucket: "data", Key: "ranged", Body: data }));
-    for (const [start, end] of [[0, 0], [4 * MiB - 5, 4 * MiB + 5], [8 * MiB - 1, 10 * MiB - 1]]) {
+    for (const [start, end] of [[0, 0], [4 * MiB - 5, 4 * MiB + 5], [8 * MiB - 1, 10 * MiB - 1]] as const) {
       const res = await s3.send(new GetObjectCommand({ Bucket: "data", Key: "ranged", Range: `bytes=${start}-${end}` }));
       expect(res.$metadata.httpStatusCode).toBe(206);
       expect(res.ContentRange).toBe(`bytes ${start}-${end}/${data.length}`);
