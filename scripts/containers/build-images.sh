@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the three TrainFS images offline with podman, from the Dockerfiles in
+# Builds the four TrainFS images offline with podman, from the Dockerfiles in
 # apps/*, on the local base image (build-node-base.sh):
-#   localhost/trainfs-namenode:$TAG, localhost/trainfs-datanode:$TAG, localhost/trainfs-cli:$TAG
+#   localhost/trainfs-namenode:$TAG, localhost/trainfs-datanode:$TAG, localhost/trainfs-cli:$TAG,
+#   localhost/trainfs-s3-gateway:$TAG
 # (TAG from TRAINFS_IMAGE_TAG, default "dev"). Each build context is a pruned,
 # production-only copy of the app made by `pnpm deploy`, since the base image
 # has no npm or pnpm. Expects the workspace built (scripts/bootstrap.sh).
@@ -22,7 +23,8 @@ TURBO_TELEMETRY_DISABLED=1 pnpm exec turbo run build --output-logs=errors-only >
 # app folder, package name, image name
 for spec in "namenode @trainfs/namenode trainfs-namenode" \
             "datanode @trainfs/datanode trainfs-datanode" \
-            "client @trainfs/cli trainfs-cli"; do
+            "client @trainfs/cli trainfs-cli" \
+            "s3-gateway @trainfs/s3-gateway trainfs-s3-gateway"; do
   read -r app pkg image <<<"$spec"
   context="$contexts/$app"
   mkdir -p "$context/volume"

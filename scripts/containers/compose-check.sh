@@ -51,7 +51,7 @@ fi
 
 containers_env
 state=$(cd "$TRAINFS_CONTAINERS_DIR" && pwd)
-for image in trainfs-namenode trainfs-datanode trainfs-cli; do
+for image in trainfs-namenode trainfs-datanode trainfs-cli trainfs-s3-gateway; do
   if ! podman image exists "localhost/$image:$IMAGE_TAG"; then
     echo "compose check: localhost/$image:$IMAGE_TAG is missing, building the images"
     bash "$here/build-node-base.sh"
@@ -147,12 +147,15 @@ cp "$root/deploy/compose.yaml" "$work/deploy/compose.yaml"
 secret=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')
 token=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
 ro_token=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
+s3_secret=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
 (
   umask 077
   cat >"$work/deploy/.env" <<EOF
 TRAINFS_CLUSTER_SECRET=$secret
 TRAINFS_NAMENODE_API_TOKENS=rw:$token,ro:$ro_token
 TRAINFS_TOKEN=$token
+TRAINFS_S3_TOKEN=$token
+TRAINFS_S3_CREDENTIALS=CHECKKEY1:$s3_secret:rw
 TRAINFS_IMAGE_TAG=$IMAGE_TAG
 EOF
 )
@@ -160,7 +163,7 @@ EOF
 # podman-compose 1.0.3 has no profiles: a bare `up -d` would also start `cli`
 # (which prints its help and exits), so the servers are named.
 echo "compose check: up -d (project $project, network namespace $ns)"
-compose up -d namenode datanode-1 datanode-2 datanode-3 >>"$log" 2>&1 || fail "podman-compose up failed"
+compose up -d namenode datanode-1 datanode-2 datanode-3 s3-gateway >>"$log" 2>&1 || fail "podman-compose up failed"
 
 # The pretty-printed JSON of `admin report --json`, out of podman-compose's
 # chatter on the same stdout.
@@ -184,7 +187,7 @@ done
 echo "compose check: namenode reports 3 live datanodes after $((SECONDS - start)) s"
 
 # The health checks the images define run (podman-compose sets only timings).
-for service in namenode datanode-1 datanode-2 datanode-3; do
+for service in namenode datanode-1 datanode-2 datanode-3 s3-gateway; do
   podman healthcheck run "${project}_${service}_1" >/dev/null || fail "health check of $service failed"
 done
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the built images as a cluster and checks that it stores and returns a
-# file byte for byte: one NameNode and three DataNode containers, a put and a
-# get through the client image, sha256 of both ends compared. Every container
-# (and its anonymous volumes) is removed on exit, by id.
+# file byte for byte: one NameNode, three DataNode and an S3 gateway
+# containers, a put and a get through the client image, sha256 of both ends
+# compared, then the same file through the gateway with presigned URLs
+# (s3-smoke.mjs) and read back by the client. Every container (and its
+# anonymous volumes) is removed on exit, by id.
 #
 # Networking touches nothing on the host: the NameNode container gets its own
 # network namespace with loopback only (--network none) and the other
@@ -46,6 +48,8 @@ fail() { echo "smoke test: FAILED: $*" >&2; exit 1; }
 # the keys yet ignore them, servers that do check every call with them.
 secret=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')
 token=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
+s3_key=TFS$(node -e 'console.log(require("crypto").randomBytes(8).toString("hex").toUpperCase())')
+s3_secret=$(node -e 'console.log(require("crypto").randomBytes(24).toString("base64url"))')
 run_id="trainfs-smoke-$$"
 # No systemd here to run podman's periodic health checks; the test runs them itself.
 common=(--detach --pull=never --health-interval=disable --label trainfs-smoke="$run_id")
@@ -89,6 +93,16 @@ wait_ready "$nn" 9870 namenode
 for i in 1 2 3; do wait_ready "${started[$i]}" $((9865 + i)) "datanode-$i"; done
 echo "smoke test: namenode and 3 datanodes ready"
 
+# The S3 gateway acts on the cluster with the API token; S3 clients sign with its key pair.
+gw=$(podman run "${common[@]}" --name "$run_id-s3-gateway" --network "container:$nn" \
+  -e TRAINFS_S3_NAMENODE=http://127.0.0.1:9870 \
+  -e TRAINFS_S3_TOKEN="$token" \
+  -e TRAINFS_S3_CREDENTIALS="$s3_key:$s3_secret:rw" \
+  "localhost/trainfs-s3-gateway:$IMAGE_TAG")
+started+=("$gw")
+wait_ready "$gw" 9878 s3-gateway
+echo "smoke test: s3 gateway ready"
+
 # The images' HEALTHCHECK (podman runs it on demand) and the non-root user.
 for id in "${started[@]}"; do
   podman healthcheck run "$id" >/dev/null || fail "HEALTHCHECK of $(podman inspect --format '{{.Name}}' "$id") failed"
@@ -129,3 +143,16 @@ for _ in $(seq 15); do
 done
 [ "$counts" = "6,6,6" ] || fail "chunks are not on all three datanodes: chunks per datanode $counts"
 echo "smoke test: put and get of $(stat -c %s "$work/in.bin") bytes through the client image, sha256 $want matches"
+
+# S3: the same file through the gateway (PUT and GET by presigned URLs, with
+# the gateway image's Node in the cluster's namespace), then read back by the
+# client: an object is a TrainFS file.
+podman run --rm --pull=never --network "container:$nn" -v "$work:/work" -v "$here/s3-smoke.mjs:/s3-smoke.mjs:ro" \
+  --entrypoint node "localhost/trainfs-s3-gateway:$IMAGE_TAG" \
+  /s3-smoke.mjs http://127.0.0.1:9878 "$s3_key" "$s3_secret" /work/in.bin /work/s3-out.bin || fail "S3 through the gateway failed"
+got=$(sha256sum <"$work/s3-out.bin" | cut -d' ' -f1)
+[ "$want" = "$got" ] || fail "the object got through S3 differs: sha256 $got, put $want"
+cli get /smoke-s3/dir/in.bin /work/s3-cli.bin || fail "get of the S3 object with the client failed"
+got=$(sha256sum <"$work/s3-cli.bin" | cut -d' ' -f1)
+[ "$want" = "$got" ] || fail "the S3 object read by the client differs: sha256 $got, put $want"
+echo "smoke test: put and get through the S3 gateway image, read back by the client, sha256 $want matches"

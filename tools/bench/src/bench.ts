@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
 import { ClientService } from "@trainfs/proto";
 import { RpcClients, formatSize, parseSize } from "@trainfs/common";
-import { MiniCluster, randomFile } from "@trainfs/testkit";
+import { MiniCluster, randomFile, startS3Gateway, type S3GatewayHandle } from "@trainfs/testkit";
 import { nameNodeDefaults } from "@trainfs/namenode";
 import { dataNodeDefaults } from "@trainfs/datanode";
 import { chunkInstallFloor, rawDurableSmallFiles, rawLoopbackTcp, rawSequentialWrite } from "./baselines.js";
@@ -72,6 +77,7 @@ const cluster = await MiniCluster.start({
 });
 const fs = cluster.client();
 let bytesMoved = 0;
+const usageExtra: Array<{ name: string; peakRssBytes: number; cpuSeconds: number }> = [];
 try {
   for (const size of sizes) {
     log(`put and get of ${formatSize(size)}…`);
@@ -119,6 +125,15 @@ try {
     );
   }
 
+  log("S3 gateway…");
+  const gateway = await startS3Gateway(cluster, { mode: "process" });
+  try {
+    rows.push(...(await s3Figures(gateway)));
+    usageExtra.push({ name: "s3-gateway", ...processUsage(gateway.process!.pid) });
+  } finally {
+    await gateway.stop();
+  }
+
   log("metadata…");
   const mkdirs = await rate(2000, 16, (i) => fs.mkdir(`/meta/d${i}`, { parents: true }));
   const stats = await rate(5000, 16, (i) => fs.stat(`/meta/d${i % 2000}`));
@@ -133,6 +148,7 @@ try {
   const usage = [
     { name: "namenode", ...processUsage(cluster.nameNodePid) },
     ...[0, 1, 2, 3].map((i) => ({ name: `datanode-${i + 1}`, ...processUsage(cluster.dataNodePid(i)) })),
+    ...usageExtra,
     { name: "client (this process)", ...processUsage(process.pid) },
   ];
 
@@ -151,6 +167,83 @@ try {
 } finally {
   fs.close();
   await cluster.shutdown();
+}
+
+/**
+ * The S3 gateway (a process of its own) with the AWS SDK at its defaults
+ * (CRC32 trailers), each figure beside the Node SDK's doing the same in this
+ * run: a 256 MiB PUT (lib-storage's multipart Upload) and GET, 4 KiB PUTs with
+ * 16 in flight, and a ListObjectsV2 of 1,000 keys.
+ */
+async function s3Figures(gateway: S3GatewayHandle): Promise<Row[]> {
+  const s3 = new S3Client({
+    endpoint: gateway.address,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: gateway.credentials[0]!.accessKeyId, secretAccessKey: gateway.credentials[0]!.secretAccessKey },
+  });
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: "s3bench" }));
+    const size = 256 * MiB;
+    const local = join(dir, "s3-in");
+    await randomFile(local, size);
+    // Alternated, each from a dropped page cache, so neither side gets the quieter moments.
+    const sdkPut: number[] = [];
+    const s3Put: number[] = [];
+    for (let rep = 0; rep < reps; rep++) {
+      sdkPut.push(await fromDroppedCache(async () => size / MiB / (await seconds(() => fs.put(local, `/s3bench-sdk/put-${rep}`)))));
+      s3Put.push(
+        await fromDroppedCache(async () => {
+          const upload = new Upload({ client: s3, params: { Bucket: "s3bench", Key: `big/put-${rep}`, Body: createReadStream(local) } });
+          return size / MiB / (await seconds(() => upload.done()));
+        }),
+      );
+    }
+    const sdkGet: number[] = [];
+    const s3Get: number[] = [];
+    const out = join(dir, "s3-out");
+    for (let rep = 0; rep < reps; rep++) {
+      await dropPageCache();
+      sdkGet.push(size / MiB / (await seconds(() => fs.get(`/s3bench-sdk/put-${rep}`, out))));
+      await rm(out);
+      await dropPageCache();
+      s3Get.push(
+        size / MiB /
+          (await seconds(async () => {
+            const res = await s3.send(new GetObjectCommand({ Bucket: "s3bench", Key: `big/put-${rep}` }));
+            await pipeline(res.Body as Readable, createWriteStream(out));
+          })),
+      );
+      await rm(out);
+    }
+    bytesMoved += 4 * size * reps;
+    await rm(local);
+    await fs.rm("/s3bench-sdk", { recursive: true });
+
+    const small = randomBytes(4096);
+    const sdkSmall = await rate(smallCount, 16, (i) => fs.writeFile(`/s3bench-small/f${i}`, small));
+    const s3Small = await rate(smallCount, 16, (i) => s3.send(new PutObjectCommand({ Bucket: "s3bench", Key: `small/f${String(i).padStart(5, "0")}`, Body: small })));
+    bytesMoved += 2 * 4096 * smallCount;
+    const list = await medianOf(reps, async () => {
+      let keys = 0;
+      const ms = (await seconds(async () => {
+        keys = (await s3.send(new ListObjectsV2Command({ Bucket: "s3bench", Prefix: "small/", MaxKeys: 1000 }))).KeyCount ?? 0;
+      })) * 1000;
+      if (keys !== Math.min(1000, smallCount)) throw new Error(`ListObjectsV2 returned ${keys} keys, expected ${Math.min(1000, smallCount)}`);
+      return ms;
+    });
+    await fs.rm("/s3bench-small", { recursive: true });
+    await fs.rm("/s3bench", { recursive: true });
+    const m = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    return [
+      { figure: "S3 PUT 256 MiB (lib-storage multipart)", value: m(s3Put), unit: "MiB/s", baseline: "SDK put, same run", baselineValue: m(sdkPut), target: { atLeast: 0.8 } },
+      { figure: "S3 GET 256 MiB (cold)", value: m(s3Get), unit: "MiB/s", baseline: "SDK get, same run", baselineValue: m(sdkGet), target: { atLeast: 0.8 } },
+      { figure: `${smallCount} × 4 KiB S3 PUT, 16 in flight`, value: s3Small, unit: "files/s", baseline: "SDK 4 KiB put, 16 in flight", baselineValue: sdkSmall, target: { atLeast: 0.7 } },
+      { figure: `S3 ListObjectsV2 of ${Math.min(1000, smallCount)} keys`, value: list, unit: "ms", target: { atMostValue: 50 } },
+    ];
+  } finally {
+    s3.destroy();
+  }
 }
 
 /** A no-op Connect unary call against a server process with the NameNode's stack: calls/s. */

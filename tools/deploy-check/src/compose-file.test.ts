@@ -4,6 +4,7 @@ import { readYamlDocuments, repoPath } from "./repo-files.js";
 import { composeSchemaErrors } from "./compose-schema.js";
 import { defaultClaims, deployedSettingProblems, unknownConfigEnv } from "./config-env.js";
 import { nameNodeDefaults } from "@trainfs/namenode";
+import { s3GatewayDefaults } from "@trainfs/s3-gateway";
 
 interface Service {
   image: string;
@@ -85,6 +86,25 @@ describe("deploy/compose.yaml", () => {
     for (const name of datanodes) {
       expect(compose.services[name]!.depends_on).toEqual({ namenode: { condition: "service_healthy" } });
     }
+  });
+
+  it("runs an S3 gateway on the NameNode's service, with its token and key pairs from .env, published on its port", () => {
+    const gateway = compose.services["s3-gateway"]!;
+    expect(gateway.environment!.TRAINFS_S3_NAMENODE).toBe(`http://namenode:${nameNodeDefaults.port}`);
+    expect(gateway.environment!.TRAINFS_S3_TOKEN).toMatch(/^\$\{TRAINFS_S3_TOKEN:\?/);
+    expect(gateway.environment!.TRAINFS_S3_CREDENTIALS).toMatch(/^\$\{TRAINFS_S3_CREDENTIALS:\?/);
+    expect(gateway.ports).toEqual([`\${TRAINFS_BIND:-127.0.0.1}:${s3GatewayDefaults.port}:${s3GatewayDefaults.port}`]);
+    expect(gateway.depends_on).toEqual({ namenode: { condition: "service_healthy" } });
+    expect(gateway.volumes).toBeUndefined();
+    const healthcheck = gateway.healthcheck as Record<string, unknown>;
+    expect(healthcheck.test).toBeUndefined();
+    expect(healthcheck.interval).toBe("10s");
+    // .env.example names every variable the file requires.
+    const example = readFileSync(repoPath("deploy/.env.example"), "utf8");
+    for (const required of composeText.matchAll(/\$\{([A-Z0-9_]+):\?/g)) expect(example, required[1]).toMatch(new RegExp(`^${required[1]}=`, "m"));
+    expect(unknownConfigEnv("s3-gateway", Object.keys(gateway.environment!))).toEqual([]);
+    const settings = Object.entries(gateway.environment!).map(([name, value]) => ({ name, value: String(value), claimsDefault: defaultClaims(composeText).has(name) }));
+    expect(deployedSettingProblems("s3-gateway", settings)).toEqual([]);
   });
 
   it("sets only environment variables the processes read", () => {

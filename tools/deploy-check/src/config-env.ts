@@ -2,15 +2,17 @@ import { isDeepStrictEqual } from "node:util";
 import { describeSettings, envName, loadConfig } from "@trainfs/common";
 import { NAMENODE_ENV_PREFIX, nameNodeConfigSchema, nameNodeDefaults } from "@trainfs/namenode";
 import { DATANODE_ENV_PREFIX, dataNodeConfigSchema, dataNodeDefaults } from "@trainfs/datanode";
+import { S3_ENV_PREFIX, s3GatewayConfigSchema, s3GatewayDefaults } from "@trainfs/s3-gateway";
 
-type Role = "namenode" | "datanode";
+type Role = "namenode" | "datanode" | "s3-gateway";
 
 const roles = {
   namenode: { prefix: NAMENODE_ENV_PREFIX, schema: nameNodeConfigSchema, defaults: nameNodeDefaults as Record<string, unknown> },
   datanode: { prefix: DATANODE_ENV_PREFIX, schema: dataNodeConfigSchema, defaults: dataNodeDefaults as Record<string, unknown> },
+  "s3-gateway": { prefix: S3_ENV_PREFIX, schema: s3GatewayConfigSchema, defaults: s3GatewayDefaults as Record<string, unknown> },
 };
 
-/** The environment variables a NameNode or DataNode reads: one per config key. */
+/** The environment variables a NameNode, DataNode or S3 gateway reads: one per config key. */
 export function configEnvNames(role: Role): Set<string> {
   const { prefix, schema } = roles[role];
   return new Set(Object.keys(schema.shape).map((key) => envName(prefix, key)));

@@ -4,6 +4,7 @@ import { repoPath } from "./repo-files.js";
 import { unknownConfigEnv } from "./config-env.js";
 import { nameNodeDefaults } from "@trainfs/namenode";
 import { dataNodeDefaults } from "@trainfs/datanode";
+import { s3GatewayDefaults } from "@trainfs/s3-gateway";
 
 /** Instructions of a Dockerfile, continuation lines joined, comments dropped. */
 function instructions(app: string): Array<{ op: string; args: string }> {
@@ -60,5 +61,28 @@ describe("apps/client/Dockerfile", () => {
     ]);
     expect(args("client", "USER")).toEqual(["1000:1000"]);
     expect(args("client", "ENTRYPOINT")).toEqual(['["node", "/app/dist/main.js"]']);
+  });
+});
+
+describe("apps/s3-gateway/Dockerfile", () => {
+  it("runs the gateway as a non-root user on the same base argument, without a volume (it is stateless), and probes /healthz", () => {
+    expect(instructions("s3-gateway").slice(0, 2)).toEqual([
+      { op: "ARG", args: "BASE=node:22-slim" },
+      { op: "FROM", args: "${BASE}" },
+    ]);
+    expect(args("s3-gateway", "USER")).toEqual(["1000:1000"]);
+    expect(args("s3-gateway", "VOLUME")).toEqual([]);
+    expect(args("s3-gateway", "EXPOSE")).toEqual([String(s3GatewayDefaults.port)]);
+    const [healthcheck] = args("s3-gateway", "HEALTHCHECK");
+    expect(healthcheck).toContain(`process.env.TRAINFS_S3_PORT || ${s3GatewayDefaults.port}}/healthz`);
+    expect(args("s3-gateway", "ENTRYPOINT")).toEqual(['["node", "/app/dist/main.js"]']);
+  });
+
+  it("configures the process through its own environment variables", () => {
+    const [env] = args("s3-gateway", "ENV");
+    const names = [...env!.matchAll(/([A-Z0-9_]+)=/g)].map((m) => m[1]!);
+    expect(names).toEqual(["NODE_ENV", "TRAINFS_S3_HOST", "TRAINFS_S3_PORT"]);
+    expect(unknownConfigEnv("s3-gateway", names)).toEqual([]);
+    expect(env).toContain(`TRAINFS_S3_PORT=${s3GatewayDefaults.port}`);
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { readYamlDocuments, repoPath, yamlFilesIn } from "./repo-files.js";
 import { validateKubernetesObject } from "./kubernetes-schema.js";
 import { defaultClaims, deployedSettingProblems, unknownConfigEnv } from "./config-env.js";
+import { s3GatewayDefaults } from "@trainfs/s3-gateway";
 
 interface EnvVar {
   name: string;
@@ -38,6 +39,7 @@ function find(kind: string, name: string): K8sObject {
   return object;
 }
 function container(set: K8sObject): Container {
+  // Deployments and StatefulSets alike.
   return set.spec.template.spec.containers[0];
 }
 function env(c: Container, name: string): EnvVar | undefined {
@@ -45,12 +47,14 @@ function env(c: Container, name: string): EnvVar | undefined {
 }
 
 describe("deploy/kubernetes", () => {
-  it("holds the NameNode, DataNode and Secret manifests", () => {
+  it("holds the NameNode, DataNode, S3 gateway and Secret manifests", () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      "Deployment/trainfs-s3-gateway",
       "PodDisruptionBudget/trainfs-datanode",
       "Secret/trainfs",
       "Service/trainfs-datanode",
       "Service/trainfs-namenode",
+      "Service/trainfs-s3-gateway",
       "StatefulSet/trainfs-datanode",
       "StatefulSet/trainfs-namenode",
     ]);
@@ -133,11 +137,36 @@ describe("deploy/kubernetes", () => {
     fromSecret(namenode, "TRAINFS_NAMENODE_API_TOKENS");
   });
 
+  it("runs the S3 gateway as a Deployment behind a Service, on the NameNode's Service, with its token and key pairs from the Secret", () => {
+    const deployment = find("Deployment", "trainfs-s3-gateway");
+    expect(deployment.spec.replicas).toBeGreaterThan(1);
+    const c = container(deployment);
+    const service = find("Service", "trainfs-s3-gateway");
+    expect(deployment.spec.template.metadata.labels).toMatchObject(service.spec.selector);
+    expect(service.spec.ports[0].port).toBe(s3GatewayDefaults.port);
+    expect(Number(env(c, "TRAINFS_S3_PORT")?.value)).toBe(s3GatewayDefaults.port);
+    expect(env(c, "TRAINFS_S3_HOST")?.value).toBe("0.0.0.0");
+    expect(c.ports!.map((p) => p.name)).toContain(service.spec.ports[0].targetPort);
+    const namenode = find("Service", "trainfs-namenode");
+    expect(env(c, "TRAINFS_S3_NAMENODE")?.value).toBe(`http://${namenode.metadata.name}:${namenode.spec.ports[0].port}`);
+    const secret = find("Secret", "trainfs");
+    for (const name of ["TRAINFS_S3_TOKEN", "TRAINFS_S3_CREDENTIALS"]) {
+      const ref = env(c, name)?.valueFrom?.secretKeyRef;
+      expect(ref?.name, name).toBe(secret.metadata.name);
+      expect(Object.keys(secret.stringData!)).toContain(ref!.key);
+    }
+    expect(c.readinessProbe?.httpGet?.path).toBe("/readyz");
+    expect(c.livenessProbe?.httpGet?.path).toBe("/healthz");
+    expect(deployment.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+  });
+
   it("sets only environment variables the processes read", () => {
     const namenode = container(find("StatefulSet", "trainfs-namenode"));
     const datanode = container(find("StatefulSet", "trainfs-datanode"));
+    const gateway = container(find("Deployment", "trainfs-s3-gateway"));
     expect(unknownConfigEnv("namenode", namenode.env!.map((e) => e.name))).toEqual([]);
     expect(unknownConfigEnv("datanode", datanode.env!.map((e) => e.name))).toEqual([]);
+    expect(unknownConfigEnv("s3-gateway", gateway.env!.map((e) => e.name))).toEqual([]);
     expect(unknownConfigEnv("datanode", ["TRAINFS_DATANODE_ADVERTISE_ADRESS"])).toEqual(["TRAINFS_DATANODE_ADVERTISE_ADRESS"]);
   });
 
@@ -146,6 +175,7 @@ describe("deploy/kubernetes", () => {
     const settings = (c: Container) => c.env!.map((e) => ({ name: e.name, value: e.value, claimsDefault: claims.has(e.name) }));
     expect(deployedSettingProblems("namenode", settings(container(find("StatefulSet", "trainfs-namenode"))))).toEqual([]);
     expect(deployedSettingProblems("datanode", settings(container(find("StatefulSet", "trainfs-datanode"))))).toEqual([]);
+    expect(deployedSettingProblems("s3-gateway", settings(container(find("Deployment", "trainfs-s3-gateway"))))).toEqual([]);
   });
 
   it("runs both as a non-root user that owns the volume", () => {

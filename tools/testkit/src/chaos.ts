@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { ClientService } from "@trainfs/proto";
 import { RpcClients } from "@trainfs/common";
 import { MiniCluster, generateSecurity } from "./mini-cluster.js";
 import { generateTls } from "./tls-files.js";
+import { startS3Gateway } from "./s3-gateway.js";
 
 export interface ChaosOptions {
   seed: number;
@@ -25,7 +27,15 @@ export interface ChaosResult {
   /** The addresses the cluster served at (https with `tls`). */
   addresses: string[];
   violations: string[];
-  stats: { puts: number; failedPuts: number; gets: number; deletes: number; faults: string[] };
+  stats: {
+    puts: number;
+    failedPuts: number;
+    gets: number;
+    deletes: number;
+    /** The S3 client's calls, through a gateway process. */
+    s3: { puts: number; failedPuts: number; gets: number; deletes: number };
+    faults: string[];
+  };
 }
 
 /** A small seeded PRNG (mulberry32), so a failing schedule can be replayed. */
@@ -46,18 +56,21 @@ const HEARTBEAT_TIMEOUT_MS = 1500;
 /**
  * Real processes under a seeded random schedule of faults (SIGKILL and
  * restart of DataNodes and of the NameNode, SIGSTOP/SIGCONT of DataNodes)
- * while two clients put, get and delete files of varied sizes. At the end the
+ * while two clients put, get and delete files of varied sizes, and a third
+ * does the same through an S3 gateway (a process of its own, with the AWS
+ * SDK's default settings: CRC32 trailers, retries). At the end the
  * cluster is made whole and the invariants are checked: every confirmed file
  * reads back with its sha256, replication is back to target, no disk holds a
  * chunk the metadata does not account for, deleted files stay deleted, a
- * failed put never shows wrong content; along the way, the NameNode stops
+ * failed put never shows wrong content, every acknowledged S3 PUT reads back
+ * through the gateway byte for byte and every deleted key stays gone; along the way, the NameNode stops
  * offering a killed node's replicas within the heartbeat timeout.
  */
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const random = prng(o.seed);
   const log = o.log ?? (() => {});
   const violations: string[] = [];
-  const stats: ChaosResult["stats"] = { puts: 0, failedPuts: 0, gets: 0, deletes: 0, faults: [] };
+  const stats: ChaosResult["stats"] = { puts: 0, failedPuts: 0, gets: 0, deletes: 0, s3: { puts: 0, failedPuts: 0, gets: 0, deletes: 0 }, faults: [] };
   const n = o.dataNodes ?? 4;
   const chunkSize = o.chunkSize ?? SMALL_CHUNK;
   // As in production: DataNodes authenticated, chunk access tokens, an API token.
@@ -77,6 +90,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   });
   const ca = tls?.ca;
   const addresses = [c.nameNodeAddress, ...c.dataNodeAddresses()];
+  // The gateway itself serves plain HTTP on loopback; with TLS it trusts the cluster's CA.
+  const gateway = await startS3Gateway(c, { mode: "process", config: { chunkSize, ...(tls ? { tlsCaFile: tls.certFile } : {}) } }).catch(async (err: unknown) => {
+    await c.shutdown();
+    throw err;
+  });
+  const S3_BUCKET = "chaos-s3";
+  const s3Confirmed = new Map<string, string>(); // key → sha256 of an acknowledged PUT
+  const s3Deleted = new Set<string>();
   const confirmed = new Map<string, string>(); // path → sha256
   const deleted = new Set<string>();
   const failed = new Map<string, string>(); // path → sha256 of what a failed put tried to write
@@ -131,6 +152,64 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     fs.close();
   };
 
+  /** Puts, gets and deletes through the gateway; the bucket is made before the faults start. */
+  const s3Worker = async () => {
+    // Its own draws, so that the faults and the other clients keep the schedule their seed gives them.
+    const random = prng(o.seed ^ 0x53330000);
+    const s3 = new S3Client({
+      endpoint: gateway.address,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: gateway.credentials[0]!.accessKeyId, secretAccessKey: gateway.credentials[0]!.secretAccessKey },
+      // A call stuck on a stopped DataNode gives up, as the SDK clients' idle timeout does.
+      requestHandler: { requestTimeout: 15_000, connectionTimeout: 3000 },
+    });
+    let next = 0;
+    while (!stop) {
+      const r = random();
+      try {
+        if (r < 0.55 || s3Confirmed.size < 3) {
+          const key = `objects/k${next++}`;
+          const data = randomBytes(Math.floor(random() * 10 * chunkSize));
+          const sha = createHash("sha256").update(data).digest("hex");
+          stats.s3.puts++;
+          try {
+            await s3.send(new PutObjectCommand({ Bucket: S3_BUCKET, Key: key, Body: data }));
+            s3Confirmed.set(key, sha);
+          } catch {
+            stats.s3.failedPuts++;
+            failed.set(`/${S3_BUCKET}/${key}`, sha);
+          }
+        } else if (r < 0.85) {
+          const keys = [...s3Confirmed.keys()];
+          const key = keys[Math.floor(random() * keys.length)]!;
+          stats.s3.gets++;
+          const got = await s3
+            .send(new GetObjectCommand({ Bucket: S3_BUCKET, Key: key }))
+            .then(async (res) => Buffer.from(await res.Body!.transformToByteArray()))
+            .catch(() => undefined);
+          if (got && s3Confirmed.has(key) && createHash("sha256").update(got).digest("hex") !== s3Confirmed.get(key)) {
+            violations.push(`s3://${S3_BUCKET}/${key} read back wrong bytes through the gateway during chaos`);
+          }
+        } else {
+          const keys = [...s3Confirmed.keys()];
+          const key = keys[Math.floor(random() * keys.length)]!;
+          s3Confirmed.delete(key);
+          try {
+            await s3.send(new DeleteObjectCommand({ Bucket: S3_BUCKET, Key: key }));
+            s3Deleted.add(key);
+            stats.s3.deletes++;
+          } catch {
+            // Unknown outcome: whether it went is not checked.
+          }
+        }
+      } catch {
+        // Faults make calls fail; invariants are checked at the end.
+      }
+    }
+    s3.destroy();
+  };
+
   const rpc = new RpcClients({ token: security.clientToken, ca: ca === undefined ? undefined : Buffer.from(ca) });
   const faults = async () => {
     while (Date.now() < deadline) {
@@ -182,7 +261,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   };
 
   try {
-    const workers = [client(1), client(2)];
+    await c.client({ ca }).mkdir(`/${S3_BUCKET}`);
+    const workers = [client(1), client(2), s3Worker()];
     await faults();
     stop = true;
     await Promise.all(workers);
@@ -212,6 +292,29 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       else if (createHash("sha256").update(got).digest("hex") !== sha) violations.push(`confirmed ${path} reads back wrong bytes`);
     }
     for (const path of deleted) if (await fs.exists(path)) violations.push(`deleted ${path} reappeared`);
+    // Every acknowledged S3 PUT, through the gateway (which lived through the faults).
+    const s3 = new S3Client({
+      endpoint: gateway.address,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: gateway.credentials[0]!.accessKeyId, secretAccessKey: gateway.credentials[0]!.secretAccessKey },
+    });
+    for (const [key, sha] of s3Confirmed) {
+      const got = await s3
+        .send(new GetObjectCommand({ Bucket: S3_BUCKET, Key: key }))
+        .then(async (res) => Buffer.from(await res.Body!.transformToByteArray()))
+        .catch((e: Error) => e);
+      if (got instanceof Error) violations.push(`acknowledged s3://${S3_BUCKET}/${key} cannot be read through the gateway: ${got.name}: ${got.message}`);
+      else if (createHash("sha256").update(got).digest("hex") !== sha) violations.push(`acknowledged s3://${S3_BUCKET}/${key} reads back wrong bytes through the gateway`);
+    }
+    for (const key of s3Deleted) {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: S3_BUCKET, Key: key })).then(
+        () => "present",
+        (e: Error & { $metadata?: { httpStatusCode?: number } }) => (e.$metadata?.httpStatusCode === 404 ? "absent" : `${e.name}: ${e.message}`),
+      );
+      if (head !== "absent") violations.push(`deleted s3://${S3_BUCKET}/${key}: HeadObject says ${head}`);
+    }
+    s3.destroy();
     for (const [path, sha] of failed) {
       const got = await fs.readFile(path).catch(() => undefined);
       if (got && sha !== "deleted-or-not" && createHash("sha256").update(got).digest("hex") !== sha) {
@@ -222,6 +325,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   } finally {
     stop = true;
     rpc.close();
+    await gateway.stop();
     await c.shutdown();
   }
   return { seed: o.seed, addresses, violations, stats };

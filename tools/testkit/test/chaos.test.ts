@@ -7,6 +7,9 @@ describe("chaos", () => {
     const result = await runChaos({ seed: 20261128, durationMs: 40_000 });
     expect(result.stats.faults.length).toBeGreaterThan(10);
     expect(result.stats.puts).toBeGreaterThan(50);
+    // The S3 client put and got through the gateway under the same faults.
+    expect(result.stats.s3.puts).toBeGreaterThan(20);
+    expect(result.stats.s3.gets).toBeGreaterThan(5);
     expect(result.violations).toEqual([]);
   }, 240_000);
 
