@@ -133,9 +133,11 @@ export class ChunkStore {
   /**
    * The filesystem holding the data directory (its st_dev): DataNodes of one
    * host that report the same id share one disk, which the NameNode then
-   * counts once. statfs's figures cannot tell two equal disks apart.
+   * counts once. statfs's figures cannot tell two equal disks apart. A
+   * store capped by the `capacity` setting reports none: its cap is its own.
    */
   async diskId(): Promise<string> {
+    if (this.capacityLimit !== undefined) return "";
     this.diskIdValue ??= String((await stat(this.dir)).dev);
     return this.diskIdValue;
   }

@@ -68,9 +68,11 @@ export class AccessPolicy {
    * this RPC; returns the caller's name for the audit log (a token's name,
    * "anonymous" where no token is needed).
    */
-  authorize(method: DescMethod, headers: Headers): string {
+  authorize(method: DescMethod, headers: Headers, nameCaller: (name: string) => void = () => {}): string {
     const audience = audienceOf(method.parent);
     const { caller, name } = this.identify(headers, audience);
+    // Named before any refusal, so that the audit log says who was refused.
+    nameCaller(name);
     if (audience === "datanodes") {
       if (!this.credential || caller === "datanode") return name;
       if (caller === "anonymous") throw new TrainfsError("unauthenticated", `${method.name} is for DataNodes: present the cluster's DataNode credential`);

@@ -11,7 +11,7 @@ import {
   type BalancerStatus as BalancerStatusMessage,
   type DataNodeStatus,
 } from "@trainfs/proto";
-import { safeNumber } from "@trainfs/common";
+import { TRAINFS_VERSION, safeNumber } from "@trainfs/common";
 import type { BalancerStatus } from "./chunks/balancer.js";
 import type { ChunkHealth as Health } from "./chunks/chunk-manager.js";
 import type { DataNodeView } from "./datanode-manager.js";
@@ -77,7 +77,23 @@ export function adminProtocol(p: NameNodeFacades): ServiceImpl<typeof AdminServi
           threshold: r.safeMode.threshold,
         },
         balancer: balancer(r.balancer),
+        version: TRAINFS_VERSION,
+        startedMs: BigInt(p.startedMs),
+        files: BigInt(r.files),
+        directories: BigInt(r.directories),
+        chunks: BigInt(r.chunkTotal),
+        space: {
+          capacityBytes: BigInt(r.space.capacityBytes),
+          dfsUsedBytes: BigInt(r.space.dfsUsedBytes),
+          nonDfsUsedBytes: BigInt(r.space.nonDfsUsedBytes),
+          freeBytes: BigInt(r.space.freeBytes),
+        },
+        replicationBlocked: r.replicationBlocked,
       };
+    },
+
+    async clusterHistory(req) {
+      return p.history.read(safeNumber(req.sinceMs, "since_ms"));
     },
 
     async fsck(req) {

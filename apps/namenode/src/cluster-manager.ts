@@ -1,7 +1,7 @@
 import { TrainfsError } from "@trainfs/common";
 import type { BalancerStatus } from "./chunks/balancer.js";
 import type { ChunkManager, HeartbeatWork } from "./chunks/chunk-manager.js";
-import type { DataNodeManager, DataNodeView } from "./datanode-manager.js";
+import { clusterSpace, type ClusterSpace, type DataNodeManager, type DataNodeView } from "./datanode-manager.js";
 import type { MetadataStore } from "./metadata-store.js";
 import type { SafeMode, SafeModeStatus } from "./safe-mode.js";
 
@@ -10,6 +10,9 @@ export interface DataNodeSpace {
   freeBytes: number;
   usedBytes: number;
   chunkCount: number;
+  diskId?: string;
+  bytesReadTotal?: number;
+  bytesWrittenTotal?: number;
 }
 
 export interface ClusterReport {
@@ -18,6 +21,11 @@ export interface ClusterReport {
   chunks: ReturnType<ChunkManager["counts"]>;
   safeMode: SafeModeStatus;
   balancer: BalancerStatus;
+  files: number;
+  directories: number;
+  chunkTotal: number;
+  space: ClusterSpace;
+  replicationBlocked: string;
 }
 
 /** DataNode ids are signed into chunk tokens and travel in headers: a safe alphabet only. */
@@ -66,9 +74,15 @@ export class ClusterManager {
   }
 
   report(): ClusterReport {
+    const datanodes = this.datanodes.all();
     return {
       clusterId: this.store.clusterId,
-      datanodes: this.datanodes.all(),
+      datanodes,
+      files: this.store.fileCount(),
+      directories: this.store.directoryCount(),
+      chunkTotal: this.store.chunkCount(),
+      space: clusterSpace(datanodes),
+      replicationBlocked: this.chunks.replicationBlocked(),
       chunks: this.chunks.counts(),
       safeMode: this.safeMode.status(),
       balancer: this.chunks.balancer.status(),

@@ -1,4 +1,11 @@
-import { AdminState, DataNodeState, type BalancerStatus as BalancerStatusMessage, type ClusterStatusResponse, type DataNodeStatus as DataNodeStatusMessage } from "@trainfs/proto";
+import {
+  AdminState,
+  DataNodeState,
+  type BalancerStatus as BalancerStatusMessage,
+  type ClusterHistoryResponse,
+  type ClusterStatusResponse,
+  type DataNodeStatus as DataNodeStatusMessage,
+} from "@trainfs/proto";
 
 export interface DataNodeStatus {
   id: string;
@@ -28,6 +35,58 @@ export interface ClusterStatus {
   /** Chunks whose replicas break the placement policy (all in one zone while several are alive). */
   misplacedChunks: number;
   balancer: BalancerStatus;
+  /** The NameNode's release and when it started (Unix ms). */
+  version: string;
+  startedMs: number;
+  /** Complete files, directories (the root included) and chunks (files and writes in progress). */
+  files: number;
+  directories: number;
+  chunks: number;
+  /** The live DataNodes' space, each disk counted once where nodes share one. */
+  space: { capacityBytes: number; dfsUsedBytes: number; nonDfsUsedBytes: number; freeBytes: number };
+  /** Why under-replicated chunks wait with no copy planned ("needs 3 live DataNodes in service, 2 are"); "" when none do. */
+  replicationBlocked: string;
+}
+
+/** The NameNode's recent samples, oldest first; NaN where a value was unknown. */
+export interface ClusterHistory {
+  stepMs: number;
+  timesMs: number[];
+  capacityBytes: number[];
+  dfsUsedBytes: number[];
+  freeBytes: number[];
+  readBytesPerSecond: number[];
+  writeBytesPerSecond: number[];
+  rpcPerSecond: number[];
+  rpcMeanMs: number[];
+  underReplicatedChunks: number[];
+  missingChunks: number[];
+  corruptReplicas: number[];
+  datanodes: Array<{ id: string; address: string; readBytesPerSecond: number[]; writeBytesPerSecond: number[]; heartbeatAgeSeconds: number[] }>;
+}
+
+export function toClusterHistory(r: ClusterHistoryResponse): ClusterHistory {
+  return {
+    stepMs: r.stepMs,
+    timesMs: r.timesMs.map(Number),
+    capacityBytes: r.capacityBytes,
+    dfsUsedBytes: r.dfsUsedBytes,
+    freeBytes: r.freeBytes,
+    readBytesPerSecond: r.readBytesPerSecond,
+    writeBytesPerSecond: r.writeBytesPerSecond,
+    rpcPerSecond: r.rpcPerSecond,
+    rpcMeanMs: r.rpcMeanMs,
+    underReplicatedChunks: r.underReplicatedChunks,
+    missingChunks: r.missingChunks,
+    corruptReplicas: r.corruptReplicas,
+    datanodes: r.datanodes.map((n) => ({
+      id: n.datanodeId,
+      address: n.address,
+      readBytesPerSecond: n.readBytesPerSecond,
+      writeBytesPerSecond: n.writeBytesPerSecond,
+      heartbeatAgeSeconds: n.heartbeatAgeSeconds,
+    })),
+  };
 }
 
 /** The balancer's run: moves replicas from the fullest DataNodes to the emptiest. */
@@ -95,5 +154,17 @@ export function toClusterStatus(r: ClusterStatusResponse): ClusterStatus {
     },
     misplacedChunks: Number(r.misplacedChunks),
     balancer: toBalancerStatus(r.balancer),
+    version: r.version,
+    startedMs: Number(r.startedMs),
+    files: Number(r.files),
+    directories: Number(r.directories),
+    chunks: Number(r.chunks),
+    space: {
+      capacityBytes: Number(r.space?.capacityBytes ?? 0),
+      dfsUsedBytes: Number(r.space?.dfsUsedBytes ?? 0),
+      nonDfsUsedBytes: Number(r.space?.nonDfsUsedBytes ?? 0),
+      freeBytes: Number(r.space?.freeBytes ?? 0),
+    },
+    replicationBlocked: r.replicationBlocked,
   };
 }

@@ -47,6 +47,20 @@ export class Metrics {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
+  /** A counter whose total(s) `read` gives at each scrape, from a tally the role keeps. */
+  counterFrom(name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, total: number) => void) => void): Counter<string> {
+    return new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        read((labels, total) => this.inc(labels, total));
+      },
+    });
+  }
+
   /** A gauge whose value(s) `read` sets at each scrape. */
   gauge(name: string, help: string, labelNames: string[], read: (g: Gauge<string>) => void | Promise<void>): Gauge<string> {
     return new Gauge({

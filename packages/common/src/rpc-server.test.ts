@@ -116,7 +116,7 @@ describe("rpc server", () => {
     const seen: string[] = [];
     const s = await startRpcServer({
       host: "127.0.0.1", port: 0, logger, metrics,
-      authorize: () => "alice",
+      authorize: (_method, _headers, nameCaller) => nameCaller("alice"),
       routes: (r) => r.service(ClientService, {
         async stat(req, ctx) {
           seen.push(`${ctx.values.get(callerNameKey)}@${ctx.values.get(clientAddressKey)}`);

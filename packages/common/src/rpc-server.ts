@@ -36,8 +36,12 @@ export interface RpcServerOptions {
    * (unauthenticated, permission_denied) to refuse. Health and metrics
    * endpoints are not RPCs.
    */
-  authorize?: (method: DescMethod, headers: Headers) => string | void;
-  /** Interceptors run after authorization, closest to the handlers (the NameNode's audit log). */
+  authorize?: (method: DescMethod, headers: Headers, nameCaller: (name: string) => void) => void;
+  /**
+   * Interceptors run just before authorization, so that they see refused
+   * calls too, with the caller's name once `authorize` gave it (the
+   * NameNode's audit log).
+   */
   interceptors?: readonly Interceptor[];
   /** Serve TLS only (HTTP/2 and HTTP/1.1 chosen by ALPN) instead of cleartext. */
   tls?: ServerTls | undefined;
@@ -100,8 +104,8 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       requestIdServerInterceptor(),
       ...(options.metrics ? [options.metrics.interceptor()] : []),
       onCallEnd(logCall),
-      ...(options.authorize ? [authorizeInterceptor(options.authorize)] : []),
       ...(options.interceptors ?? []),
+      ...(options.authorize ? [authorizeInterceptor(options.authorize)] : []),
     ],
     contextValues: (req) => {
       const values = createContextValues();
@@ -271,8 +275,7 @@ function callLogger(logger: Logger, quiet: ReadonlySet<string>): CallObserver {
 
 function authorizeInterceptor(authorize: NonNullable<RpcServerOptions["authorize"]>): Interceptor {
   return (next) => (req) => {
-    const name = authorize(req.method, req.header);
-    if (name) req.contextValues.set(callerNameKey, name);
+    authorize(req.method, req.header, (name) => req.contextValues.set(callerNameKey, name));
     return next(req);
   };
 }
