@@ -84,7 +84,7 @@ export const nameNodeConfigSchema = z
     }),
     apiTokens: configFields.apiTokens().optional().meta({
       description: "client tokens, `rw:<token>` or `ro:<token>` (16 characters or more), comma-separated (prefer the environment or the config file)",
-      details: "A JSON array in the config file. Unset, clients need no token.",
+      details: "`rw:<name>:<token>` names a token for the audit log (name: 1 to 64 of `[A-Za-z0-9._-]`); an unnamed one is logged as `rw-`/`ro-` and 8 hex digits of its SHA-256. A JSON array in the config file. Unset, clients need no token.",
     }),
     chunkTokenTtlMs: configFields.milliseconds().default(60 * 60 * 1000).meta({
       description: "how long a chunk access token given with PutFile, GetFile or a replication task stays valid",
