@@ -19,6 +19,8 @@ export interface DataNodeMetrics {
   fsyncSeconds: { observe(seconds: number): void };
   /** Reports the part uploads open at each scrape. */
   trackPartUploads(uploads: { openCount: number }): void;
+  /** Reports how far behind its period the scrubber is at each scrape. */
+  trackScrubber(scrubber: { overdueSeconds: number }, periodMs: number): void;
   /** Reports the stored chunks not yet reported to the NameNode at each scrape. */
   trackReports(link: { pendingReports: number }): void;
 }
@@ -62,5 +64,20 @@ export function dataNodeMetrics(store: ChunkStore, tasks: TaskStore): DataNodeMe
     [],
     (g) => g.set(reports?.pendingReports ?? 0),
   );
-  return { metrics: m, ...counters, trackPartUploads: (u) => (partUploads = u), trackReports: (l) => (reports = l) };
+  let scrubber: { overdueSeconds: number } | undefined;
+  let scrubPeriodMs = 0;
+  m.gauge(
+    "trainfs_scrub_overdue_seconds",
+    "How long past its due time the oldest chunk not yet re-verified is; 0 while the scrubber keeps to its period.",
+    [],
+    (g) => g.set(scrubber?.overdueSeconds ?? 0),
+  );
+  m.gauge("trainfs_scrub_period_seconds", "The scrubber's period: every chunk is re-verified once per period.", [], (g) => g.set(scrubPeriodMs / 1000));
+  return {
+    metrics: m,
+    ...counters,
+    trackPartUploads: (u) => (partUploads = u),
+    trackReports: (l) => (reports = l),
+    trackScrubber: (s, periodMs) => ((scrubber = s), (scrubPeriodMs = periodMs)),
+  };
 }

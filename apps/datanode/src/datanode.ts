@@ -104,6 +104,7 @@ export class DataNode {
       trash.resume();
       replicator.resume();
       metrics.trackReports(link);
+      metrics.trackScrubber(scrubber, config.scrubPeriodMs);
       link.start();
       scrubber.start();
       logger.info({ datanodeId: self.id, address: self.address, dataDir: config.dataDir, namenode: config.namenode }, "DataNode listening");
