@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to the whole test suite: set-up, protobuf
 # lint and generation, build, type checks and every package's tests (the
-# console's in Debian's headless chromium, installed here when missing), then
+# console's in Debian's headless chromium and the alert rules with promtool,
+# both installed here when missing), then
 # the container images built and smoke-tested (scripts/containers/ci.sh; it
 # skips, saying why, where the host cannot run containers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 bash scripts/ensure-chromium.sh
+bash scripts/ensure-promtool.sh
 export TURBO_TELEMETRY_DISABLED=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
