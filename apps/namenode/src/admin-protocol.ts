@@ -46,6 +46,7 @@ export function adminProtocol(p: NameNodeFacades): ServiceImpl<typeof AdminServi
       chunkCount: n.chunkCount,
       millisSinceHeartbeat: BigInt(n.lastHeartbeatMs ? Math.max(0, p.now() - n.lastHeartbeatMs) : 0),
       neverHeard: n.lastHeartbeatMs === 0,
+      diskId: n.diskId,
     });
   const balancer = (b: BalancerStatus): BalancerStatusMessage =>
     create(BalancerStatusSchema, {

@@ -20,6 +20,8 @@ export interface DataNodeStatus {
   chunkCount: number;
   /** Seconds since the last heartbeat; null if never heard from since the NameNode started. */
   secondsSinceHeartbeat: number | null;
+  /** The filesystem of its data directory; nodes of one host with the same id share a disk ("" if unknown). */
+  diskId: string;
 }
 
 export interface ClusterStatus {
@@ -134,6 +136,7 @@ export function toDataNodeStatus(n: DataNodeStatusMessage): DataNodeStatus {
     freeBytes: Number(n.freeBytes),
     chunkCount: n.chunkCount,
     secondsSinceHeartbeat: n.neverHeard ? null : Number(n.millisSinceHeartbeat) / 1000,
+    diskId: n.diskId,
   };
 }
 
