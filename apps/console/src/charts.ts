@@ -153,7 +153,7 @@ export class Charts {
           ],
           axes: [
             {},
-            { values: (_u, vals) => vals.map((v) => formatValue(spec.unit, v)), size: 70 },
+            { values: (_u, vals) => vals.map((v) => formatValue(spec.unit, v)), size: 92 },
             ...(spec.right ? [{ scale: "right", side: 1 as const, values: (_u: uPlot, vals: number[]) => vals.map((v) => formatValue(spec.right!.unit, v)), size: 60 }] : []),
           ],
           legend: { live: true },

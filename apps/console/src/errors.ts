@@ -28,7 +28,8 @@ const NETWORK = /failed to fetch|networkerror|network error|load failed|fetch fa
 export function describeError(err: unknown, action?: string, hasToken = true): Described {
   const { code, message } = parts(err);
   const doing = action ? ` ${action}` : "";
-  if ((code === "unavailable" || code === "unknown" || code === "") && NETWORK.test(message)) {
+  // The browser's own words for a connection that failed; whatever code the SDK gave it (Connect maps a fetch's TypeError to unknown).
+  if (NETWORK.test(message)) {
     return { text: `The NameNode cannot be reached: the browser could not connect to it${action ? ` while ${action}` : ""}. Check that it runs and that this page's address is its own.`, unreachable: true, needsToken: false };
   }
   if (code === "unauthenticated") {

@@ -162,6 +162,7 @@ export class Transfers {
     });
   }
 
+  /** Updates a row in place (its cancel button stays the same element, so a click never misses it). */
   private draw(t: Transfer): void {
     const { rate, etaSeconds } = rateAndEta(t.samples, t.done, t.total);
     const share = t.total > 0 ? t.done / t.total : t.state === "done" ? 1 : 0;
@@ -175,23 +176,27 @@ export class Transfers {
             : t.state === "cancelled"
               ? "cancelled"
               : t.message;
+    if (!t.row.firstChild) {
+      const cancel = button("Cancel", "cancel", () => {
+        t.abort.abort(new DOMException("cancelled by the user", "AbortError"));
+        if (t.state === "queued") {
+          t.state = "cancelled";
+          this.draw(t);
+        }
+      });
+      t.row.append(
+        el("span", { class: "transfer-kind" }, t.kind === "upload" ? "↑" : "↓"),
+        el("span", { class: "transfer-path", title: t.path }, t.path),
+        el("progress", { max: "1", value: "0", "data-testid": "transfer-progress" }),
+        el("span", { class: "transfer-detail", "data-testid": "transfer-detail" }),
+        cancel,
+      );
+    }
     t.row.setAttribute("data-state", t.state);
-    t.row.replaceChildren(
-      el("span", { class: "transfer-kind" }, t.kind === "upload" ? "↑" : "↓"),
-      el("span", { class: "transfer-path", title: t.path }, t.path),
-      el("progress", { max: "1", value: String(share), "data-testid": "transfer-progress" }),
-      el("span", { class: `transfer-detail ${t.state}`, "data-testid": "transfer-detail" }, detail),
-      ...(t.state === "queued" || t.state === "running"
-        ? [
-            button("Cancel", "cancel", () => {
-              t.abort.abort(new DOMException("cancelled by the user", "AbortError"));
-              if (t.state === "queued") {
-                t.state = "cancelled";
-                this.draw(t);
-              }
-            }),
-          ]
-        : []),
-    );
+    (t.row.querySelector("progress") as HTMLProgressElement).value = share;
+    const text = t.row.querySelector(".transfer-detail")!;
+    text.className = `transfer-detail ${t.state}`;
+    text.textContent = detail;
+    (t.row.querySelector("[data-testid=cancel]") as HTMLElement).hidden = !(t.state === "queued" || t.state === "running");
   }
 }

@@ -36,7 +36,7 @@ describe("the audit log", () => {
     const deleted = lines.filter((l) => l.op === "delete" && l.path === "/x");
     expect(deleted).toHaveLength(1);
     expect(deleted[0]).toMatchObject({ user: "alice", client: "127.0.0.1", result: "ok" });
-    expect(Date.parse(deleted[0]!.time)).toBeGreaterThanOrEqual(before - 5);
+    expect(Date.parse(deleted[0]!.time!)).toBeGreaterThanOrEqual(before - 5);
     expect(lines).toContainEqual(expect.objectContaining({ op: "create", path: "/x", user: "alice", result: "ok" }));
     expect(lines).toContainEqual(expect.objectContaining({ op: "confirm", path: "/x", result: "ok" }));
     expect(lines).toContainEqual(expect.objectContaining({ op: "rename", path: "/d", dst: "/e", result: "ok" }));
