@@ -64,7 +64,11 @@ export class Transfers {
       }
       this.redraw();
     });
-    this.element = el("aside", { class: "transfers", "data-testid": "transfers", hidden: "" }, el("div", { class: "transfers-head" }, el("strong", {}, "Transfers"), clear), this.list);
+    const fold = button("Hide", "fold-transfers", () => {
+      this.list.hidden = !this.list.hidden;
+      fold.textContent = this.list.hidden ? `Show (${this.items.length})` : "Hide";
+    });
+    this.element = el("aside", { class: "transfers", "data-testid": "transfers", hidden: "" }, el("div", { class: "transfers-head" }, el("strong", {}, "Transfers"), el("span", {}, clear, " ", fold)), this.list);
   }
 
   /** Queues an upload of `file` to `path`. */

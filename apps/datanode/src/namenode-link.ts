@@ -200,6 +200,7 @@ export class NameNodeLink {
         freeBytes: BigInt(space.freeBytes),
         clusterId: this.identity.clusterId,
         zone: this.self.zone ?? "",
+        diskId: await this.store.diskId(),
       },
       { timeoutMs: CALL_TIMEOUT_MS, signal: this.cancel.signal },
     );

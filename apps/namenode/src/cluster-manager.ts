@@ -47,7 +47,7 @@ export class ClusterManager {
   ) {}
 
   /** A DataNode announces itself; returns the heartbeat timeout it must beat and the cluster id it must keep. */
-  async register(r: { datanodeId: string; address: string; capacityBytes: number; freeBytes: number; clusterId: string; zone: string }) {
+  async register(r: { datanodeId: string; address: string; capacityBytes: number; freeBytes: number; clusterId: string; zone: string; diskId?: string }) {
     if (!DATANODE_ID.test(r.datanodeId)) {
       throw new TrainfsError("invalid_argument", `datanode_id ${JSON.stringify(r.datanodeId.slice(0, 140))} must be 1 to 128 characters of [A-Za-z0-9_-]`);
     }
@@ -60,7 +60,7 @@ export class ClusterManager {
         `DataNode ${r.datanodeId} belongs to cluster ${r.clusterId}, but this NameNode runs cluster ${clusterId}; refusing it so that its chunks are not taken for garbage`,
       );
     }
-    await this.datanodes.register(r.datanodeId, r.address, r.capacityBytes, r.freeBytes, r.zone);
+    await this.datanodes.register(r.datanodeId, r.address, r.capacityBytes, r.freeBytes, r.zone, r.diskId);
     return { heartbeatTimeoutMs: this.datanodes.heartbeatTimeoutMs, clusterId };
   }
 

@@ -52,7 +52,7 @@ export class DataNodeManager {
     this.startedMs = now();
   }
 
-  async register(id: string, address: string, capacityBytes: number, freeBytes: number, zone = ""): Promise<void> {
+  async register(id: string, address: string, capacityBytes: number, freeBytes: number, zone = "", diskId = ""): Promise<void> {
     const nowMs = this.now();
     // A node that took over another's address (its data dir was wiped, say)
     // makes the old id dead at once: nothing can be reached there any more.
@@ -65,7 +65,7 @@ export class DataNodeManager {
     });
     this.nodes.set(id, {
       id, address, zone, capacityBytes, freeBytes, usedBytes: 0, chunkCount: 0, lastHeartbeatMs: nowMs, registeredMs: nowMs, dead: false,
-      diskId: "", bytesReadTotal: 0, bytesWrittenTotal: 0,
+      diskId, bytesReadTotal: 0, bytesWrittenTotal: 0,
     });
   }
 

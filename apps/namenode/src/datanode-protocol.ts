@@ -25,6 +25,7 @@ export function dataNodeProtocol(p: NameNodeFacades): ServiceImpl<typeof DataNod
         freeBytes: safeNumber(req.freeBytes, "free_bytes"),
         clusterId: req.clusterId,
         zone: req.zone,
+        diskId: req.diskId.slice(0, 64),
       });
     },
 

@@ -398,10 +398,12 @@ describe("web console in headless Chromium", () => {
     await eventually(async () => expect(await page.locator("[data-testid=overview]").getAttribute("class")).not.toContain("stale"));
 
     await c.waitForLiveDataNodes(4);
+    // The page too: right after the restart it showed every DataNode not heard from yet.
+    await eventually(async () => expect(await page.locator("[data-testid=alive-count]").textContent()).toBe("4 / 4"), 30_000, 250);
     const victim = c.dataNodeAddress(1);
     await c.killDataNode(1);
     await page.locator(`[data-testid=datanode][data-address='${victim}'][data-state=dead]`).waitFor({ timeout: 30_000 });
-    expect(await page.locator("[data-testid=alive-count]").textContent()).toBe("3 / 4");
+    await eventually(async () => expect(await page.locator("[data-testid=alive-count]").textContent()).toBe("3 / 4"), 30_000, 250);
     await shot(page, "11-datanode-dead");
     expect(problems).toEqual([]);
     await context.close();

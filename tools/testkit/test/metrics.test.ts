@@ -52,6 +52,12 @@ describe("/metrics", () => {
 
   it("counts files, directories and the cluster's disk once, names the build, times fsyncs, and keeps a history the console charts", async () => {
     const c = await cluster({ heartbeatIntervalMs: 100, nameNode: { historyIntervalMs: 200 } });
+    const web = new TrainfsWebClient({ namenode: c.nameNodeAddress });
+    // Rates come from the growth of each DataNode's totals between two samples: traffic starts once every node is in the history.
+    await eventually(async () => {
+      const h = await web.clusterHistory();
+      expect(h.datanodes.filter((n) => Number.isFinite(n.writeBytesPerSecond.at(-1)))).toHaveLength(3);
+    }, 10_000);
     const fs = c.client({ chunkSize: 64 * 1024 });
     await fs.writeFile("/a/b/one", Buffer.alloc(100_000, 1));
     await fs.writeFile("/a/two", Buffer.alloc(10, 2));
@@ -76,7 +82,6 @@ describe("/metrics", () => {
     });
     for (const i of [0, 1, 2]) expect(find(await scrape(c.dataNodeAddress(i)), "trainfs_datanode_fsync_seconds_count")).toBeGreaterThanOrEqual(2);
     // The history: the read and writes above show as throughput once heartbeats carried them.
-    const web = new TrainfsWebClient({ namenode: c.nameNodeAddress });
     const h = await eventually(async () => {
       const got = await web.clusterHistory();
       const written = got.writeBytesPerSecond.filter(Number.isFinite).reduce((a, b) => a + b, 0);
