@@ -54,8 +54,8 @@ try {
 
 const nn = cluster.nameNodeAddress;
 console.log(`TrainFS local cluster is up (data and logs in ${baseDir})
-  Console    ${nn}/   (open it in a browser: cluster, files, upload and download)
-  NameNode   ${nn}
+  Console    ${nn}/   (open it in a browser: cluster, charts, files, upload and download)
+  NameNode   ${nn}   (audit log: ${shortPath(join(baseDir, "namenode", "audit.log"))})
 ${Array.from({ length: count }, (_, i) => `  DataNode ${i + 1} ${cluster.dataNodeAddress(i)}`).join("\n")}
 
 Security is on: the cluster secret and an API token were made on first start
