@@ -1,6 +1,7 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import { createRequire } from "node:module";
 import { onCallEnd } from "./intercept.js";
+import { codeName } from "./rpc-server.js";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /**
@@ -86,7 +87,7 @@ export class Metrics {
     this.inFlight.inc({ method });
     return (err) => {
       this.inFlight.dec({ method });
-      const code = err === undefined ? "ok" : snake(Code[ConnectError.from(err).code] ?? "unknown");
+      const code = err === undefined ? "ok" : codeName(ConnectError.from(err).code);
       this.calls.inc({ method, code });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.latency.observe({ method }, seconds);
@@ -97,8 +98,4 @@ export class Metrics {
       return undefined;
     };
   }
-}
-
-function snake(name: string): string {
-  return name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 }

@@ -94,6 +94,10 @@ describe("/metrics", () => {
     expect(h.datanodes).toHaveLength(3);
     expect(h.capacityBytes.at(-1)).toBe(disk);
     for (const n of h.datanodes) expect(n.heartbeatAgeSeconds.filter(Number.isFinite).every((a) => a >= 0 && a < 5)).toBe(true);
+    // Only newer samples when asked; a time beyond what a number holds is refused, not crashed on.
+    const newer = await web.clusterHistory(h.timesMs.at(-2)!);
+    expect(newer.timesMs[0]).toBeGreaterThan(h.timesMs.at(-2)!);
+    await expect(web.clusterHistory(2 ** 60)).rejects.toMatchObject({ code: "invalid_argument" });
     const status = await web.clusterStatus();
     expect(status).toMatchObject({ files: 2, directories: 3, chunks: 3, replicationBlocked: "" });
     expect(status.version).toMatch(/^\d+\.\d+\.\d+/);
