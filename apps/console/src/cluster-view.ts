@@ -138,7 +138,7 @@ function render(ctx: ConsoleContext, root: HTMLElement, s: ClusterStatus, change
       card("Misplaced chunks", formatCount(s.misplacedChunks), "misplaced", s.misplacedChunks > 0),
       card("Pending replication", formatCount(s.pendingReplicationTasks), "pending-replication"),
       card("Pending trash", formatCount(s.pendingTrashTasks), "pending-trash"),
-      card("Safe mode", safeMode, "safe-mode", s.safeMode.on),
+      card("Safe mode", s.safeMode.manual ? "on: entered by an operator, the namespace is read-only" : safeMode, "safe-mode", s.safeMode.on, safeModeButton(ctx, s, changed)),
       card(
         "Balancer",
         s.balancer.running
@@ -173,6 +173,26 @@ function render(ctx: ConsoleContext, root: HTMLElement, s: ClusterStatus, change
     ),
     el("p", { class: "muted", "data-testid": "updated" }, `Updated ${clock(new Date())}; refreshes every ${REFRESH_MS / 1000} s.`),
   );
+}
+
+/** Enter or leave safe mode by hand (a read-write token's action; a read-only one is refused in words). */
+function safeModeButton(ctx: ConsoleContext, s: ClusterStatus, changed: () => void): HTMLElement {
+  const enter = !s.safeMode.on;
+  return button(enter ? "Enter safe mode" : "Leave safe mode", "safe-mode-toggle", () => {
+    const question = enter
+      ? "Enter safe mode? The namespace becomes read-only (no uploads, deletes or renames) and no replication or trash is scheduled until safe mode is left."
+      : "Leave safe mode? Replication and trash start at once.";
+    if (!window.confirm(question)) return;
+    void (async () => {
+      try {
+        const after = await track(ctx, () => ctx.client.setSafeMode(enter));
+        ctx.showNotice(after.on ? "Safe mode is on: the namespace is read-only until it is left." : "Safe mode is off.");
+        changed();
+      } catch (err) {
+        ctx.showError(err, enter ? "entering safe mode" : "leaving safe mode");
+      }
+    })();
+  });
 }
 
 function hostOf(address: string): string {

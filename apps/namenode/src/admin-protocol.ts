@@ -16,6 +16,7 @@ import type { BalancerStatus } from "./chunks/balancer.js";
 import type { ChunkHealth as Health } from "./chunks/chunk-manager.js";
 import type { DataNodeView } from "./datanode-manager.js";
 import type { NameNodeFacades } from "./namenode-facades.js";
+import type { SafeModeStatus } from "./safe-mode.js";
 import { required } from "./rpc-fields.js";
 
 const adminStates = {
@@ -48,6 +49,13 @@ export function adminProtocol(p: NameNodeFacades): ServiceImpl<typeof AdminServi
       neverHeard: n.lastHeartbeatMs === 0,
       diskId: n.diskId,
     });
+  const safeMode = (s: SafeModeStatus) => ({
+    on: s.on,
+    manual: s.manual,
+    reportedChunks: BigInt(s.reportedChunks),
+    totalChunks: BigInt(s.totalChunks),
+    threshold: s.threshold,
+  });
   const balancer = (b: BalancerStatus): BalancerStatusMessage =>
     create(BalancerStatusSchema, {
       running: b.running,
@@ -71,12 +79,7 @@ export function adminProtocol(p: NameNodeFacades): ServiceImpl<typeof AdminServi
         corruptReplicas: BigInt(r.chunks.corruptReplicas),
         pendingReplicationTasks: BigInt(r.chunks.pendingReplications),
         pendingTrashTasks: BigInt(r.chunks.pendingTrash),
-        safeMode: {
-          on: r.safeMode.on,
-          reportedChunks: BigInt(r.safeMode.reportedChunks),
-          totalChunks: BigInt(r.safeMode.totalChunks),
-          threshold: r.safeMode.threshold,
-        },
+        safeMode: safeMode(r.safeMode),
         balancer: balancer(r.balancer),
         version: TRAINFS_VERSION,
         startedMs: BigInt(p.startedMs),
@@ -143,6 +146,10 @@ export function adminProtocol(p: NameNodeFacades): ServiceImpl<typeof AdminServi
 
     async stopBalancer() {
       return { balancer: balancer(p.chunks.balancer.stop()) };
+    },
+
+    async setSafeMode(req) {
+      return { safeMode: safeMode(await p.cluster.setSafeMode(req.on)) };
     },
   };
 }

@@ -89,6 +89,13 @@ export class ClusterManager {
     };
   }
 
+  /** Enters (read-only namespace, no replication or trash) or leaves safe mode by an operator's hand. */
+  async setSafeMode(on: boolean): Promise<SafeModeStatus> {
+    if (on) this.safeMode.enter();
+    else await this.safeMode.leave();
+    return this.safeMode.status();
+  }
+
   /** Drains a live DataNode: no new chunks, and every chunk it holds copied elsewhere first. */
   async decommission(idOrAddress: string): Promise<DataNodeView> {
     const node = this.datanodes.find(idOrAddress);

@@ -6,6 +6,7 @@ import type { Logger } from "@trainfs/common";
 import { loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type RpcServer } from "@trainfs/common";
 import { AccessPolicy } from "./access-policy.js";
 import { AuditLog } from "./audit-log.js";
+import { checkSafeMode } from "./safe-mode-guard.js";
 import { adminProtocol } from "./admin-protocol.js";
 import { clientProtocol } from "./client-protocol.js";
 import type { NameNodeConfig } from "./config.js";
@@ -58,7 +59,10 @@ export class NameNode {
         ready: () => !parts.safeMode.isOn,
         metrics,
         interceptors: audit ? [audit.interceptor(now)] : [],
-        authorize: (method, headers, nameCaller) => access.authorize(method, headers, nameCaller),
+        authorize: (method, headers, nameCaller) => {
+          access.authorize(method, headers, nameCaller);
+          checkSafeMode(method, parts.safeMode.isManual);
+        },
         tls,
         corsOrigins: config.corsOrigins,
         staticDir: config.consoleDir ?? builtConsoleDir(),

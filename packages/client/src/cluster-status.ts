@@ -5,6 +5,7 @@ import {
   type ClusterHistoryResponse,
   type ClusterStatusResponse,
   type DataNodeStatus as DataNodeStatusMessage,
+  type SafeModeStatus as SafeModeStatusMessage,
 } from "@trainfs/proto";
 
 export interface DataNodeStatus {
@@ -33,7 +34,8 @@ export interface ClusterStatus {
   corruptReplicas: number;
   pendingReplicationTasks: number;
   pendingTrashTasks: number;
-  safeMode: { on: boolean; reportedChunks: number; totalChunks: number; threshold: number };
+  /** `manual`: entered by an operator (SetSafeMode), the namespace read-only until one leaves it. */
+  safeMode: SafeModeStatus;
   /** Chunks whose replicas break the placement policy (all in one zone while several are alive). */
   misplacedChunks: number;
   balancer: BalancerStatus;
@@ -48,6 +50,24 @@ export interface ClusterStatus {
   space: { capacityBytes: number; dfsUsedBytes: number; nonDfsUsedBytes: number; freeBytes: number };
   /** Why under-replicated chunks wait with no copy planned ("needs 3 live DataNodes in service, 2 are"); "" when none do. */
   replicationBlocked: string;
+}
+
+export interface SafeModeStatus {
+  on: boolean;
+  manual: boolean;
+  reportedChunks: number;
+  totalChunks: number;
+  threshold: number;
+}
+
+export function toSafeModeStatus(s: SafeModeStatusMessage | undefined): SafeModeStatus {
+  return {
+    on: s?.on ?? false,
+    manual: s?.manual ?? false,
+    reportedChunks: Number(s?.reportedChunks ?? 0),
+    totalChunks: Number(s?.totalChunks ?? 0),
+    threshold: s?.threshold ?? 0,
+  };
 }
 
 /** The NameNode's recent samples, oldest first; NaN where a value was unknown. */
@@ -149,12 +169,7 @@ export function toClusterStatus(r: ClusterStatusResponse): ClusterStatus {
     corruptReplicas: Number(r.corruptReplicas),
     pendingReplicationTasks: Number(r.pendingReplicationTasks),
     pendingTrashTasks: Number(r.pendingTrashTasks),
-    safeMode: {
-      on: r.safeMode?.on ?? false,
-      reportedChunks: Number(r.safeMode?.reportedChunks ?? 0),
-      totalChunks: Number(r.safeMode?.totalChunks ?? 0),
-      threshold: r.safeMode?.threshold ?? 0,
-    },
+    safeMode: toSafeModeStatus(r.safeMode),
     misplacedChunks: Number(r.misplacedChunks),
     balancer: toBalancerStatus(r.balancer),
     version: r.version,

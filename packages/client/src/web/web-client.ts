@@ -2,7 +2,16 @@ import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { AdminService, ClientService, DataNodeService } from "@trainfs/proto";
 import { MAX_PART_BYTES, REQUEST_ID_HEADER, TrainfsError, bearerInterceptor, newRequestId, toTrainfsError } from "@trainfs/core";
-import { toClusterHistory, toClusterStatus, toDataNodeStatus, type ClusterHistory, type ClusterStatus, type DataNodeStatus } from "../cluster-status.js";
+import {
+  toClusterHistory,
+  toClusterStatus,
+  toDataNodeStatus,
+  toSafeModeStatus,
+  type ClusterHistory,
+  type ClusterStatus,
+  type DataNodeStatus,
+  type SafeModeStatus,
+} from "../cluster-status.js";
 import { toFileStatus, type FileStatus } from "../file-status.js";
 import { toFsckReport, type FsckReport } from "../fsck.js";
 import { webReadFile, webReadStream, type WebGetOptions } from "./web-reader.js";
@@ -152,6 +161,11 @@ export class TrainfsWebClient {
   /** Drains a DataNode (by id or address); needs a read-write token. */
   async decommission(datanode: string, options: WebCallOptions = {}): Promise<DataNodeStatus> {
     return toDataNodeStatus((await this.call(() => this.admin.decommissionDataNode({ datanode }, options))).datanode!);
+  }
+
+  /** Enters safe mode by hand (the namespace read-only) or leaves it; needs a read-write token. */
+  async setSafeMode(on: boolean, options: WebCallOptions = {}): Promise<SafeModeStatus> {
+    return toSafeModeStatus((await this.call(() => this.admin.setSafeMode({ on }, options))).safeMode);
   }
 
   /** Puts a drained DataNode back in service; needs a read-write token. */
