@@ -81,6 +81,19 @@ export function adminCommands(program: Command, ctx: CliContext): void {
       }),
     );
 
+  admin
+    .command("safemode")
+    .description("enter or leave safe mode by hand, or show it: entered by an operator, the namespace is read-only and no replication or trash is scheduled until one leaves it")
+    .argument("<action>", "enter, leave or get")
+    .option("--json", "print JSON")
+    .action(async (action: string, opts: { json?: boolean }) =>
+      ctx.withClient(async (c) => {
+        if (!["enter", "leave", "get"].includes(action)) throw new TrainfsError("invalid_argument", `safemode takes enter, leave or get, not ${JSON.stringify(action)}`);
+        const s = action === "get" ? (await c.clusterStatus()).safeMode : await c.setSafeMode(action === "enter");
+        ctx.print(opts.json, s, () => (s.on ? `safe mode is ON${s.manual ? " (entered by an operator: the namespace is read-only)" : ` (startup: ${s.reportedChunks} of ${s.totalChunks} chunks reported)`}` : "safe mode is OFF"));
+      }),
+    );
+
   for (const [verb, description] of [
     ["decommission", "drain a DataNode: no new chunks, and all of its chunks copied elsewhere"],
     ["recommission", "return a draining or drained DataNode to service"],

@@ -1,84 +1,134 @@
-import type { FileStatus, TrainfsWebClient } from "@trainfs/client/web";
+import type { FileStatus } from "@trainfs/client/web";
 import { formatSize, joinPath, parentPath } from "@trainfs/core";
-import { el, formatTime } from "./format.js";
+import { track, type ConsoleContext } from "./context.js";
+import { droppedFiles, pickedFiles, type PickedFile } from "./dropped-files.js";
+import { button, el, formatTime } from "./format.js";
+import type { Transfers } from "./transfers.js";
 
-/** A directory's entries with the actions a person needs: open, upload, download, mkdir, rename, delete. */
-export function fileBrowser(client: TrainfsWebClient, root: HTMLElement, dir: string, onError: (err: unknown) => void): void {
-  const go = (path: string) => (window.location.hash = `#/files${path}`);
-  // Only the listing is refreshed after an action, so the progress of an upload stays in view.
+type SortKey = "name" | "size" | "replication" | "modified";
+
+const nameOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
+
+/** Sorts directories first, then by the key, either way. */
+export function sortEntries(entries: FileStatus[], key: SortKey, ascending: boolean): FileStatus[] {
+  const value = (f: FileStatus): number | string =>
+    key === "name" ? nameOf(f.path) : key === "size" ? f.size : key === "replication" ? f.replication : f.modificationTime.getTime();
+  return [...entries].sort((a, b) => {
+    if (a.type !== b.type) return a.type === "directory" ? -1 : 1;
+    const va = value(a);
+    const vb = value(b);
+    const c = typeof va === "string" ? va.localeCompare(vb as string) : va - (vb as number);
+    return ascending ? c : -c;
+  });
+}
+
+/**
+ * A directory's entries with what a person needs: open, details, sort,
+ * filter, select several and delete them, rename, download to disk, make a
+ * directory, and upload files and whole folders (drag them onto the page or
+ * pick them) into the transfer list, with overwrite and replication chosen
+ * for the batch.
+ */
+export function fileBrowser(ctx: ConsoleContext, transfers: Transfers, root: HTMLElement, dir: string): void {
+  let entries: FileStatus[] = [];
+  let sort: SortKey = "name";
+  let ascending = true;
+  const selected = new Set<string>();
   const reload = () => void loadListing();
-  const act = async (fn: () => Promise<unknown>) => {
+  const act = async (action: string, fn: () => Promise<unknown>) => {
     try {
-      await fn();
-      onError(undefined);
-      reload();
+      await track(ctx, fn);
+      ctx.showError(undefined);
     } catch (err) {
-      onError(err);
+      ctx.showError(err, action);
     }
+    reload();
   };
 
-  const progress = el("progress", { max: "1", value: "0", "data-testid": "progress", hidden: "" });
-  const progressText = el("span", { class: "muted", "data-testid": "progress-text" });
-  const track = (verb: string, started: number) => (done: number, total: number) => {
-    progress.hidden = false;
-    progress.value = total > 0 ? done / total : 1;
-    const secs = Math.max(0.001, (performance.now() - started) / 1000);
-    progressText.textContent = `${verb} ${formatSize(done)} of ${formatSize(total)} (${formatSize(done / secs)}/s)`;
+  // Uploads: a batch's options, then files (picked or dropped) into the transfer list.
+  const overwrite = el("input", { type: "checkbox", "data-testid": "overwrite" });
+  const replication = el(
+    "select",
+    { "data-testid": "replication", "aria-label": "replication" },
+    el("option", { value: "0" }, "default"),
+    ...[1, 2, 3, 4, 5].map((n) => el("option", { value: String(n) }, String(n))),
+  );
+  const enqueue = (files: PickedFile[]) => {
+    if (files.length === 0) return;
+    const options = { overwrite: overwrite.checked, replication: Number(replication.value) };
+    for (const f of files) transfers.upload(f.file, joinPath(dir, f.relative), options, reload);
+    ctx.showNotice(`${files.length} file${files.length === 1 ? "" : "s"} queued for upload to ${dir}.`);
   };
-
-  const fileInput = el("input", { type: "file", "data-testid": "upload-input" });
-  const uploadButton = el("button", { "data-testid": "upload" }, "Upload");
-  uploadButton.addEventListener("click", () => {
-    const file = fileInput.files?.[0];
-    if (!file) return onError(new Error("choose a file to upload first"));
-    uploadButton.disabled = true;
-    const onProgress = track("Uploaded", performance.now());
-    void act(async () => {
-      await client.put(file, joinPath(dir, file.name), { onProgress });
-      progressText.textContent = `Uploaded ${file.name} (${formatSize(file.size)})`;
-    }).finally(() => (uploadButton.disabled = false));
+  const fileInput = el("input", { type: "file", multiple: "", "data-testid": "upload-input" });
+  fileInput.addEventListener("change", () => {
+    enqueue(pickedFiles(fileInput.files));
+    fileInput.value = "";
+  });
+  const folderInput = el("input", { type: "file", webkitdirectory: "", "data-testid": "upload-folder-input" });
+  folderInput.addEventListener("change", () => {
+    enqueue(pickedFiles(folderInput.files));
+    folderInput.value = "";
   });
 
   const mkdirInput = el("input", { type: "text", placeholder: "new directory name", "data-testid": "mkdir-name" });
-  const mkdirButton = el("button", { "data-testid": "mkdir" }, "Make directory");
-  mkdirButton.addEventListener("click", () => {
+  const mkdirButton = button("Make directory", "mkdir", () => {
     const name = mkdirInput.value.trim();
-    if (name) void act(async () => {
-      await client.mkdir(joinPath(dir, name));
+    if (name) void act(`making ${joinPath(dir, name)}`, async () => {
+      await ctx.client.mkdir(joinPath(dir, name));
       mkdirInput.value = "";
     });
   });
 
-  const download = (f: FileStatus) => {
-    const onProgress = track("Downloaded", performance.now());
-    void (async () => {
-      try {
-        const blob = await client.get(f.path, { onProgress });
-        const url = URL.createObjectURL(blob);
-        const a = el("a", { href: url, download: f.path.slice(f.path.lastIndexOf("/") + 1) });
-        document.body.append(a);
-        a.click();
-        a.remove();
-        setTimeout(() => URL.revokeObjectURL(url), 60_000);
-        onError(undefined);
-      } catch (err) {
-        onError(err);
+  const filter = el("input", { type: "search", placeholder: "filter by name", "data-testid": "filter" });
+  filter.addEventListener("input", () => renderRows());
+  const deleteSelected = button("Delete selected", "delete-selected", () => {
+    const paths = [...selected];
+    if (paths.length === 0) return;
+    if (!window.confirm(`Delete ${paths.length} item(s), directories with everything under them?\n${paths.slice(0, 10).join("\n")}${paths.length > 10 ? "\n…" : ""}`)) return;
+    void act(`deleting ${paths.length} item(s)`, async () => {
+      // One at a time, so that a refusal names the item; those done stay done.
+      for (const p of paths) {
+        await ctx.client.rm(p, { recursive: true });
+        selected.delete(p);
       }
-    })();
+    });
+  });
+  const selectAll = el("input", { type: "checkbox", "data-testid": "select-all", "aria-label": "select all" });
+  selectAll.addEventListener("change", () => {
+    for (const f of visible()) selectAll.checked ? selected.add(f.path) : selected.delete(f.path);
+    renderRows();
+  });
+
+  const header = (label: string, key: SortKey) => {
+    const b = button(`${label}${sort === key ? (ascending ? " ▲" : " ▼") : ""}`, `sort-${key}`, () => {
+      ascending = sort === key ? !ascending : true;
+      sort = key;
+      renderHead();
+      renderRows();
+    }, { class: "sort" });
+    return el("th", {}, b);
   };
+  const head = el("thead");
+  const renderHead = () =>
+    head.replaceChildren(el("tr", {}, el("th", {}, selectAll), header("Name", "name"), header("Size", "size"), header("Replication", "replication"), header("Modified (UTC)", "modified"), el("th", {}, "")));
+  renderHead();
 
   const row = (f: FileStatus) => {
-    const name = f.path.slice(f.path.lastIndexOf("/") + 1);
+    const name = nameOf(f.path);
+    const check = el("input", { type: "checkbox", "data-testid": "select", "aria-label": `select ${name}` });
+    check.checked = selected.has(f.path);
+    check.addEventListener("change", () => {
+      check.checked ? selected.add(f.path) : selected.delete(f.path);
+      updateSelection();
+    });
     const nameCell =
-      f.type === "directory" ? el("a", { href: `#/files${f.path}`, "data-testid": "open" }, `${name}/`) : el("span", {}, name);
-    const button = (label: string, id: string, onClick: () => void) => {
-      const b = el("button", { "data-testid": id }, label);
-      b.addEventListener("click", onClick);
-      return b;
-    };
+      f.type === "directory"
+        ? el("a", { href: `#/files${f.path}`, "data-testid": "open" }, `${name}/`)
+        : el("a", { href: `#/file${f.path}`, "data-testid": "details" }, name);
     return el(
       "tr",
-      { "data-testid": "entry", "data-name": name, "data-type": f.type },
+      { "data-testid": "entry", "data-name": name, "data-type": f.type, "data-size": String(f.size) },
+      el("td", {}, check),
       el("td", {}, nameCell),
       el("td", { "data-testid": "size" }, f.type === "directory" ? "" : formatSize(f.size)),
       el("td", {}, f.type === "directory" ? "" : String(f.replication)),
@@ -86,18 +136,37 @@ export function fileBrowser(client: TrainfsWebClient, root: HTMLElement, dir: st
       el(
         "td",
         { class: "actions" },
-        ...(f.type === "file" ? [button("Download", "download", () => download(f))] : []),
+        ...(f.type === "file" ? [button("Download", "download", () => transfers.download(f.path, f.size))] : []),
         button("Rename", "rename", () => {
           const to = window.prompt(`Rename ${f.path} to`, f.path);
-          if (to && to !== f.path) void act(() => client.rename(f.path, to.startsWith("/") ? to : joinPath(dir, to)));
+          if (to && to !== f.path) void act(`renaming ${f.path}`, () => ctx.client.rename(f.path, to.startsWith("/") ? to : joinPath(dir, to)));
         }),
         button("Delete", "delete", () => {
           if (window.confirm(`Delete ${f.path}${f.type === "directory" ? " and everything under it" : ""}?`)) {
-            void act(() => client.rm(f.path, { recursive: true }));
+            void act(`deleting ${f.path}`, () => ctx.client.rm(f.path, { recursive: true }));
           }
         }),
       ),
     );
+  };
+
+  const visible = () => {
+    const q = filter.value.trim().toLowerCase();
+    return sortEntries(entries, sort, ascending).filter((f) => !q || nameOf(f.path).toLowerCase().includes(q));
+  };
+  const body = el("tbody", {}, el("tr", {}, el("td", { colspan: "6" }, "Loading…")));
+  const updateSelection = () => {
+    deleteSelected.disabled = selected.size === 0;
+    deleteSelected.textContent = selected.size ? `Delete selected (${selected.size})` : "Delete selected";
+    const shown = visible();
+    selectAll.checked = shown.length > 0 && shown.every((f) => selected.has(f.path));
+  };
+  const renderRows = () => {
+    const shown = visible();
+    const up = dir === "/" ? [] : [el("tr", {}, el("td", {}), el("td", { colspan: "5" }, el("a", { href: `#/files${parentPath(dir)}` }, "..")))];
+    body.replaceChildren(...up, ...shown.map(row));
+    if (shown.length === 0) body.append(el("tr", {}, el("td", { colspan: "6", class: "muted" }, entries.length ? "(nothing matches the filter)" : "(empty)")));
+    updateSelection();
   };
 
   const crumbs: Array<Node | string> = [el("a", { href: "#/files/" }, "/")];
@@ -106,28 +175,50 @@ export function fileBrowser(client: TrainfsWebClient, root: HTMLElement, dir: st
     at += `/${part}`;
     crumbs.push(el("a", { href: `#/files${at}` }, part), "/");
   }
-  const body = el("tbody", {}, el("tr", {}, el("td", { colspan: "5" }, "Loading…")));
+  const table = el("table", { class: "files", "data-testid": "listing" }, head, body);
+  const dropZone = el(
+    "section",
+    { class: "drop-zone", "data-testid": "drop-zone" },
+    el("p", { class: "drop-hint" }, `Drop files or folders here to upload them to ${dir}`),
+    table,
+  );
+  dropZone.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    if (e.dataTransfer) e.dataTransfer.dropEffect = "copy";
+    dropZone.classList.add("dragging");
+  });
+  dropZone.addEventListener("dragleave", () => dropZone.classList.remove("dragging"));
+  dropZone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    dropZone.classList.remove("dragging");
+    if (!e.dataTransfer) return;
+    droppedFiles(e.dataTransfer).then(enqueue, (err: unknown) => ctx.showError(err, "reading the dropped files"));
+  });
+
   root.replaceChildren(
     el("h2", { "data-testid": "cwd", "data-path": dir }, ...crumbs),
-    el("div", { class: "toolbar" }, mkdirInput, mkdirButton, el("span", { class: "sep" }), fileInput, uploadButton),
-    el("div", { class: "toolbar" }, progress, progressText),
+    el("div", { class: "toolbar" }, mkdirInput, mkdirButton, el("span", { class: "sep" }), filter, deleteSelected),
     el(
-      "table",
-      { class: "files", "data-testid": "listing" },
-      el("thead", {}, el("tr", {}, ...["Name", "Size", "Replication", "Modified (UTC)", ""].map((h) => el("th", {}, h)))),
-      body,
+      "div",
+      { class: "toolbar" },
+      el("label", {}, "Upload files ", fileInput),
+      el("label", {}, "or a folder ", folderInput),
+      el("label", {}, overwrite, " overwrite existing files"),
+      el("label", {}, "replication ", replication),
     ),
+    dropZone,
   );
   const loadListing = async () => {
     try {
-      const entries = await client.list(dir);
-      const up = dir === "/" ? [] : [el("tr", {}, el("td", { colspan: "5" }, el("a", { href: `#/files${parentPath(dir)}` }, "..")))];
-      body.replaceChildren(...up, ...entries.map(row));
-      if (entries.length === 0) body.append(el("tr", {}, el("td", { colspan: "5", class: "muted" }, "(empty)")));
-      body.parentElement!.setAttribute("data-loaded", "true");
+      entries = await track(ctx, () => ctx.client.list(dir));
+      for (const p of [...selected]) if (!entries.some((f) => f.path === p)) selected.delete(p);
+      renderRows();
+      table.setAttribute("data-loaded", "true");
+      table.classList.remove("stale");
     } catch (err) {
-      onError(err);
-      if ((err as { code?: string }).code === "not_found") go("/");
+      table.classList.add("stale");
+      ctx.showError(err, `listing ${dir}`);
+      if ((err as { code?: string }).code === "not_found") window.location.hash = "#/files/";
     }
   };
   void loadListing();

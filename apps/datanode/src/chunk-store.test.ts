@@ -42,6 +42,18 @@ async function readAll(store: ChunkStore, chunkId: string, offset: number, lengt
 }
 
 describe("ChunkStore", () => {
+  it("times each chunk's final fsync and names its disk by st_dev, the same for two stores on one filesystem", async () => {
+    const a = await ChunkStore.open(await tempDir(), undefined, 1024);
+    const b = await ChunkStore.open(await tempDir(), undefined, 1024);
+    const fsyncs: number[] = [];
+    a.onFsync = (s) => fsyncs.push(s);
+    await writeChunk(a, id(9), randomBytes(3000));
+    expect(fsyncs).toHaveLength(1);
+    expect(fsyncs[0]).toBeGreaterThanOrEqual(0);
+    expect(await a.diskId()).toMatch(/^\d+$/);
+    expect(await a.diskId()).toBe(await b.diskId());
+  });
+
   it("stores a verified chunk under its final name and reads any range of it", async () => {
     const store = await ChunkStore.open(await tempDir(), undefined, 1024);
     const data = randomBytes(5000);

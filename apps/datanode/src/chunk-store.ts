@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, statfs } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, statfs } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { join } from "node:path";
@@ -75,6 +75,9 @@ export class ChunkStore {
 
   /** Bytes of a chunk being received after which they start going to disk in the background (0: only the final fsync). */
   syncBehindBytes = DEFAULT_SYNC_BEHIND_BYTES;
+  /** Told how long each chunk's final fsync took, in seconds (the fsync latency histogram). */
+  onFsync: (seconds: number) => void = () => {};
+  private diskIdValue: string | undefined;
 
   private constructor(
     readonly dir: string,
@@ -127,6 +130,18 @@ export class ChunkStore {
   }
 
   /** Capacity and free bytes of the disk, capped by the configured capacity. */
+  /**
+   * The filesystem holding the data directory (its st_dev): DataNodes of one
+   * host that report the same id share one disk, which the NameNode then
+   * counts once. statfs's figures cannot tell two equal disks apart. A
+   * store capped by the `capacity` setting reports none: its cap is its own.
+   */
+  async diskId(): Promise<string> {
+    if (this.capacityLimit !== undefined) return "";
+    this.diskIdValue ??= String((await stat(this.dir)).dev);
+    return this.diskIdValue;
+  }
+
   async space(): Promise<{ capacityBytes: number; freeBytes: number }> {
     const fs = await statfs(this.dir);
     this.disk = { atMs: Date.now(), capacity: fs.blocks * fs.bsize, free: fs.bavail * fs.bsize, used: this.used };

@@ -97,7 +97,7 @@ export class ChunkWriter {
     // are durable before either is renamed into place.
     try {
       await Promise.all([
-        this.handle.sync().then(() => {
+        timed(this.handle.sync(), this.store.onFsync).then(() => {
           this.closed = true;
           return this.handle.close();
         }),
@@ -120,4 +120,10 @@ export class ChunkWriter {
     await rm(this.tmpPath, { force: true });
     await rm(`${this.tmpPath}.meta`, { force: true });
   }
+}
+
+async function timed(work: Promise<void>, observe: (seconds: number) => void): Promise<void> {
+  const started = performance.now();
+  await work;
+  observe((performance.now() - started) / 1000);
 }

@@ -13,8 +13,14 @@ export interface DataNodeMetrics {
   scrubbed: Count;
   badReplicas: Count;
   verifications: { inc(labels: { result: "good" | "bad" }): void };
+  /** Chunk bytes read and written since start, as plain numbers (reported in heartbeats). */
+  traffic: { read: number; written: number };
+  /** Times one chunk's final fsync. */
+  fsyncSeconds: { observe(seconds: number): void };
   /** Reports the part uploads open at each scrape. */
   trackPartUploads(uploads: { openCount: number }): void;
+  /** Reports how far behind its period the scrubber is at each scrape. */
+  trackScrubber(scrubber: { overdueSeconds: number }, periodMs: number): void;
   /** Reports the stored chunks not yet reported to the NameNode at each scrape. */
   trackReports(link: { pendingReports: number }): void;
 }
@@ -22,9 +28,18 @@ export interface DataNodeMetrics {
 /** The DataNode's metrics: traffic counters, and gauges read from its store at each scrape of /metrics. */
 export function dataNodeMetrics(store: ChunkStore, tasks: TaskStore): DataNodeMetrics {
   const m = new Metrics("datanode");
+  const traffic = { read: 0, written: 0 };
+  const written = m.counter("trainfs_datanode_bytes_written_total", "Bytes received into chunks (writes and replica copies).");
+  const read = m.counter("trainfs_datanode_bytes_read_total", "Chunk bytes sent to readers.");
   const counters = {
-    bytesWritten: m.counter("trainfs_datanode_bytes_written_total", "Bytes received into chunks (writes and replica copies)."),
-    bytesRead: m.counter("trainfs_datanode_bytes_read_total", "Chunk bytes sent to readers."),
+    traffic,
+    bytesWritten: { inc: (n = 1) => (written.inc(n), (traffic.written += n)) },
+    bytesRead: { inc: (n = 1) => (read.inc(n), (traffic.read += n)) },
+    fsyncSeconds: m.histogram(
+      "trainfs_datanode_fsync_seconds",
+      "Time of each chunk's final fsync (what a write's acknowledgement waits for).",
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    ),
     scrubbed: m.counter("trainfs_scrub_chunks_verified_total", "Chunks the scrubber read and verified."),
     badReplicas: m.counter("trainfs_bad_replicas_total", "Replicas found bad (by reads, the scrubber or a verification) and quarantined."),
     verifications: m.counter("trainfs_datanode_verifications_total", "Replicas verified because the NameNode asked (a reader suspected them), by outcome (result=good|bad).", ["result"]),
@@ -49,5 +64,20 @@ export function dataNodeMetrics(store: ChunkStore, tasks: TaskStore): DataNodeMe
     [],
     (g) => g.set(reports?.pendingReports ?? 0),
   );
-  return { metrics: m, ...counters, trackPartUploads: (u) => (partUploads = u), trackReports: (l) => (reports = l) };
+  let scrubber: { overdueSeconds: number } | undefined;
+  let scrubPeriodMs = 0;
+  m.gauge(
+    "trainfs_scrub_overdue_seconds",
+    "How long past its due time the oldest chunk not yet re-verified is; 0 while the scrubber keeps to its period.",
+    [],
+    (g) => g.set(scrubber?.overdueSeconds ?? 0),
+  );
+  m.gauge("trainfs_scrub_period_seconds", "The scrubber's period: every chunk is re-verified once per period.", [], (g) => g.set(scrubPeriodMs / 1000));
+  return {
+    metrics: m,
+    ...counters,
+    trackPartUploads: (u) => (partUploads = u),
+    trackReports: (l) => (reports = l),
+    trackScrubber: (s, periodMs) => ((scrubber = s), (scrubPeriodMs = periodMs)),
+  };
 }

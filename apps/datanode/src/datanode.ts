@@ -53,6 +53,7 @@ export class DataNode {
       await fsyncDirectory(config.dataDir);
       const clients = new RpcClients({ token: secret ? dataNodeCredential(secret) : undefined, ca: loadCa(config.tlsCaFile) });
       const metrics = dataNodeMetrics(store, tasks);
+      store.onFsync = (seconds) => metrics.fsyncSeconds.observe(seconds);
       const trash = new TrashWorker(tasks, store, logger);
       const replicator = new Replicator(tasks, store, clients, config.maxReplicationStreams, logger);
       // The address is known only once listening (port 0 picks one), but the
@@ -98,11 +99,12 @@ export class DataNode {
         onVerified: () => metrics.scrubbed.inc(),
         onRequestedVerified: (good) => metrics.verifications.inc({ result: good ? "good" : "bad" }),
       }, logger);
-      link = new NameNodeLink(clients, config.namenode, self, identity, store, trash, replicator, config.heartbeatIntervalMs, logger, (r) => scrubber.requestVerification(r));
+      link = new NameNodeLink(clients, config.namenode, self, identity, store, trash, replicator, config.heartbeatIntervalMs, logger, (r) => scrubber.requestVerification(r), metrics.traffic);
       // Work received before a restart and not finished carries on.
       trash.resume();
       replicator.resume();
       metrics.trackReports(link);
+      metrics.trackScrubber(scrubber, config.scrubPeriodMs);
       link.start();
       scrubber.start();
       logger.info({ datanodeId: self.id, address: self.address, dataDir: config.dataDir, namenode: config.namenode }, "DataNode listening");

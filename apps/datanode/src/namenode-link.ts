@@ -46,6 +46,8 @@ export class NameNodeLink {
     private readonly logger: Logger,
     /** Replicas the NameNode asks this node to verify now (the scrubber's "verify now" queue). */
     private readonly verify: (replicas: ExpectedReplica[]) => void = () => {},
+    /** Chunk bytes read and written since start, reported in heartbeats for the NameNode's throughput history. */
+    private readonly traffic: { read: number; written: number } = { read: 0, written: 0 },
   ) {
     this.client = clients.client(DataNodeProtocolService, namenode);
     this.commits = new CommitBatcher(async (chunks) => {
@@ -166,6 +168,9 @@ export class NameNodeLink {
         chunkCount: this.store.chunkCount,
         deletedChunkIds: deleted,
         failedReplicationChunkIds: failed,
+        diskId: await this.store.diskId(),
+        bytesReadTotal: BigInt(Math.trunc(this.traffic.read)),
+        bytesWrittenTotal: BigInt(Math.trunc(this.traffic.written)),
       },
       { timeoutMs: CALL_TIMEOUT_MS, signal: this.cancel.signal },
     );
@@ -195,6 +200,7 @@ export class NameNodeLink {
         freeBytes: BigInt(space.freeBytes),
         clusterId: this.identity.clusterId,
         zone: this.self.zone ?? "",
+        diskId: await this.store.diskId(),
       },
       { timeoutMs: CALL_TIMEOUT_MS, signal: this.cancel.signal },
     );

@@ -88,3 +88,32 @@ describe("Scrubber: verifications the NameNode asks for", () => {
     expect(condemned).toEqual([]);
   });
 });
+
+describe("Scrubber: keeping to its period", () => {
+  it("says how far past due the oldest unverified chunk is during a pass, and 0 once every chunk is verified", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "trainfs-dn-scrub-"));
+    const store = await ChunkStore.open(dir);
+    const tasks = TaskStore.open(dir);
+    let now = 1_000_000;
+    const seen: number[] = [];
+    const scrubber = new Scrubber(tasks, store, async () => {}, {
+      bytesPerSecond: 1024 ** 3, periodMs: 60_000, onVerified: () => seen.push(scrubber.overdueSeconds),
+    }, createLogger("test", "silent"), () => now);
+    cleanups.push(async () => {
+      await tasks.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    for (const n of [1, 2]) {
+      const data = randomBytes(1000);
+      const w = await store.createWriter(id(n), data.length);
+      await w.write(data);
+      await w.commit(crc32Of(data));
+    }
+    expect(scrubber.overdueSeconds).toBe(0);
+    // Never verified: due a period after the scrubber started; 5 s later than that it is 5 s behind.
+    now += 65_000;
+    await scrubber.runPass();
+    expect(seen).toEqual([5, 5]);
+    expect(scrubber.overdueSeconds).toBe(0);
+  });
+});

@@ -43,6 +43,9 @@ export class Scrubber {
   private verifying: Promise<void> | undefined;
   /** Verifications the NameNode asked for, by outcome, since start. */
   readonly requestedResults = { good: 0, bad: 0 };
+  /** When the chunk the pass is at was last verified (chunks never verified: since this scrubber started); undefined between passes. */
+  private passAtMs: number | undefined;
+  private readonly startedMs: number;
 
   constructor(
     private readonly tasks: TaskStore,
@@ -51,7 +54,19 @@ export class Scrubber {
     private readonly settings: ScrubSettings,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.startedMs = now();
+  }
+
+  /**
+   * How far behind its period the scrubber is: the time past due of the
+   * oldest chunk it has not verified yet (passes go oldest first); 0 when
+   * every chunk was verified within the period.
+   */
+  get overdueSeconds(): number {
+    if (this.passAtMs === undefined) return 0;
+    return Math.max(0, this.now() - this.passAtMs - this.settings.periodMs) / 1000;
+  }
 
   start(): void {
     this.running ??= this.loop().catch((err: unknown) => {
@@ -139,8 +154,9 @@ export class Scrubber {
       .filter((c) => this.now() - c.last >= this.settings.periodMs)
       .sort((a, b) => a.last - b.last);
     let bad = 0;
-    for (const { chunkId } of due) {
+    for (const { chunkId, last } of due) {
       if (this.abort.signal.aborted) break;
+      this.passAtMs = Math.max(last, this.startedMs);
       const reason = await this.store.verify(chunkId, (n) => this.throttle(n));
       this.settings.onVerified?.();
       // Deleted by trash while being read: gone on purpose, not bad.
@@ -153,6 +169,7 @@ export class Scrubber {
         await this.tasks.write(() => this.tasks.scrubbed.put(chunkId, this.now()));
       }
     }
+    this.passAtMs = undefined;
     if (due.length > 0) this.logger.info({ verified: due.length, bad }, "scrub pass done");
     return bad;
   }

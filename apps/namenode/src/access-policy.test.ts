@@ -41,6 +41,7 @@ describe("the NameNode's access policy", () => {
       [ClientService, "Stat", RO, "ok"],
       [ClientService, "GetFile", RO, "ok"],
       [AdminService, "ClusterStatus", RO, "ok"],
+      [AdminService, "ClusterHistory", RO, "ok"],
       // A report of bad replicas makes the NameNode act: never for a read-only token.
       [ClientService, "ReportBadChunks", RO, "permission_denied"],
       [ClientService, "ReportBadChunks", RW, "ok"],
@@ -60,6 +61,15 @@ describe("the NameNode's access policy", () => {
     ];
     for (const [service, name, token, want] of table) expect(outcome(policy, method(service, name), as(token)), `${name} with ${token}`).toBe(want);
     expect(outcome(policy, method(ClientService, "Stat"), new Headers({ authorization: "Basic abc" }))).toBe("unauthenticated");
+  });
+
+  it("names the caller for the audit log by its token's name, never by the token", () => {
+    const named = new AccessPolicy({ apiTokens: [{ access: "read-write", token: RW, name: "alice" }, { access: "read-only", token: RO }] });
+    expect(named.authorize(method(ClientService, "DeleteFile"), as(RW))).toBe("alice");
+    const unnamed = named.authorize(method(ClientService, "Stat"), as(RO));
+    expect(unnamed).toMatch(/^ro-[0-9a-f]{8}$/);
+    expect(unnamed).not.toContain(RO.slice(0, 8));
+    expect(new AccessPolicy({}).authorize(method(ClientService, "Stat"), new Headers())).toBe("anonymous");
   });
 
   it("follows each method's declared idempotency, for every method of every service", () => {

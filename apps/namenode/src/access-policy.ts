@@ -23,7 +23,7 @@ const AUDIENCES = new Map<string, Audience>([
 
 export interface AccessSettings {
   clusterSecret?: string | undefined;
-  apiTokens?: ReadonlyArray<{ access: "read-write" | "read-only"; token: string }> | undefined;
+  apiTokens?: ReadonlyArray<{ access: "read-write" | "read-only"; token: string; name?: string }> | undefined;
 }
 
 /**
@@ -42,14 +42,20 @@ export class AccessPolicy {
    * whatever the number of tokens, and a lookup by digest tells nothing about
    * the secrets (no timing leak of a string comparison).
    */
-  private readonly callers = new Map<string, Exclude<Caller, "anonymous">>();
+  private readonly callers = new Map<string, { caller: Exclude<Caller, "anonymous">; name: string }>();
   /** Clients must present an API token (some are configured). */
   readonly clientsAuthenticated: boolean;
 
   constructor(settings: AccessSettings) {
     this.credential = settings.clusterSecret ? dataNodeCredential(settings.clusterSecret) : undefined;
-    for (const t of settings.apiTokens ?? []) this.callers.set(digest(t.token), t.access);
-    if (this.credential) this.callers.set(digest(this.credential), "datanode");
+    for (const t of settings.apiTokens ?? []) {
+      const hash = digest(t.token);
+      // The audit log names the caller, never the token: an unnamed token
+      // goes by a short fingerprint of its hash.
+      const name = t.name ?? `${t.access === "read-write" ? "rw" : "ro"}-${Buffer.from(hash, "base64").toString("hex").slice(0, 8)}`;
+      this.callers.set(hash, { caller: t.access, name });
+    }
+    if (this.credential) this.callers.set(digest(this.credential), { caller: "datanode", name: "datanode" });
     this.clientsAuthenticated = (settings.apiTokens?.length ?? 0) > 0;
   }
 
@@ -57,16 +63,22 @@ export class AccessPolicy {
     return this.credential !== undefined;
   }
 
-  /** Throws unauthenticated or permission_denied unless the caller may make this RPC. */
-  authorize(method: DescMethod, headers: Headers): void {
+  /**
+   * Throws unauthenticated or permission_denied unless the caller may make
+   * this RPC; returns the caller's name for the audit log (a token's name,
+   * "anonymous" where no token is needed).
+   */
+  authorize(method: DescMethod, headers: Headers, nameCaller: (name: string) => void = () => {}): string {
     const audience = audienceOf(method.parent);
-    const caller = this.identify(headers, audience);
+    const { caller, name } = this.identify(headers, audience);
+    // Named before any refusal, so that the audit log says who was refused.
+    nameCaller(name);
     if (audience === "datanodes") {
-      if (!this.credential || caller === "datanode") return;
+      if (!this.credential || caller === "datanode") return name;
       if (caller === "anonymous") throw new TrainfsError("unauthenticated", `${method.name} is for DataNodes: present the cluster's DataNode credential`);
       throw new TrainfsError("permission_denied", `${method.name} is for DataNodes; a client token cannot make it`);
     }
-    if (!this.clientsAuthenticated) return;
+    if (!this.clientsAuthenticated) return name;
     if (caller === "anonymous") {
       throw new TrainfsError("unauthenticated", "this NameNode requires an API token: pass --token or set TRAINFS_TOKEN (SDK: the `token` option)");
     }
@@ -74,11 +86,12 @@ export class AccessPolicy {
     if (caller === "read-only" && method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) {
       throw new TrainfsError("permission_denied", `the token is read-only; ${method.name} changes the file system or the cluster and needs a read-write token`);
     }
+    return name;
   }
 
-  private identify(headers: Headers, audience: Audience): Caller {
+  private identify(headers: Headers, audience: Audience): { caller: Caller; name: string } {
     const token = bearerToken(headers);
-    if (token === undefined) return "anonymous";
+    if (token === undefined) return { caller: "anonymous", name: "anonymous" };
     const known = this.callers.get(digest(token));
     if (known) return known;
     if (!this.credential && audience === "datanodes") {

@@ -1,4 +1,3 @@
-import { createRequire } from "node:module";
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
@@ -12,15 +11,15 @@ import {
   type BalancerStatus as BalancerStatusMessage,
   type DataNodeStatus,
 } from "@trainfs/proto";
-import { safeNumber } from "@trainfs/common";
+import { TRAINFS_VERSION, safeNumber } from "@trainfs/common";
 import type { BalancerStatus } from "./chunks/balancer.js";
 import type { ChunkHealth as Health } from "./chunks/chunk-manager.js";
 import type { DataNodeView } from "./datanode-manager.js";
 import type { NameNodeFacades } from "./namenode-facades.js";
+import type { SafeModeStatus } from "./safe-mode.js";
 import { required } from "./rpc-fields.js";
 
 /** The NameNode's software version, from its package (src/ and dist/ both sit beside package.json). */
-const VERSION = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 
 const adminStates = {
   normal: AdminState.NORMAL,
@@ -50,7 +49,15 @@ export function adminProtocol(p: NameNodeFacades): ServiceImpl<typeof AdminServi
       chunkCount: n.chunkCount,
       millisSinceHeartbeat: BigInt(n.lastHeartbeatMs ? Math.max(0, p.now() - n.lastHeartbeatMs) : 0),
       neverHeard: n.lastHeartbeatMs === 0,
+      diskId: n.diskId,
     });
+  const safeMode = (s: SafeModeStatus) => ({
+    on: s.on,
+    manual: s.manual,
+    reportedChunks: BigInt(s.reportedChunks),
+    totalChunks: BigInt(s.totalChunks),
+    threshold: s.threshold,
+  });
   const balancer = (b: BalancerStatus): BalancerStatusMessage =>
     create(BalancerStatusSchema, {
       running: b.running,
@@ -74,15 +81,25 @@ export function adminProtocol(p: NameNodeFacades): ServiceImpl<typeof AdminServi
         corruptReplicas: BigInt(r.chunks.corruptReplicas),
         pendingReplicationTasks: BigInt(r.chunks.pendingReplications),
         pendingTrashTasks: BigInt(r.chunks.pendingTrash),
-        safeMode: {
-          on: r.safeMode.on,
-          reportedChunks: BigInt(r.safeMode.reportedChunks),
-          totalChunks: BigInt(r.safeMode.totalChunks),
-          threshold: r.safeMode.threshold,
-        },
+        safeMode: safeMode(r.safeMode),
         balancer: balancer(r.balancer),
-        version: VERSION,
+        version: TRAINFS_VERSION,
+        startedMs: BigInt(p.startedMs),
+        files: BigInt(r.files),
+        directories: BigInt(r.directories),
+        chunks: BigInt(r.chunkTotal),
+        space: {
+          capacityBytes: BigInt(r.space.capacityBytes),
+          dfsUsedBytes: BigInt(r.space.dfsUsedBytes),
+          nonDfsUsedBytes: BigInt(r.space.nonDfsUsedBytes),
+          freeBytes: BigInt(r.space.freeBytes),
+        },
+        replicationBlocked: r.replicationBlocked,
       };
+    },
+
+    async clusterHistory(req) {
+      return p.history.read(safeNumber(req.sinceMs, "since_ms"));
     },
 
     async fsck(req) {
@@ -131,6 +148,10 @@ export function adminProtocol(p: NameNodeFacades): ServiceImpl<typeof AdminServi
 
     async stopBalancer() {
       return { balancer: balancer(p.chunks.balancer.stop()) };
+    },
+
+    async setSafeMode(req) {
+      return { safeMode: safeMode(await p.cluster.setSafeMode(req.on)) };
     },
   };
 }

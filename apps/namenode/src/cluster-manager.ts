@@ -1,7 +1,7 @@
 import { TrainfsError } from "@trainfs/common";
 import type { BalancerStatus } from "./chunks/balancer.js";
 import type { ChunkManager, HeartbeatWork } from "./chunks/chunk-manager.js";
-import type { DataNodeManager, DataNodeView } from "./datanode-manager.js";
+import { clusterSpace, type ClusterSpace, type DataNodeManager, type DataNodeView } from "./datanode-manager.js";
 import type { MetadataStore } from "./metadata-store.js";
 import type { SafeMode, SafeModeStatus } from "./safe-mode.js";
 
@@ -10,6 +10,9 @@ export interface DataNodeSpace {
   freeBytes: number;
   usedBytes: number;
   chunkCount: number;
+  diskId?: string;
+  bytesReadTotal?: number;
+  bytesWrittenTotal?: number;
 }
 
 export interface ClusterReport {
@@ -18,6 +21,11 @@ export interface ClusterReport {
   chunks: ReturnType<ChunkManager["counts"]>;
   safeMode: SafeModeStatus;
   balancer: BalancerStatus;
+  files: number;
+  directories: number;
+  chunkTotal: number;
+  space: ClusterSpace;
+  replicationBlocked: string;
 }
 
 /** DataNode ids are signed into chunk tokens and travel in headers: a safe alphabet only. */
@@ -39,7 +47,7 @@ export class ClusterManager {
   ) {}
 
   /** A DataNode announces itself; returns the heartbeat timeout it must beat and the cluster id it must keep. */
-  async register(r: { datanodeId: string; address: string; capacityBytes: number; freeBytes: number; clusterId: string; zone: string }) {
+  async register(r: { datanodeId: string; address: string; capacityBytes: number; freeBytes: number; clusterId: string; zone: string; diskId?: string }) {
     if (!DATANODE_ID.test(r.datanodeId)) {
       throw new TrainfsError("invalid_argument", `datanode_id ${JSON.stringify(r.datanodeId.slice(0, 140))} must be 1 to 128 characters of [A-Za-z0-9_-]`);
     }
@@ -52,7 +60,7 @@ export class ClusterManager {
         `DataNode ${r.datanodeId} belongs to cluster ${r.clusterId}, but this NameNode runs cluster ${clusterId}; refusing it so that its chunks are not taken for garbage`,
       );
     }
-    await this.datanodes.register(r.datanodeId, r.address, r.capacityBytes, r.freeBytes, r.zone);
+    await this.datanodes.register(r.datanodeId, r.address, r.capacityBytes, r.freeBytes, r.zone, r.diskId);
     return { heartbeatTimeoutMs: this.datanodes.heartbeatTimeoutMs, clusterId };
   }
 
@@ -66,13 +74,26 @@ export class ClusterManager {
   }
 
   report(): ClusterReport {
+    const datanodes = this.datanodes.all();
     return {
       clusterId: this.store.clusterId,
-      datanodes: this.datanodes.all(),
+      datanodes,
+      files: this.store.fileCount(),
+      directories: this.store.directoryCount(),
+      chunkTotal: this.store.chunkCount(),
+      space: clusterSpace(datanodes),
+      replicationBlocked: this.chunks.replicationBlocked(),
       chunks: this.chunks.counts(),
       safeMode: this.safeMode.status(),
       balancer: this.chunks.balancer.status(),
     };
+  }
+
+  /** Enters (read-only namespace, no replication or trash) or leaves safe mode by an operator's hand. */
+  async setSafeMode(on: boolean): Promise<SafeModeStatus> {
+    if (on) this.safeMode.enter();
+    else await this.safeMode.leave();
+    return this.safeMode.status();
   }
 
   /** Drains a live DataNode: no new chunks, and every chunk it holds copied elsewhere first. */

@@ -70,6 +70,19 @@ export const nameNodeConfigSchema = z
       placeholder: "<dir>",
       defaultText: "the built `@trainfs/console`",
     }),
+    historyIntervalMs: configFields.milliseconds().default(10_000).meta({
+      description: "step of the in-memory history the console charts (space, throughput, RPCs, replication health, heartbeat ages)",
+    }),
+    historyRetentionMs: configFields.milliseconds().default(60 * 60 * 1000).meta({
+      description: "how far back that history reaches",
+      details: "At most 10 000 samples are kept whatever the two settings say, so its memory stays small.",
+    }),
+    auditLog: z.string().min(1).optional().meta({
+      description: "where the audit log goes: a file, `-` for stdout, or `off`",
+      details: "One JSON line per namespace operation (who, from where, what, on which path, with what result), as HDFS's `hdfs-audit.log`; see [Audit log](#audit-log).",
+      placeholder: "<file>",
+      defaultText: "`<dataDir>/audit.log`",
+    }),
     logLevel: configFields.logLevel().default("info").meta({ description: "what the log keeps" }),
     clusterSecret: configFields.secret().optional().meta({
       description: "shared with the DataNodes, 16 characters or more: authenticates them and signs chunk access tokens (prefer the environment or the config file: `ps` shows flags)",
@@ -77,7 +90,7 @@ export const nameNodeConfigSchema = z
     }),
     apiTokens: configFields.apiTokens().optional().meta({
       description: "client tokens, `rw:<token>` or `ro:<token>` (16 characters or more), comma-separated (prefer the environment or the config file)",
-      details: "A JSON array in the config file. Unset, clients need no token.",
+      details: "`rw:<name>:<token>` names a token for the audit log (name: 1 to 64 of `[A-Za-z0-9._-]`); an unnamed one is logged as `rw-`/`ro-` and 8 hex digits of its SHA-256. A JSON array in the config file. Unset, clients need no token.",
     }),
     chunkTokenTtlMs: configFields.milliseconds().default(60 * 60 * 1000).meta({
       description: "how long a chunk access token given with PutFile, GetFile or a replication task stays valid",

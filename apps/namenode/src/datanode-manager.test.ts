@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DataNodeManager } from "./datanode-manager.js";
+import { DataNodeManager, clusterSpace } from "./datanode-manager.js";
 import { openTestStore } from "../test/test-store.js";
 
 describe("DataNodeManager", () => {
@@ -44,5 +44,41 @@ describe("DataNodeManager", () => {
     expect(dns.isLive("dn-old")).toBe(false);
     expect(dns.isLive("dn-new")).toBe(true);
     expect(new DataNodeManager(store, 500).all().map((n) => n.id).sort()).toEqual(["dn-new", "dn-old"]);
+  });
+
+  it("counts a disk shared by several DataNodes of one host once, and what else fills it as non-DFS used", async () => {
+    const GiB = 2 ** 30;
+    const node = (id: string, address: string, diskId: string, usedBytes: number, live = true) => ({
+      id, address, live, diskId, capacityBytes: 252 * GiB, freeBytes: 74 * GiB, usedBytes,
+    });
+    // Three DataNodes on one disk of one host (the 756 GiB capacity for a 252 GiB disk).
+    const shared = clusterSpace([
+      node("a", "http://127.0.0.1:9866", "2049", GiB / 2),
+      node("b", "http://127.0.0.1:9867", "2049", GiB / 2),
+      node("c", "http://127.0.0.1:9868", "2049", GiB / 2),
+    ]);
+    expect(shared).toEqual({ capacityBytes: 252 * GiB, freeBytes: 74 * GiB, dfsUsedBytes: 1.5 * GiB, nonDfsUsedBytes: 176.5 * GiB });
+    // The same disk id on two hosts is two disks; no id, one disk per node; dead nodes do not count.
+    const apart = clusterSpace([
+      node("a", "http://10.0.0.1:9866", "2049", 0),
+      node("b", "http://10.0.0.2:9866", "2049", 0),
+      node("c", "http://10.0.0.3:9866", "", 0),
+      node("d", "http://10.0.0.4:9866", "", 0, false),
+    ]);
+    expect(apart.capacityBytes).toBe(3 * 252 * GiB);
+    // Nodes capped by their capacity setting report no disk id (their cap is their own share): the caps add up.
+    const capped = clusterSpace([
+      { ...node("a", "http://h:1", "", 0), capacityBytes: 10 * GiB, freeBytes: 10 * GiB },
+      { ...node("b", "http://h:2", "", 0), capacityBytes: 20 * GiB, freeBytes: 20 * GiB },
+    ]);
+    expect(capped).toMatchObject({ capacityBytes: 30 * GiB, freeBytes: 30 * GiB, nonDfsUsedBytes: 0 });
+  });
+
+  it("keeps each node's disk id and traffic totals from its heartbeats", async () => {
+    const { store } = await openTestStore();
+    const dns = new DataNodeManager(store, 500, () => 1000);
+    await dns.register("dn-1", "http://127.0.0.1:1", 1000, 800);
+    dns.heartbeat("dn-1", { capacityBytes: 1000, freeBytes: 700, usedBytes: 300, chunkCount: 3, diskId: "42", bytesReadTotal: 5, bytesWrittenTotal: 7 });
+    expect(dns.find("dn-1")).toMatchObject({ diskId: "42", bytesReadTotal: 5, bytesWrittenTotal: 7 });
   });
 });

@@ -11,6 +11,11 @@ interface DataNodeState {
   freeBytes: number;
   usedBytes: number;
   chunkCount: number;
+  /** The filesystem of its data directory (st_dev), "" if not reported: see clusterSpace. */
+  diskId: string;
+  /** Chunk bytes it read and wrote since it started (its last heartbeat's figures). */
+  bytesReadTotal: number;
+  bytesWrittenTotal: number;
   /** 0 when not heard from since the NameNode started. */
   lastHeartbeatMs: number;
   /** When it last registered: its chunk report lists its disk from about then. */
@@ -47,7 +52,7 @@ export class DataNodeManager {
     this.startedMs = now();
   }
 
-  async register(id: string, address: string, capacityBytes: number, freeBytes: number, zone = ""): Promise<void> {
+  async register(id: string, address: string, capacityBytes: number, freeBytes: number, zone = "", diskId = ""): Promise<void> {
     const nowMs = this.now();
     // A node that took over another's address (its data dir was wiped, say)
     // makes the old id dead at once: nothing can be reached there any more.
@@ -60,11 +65,15 @@ export class DataNodeManager {
     });
     this.nodes.set(id, {
       id, address, zone, capacityBytes, freeBytes, usedBytes: 0, chunkCount: 0, lastHeartbeatMs: nowMs, registeredMs: nowMs, dead: false,
+      diskId, bytesReadTotal: 0, bytesWrittenTotal: 0,
     });
   }
 
   /** Records a heartbeat; false when the node must register (again) first. */
-  heartbeat(id: string, space: { capacityBytes: number; freeBytes: number; usedBytes: number; chunkCount: number }): boolean {
+  heartbeat(
+    id: string,
+    space: { capacityBytes: number; freeBytes: number; usedBytes: number; chunkCount: number; diskId?: string; bytesReadTotal?: number; bytesWrittenTotal?: number },
+  ): boolean {
     const node = this.nodes.get(id);
     if (!node || node.dead) return false;
     Object.assign(node, space, { lastHeartbeatMs: this.now() });
@@ -95,7 +104,7 @@ export class DataNodeManager {
     if (!record) return;
     this.nodes.set(id, {
       id, address: record.address, zone: record.zone ?? "", capacityBytes: record.capacityBytes, freeBytes: 0, usedBytes: 0, chunkCount: 0,
-      lastHeartbeatMs: 0, registeredMs: 0, dead: true,
+      lastHeartbeatMs: 0, registeredMs: 0, dead: true, diskId: "", bytesReadTotal: 0, bytesWrittenTotal: 0,
     });
   }
 
@@ -161,6 +170,9 @@ export class DataNodeManager {
         usedBytes: state?.usedBytes ?? 0,
         chunkCount: state?.chunkCount ?? 0,
         lastHeartbeatMs: state?.lastHeartbeatMs ?? 0,
+        diskId: state?.diskId ?? "",
+        bytesReadTotal: state?.bytesReadTotal ?? 0,
+        bytesWrittenTotal: state?.bytesWrittenTotal ?? 0,
       });
     }
     return views;
@@ -209,5 +221,49 @@ export class DataNodeManager {
     let sum = 0;
     for (const byNode of this.promises.values()) sum += byNode.get(datanodeId) ?? 0;
     return sum;
+  }
+}
+
+export interface ClusterSpace {
+  capacityBytes: number;
+  dfsUsedBytes: number;
+  nonDfsUsedBytes: number;
+  freeBytes: number;
+}
+
+/**
+ * The live nodes' space with each disk counted once: nodes of one host that
+ * report the same disk id share a disk, whose capacity and free space each
+ * of them reports whole. (A node capped by its `capacity` setting reports no
+ * disk id: its cap is its own share, counted on its own.) DFS used is every
+ * node's chunk bytes; non-DFS used is what else fills those disks.
+ */
+export function clusterSpace(nodes: readonly Pick<DataNodeView, "id" | "address" | "live" | "diskId" | "capacityBytes" | "freeBytes" | "usedBytes">[]): ClusterSpace {
+  const disks = new Map<string, Array<(typeof nodes)[number]>>();
+  for (const n of nodes) {
+    if (!n.live) continue;
+    const key = n.diskId ? `${hostOf(n.address)}|${n.diskId}` : `node|${n.id}`;
+    disks.set(key, [...(disks.get(key) ?? []), n]);
+  }
+  const total = { capacityBytes: 0, dfsUsedBytes: 0, nonDfsUsedBytes: 0, freeBytes: 0 };
+  for (const group of disks.values()) {
+    const sum = (pick: (n: (typeof group)[number]) => number) => group.reduce((t, n) => t + pick(n), 0);
+    const max = (pick: (n: (typeof group)[number]) => number) => Math.max(...group.map(pick));
+    const capacity = max((n) => n.capacityBytes);
+    const free = max((n) => n.freeBytes);
+    const used = sum((n) => n.usedBytes);
+    total.capacityBytes += capacity;
+    total.freeBytes += free;
+    total.dfsUsedBytes += used;
+    total.nonDfsUsedBytes += Math.max(0, capacity - free - used);
+  }
+  return total;
+}
+
+function hostOf(address: string): string {
+  try {
+    return new URL(address).hostname;
+  } catch {
+    return address;
   }
 }

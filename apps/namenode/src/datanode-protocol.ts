@@ -25,6 +25,7 @@ export function dataNodeProtocol(p: NameNodeFacades): ServiceImpl<typeof DataNod
         freeBytes: safeNumber(req.freeBytes, "free_bytes"),
         clusterId: req.clusterId,
         zone: req.zone,
+        diskId: req.diskId.slice(0, 64),
       });
     },
 
@@ -40,6 +41,9 @@ export function dataNodeProtocol(p: NameNodeFacades): ServiceImpl<typeof DataNod
         freeBytes: safeNumber(req.freeBytes, "free_bytes"),
         usedBytes: safeNumber(req.usedBytes, "used_bytes"),
         chunkCount: req.chunkCount,
+        diskId: req.diskId.slice(0, 64),
+        bytesReadTotal: safeNumber(req.bytesReadTotal, "bytes_read_total"),
+        bytesWrittenTotal: safeNumber(req.bytesWrittenTotal, "bytes_written_total"),
       };
       const work = await p.cluster.heartbeat(req.datanodeId, space, req.deletedChunkIds, req.failedReplicationChunkIds);
       if (work === "reregister") return { reregister: true };

@@ -163,6 +163,15 @@ export class MetadataStore {
         store.meta.put("nextInodeId", ROOT_INODE_ID + 1);
       }
       if (!store.meta.doesExist("clusterId")) store.meta.put("clusterId", `cluster-${randomUUID()}`);
+      // Metadata written before these counters existed is counted once, here;
+      // from then on every link and unlink keeps them in the same transaction.
+      if (!store.meta.doesExist("fileCount")) {
+        let files = 0;
+        let dirs = 0;
+        for (const { value } of store.inodes.getRange()) value.type === "dir" ? dirs++ : files++;
+        store.meta.put("fileCount", files);
+        store.meta.put("directoryCount", dirs);
+      }
     });
     return store;
   }
@@ -185,6 +194,22 @@ export class MetadataStore {
     const id = (this.meta.get("nextInodeId") as number | undefined) ?? ROOT_INODE_ID + 1;
     this.meta.put("nextInodeId", id + 1);
     return id;
+  }
+
+  /** Counts an inode linked (+1) or unlinked (-1); call inside `write`, with the change itself. */
+  countInode(type: InodeRecord["type"], delta: 1 | -1): void {
+    const key = type === "dir" ? "directoryCount" : "fileCount";
+    this.meta.put(key, ((this.meta.get(key) as number | undefined) ?? 0) + delta);
+  }
+
+  /** Complete files in the namespace, kept in the meta table: no scan. */
+  fileCount(): number {
+    return (this.meta.get("fileCount") as number | undefined) ?? 0;
+  }
+
+  /** Directories in the namespace, the root included. */
+  directoryCount(): number {
+    return (this.meta.get("directoryCount") as number | undefined) ?? 0;
   }
 
   /**

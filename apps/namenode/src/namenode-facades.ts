@@ -1,8 +1,9 @@
 import { ChunkReceipts, ChunkTokens, type Logger } from "@trainfs/common";
 import { ChunkManager } from "./chunks/chunk-manager.js";
+import { ClusterHistory } from "./cluster-history.js";
 import { ClusterManager } from "./cluster-manager.js";
 import type { NameNodeConfig } from "./config.js";
-import { DataNodeManager } from "./datanode-manager.js";
+import { DataNodeManager, clusterSpace } from "./datanode-manager.js";
 import { FileSystem } from "./file-system.js";
 import { HeartbeatMonitor } from "./heartbeat-monitor.js";
 import { LeaseManager } from "./lease-manager.js";
@@ -38,6 +39,10 @@ export interface NameNodeFacades {
   /** Checks the DataNodes' receipts that ConfirmFile carries. */
   receipts: ChunkReceipts;
   maxReplication: number;
+  /** The cluster's recent history, sampled in memory (ClusterHistory). */
+  history: ClusterHistory;
+  /** When this NameNode started (Unix ms). */
+  startedMs: number;
   now: () => number;
 }
 
@@ -47,6 +52,8 @@ export interface NameNodeParts extends NameNodeFacades {
   namespace: Namespace;
   safeMode: SafeMode;
   heartbeats: HeartbeatMonitor;
+  /** Client and admin calls served so far: set once the RPC server's metrics exist. */
+  rpcTotals: { read: () => { count: number; seconds: number } };
 }
 
 /** Builds every mechanism of a NameNode over its store (production and unit tests alike). */
@@ -76,9 +83,24 @@ export function assembleNameNode(store: MetadataStore, config: NameNodeConfig, l
     await chunks.trashDeferred(safeMode.takeDeferred());
     chunks.scan.start();
   });
+  const rpcTotals = { read: () => ({ count: 0, seconds: 0 }) };
+  const history = new ClusterHistory(
+    {
+      now,
+      datanodes: () => datanodes.all(),
+      space: () => clusterSpace(datanodes.all()),
+      chunks: () => chunks.counts(),
+      rpcTotals: () => rpcTotals.read(),
+    },
+    config.historyIntervalMs,
+    Math.min(10_000, Math.max(2, Math.ceil(config.historyRetentionMs / config.historyIntervalMs))),
+  );
   return {
     store,
     namespace,
+    history,
+    rpcTotals,
+    startedMs: now(),
     safeMode,
     heartbeats: new HeartbeatMonitor(datanodes, chunks, logger),
     files: new FileSystem(store, namespace, chunks, config.maxReplication, now),

@@ -1,4 +1,5 @@
 import { Metrics } from "@trainfs/common";
+import { clusterSpace, type ClusterSpace } from "./datanode-manager.js";
 import type { NameNodeParts } from "./namenode-facades.js";
 
 /** The NameNode's gauges, read from its live state at each scrape of /metrics. */
@@ -41,6 +42,32 @@ export function nameNodeMetrics(p: NameNodeParts): Metrics {
   m.gauge("trainfs_balancer_max_deviation_percent", "Largest distance of a DataNode's used share from the cluster's mean, in percentage points.", [], balancer((b) => b.maxDeviationPercent));
   m.gauge("trainfs_safe_mode", "1 while in safe mode.", [], (g) => g.set(p.safeMode.isOn ? 1 : 0));
   m.gauge("trainfs_chunks", "Chunks the NameNode knows (files and writes in progress).", [], (g) => g.set(p.store.chunkCount()));
+  m.gauge("trainfs_files", "Complete files in the namespace.", [], (g) => g.set(p.store.fileCount()));
+  m.gauge("trainfs_directories", "Directories in the namespace, the root included.", [], (g) => g.set(p.store.directoryCount()));
+  const space = (pick: (s: ClusterSpace) => number) => (g: { set(v: number): void }) => g.set(pick(clusterSpace(p.datanodes.all())));
+  m.gauge("trainfs_cluster_capacity_bytes", "Capacity of the live DataNodes' disks, each disk counted once.", [], space((s) => s.capacityBytes));
+  m.gauge("trainfs_cluster_dfs_used_bytes", "Bytes of chunk files on the live DataNodes.", [], space((s) => s.dfsUsedBytes));
+  m.gauge("trainfs_cluster_non_dfs_used_bytes", "What other files take on the live DataNodes' disks (capacity - free - DFS used).", [], space((s) => s.nonDfsUsedBytes));
+  m.gauge("trainfs_cluster_free_bytes", "Free space on the live DataNodes' disks, each disk counted once.", [], space((s) => s.freeBytes));
+  m.counterFrom("trainfs_replication_copies_total", "Replica copies finished, and given up (failed at the source, timed out, a node died), since start.", ["result"], (set) => {
+    const r = p.chunks.replicationStats();
+    set({ result: "finished" }, r.copiesFinished);
+    set({ result: "failed" }, r.copiesFailed);
+  });
+  m.counterFrom("trainfs_replication_bytes_total", "Bytes written by finished replica copies (chunk length times targets), since start.", [], (set) =>
+    set({}, p.chunks.replicationStats().bytesCopied),
+  );
+  // Only draining nodes are looked at, each over its own chunks.
+  m.gauge("trainfs_decommission_chunks_remaining", "Chunks on each decommissioning DataNode still short of their replication elsewhere.", ["datanode", "address"], (g) => {
+    for (const n of p.datanodes.all()) {
+      if (n.adminState !== "decommissioning") continue;
+      const left = p.chunks.chunksOn(n.id).filter((id) => {
+        const c = p.chunks.countReplicas(id);
+        return c !== undefined && c.inService.length < c.replication;
+      }).length;
+      g.set({ datanode: n.id, address: n.address }, left);
+    }
+  });
   m.gauge("trainfs_writes_in_progress", "Files under construction.", [], (g) => g.set(p.store.uploads.getCount()));
   return m;
 }

@@ -5,6 +5,8 @@ import { AdminService, ClientService, DataNodeProtocolService } from "@trainfs/p
 import type { Logger } from "@trainfs/common";
 import { loadServerTls, lockDataDir, startRpcServer, type DataDirLock, type RpcServer } from "@trainfs/common";
 import { AccessPolicy } from "./access-policy.js";
+import { AuditLog } from "./audit-log.js";
+import { checkSafeMode } from "./safe-mode-guard.js";
 import { adminProtocol } from "./admin-protocol.js";
 import { clientProtocol } from "./client-protocol.js";
 import type { NameNodeConfig } from "./config.js";
@@ -24,6 +26,7 @@ export class NameNode {
     private readonly server: RpcServer,
     private readonly lock: DataDirLock,
     private readonly logger: Logger,
+    private readonly audit: AuditLog | undefined,
   ) {}
 
   static async start(config: NameNodeConfig, logger: Logger, now: () => number = Date.now): Promise<NameNode> {
@@ -31,25 +34,44 @@ export class NameNode {
     const access = new AccessPolicy(config);
     const lock = lockDataDir(config.dataDir, "NameNode");
     let store: MetadataStore | undefined;
+    let audit: AuditLog | undefined;
     try {
       store = await MetadataStore.open(config.dataDir);
       const parts = assembleNameNode(store, config, logger, now);
+      audit = AuditLog.open(config.auditLog, config.dataDir);
+      const metrics = nameNodeMetrics(parts);
+      // The history's RPC rate is the clients' and operators' calls, not the DataNodes' heartbeats.
+      const dataNodeMethods = new Set(DataNodeProtocolService.methods.map((m) => m.name));
+      parts.rpcTotals.read = () => {
+        const total = { count: 0, seconds: 0 };
+        for (const [method, t] of metrics.callTotals) {
+          if (dataNodeMethods.has(method)) continue;
+          total.count += t.count;
+          total.seconds += t.seconds;
+        }
+        return total;
+      };
       const server = await startRpcServer({
         host: config.host,
         port: config.port,
         logger,
         routes: nameNodeRoutes(parts),
         ready: () => !parts.safeMode.isOn,
-        metrics: nameNodeMetrics(parts),
-        authorize: (method, headers) => access.authorize(method, headers),
+        metrics,
+        interceptors: audit ? [audit.interceptor(now)] : [],
+        authorize: (method, headers, nameCaller) => {
+          access.authorize(method, headers, nameCaller);
+          checkSafeMode(method, parts.safeMode.isManual);
+        },
         tls,
         corsOrigins: config.corsOrigins,
         staticDir: config.consoleDir ?? builtConsoleDir(),
         quietMethods: ["HeartBeat", "RenewLease", "ChunkReport"],
       });
-      const nn = new NameNode(config, parts, server, lock, logger);
+      const nn = new NameNode(config, parts, server, lock, logger, audit);
       nn.schedule();
-      logger.info({ address: nn.address, dataDir: config.dataDir, clusterId: store.clusterId }, "NameNode listening");
+      parts.history.start();
+      logger.info({ address: nn.address, dataDir: config.dataDir, clusterId: store.clusterId, auditLog: audit?.target ?? "off" }, "NameNode listening");
       if (!access.dataNodesAuthenticated) {
         logger.warn("no clusterSecret: any process that reaches this port can register as a DataNode, and DataNodes serve chunks without access tokens");
       }
@@ -57,6 +79,7 @@ export class NameNode {
       if (!tls) logger.warn("no TLS: tokens and data travel in cleartext; keep the cluster on a trusted network or set tlsCert and tlsKey");
       return nn;
     } catch (err) {
+      audit?.close();
       await store?.close();
       lock.release();
       throw err;
@@ -110,7 +133,9 @@ export class NameNode {
   async stop(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.parts.history.stop();
     await this.server.close();
+    this.audit?.close();
     await this.round;
     await this.parts.chunks.scan.stop();
     await this.store.close();

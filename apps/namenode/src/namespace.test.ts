@@ -59,4 +59,37 @@ describe("Namespace", () => {
       await reopened.close();
     }
   });
+
+  it("counts files and directories in the same transactions as the inodes, and counts older metadata once at open", async () => {
+    const { store, dir } = await openTestStore();
+    const ns = new Namespace(store);
+    expect([store.fileCount(), store.directoryCount()]).toEqual([0, 1]);
+    await store.write(() => {
+      ns.addFile(["a", "b", "f1"], file);
+      ns.addFile(["a", "f2"], file);
+    });
+    expect([store.fileCount(), store.directoryCount()]).toEqual([2, 3]);
+    await store.write(() => ns.move(ns.lookup("/a/f2"), ns.lookup("/a/b"), "f3", 2));
+    expect([store.fileCount(), store.directoryCount()]).toEqual([2, 3]);
+    await expect(store.write(() => {
+      ns.addFile(["x", "g"], file);
+      throw new Error("rolled back");
+    })).rejects.toThrow("rolled back");
+    expect([store.fileCount(), store.directoryCount()]).toEqual([2, 3]);
+    await store.write(() => ns.unlink(ns.lookup("/a/b/f1"), 3));
+    expect([store.fileCount(), store.directoryCount()]).toEqual([1, 3]);
+    // Metadata from before the counters: the keys are gone, so open counts once.
+    await store.write(() => {
+      const meta = (store as unknown as { meta: { remove(k: string): void } }).meta;
+      meta.remove("fileCount");
+      meta.remove("directoryCount");
+    });
+    await store.close();
+    const reopened = await MetadataStore.open(dir);
+    try {
+      expect([reopened.fileCount(), reopened.directoryCount()]).toEqual([1, 3]);
+    } finally {
+      await reopened.close();
+    }
+  });
 });

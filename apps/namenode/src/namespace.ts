@@ -64,7 +64,7 @@ export class Namespace {
     this.store.children.remove([oldParent.id, inode.name]);
     this.store.inodes.put(oldParent.id, { ...oldParent, mtimeMs: nowMs });
     const moved = { ...inode, parentId: newParent.id, name: newName };
-    this.link(this.store.inodes.get(newParent.id)!, moved);
+    this.link(this.store.inodes.get(newParent.id)!, moved, false);
     return moved;
   }
 
@@ -116,10 +116,12 @@ export class Namespace {
     const parent = this.store.inodes.get(inode.parentId)!;
     this.store.children.remove([parent.id, inode.name]);
     this.store.inodes.remove(inode.id);
+    this.store.countInode(inode.type, -1);
     this.store.inodes.put(parent.id, { ...parent, mtimeMs: nowMs });
   }
 
-  private link(parent: InodeRecord, child: InodeRecord): void {
+  private link(parent: InodeRecord, child: InodeRecord, isNew = true): void {
+    if (isNew) this.store.countInode(child.type, 1);
     this.store.inodes.put(child.id, child);
     this.store.children.put([parent.id, child.name], child.id);
     this.store.inodes.put(parent.id, { ...parent, mtimeMs: child.mtimeMs });

@@ -32,7 +32,7 @@ describe("SafeMode", () => {
     const safe = new SafeMode(store, 0.8, 60_000, silent, () => 0);
     let exited = 0;
     safe.onExit(() => void exited++);
-    expect(safe.status()).toEqual({ on: true, reportedChunks: 0, totalChunks: 10, threshold: 0.8 });
+    expect(safe.status()).toEqual({ on: true, manual: false, reportedChunks: 0, totalChunks: 10, threshold: 0.8 });
     await report(store, safe, "dn-1", ["c0", "c1", "c2", "c3", "c0", "in-flight", "unknown"]);
     // Replicas of the same chunks on other nodes, and a node reporting again, add nothing.
     await report(store, safe, "dn-2", ["c0", "c1", "c4", "c5", "c6"]);
@@ -85,5 +85,28 @@ describe("SafeMode", () => {
   it("is off from the start when there is nothing to wait for", async () => {
     const { store } = await openTestStore();
     expect(new SafeMode(store, 0.999, 5000, silent).isOn).toBe(false);
+  });
+
+  it("holds an operator's safe mode whatever the reports, until an operator leaves it; leaving also ends the startup one early", async () => {
+    const store = await storeWithChunks(2);
+    let now = 0;
+    const safe = new SafeMode(store, 0.5, 1000, silent, () => now);
+    let exited = 0;
+    safe.onExit(() => void exited++);
+    // Startup safe mode, left early by hand.
+    expect(await safe.leave()).toBe(true);
+    expect(exited).toBe(1);
+    expect(safe.status()).toMatchObject({ on: false, manual: false });
+    expect(await safe.leave()).toBe(false);
+    // Entered by hand: reports and the timeout do not end it.
+    safe.enter();
+    expect(safe.status()).toMatchObject({ on: true, manual: true, reportedChunks: 2, totalChunks: 2 });
+    await report(store, safe, "dn-1", ["c0", "c1"]);
+    now += 10_000;
+    expect(await safe.check()).toBe(false);
+    expect(safe.isOn && safe.isManual).toBe(true);
+    expect(await safe.leave()).toBe(true);
+    expect(exited).toBe(2);
+    expect(safe.status()).toMatchObject({ on: false, manual: false });
   });
 });

@@ -3,6 +3,8 @@ import type { MetadataStore } from "./metadata-store.js";
 
 export interface SafeModeStatus {
   on: boolean;
+  /** Entered by an operator: the namespace is read-only until one leaves it. */
+  manual: boolean;
   reportedChunks: number;
   totalChunks: number;
   threshold: number;
@@ -22,6 +24,7 @@ export interface SafeModeStatus {
  */
 export class SafeMode {
   private on: boolean;
+  private manual = false;
   private reportedCount = 0;
   /** DataNodes whose full chunk report arrived since the start: their replica records are current. */
   private readonly reporters = new Set<string>();
@@ -48,6 +51,31 @@ export class SafeMode {
     return this.on;
   }
 
+  /** Entered by an operator (SetSafeMode): clients may not change the namespace. */
+  get isManual(): boolean {
+    return this.manual;
+  }
+
+  /**
+   * An operator's safe mode (HDFS's `dfsadmin -safemode enter`): no
+   * replication or trash, and the namespace read-only, until `leave`. It
+   * never ends on its own, whatever the reports.
+   */
+  enter(): void {
+    if (this.manual) return;
+    this.manual = true;
+    this.on = true;
+    this.logger.warn("safe mode entered by an operator: the namespace is read-only and no replication or trash is scheduled until an operator leaves it");
+  }
+
+  /** Leaves safe mode now, the operator's or the startup one; true if it was on. */
+  async leave(): Promise<boolean> {
+    if (!this.on) return false;
+    this.manual = false;
+    await this.exit({ reason: "an operator", reportedChunks: this.reportedCount, totalChunks: this.totalChunks });
+    return true;
+  }
+
   onExit(listener: () => void | Promise<void>): void {
     this.exitListeners.push(listener);
   }
@@ -58,7 +86,7 @@ export class SafeMode {
    * replicas are recorded.
    */
   reportArrived(datanodeId: string, chunkIds: readonly string[]): void {
-    if (!this.on) return;
+    if (!this.on || this.manual) return;
     const counted = new Set<string>();
     for (const chunkId of chunkIds) {
       if (counted.has(chunkId) || !this.isNew(chunkId)) continue;
@@ -100,24 +128,26 @@ export class SafeMode {
 
   /** Leaves safe mode when enough is reported or time is up; true if it just left. */
   async check(): Promise<boolean> {
-    if (!this.on) return false;
+    if (!this.on || this.manual) return false;
     const covered = this.reportedCount >= this.threshold * this.totalChunks;
     const timedOut = this.now() - this.startedMs >= this.timeoutMs;
     if (!covered && !timedOut) return false;
+    await this.exit({ reportedChunks: this.reportedCount, totalChunks: this.totalChunks, reason: covered ? "reports" : "timeout" });
+    return true;
+  }
+
+  private async exit(details: Record<string, unknown>): Promise<void> {
     this.on = false;
-    this.logger.info(
-      { reportedChunks: this.reportedCount, totalChunks: this.totalChunks, reason: covered ? "reports" : "timeout" },
-      "safe mode off: replication and trash start",
-    );
+    this.logger.info(details, "safe mode off: replication and trash start");
     this.reporters.clear();
     for (const listener of this.exitListeners) await listener();
-    return true;
   }
 
   status(): SafeModeStatus {
     return {
       on: this.on,
-      reportedChunks: this.on ? this.reportedCount : this.totalChunks,
+      manual: this.manual,
+      reportedChunks: this.on && !this.manual ? this.reportedCount : this.totalChunks,
       totalChunks: this.totalChunks,
       threshold: this.threshold,
     };

@@ -9,7 +9,16 @@ import { RpcClients, currentRequestId, withRequestId, withRetry } from "@trainfs
 import { runBulk, type BulkOptions, type BulkResult, type TransferItem } from "./bulk-transfer.js";
 import { expandGlob } from "./glob.js";
 import { localTree } from "./local-tree.js";
-import { toBalancerStatus, toClusterStatus, toDataNodeStatus, type BalancerStatus, type ClusterStatus, type DataNodeStatus } from "./cluster-status.js";
+import {
+  toBalancerStatus,
+  toClusterStatus,
+  toDataNodeStatus,
+  toSafeModeStatus,
+  type BalancerStatus,
+  type ClusterStatus,
+  type DataNodeStatus,
+  type SafeModeStatus,
+} from "./cluster-status.js";
 import { readRange, readToFile, type ReadOptions } from "./file-reader.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
 import { writeFile, type PutSource, type WriteOptions } from "./file-writer.js";
@@ -378,6 +387,16 @@ export class TrainfsClient {
   async decommission(datanode: string, options: CallOptions = {}): Promise<DataNodeStatus> {
     const res = await this.call(() => this.admin.decommissionDataNode({ datanode }, options));
     return toDataNodeStatus(res.datanode!);
+  }
+
+  /**
+   * Enters safe mode by hand (the namespace read-only, no replication or
+   * trash) or leaves it (also ending the startup safe mode early); needs a
+   * read-write token.
+   */
+  async setSafeMode(on: boolean, options: CallOptions = {}): Promise<SafeModeStatus> {
+    const res = await this.call(() => this.admin.setSafeMode({ on }, options));
+    return toSafeModeStatus(res.safeMode);
   }
 
   /** Returns a draining or drained DataNode to service. */

@@ -1,4 +1,12 @@
-import { AdminState, DataNodeState, type BalancerStatus as BalancerStatusMessage, type ClusterStatusResponse, type DataNodeStatus as DataNodeStatusMessage } from "@trainfs/proto";
+import {
+  AdminState,
+  DataNodeState,
+  type BalancerStatus as BalancerStatusMessage,
+  type ClusterHistoryResponse,
+  type ClusterStatusResponse,
+  type DataNodeStatus as DataNodeStatusMessage,
+  type SafeModeStatus as SafeModeStatusMessage,
+} from "@trainfs/proto";
 
 export interface DataNodeStatus {
   id: string;
@@ -13,12 +21,12 @@ export interface DataNodeStatus {
   chunkCount: number;
   /** Seconds since the last heartbeat; null if never heard from since the NameNode started. */
   secondsSinceHeartbeat: number | null;
+  /** The filesystem of its data directory; nodes of one host with the same id share a disk ("" if unknown). */
+  diskId: string;
 }
 
 export interface ClusterStatus {
   clusterId: string;
-  /** The NameNode's software version. */
-  version: string;
   datanodes: DataNodeStatus[];
   underReplicatedChunks: number;
   missingChunks: number;
@@ -26,10 +34,81 @@ export interface ClusterStatus {
   corruptReplicas: number;
   pendingReplicationTasks: number;
   pendingTrashTasks: number;
-  safeMode: { on: boolean; reportedChunks: number; totalChunks: number; threshold: number };
+  /** `manual`: entered by an operator (SetSafeMode), the namespace read-only until one leaves it. */
+  safeMode: SafeModeStatus;
   /** Chunks whose replicas break the placement policy (all in one zone while several are alive). */
   misplacedChunks: number;
   balancer: BalancerStatus;
+  /** The NameNode's release and when it started (Unix ms). */
+  version: string;
+  startedMs: number;
+  /** Complete files, directories (the root included) and chunks (files and writes in progress). */
+  files: number;
+  directories: number;
+  chunks: number;
+  /** The live DataNodes' space, each disk counted once where nodes share one. */
+  space: { capacityBytes: number; dfsUsedBytes: number; nonDfsUsedBytes: number; freeBytes: number };
+  /** Why under-replicated chunks wait with no copy planned ("needs 3 live DataNodes in service, 2 are"); "" when none do. */
+  replicationBlocked: string;
+}
+
+export interface SafeModeStatus {
+  on: boolean;
+  manual: boolean;
+  reportedChunks: number;
+  totalChunks: number;
+  threshold: number;
+}
+
+export function toSafeModeStatus(s: SafeModeStatusMessage | undefined): SafeModeStatus {
+  return {
+    on: s?.on ?? false,
+    manual: s?.manual ?? false,
+    reportedChunks: Number(s?.reportedChunks ?? 0),
+    totalChunks: Number(s?.totalChunks ?? 0),
+    threshold: s?.threshold ?? 0,
+  };
+}
+
+/** The NameNode's recent samples, oldest first; NaN where a value was unknown. */
+export interface ClusterHistory {
+  stepMs: number;
+  timesMs: number[];
+  capacityBytes: number[];
+  dfsUsedBytes: number[];
+  freeBytes: number[];
+  readBytesPerSecond: number[];
+  writeBytesPerSecond: number[];
+  rpcPerSecond: number[];
+  rpcMeanMs: number[];
+  underReplicatedChunks: number[];
+  missingChunks: number[];
+  corruptReplicas: number[];
+  datanodes: Array<{ id: string; address: string; readBytesPerSecond: number[]; writeBytesPerSecond: number[]; heartbeatAgeSeconds: number[] }>;
+}
+
+export function toClusterHistory(r: ClusterHistoryResponse): ClusterHistory {
+  return {
+    stepMs: r.stepMs,
+    timesMs: r.timesMs.map(Number),
+    capacityBytes: r.capacityBytes,
+    dfsUsedBytes: r.dfsUsedBytes,
+    freeBytes: r.freeBytes,
+    readBytesPerSecond: r.readBytesPerSecond,
+    writeBytesPerSecond: r.writeBytesPerSecond,
+    rpcPerSecond: r.rpcPerSecond,
+    rpcMeanMs: r.rpcMeanMs,
+    underReplicatedChunks: r.underReplicatedChunks,
+    missingChunks: r.missingChunks,
+    corruptReplicas: r.corruptReplicas,
+    datanodes: r.datanodes.map((n) => ({
+      id: n.datanodeId,
+      address: n.address,
+      readBytesPerSecond: n.readBytesPerSecond,
+      writeBytesPerSecond: n.writeBytesPerSecond,
+      heartbeatAgeSeconds: n.heartbeatAgeSeconds,
+    })),
+  };
 }
 
 /** The balancer's run: moves replicas from the fullest DataNodes to the emptiest. */
@@ -77,26 +156,33 @@ export function toDataNodeStatus(n: DataNodeStatusMessage): DataNodeStatus {
     freeBytes: Number(n.freeBytes),
     chunkCount: n.chunkCount,
     secondsSinceHeartbeat: n.neverHeard ? null : Number(n.millisSinceHeartbeat) / 1000,
+    diskId: n.diskId,
   };
 }
 
 export function toClusterStatus(r: ClusterStatusResponse): ClusterStatus {
   return {
     clusterId: r.clusterId,
-    version: r.version,
     datanodes: r.datanodes.map(toDataNodeStatus),
     underReplicatedChunks: Number(r.underReplicatedChunks),
     missingChunks: Number(r.missingChunks),
     corruptReplicas: Number(r.corruptReplicas),
     pendingReplicationTasks: Number(r.pendingReplicationTasks),
     pendingTrashTasks: Number(r.pendingTrashTasks),
-    safeMode: {
-      on: r.safeMode?.on ?? false,
-      reportedChunks: Number(r.safeMode?.reportedChunks ?? 0),
-      totalChunks: Number(r.safeMode?.totalChunks ?? 0),
-      threshold: r.safeMode?.threshold ?? 0,
-    },
+    safeMode: toSafeModeStatus(r.safeMode),
     misplacedChunks: Number(r.misplacedChunks),
     balancer: toBalancerStatus(r.balancer),
+    version: r.version,
+    startedMs: Number(r.startedMs),
+    files: Number(r.files),
+    directories: Number(r.directories),
+    chunks: Number(r.chunks),
+    space: {
+      capacityBytes: Number(r.space?.capacityBytes ?? 0),
+      dfsUsedBytes: Number(r.space?.dfsUsedBytes ?? 0),
+      nonDfsUsedBytes: Number(r.space?.nonDfsUsedBytes ?? 0),
+      freeBytes: Number(r.space?.freeBytes ?? 0),
+    },
+    replicationBlocked: r.replicationBlocked,
   };
 }

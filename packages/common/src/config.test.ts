@@ -88,6 +88,12 @@ describe("loadConfig", () => {
     ]);
     expect(() => loadConfig(security, "T_", { env: { T_API_TOKENS: "admin:aaaaaaaaaaaaaaaaaaaa" } })).toThrow(/apiTokens.*rw:<token>/s);
     expect(() => loadConfig(security, "T_", { env: { T_API_TOKENS: "rw:short" } })).toThrow(/at least 16 characters/);
+    // A name for the audit log: rw:<name>:<token>; the token must still be whole.
+    expect(loadConfig(security, "T_", { env: { T_API_TOKENS: "rw:alice:aaaaaaaaaaaaaaaaaaaa,ro:ci.bot-1:bbbbbbbbbbbbbbbbbbbb" } }).apiTokens).toEqual([
+      { access: "read-write", name: "alice", token: "aaaaaaaaaaaaaaaaaaaa" },
+      { access: "read-only", name: "ci.bot-1", token: "bbbbbbbbbbbbbbbbbbbb" },
+    ]);
+    expect(() => loadConfig(security, "T_", { env: { T_API_TOKENS: "rw:alice:short" } })).toThrow(/at least 16 characters/);
     expect(() => loadConfig(security, "T_", { env: { T_CLUSTER_SECRET: "short" } })).toThrow(/clusterSecret: must be at least 16/);
   });
 });

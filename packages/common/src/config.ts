@@ -93,6 +93,13 @@ function readConfigFile(path: string): Record<string, unknown> {
 }
 
 /** Schema pieces shared by the processes' configs. */
+/**
+ * `rw:<token>`, `ro:<token>`, or `rw:<name>:<token>`: a name is taken only
+ * when the rest is still a whole token (16+ characters), so an older token
+ * that holds a colon early on reads as a named one only if both parts fit.
+ */
+const API_TOKEN = /^(rw|ro):(?:([A-Za-z0-9._-]{1,64}):(?=\S{16,}$))?(\S{16,})$/;
+
 export const configFields = {
   port: () => z.coerce.number().int().min(0).max(65535).meta({ placeholder: "<port>" }),
   host: () => z.string().min(1).meta({ placeholder: "<host>" }),
@@ -130,8 +137,14 @@ export const configFields = {
         z.array(
           z
             .string()
-            .regex(/^(rw|ro):\S{16,}$/, "each token is `rw:<token>` or `ro:<token>`, the token at least 16 characters without spaces")
-            .transform((t) => ({ access: t.startsWith("rw:") ? ("read-write" as const) : ("read-only" as const), token: t.slice(3) })),
+            .regex(
+              API_TOKEN,
+              "each token is `rw:<token>`, `ro:<token>`, or with a name for the audit log `rw:<name>:<token>` (name: 1 to 64 of [A-Za-z0-9._-]), the token at least 16 characters without spaces",
+            )
+            .transform((t) => {
+              const [, access, name, token] = API_TOKEN.exec(t)!;
+              return { access: access === "rw" ? ("read-write" as const) : ("read-only" as const), token: token!, ...(name ? { name } : {}) };
+            }),
         ),
       )
       .meta({ placeholder: "<list>" }),

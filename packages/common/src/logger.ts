@@ -30,3 +30,13 @@ function logDestination(): DestinationStream {
   if (format === "pretty") return pretty({ destination: 2, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" });
   return destination(2);
 }
+
+/**
+ * An append-only line stream to a file (pino's SonicBoom): buffered off the
+ * caller's path, created with its directory if missing; `flushSync` before
+ * `end` saves what is buffered. For logs of their own, like the NameNode's
+ * audit log.
+ */
+export function appendStream(file: string): { write(line: string): void; flushSync(): void; end(): void } {
+  return destination({ dest: file, append: true, sync: false, mkdir: true, minLength: 0 });
+}

@@ -7,7 +7,9 @@ import { ClientService } from "@trainfs/proto";
 import { createLogger } from "./logger.js";
 import { REQUEST_ID_HEADER } from "@trainfs/core";
 import { RpcClients, withRequestId } from "@trainfs/node";
-import { startRpcServer, type RpcServer } from "./rpc-server.js";
+import { Metrics, TRAINFS_VERSION } from "./metrics.js";
+import { TrainfsError } from "@trainfs/core";
+import { callerNameKey, clientAddressKey, startRpcServer, type RpcServer } from "./rpc-server.js";
 
 const servers: RpcServer[] = [];
 const clients = new RpcClients();
@@ -102,6 +104,42 @@ describe("rpc server", () => {
     const other = logs.lines.filter((l) => l.msg === "above" && l.reqId !== "put-42");
     expect(other).toHaveLength(1);
     expect(other[0]!.reqId).toMatch(/^[0-9a-f]{16}$/);
+    clients.close();
+  });
+
+  it("logs codes as metrics spell them, counts calls in flight, names the build, and gives handlers the caller's address and name", async () => {
+    const logs = capture();
+    const logger = createLogger("test", "info", {}, logs.stream);
+    const metrics = new Metrics("test");
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const seen: string[] = [];
+    const s = await startRpcServer({
+      host: "127.0.0.1", port: 0, logger, metrics,
+      authorize: (_method, _headers, nameCaller) => nameCaller("alice"),
+      routes: (r) => r.service(ClientService, {
+        async stat(req, ctx) {
+          seen.push(`${ctx.values.get(callerNameKey)}@${ctx.values.get(clientAddressKey)}`);
+          if (req.path === "/held") await held;
+          throw new TrainfsError("not_found", `${req.path}: no such file or directory`);
+        },
+      }),
+    });
+    servers.push(s);
+    const client = clients.client(ClientService, `http://127.0.0.1:${s.port}`);
+    const slow = client.stat({ path: "/held" }).catch((e: unknown) => e);
+    await expect.poll(async () => (await fetch(`http://127.0.0.1:${s.port}/metrics`).then((r) => r.text())).match(/trainfs_rpc_in_flight\{method="Stat",role="test"\} (\d+)/)?.[1]).toBe("1");
+    release();
+    await slow;
+    await expect(client.stat({ path: "/x" })).rejects.toThrow(/no such file/);
+    const text = await fetch(`http://127.0.0.1:${s.port}/metrics`).then((r) => r.text());
+    expect(text).toContain('trainfs_rpc_in_flight{method="Stat",role="test"} 0');
+    expect(text).toContain(`trainfs_build_info{version="${TRAINFS_VERSION}",role="test"} 1`);
+    expect(text).toContain('trainfs_rpc_requests_total{method="Stat",code="not_found",role="test"} 2');
+    const codes = logs.lines.filter((l) => l.msg === "rpc").map((l) => l.code);
+    expect(codes).toEqual(["not_found", "not_found"]);
+    expect(seen).toEqual(["alice@127.0.0.1", "alice@127.0.0.1"]);
+    expect(metrics.callTotals.get("Stat")?.count).toBe(2);
     clients.close();
   });
 });

@@ -4,7 +4,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { Code, type ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { Code, createContextKey, createContextValues, type ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { corsPolicy } from "./cors-policy.js";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES, toConnectError } from "@trainfs/core";
 import { requestIdServerInterceptor } from "@trainfs/node";
@@ -36,7 +36,13 @@ export interface RpcServerOptions {
    * (unauthenticated, permission_denied) to refuse. Health and metrics
    * endpoints are not RPCs.
    */
-  authorize?: (method: DescMethod, headers: Headers) => void;
+  authorize?: (method: DescMethod, headers: Headers, nameCaller: (name: string) => void) => void;
+  /**
+   * Interceptors run just before authorization, so that they see refused
+   * calls too, with the caller's name once `authorize` gave it (the
+   * NameNode's audit log).
+   */
+  interceptors?: readonly Interceptor[];
   /** Serve TLS only (HTTP/2 and HTTP/1.1 chosen by ALPN) instead of cleartext. */
   tls?: ServerTls | undefined;
   /**
@@ -58,6 +64,11 @@ export interface RpcServerOptions {
    */
   rawProtocol?: { preface: Buffer; alpn: string; handle(socket: net.Socket, observe: CallObserver): void } | undefined;
 }
+
+/** The address of the peer that made the call (its TCP source address), for audit lines. */
+export const clientAddressKey = createContextKey<string>("", { description: "the caller's network address" });
+/** Who made the call as `authorize` named it (a token's name), for audit lines. */
+export const callerNameKey = createContextKey<string>("", { description: "the caller's name" });
 
 /** Starts observing one call; the returned function ends it with its error, if any, and gives that error as a ConnectError. */
 export type CallObserver = (method: string) => (err?: unknown) => ConnectError | undefined;
@@ -93,8 +104,14 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
       requestIdServerInterceptor(),
       ...(options.metrics ? [options.metrics.interceptor()] : []),
       onCallEnd(logCall),
+      ...(options.interceptors ?? []),
       ...(options.authorize ? [authorizeInterceptor(options.authorize)] : []),
     ],
+    contextValues: (req) => {
+      const values = createContextValues();
+      values.set(clientAddressKey, req.socket?.remoteAddress ?? "");
+      return values;
+    },
     acceptCompression: [],
     readMaxBytes: MAX_MESSAGE_BYTES,
     writeMaxBytes: MAX_MESSAGE_BYTES,
@@ -249,7 +266,8 @@ function callLogger(logger: Logger, quiet: ReadonlySet<string>): CallObserver {
       const ce = err === undefined ? undefined : toConnectError(err);
       if (ce?.code === Code.Internal) logger.error({ err, method }, "internal error in RPC handler");
       const level = quiet.has(method) && !ce ? "debug" : "info";
-      logger[level]({ method, code: ce ? Code[ce.code] : "OK", ms }, "rpc");
+      // Codes as metrics, the CLI and TrainfsError spell them (not_found, not NotFound).
+      logger[level]({ method, code: ce ? codeName(ce.code) : "ok", ms }, "rpc");
       return ce;
     };
   };
@@ -257,7 +275,12 @@ function callLogger(logger: Logger, quiet: ReadonlySet<string>): CallObserver {
 
 function authorizeInterceptor(authorize: NonNullable<RpcServerOptions["authorize"]>): Interceptor {
   return (next) => (req) => {
-    authorize(req.method, req.header);
+    authorize(req.method, req.header, (name) => req.contextValues.set(callerNameKey, name));
     return next(req);
   };
+}
+
+/** A Connect code as snake case: `not_found`, `permission_denied`, `ok`. */
+export function codeName(code: Code): string {
+  return (Code[code] ?? "unknown").replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 }

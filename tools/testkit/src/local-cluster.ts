@@ -73,8 +73,8 @@ try {
 const nn = cluster.nameNodeAddress;
 const s3Address = gateway.address;
 console.log(`TrainFS local cluster is up (data and logs in ${baseDir})
-  Console    ${nn}/   (open it in a browser: cluster, files, upload and download)
-  NameNode   ${nn}
+  Console    ${nn}/   (open it in a browser: cluster, charts, files, upload and download)
+  NameNode   ${nn}   (audit log: ${shortPath(join(baseDir, "namenode", "audit.log"))})
 ${Array.from({ length: count }, (_, i) => `  DataNode ${i + 1} ${cluster.dataNodeAddress(i)}`).join("\n")}
   S3 gateway ${s3Address}   (aws, rclone, s3cmd, boto3, curl: docs/s3.md)
 

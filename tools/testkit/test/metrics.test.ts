@@ -50,6 +50,60 @@ describe("/metrics", () => {
     }
   });
 
+  it("counts files, directories and the cluster's disk once, names the build, times fsyncs, and keeps a history the console charts", async () => {
+    const c = await cluster({ heartbeatIntervalMs: 100, nameNode: { historyIntervalMs: 200 } });
+    const web = new TrainfsWebClient({ namenode: c.nameNodeAddress });
+    // Rates come from the growth of each DataNode's totals between two samples: traffic starts once every node is in the history.
+    await eventually(async () => {
+      const h = await web.clusterHistory();
+      expect(h.datanodes.filter((n) => Number.isFinite(n.writeBytesPerSecond.at(-1)))).toHaveLength(3);
+    }, 10_000);
+    const fs = c.client({ chunkSize: 64 * 1024 });
+    await fs.writeFile("/a/b/one", Buffer.alloc(100_000, 1));
+    await fs.writeFile("/a/two", Buffer.alloc(10, 2));
+    await fs.readFile("/a/b/one");
+    const nn = await scrape(c.nameNodeAddress);
+    expect(find(nn, "trainfs_files{")).toBe(2);
+    expect(find(nn, "trainfs_directories{")).toBe(3);
+    expect(find(nn, "trainfs_build_info{", 'version="')).toBe(1);
+    expect(find(nn, "trainfs_rpc_in_flight{", 'method="PutFile"')).toBe(0);
+    expect([...nn.keys()].some((k) => k.startsWith("trainfs_replication_copies_total{") && k.includes('result="finished"'))).toBe(true);
+    expect([...nn.keys()].some((k) => k.startsWith("trainfs_replication_bytes_total"))).toBe(true);
+    // The three DataNodes share this machine's disk: counted once, not three times.
+    const dn0 = await scrape(c.dataNodeAddress(0));
+    const disk = find(dn0, "trainfs_datanode_disk_bytes", 'kind="capacity"');
+    await eventually(async () => {
+      const m = await scrape(c.nameNodeAddress);
+      expect(find(m, "trainfs_cluster_capacity_bytes")).toBe(disk);
+      expect(find(m, "trainfs_cluster_dfs_used_bytes")).toBe(3 * 100_010);
+      const free = find(m, "trainfs_cluster_free_bytes");
+      expect(free).toBeGreaterThan(0);
+      expect(find(m, "trainfs_cluster_non_dfs_used_bytes")).toBe(Math.max(0, disk - free - 3 * 100_010));
+    });
+    for (const i of [0, 1, 2]) expect(find(await scrape(c.dataNodeAddress(i)), "trainfs_datanode_fsync_seconds_count")).toBeGreaterThanOrEqual(2);
+    // The history: the read and writes above show as throughput once heartbeats carried them.
+    const h = await eventually(async () => {
+      const got = await web.clusterHistory();
+      const written = got.writeBytesPerSecond.filter(Number.isFinite).reduce((a, b) => a + b, 0);
+      expect(written).toBeGreaterThan(0);
+      expect(got.readBytesPerSecond.filter(Number.isFinite).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+      expect(got.rpcPerSecond.some((v) => v > 0)).toBe(true);
+      return got;
+    }, 10_000);
+    expect(h.stepMs).toBe(200);
+    expect(h.datanodes).toHaveLength(3);
+    expect(h.capacityBytes.at(-1)).toBe(disk);
+    for (const n of h.datanodes) expect(n.heartbeatAgeSeconds.filter(Number.isFinite).every((a) => a >= 0 && a < 5)).toBe(true);
+    // Only newer samples when asked; a time beyond what a number holds is refused, not crashed on.
+    const newer = await web.clusterHistory(h.timesMs.at(-2)!);
+    expect(newer.timesMs[0]).toBeGreaterThan(h.timesMs.at(-2)!);
+    await expect(web.clusterHistory(2 ** 60)).rejects.toMatchObject({ code: "invalid_argument" });
+    const status = await web.clusterStatus();
+    expect(status).toMatchObject({ files: 2, directories: 3, chunks: 3, replicationBlocked: "" });
+    expect(status.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(status.space.capacityBytes).toBe(disk);
+  });
+
   it("counts a browser-style put (unary parts) in the RPC and traffic counters", async () => {
     const c = await cluster({ heartbeatIntervalMs: 100 });
     const before = await Promise.all([0, 1, 2].map((i) => scrape(c.dataNodeAddress(i))));

@@ -400,6 +400,25 @@ export class ChunkManager {
     };
   }
 
+  /** Copies finished and given up since start, and the bytes the finished ones wrote (metrics). */
+  replicationStats(): { copiesFinished: number; copiesFailed: number; bytesCopied: number } {
+    return this.replication.stats;
+  }
+
+  /**
+   * Why under-replicated chunks wait with no copy planned, in an operator's
+   * words, from the last replication round; "" when nothing is stuck.
+   */
+  replicationBlocked(): string {
+    const b = this.replication.blocked;
+    if (!b) return "";
+    const chunks = `${b.chunks} chunk${b.chunks === 1 ? "" : "s"}`;
+    if (b.noRoom < b.chunks) {
+      return `${chunks} cannot be copied: needs ${b.needed} live DataNodes in service, ${b.inService} ${b.inService === 1 ? "is" : "are"}`;
+    }
+    return `${chunks} cannot be copied: no live DataNode in service without a replica has room (or a free replication stream)`;
+  }
+
   /** Whether the DataNode still owes the deletion of its copy of the chunk. */
   owesDeletion(datanodeId: string, chunkId: string): boolean {
     return this.trash.has(datanodeId, chunkId);

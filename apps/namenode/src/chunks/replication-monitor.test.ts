@@ -19,7 +19,7 @@ async function setup(nodes: number, settings: Partial<{ maxReplicationStreams: n
       });
       return chunkIds;
     });
-  return { store, clock, datanodes, chunkMap, queue, pending, trash, corrupt, monitor, heartbeats, file, beat };
+  return { store, clock, datanodes, chunks, chunkMap, queue, pending, trash, corrupt, monitor, heartbeats, file, beat };
 }
 
 describe("ReplicationMonitor", () => {
@@ -73,6 +73,25 @@ describe("ReplicationMonitor", () => {
     expect(t.pending.get("chunk-0")).toBeUndefined();
     await t.monitor.runOnce();
     expect(t.pending.get("chunk-0")).toBeDefined();
+    // Both given up (the timeout, then the source's failure) count as failed copies.
+    expect(t.monitor.stats).toMatchObject({ copiesFailed: 2, copiesFinished: 0 });
+  });
+
+  it("counts finished copies and their bytes, and says why chunks wait when too few DataNodes are in service", async () => {
+    const t = await setup(2);
+    await t.file(3, [["dn-1"]]);
+    await t.monitor.runOnce();
+    const task = t.pending.get("chunk-0")!;
+    expect(task.targetIds).toEqual(["dn-2"]);
+    await t.store.write(() => {
+      t.chunkMap.commit("dn-2", { chunkId: "chunk-0", length: 10, checksum: 7 }, t.clock.now);
+      t.monitor.onCommit("chunk-0", "dn-2");
+    });
+    expect(t.monitor.stats).toEqual({ copiesFinished: 1, copiesFailed: 0, bytesCopied: 10 });
+    // Two replicas on the only two nodes, replication 3: no target anywhere.
+    await t.monitor.runOnce();
+    expect(t.monitor.blocked).toEqual({ chunks: 1, needed: 3, inService: 2, noRoom: 0 });
+    expect(t.chunks.replicationBlocked()).toBe("1 chunk cannot be copied: needs 3 live DataNodes in service, 2 are");
   });
 
   it("plans again at once, not after the timeout, when the target or the source of a copy dies", async () => {

@@ -34,6 +34,11 @@ export class ReplicationMonitor {
   /** The nodes of the last failed attempt per chunk, avoided when there is a choice. */
   private readonly lastAttempt = new Map<string, string[]>();
   private zones: { atMs: number; zones: ReadonlySet<string> } | undefined;
+  /** Copies finished and given up (failed, timed out, a node died) since start, and bytes the finished ones wrote. */
+  readonly stats = { copiesFinished: 0, copiesFailed: 0, bytesCopied: 0 };
+  /** Why the last round planned no copy for some under-replicated chunks; undefined when none was stuck. */
+  blocked: { chunks: number; needed: number; inService: number; noRoom: number } | undefined;
+  private stuck = { chunks: 0, needed: 0, noRoom: 0 };
 
   constructor(
     private readonly store: MetadataStore,
@@ -78,6 +83,8 @@ export class ReplicationMonitor {
     if (task?.targetIds.includes(datanodeId)) {
       const holders = new Set(this.count(chunkId)?.live ?? []);
       if (task.targetIds.every((t) => holders.has(t))) {
+        this.stats.copiesFinished++;
+        this.stats.bytesCopied += (this.count(chunkId)?.chunk.length ?? 0) * task.targetIds.length;
         this.pending.remove(chunkId);
         this.lastAttempt.delete(chunkId);
         this.balancer.copied(chunkId);
@@ -120,10 +127,12 @@ export class ReplicationMonitor {
       const streams = this.pending.streamsByNode();
       const nodes = new Map(this.datanodes.placementNodes().map((n) => [n.id, n] as const));
       let count = 0;
+      this.stuck = { chunks: 0, needed: 0, noRoom: 0 };
       for (const chunkId of this.queue.ordered(this.settings.maxChunksPerRound)) {
         if (this.pending.get(chunkId)) continue;
         if (this.fix(chunkId, streams, nodes, nowMs)) count++;
       }
+      this.blocked = this.stuck.chunks > 0 ? { ...this.stuck, inService: nodes.size } : undefined;
       this.updateDecommissioning();
       return count;
     });
@@ -169,7 +178,15 @@ export class ReplicationMonitor {
       avoid,
       strict: false,
     });
-    if (targets.length === 0) return false;
+    if (targets.length === 0) {
+      // Said beside the under-replicated count: too few nodes in service, or none with room.
+      if (!misplaced) {
+        this.stuck.chunks++;
+        this.stuck.needed = Math.max(this.stuck.needed, replication);
+        if (nodes.size >= replication) this.stuck.noRoom++;
+      }
+      return false;
+    }
     if (misplaced && !this.placedWell([...inService, ...targets], replication + 1)) return false;
     this.pending.add({ chunkId, sourceId: source, targetIds: targets, issuedMs: nowMs });
     for (const id of [source, ...targets]) streams.set(id, (streams.get(id) ?? 0) + 1);
@@ -191,7 +208,10 @@ export class ReplicationMonitor {
 
   private giveUp(chunkId: string): void {
     const task = this.pending.remove(chunkId);
-    if (task) this.lastAttempt.set(chunkId, [task.sourceId, ...task.targetIds]);
+    if (task) {
+      this.stats.copiesFailed++;
+      this.lastAttempt.set(chunkId, [task.sourceId, ...task.targetIds]);
+    }
     this.balancer.abandoned(chunkId);
     this.recheck(chunkId);
   }

@@ -2,9 +2,19 @@ import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { AdminService, ClientService, DataNodeService } from "@trainfs/proto";
 import { MAX_PART_BYTES, REQUEST_ID_HEADER, TrainfsError, bearerInterceptor, newRequestId, toTrainfsError } from "@trainfs/core";
-import { toClusterStatus, type ClusterStatus } from "../cluster-status.js";
+import {
+  toClusterHistory,
+  toClusterStatus,
+  toDataNodeStatus,
+  toSafeModeStatus,
+  type ClusterHistory,
+  type ClusterStatus,
+  type DataNodeStatus,
+  type SafeModeStatus,
+} from "../cluster-status.js";
 import { toFileStatus, type FileStatus } from "../file-status.js";
-import { webReadFile, type WebGetOptions } from "./web-reader.js";
+import { toFsckReport, type FsckReport } from "../fsck.js";
+import { webReadFile, webReadStream, type WebGetOptions } from "./web-reader.js";
 import { webWriteFile, type WebPutOptions, type WebPutSource } from "./web-writer.js";
 
 export interface TrainfsWebClientOptions {
@@ -21,6 +31,19 @@ export interface TrainfsWebClientOptions {
   concurrency?: number;
   /** The fetch to use (default: the global one). */
   fetch?: typeof globalThis.fetch;
+}
+
+/** One file with its chunks and every replica's state (fileDetails). */
+export interface FileDetails extends FileStatus {
+  chunks: Array<{
+    chunkId: string;
+    index: number;
+    offset: number;
+    length: number;
+    checksum: number;
+    health: FsckReport["files"][number]["chunks"][number]["health"];
+    replicas: Array<{ address: string; datanodeId: string; state: "live" | "corrupt" }>;
+  }>;
 }
 
 export interface WebCallOptions {
@@ -93,6 +116,85 @@ export class TrainfsWebClient {
   /** Every DataNode and the health of the cluster. */
   async clusterStatus(options: WebCallOptions = {}): Promise<ClusterStatus> {
     return toClusterStatus(await this.call(() => this.admin.clusterStatus({}, options)));
+  }
+
+  /** The NameNode's recent history (samples after `sinceMs`, or all it keeps). */
+  async clusterHistory(sinceMs = 0, options: WebCallOptions = {}): Promise<ClusterHistory> {
+    return toClusterHistory(await this.call(() => this.admin.clusterHistory({ sinceMs: BigInt(Math.max(0, Math.trunc(sinceMs))) }, options)));
+  }
+
+  /** Each file's chunks under `path` and the state of every replica. */
+  async fsck(path = "/", options: WebCallOptions = {}): Promise<FsckReport> {
+    return toFsckReport(await this.call(() => this.admin.fsck({ path }, options)));
+  }
+
+  /**
+   * One file in detail: its shape and checksum, and each chunk with its
+   * checksum and every replica's state (live or corrupt) and address.
+   */
+  async fileDetails(path: string, options: WebCallOptions = {}): Promise<FileDetails> {
+    const [file, report] = await Promise.all([
+      this.call(() => this.namenode.getFile({ path }, options)),
+      this.call(() => this.admin.fsck({ path }, options)).then(toFsckReport),
+    ]);
+    const health = new Map(report.files[0]?.chunks.map((c) => [c.chunkId, c]) ?? []);
+    return {
+      ...toFileStatus(file.file!),
+      chunks: file.chunks.map((c) => {
+        const h = health.get(c.chunkId);
+        return {
+          chunkId: c.chunkId,
+          index: c.index,
+          offset: Number(c.offset),
+          length: Number(c.length),
+          checksum: c.checksum >>> 0,
+          health: h?.health ?? "missing",
+          replicas: [
+            ...c.replicas.map((r) => ({ address: r.address, datanodeId: r.datanodeId, state: "live" as const })),
+            ...(h?.corruptReplicas ?? []).map((address) => ({ address, datanodeId: "", state: "corrupt" as const })),
+          ],
+        };
+      }),
+    };
+  }
+
+  /** Drains a DataNode (by id or address); needs a read-write token. */
+  async decommission(datanode: string, options: WebCallOptions = {}): Promise<DataNodeStatus> {
+    return toDataNodeStatus((await this.call(() => this.admin.decommissionDataNode({ datanode }, options))).datanode!);
+  }
+
+  /** Enters safe mode by hand (the namespace read-only) or leaves it; needs a read-write token. */
+  async setSafeMode(on: boolean, options: WebCallOptions = {}): Promise<SafeModeStatus> {
+    return toSafeModeStatus((await this.call(() => this.admin.setSafeMode({ on }, options))).safeMode);
+  }
+
+  /** Puts a drained DataNode back in service; needs a read-write token. */
+  async recommission(datanode: string, options: WebCallOptions = {}): Promise<DataNodeStatus> {
+    return toDataNodeStatus((await this.call(() => this.admin.recommissionDataNode({ datanode }, options))).datanode!);
+  }
+
+  /**
+   * A file as a stream of verified bytes, for downloads written to disk as
+   * they arrive (the page never holds the whole file). The stream errors
+   * if a chunk fails its whole checksum.
+   */
+  getStream(path: string, options: WebGetOptions = {}): ReadableStream<Uint8Array> {
+    const headers = { [REQUEST_ID_HEADER]: newRequestId() };
+    const source = webReadStream({ namenode: this.namenode, datanodeAt: this.datanodeAt, headers }, path, options);
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const next = await source.next();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        } catch (err) {
+          controller.error(toTrainfsError(err));
+        }
+      },
+      async cancel() {
+        await source.return(undefined);
+      },
+    }, { highWaterMark: 1 });
   }
 
   /** Uploads a File, Blob or bytes; the file appears only once every chunk is on all its replicas. */

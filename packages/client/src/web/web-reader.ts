@@ -25,6 +25,18 @@ const crc32 = (data: Uint8Array) => crc32Update(data);
  * chunk checked whole against the checksum the NameNode holds.
  */
 export async function webReadFile(d: WebReaderDeps, path: string, o: WebGetOptions): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  for await (const data of webReadStream(d, path, o)) parts.push(data);
+  return parts;
+}
+
+/**
+ * The same read, piece by piece as the bytes arrive and are verified, for a
+ * download that streams to disk: nothing is kept once handed on. A chunk's
+ * whole checksum is checked after its last piece is handed on, so a consumer
+ * that must not keep a bad file discards it when the stream fails.
+ */
+export async function* webReadStream(d: WebReaderDeps, path: string, o: WebGetOptions): AsyncGenerator<Uint8Array> {
   const call = { signal: o.signal, headers: d.headers };
   const getFile = () =>
     d.namenode.getFile({ path }, call).catch((err: unknown) => {
@@ -32,7 +44,6 @@ export async function webReadFile(d: WebReaderDeps, path: string, o: WebGetOptio
     });
   const res = await getFile();
   const size = Number(res.file!.size);
-  const parts: Uint8Array[] = [];
   let done = 0;
   for (const chunk of res.chunks) {
     const refresh = async () => {
@@ -43,11 +54,11 @@ export async function webReadFile(d: WebReaderDeps, path: string, o: WebGetOptio
     let crc = 0;
     try {
       for await (const data of readFromReplicas(d.datanodeAt, chunk, 0, Number(chunk.length), crc32, { ...call, refresh })) {
-        parts.push(data);
         crc = crc32Update(data, crc);
         // Counted outside the optional call: `f?.(x += n)` skips the `+=` when f is unset.
         done += data.length;
         o.onProgress?.(done, size);
+        yield data;
       }
     } catch (err) {
       const e = toTrainfsError(err);
@@ -58,5 +69,4 @@ export async function webReadFile(d: WebReaderDeps, path: string, o: WebGetOptio
     }
   }
   if (done !== size) throw new TrainfsError("data_loss", `${path}: read ${done} bytes, but the file has ${size}`);
-  return parts;
 }
