@@ -103,7 +103,7 @@ describe("the trainfs CLI", () => {
     expect(await trainfs(["admin", "recommission", node], env)).toMatchObject({ code: 0, stdout: expect.stringMatching(/: normal\n$/) });
 
     expect(await trainfs(["admin", "safemode", "enter"], env)).toMatchObject({ code: 0, stdout: "safe mode is ON (entered by an operator: the namespace is read-only)\n" });
-    expect(await trainfs(["mkdir", "/refused"], env)).toMatchObject({ code: 1, stderr: expect.stringMatching(/safe mode, entered by an operator.*\[failed_precondition\]\n$/) });
+    expect(await trainfs(["mkdir", "/refused"], env)).toMatchObject({ code: 1, stderr: expect.stringMatching(/safe mode, entered by an operator.*\[failed_precondition\] \(request [0-9a-f]{16}\)\n$/) });
     expect(await trainfs(["admin", "safemode", "get"], env)).toMatchObject({ code: 0, stdout: expect.stringMatching(/^safe mode is ON/) });
     expect(await trainfs(["admin", "safemode", "leave"], env)).toMatchObject({ code: 0, stdout: "safe mode is OFF\n" });
     expect(await trainfs(["admin", "safemode", "sideways"], env)).toMatchObject({ code: 1, stderr: expect.stringMatching(/enter, leave or get/) });
