@@ -69,7 +69,12 @@ export class ClusterManager {
    * unknown (or dead) node is told to register again.
    */
   async heartbeat(datanodeId: string, space: DataNodeSpace, deleted: readonly string[], failedCopies: readonly string[]): Promise<HeartbeatWork | "reregister"> {
+    // A node whose heartbeat was late but that was not declared dead counted
+    // for nothing meanwhile: copies may have been made of its chunks, and
+    // once it counts again they are surplus nobody else would look at.
+    const late = this.datanodes.isRegistered(datanodeId) && !this.datanodes.isLive(datanodeId);
     if (!this.datanodes.heartbeat(datanodeId, space)) return "reregister";
+    if (late) await this.chunks.nodeBack(datanodeId);
     return this.chunks.heartbeat(datanodeId, deleted, failedCopies);
   }
 

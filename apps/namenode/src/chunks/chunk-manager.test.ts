@@ -160,3 +160,24 @@ describe("the balancer", () => {
     expect(nn.chunks.balancer.stop()).toMatchObject({ running: false, stopReason: "stopped by an operator" });
   });
 });
+
+describe("a DataNode back after a late heartbeat", () => {
+  it("has its chunks checked again, so a copy made meanwhile is trimmed as surplus", async () => {
+    const nn = await testNameNode({ nodes: 4, config: { heartbeatTimeoutMs: 10_000 } });
+    const chunkId = await storedFile(nn, "/f", ["dn-1", "dn-2", "dn-3"]);
+    // dn-3 falls silent past the timeout (not yet declared dead): a copy goes to dn-4.
+    nn.clock.now += 10_001;
+    nn.beat("dn-1", "dn-2", "dn-4");
+    await nn.store.write(() => nn.chunks.recheck([chunkId]));
+    await nn.chunks.replication.runOnce();
+    expect(nn.chunks.pending.get(chunkId)?.targetIds).toEqual(["dn-4"]);
+    await nn.chunks.commit("dn-4", { chunkId, length: 10, checksum: 7 });
+    expect(nn.chunks.counts().surplus).toBe(0);
+    // Its heartbeat arrives: it counts again, and the chunk has one replica too many.
+    await nn.cluster.heartbeat("dn-3", { capacityBytes: 1e9, freeBytes: 1e9, usedBytes: 0, chunkCount: 1 }, [], []);
+    expect(nn.chunks.countReplicas(chunkId)!.inService).toHaveLength(4);
+    expect(nn.chunks.counts().surplus).toBe(1);
+    await nn.chunks.replication.runOnce();
+    expect(nn.chunks.countReplicas(chunkId)!.inService).toHaveLength(3);
+  });
+});

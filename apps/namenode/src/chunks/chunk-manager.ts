@@ -333,6 +333,14 @@ export class ChunkManager {
     });
   }
 
+  /**
+   * A DataNode counts again after a late heartbeat (it was never declared
+   * dead, so it sends no report): every chunk it holds is checked again.
+   */
+  async nodeBack(datanodeId: string): Promise<void> {
+    await this.store.write(() => this.recheck(this.map.chunksOn(datanodeId)));
+  }
+
   // ---- Counting and locating
 
   /** The chunk's replicas as every decision counts them; undefined for chunks of writes in progress or gone. */
