@@ -264,23 +264,25 @@ describe("multipart", () => {
 
 describe("errors", () => {
   it("every error named by the issue, with its code and status", async () => {
-    const table: Array<[string, Promise<unknown>, string, number]> = [
-      ["missing bucket", s3.send(new GetObjectCommand({ Bucket: "nope", Key: "k" })), "NoSuchBucket", 404],
-      ["missing key", s3.send(new GetObjectCommand({ Bucket: "data", Key: "nope" })), "NoSuchKey", 404],
-      ["bad bucket name", s3.send(new CreateBucketCommand({ Bucket: "Bad_Name" })), "InvalidBucketName", 400],
-      ["empty segment", s3.send(new PutObjectCommand({ Bucket: "data", Key: "a//b", Body: "x" })), "InvalidArgument", 400],
-      ["dot-dot segment", s3.send(new PutObjectCommand({ Bucket: "data", Key: "a/../b", Body: "x" })), "InvalidArgument", 400],
-      ["key too long", s3.send(new PutObjectCommand({ Bucket: "data", Key: "k".repeat(1025), Body: "x" })), "KeyTooLongError", 400],
-      ["wrong Content-MD5", s3.send(new PutObjectCommand({ Bucket: "data", Key: "md5", Body: "abc", ContentMD5: Buffer.alloc(16).toString("base64") })), "BadDigest", 400],
-      ["no such upload", s3.send(new UploadPartCommand({ Bucket: "data", Key: "k", UploadId: "0".repeat(32), PartNumber: 1, Body: "x" })), "NoSuchUpload", 404],
-      ["unsupported", s3.send(new GetBucketVersioningCommand({ Bucket: "data" })), "NotImplemented", 501],
-      ["wrong secret", s3Client(gw.address, { ...rw, secretAccessKey: "not-the-secret" }).send(new ListBucketsCommand({})), "SignatureDoesNotMatch", 403],
-      ["unknown key", s3Client(gw.address, generateS3Credential()).send(new ListBucketsCommand({})), "InvalidAccessKeyId", 403],
-      ["skewed clock", s3Client(gw.address, rw, { systemClockOffset: -20 * 60_000, maxAttempts: 1 }).send(new ListBucketsCommand({})), "RequestTimeTooSkewed", 403],
-      ["read-only write", ro.send(new PutObjectCommand({ Bucket: "data", Key: "ro", Body: "x" })), "AccessDenied", 403],
-      ["anonymous", s3Client(gw.address, undefined).send(new ListBucketsCommand({})), "AccessDenied", 403],
+    // Thunks, called one at a time: a promise made early and awaited late would
+    // reject unobserved meanwhile (an unhandled rejection).
+    const table: Array<[string, () => Promise<unknown>, string, number]> = [
+      ["missing bucket", () => s3.send(new GetObjectCommand({ Bucket: "nope", Key: "k" })), "NoSuchBucket", 404],
+      ["missing key", () => s3.send(new GetObjectCommand({ Bucket: "data", Key: "nope" })), "NoSuchKey", 404],
+      ["bad bucket name", () => s3.send(new CreateBucketCommand({ Bucket: "Bad_Name" })), "InvalidBucketName", 400],
+      ["empty segment", () => s3.send(new PutObjectCommand({ Bucket: "data", Key: "a//b", Body: "x" })), "InvalidArgument", 400],
+      ["dot-dot segment", () => s3.send(new PutObjectCommand({ Bucket: "data", Key: "a/../b", Body: "x" })), "InvalidArgument", 400],
+      ["key too long", () => s3.send(new PutObjectCommand({ Bucket: "data", Key: "k".repeat(1025), Body: "x" })), "KeyTooLongError", 400],
+      ["wrong Content-MD5", () => s3.send(new PutObjectCommand({ Bucket: "data", Key: "md5", Body: "abc", ContentMD5: Buffer.alloc(16).toString("base64") })), "BadDigest", 400],
+      ["no such upload", () => s3.send(new UploadPartCommand({ Bucket: "data", Key: "k", UploadId: "0".repeat(32), PartNumber: 1, Body: "x" })), "NoSuchUpload", 404],
+      ["unsupported", () => s3.send(new GetBucketVersioningCommand({ Bucket: "data" })), "NotImplemented", 501],
+      ["wrong secret", () => s3Client(gw.address, { ...rw, secretAccessKey: "not-the-secret" }).send(new ListBucketsCommand({})), "SignatureDoesNotMatch", 403],
+      ["unknown key", () => s3Client(gw.address, generateS3Credential()).send(new ListBucketsCommand({})), "InvalidAccessKeyId", 403],
+      ["skewed clock", () => s3Client(gw.address, rw, { systemClockOffset: -20 * 60_000, maxAttempts: 1 }).send(new ListBucketsCommand({})), "RequestTimeTooSkewed", 403],
+      ["read-only write", () => ro.send(new PutObjectCommand({ Bucket: "data", Key: "ro", Body: "x" })), "AccessDenied", 403],
+      ["anonymous", () => s3Client(gw.address, undefined).send(new ListBucketsCommand({})), "AccessDenied", 403],
     ];
-    for (const [what, call, code, status] of table) expect(await s3Failure(call), what).toMatchObject({ code, status });
+    for (const [what, call, code, status] of table) expect(await s3Failure(call()), what).toMatchObject({ code, status });
     expect(await c.client().exists("/data/md5")).toBe(false);
   });
 
