@@ -66,23 +66,9 @@ export function transferCommands(program: Command, ctx: CliContext): void {
           else if (s.isFile()) files.push({ local, remote: dest });
           else ctx.fail(new TrainfsError("invalid_argument", `local path ${local} is not a regular file or a directory`));
         }
-        const done: FileStatus[] = [];
-        for (const batch of [...(files.length ? [{ files }] : []), ...trees.map((t) => ({ tree: t }))]) {
-          const bar = progressBar("put", ctx.quiet());
-          try {
-            const result = await ctx.interruptible(() => abandonedText(bar.last(), "upload"), (signal) =>
-              "tree" in batch
-                ? c.putTree(batch.tree!.local, batch.tree!.remote, { ...put, signal, stopOnError: false, onProgress: bar.update })
-                : c.putMany(batch.files!, { ...put, signal, stopOnError: false, onProgress: bar.update }),
-            );
-            done.push(...report(ctx, result));
-          } catch (err) {
-            if (err instanceof TrainfsError && err.code === "canceled") throw err;
-            ctx.fail(err);
-          } finally {
-            bar.stop();
-          }
-        }
+        const done = await inBatches(ctx, "put", "upload", files, trees, (batch, o) =>
+          "tree" in batch ? c.putTree(batch.tree.local, batch.tree.remote, { ...put, ...o }) : c.putMany(batch.files, { ...put, ...o }),
+        );
         ctx.print(opts.json, done.length === 1 && trees.length === 0 ? done[0] : done, () =>
           ctx.quiet() ? undefined : done.length === 1 && trees.length === 0 ? describePut(done[0]!) : summary("put", done),
         );
@@ -115,23 +101,9 @@ export function transferCommands(program: Command, ctx: CliContext): void {
         const files = sources.filter((s) => s.type === "file").map((s) => ({ remote: s.path, local: intoDir ? join(local, baseName(s.path)) : local, size: s.size }));
         const trees = sources.filter((s) => s.type === "directory").map((s) => ({ remote: s.path, local: intoDir ? join(local, baseName(s.path) || "root") : local }));
         if (intoDir && !localStat && files.length > 0) await mkdirLocal(local);
-        const done: FileStatus[] = [];
-        for (const batch of [...(files.length ? [{ files }] : []), ...trees.map((t) => ({ tree: t }))]) {
-          const bar = progressBar("get", ctx.quiet());
-          try {
-            const result = await ctx.interruptible(() => abandonedText(bar.last(), "download"), (signal) =>
-              "tree" in batch
-                ? c.getTree(batch.tree!.remote, batch.tree!.local, { ...get, signal, stopOnError: false, onProgress: bar.update })
-                : c.getMany(batch.files!, { ...get, signal, stopOnError: false, onProgress: bar.update }),
-            );
-            done.push(...report(ctx, result));
-          } catch (err) {
-            if (err instanceof TrainfsError && err.code === "canceled") throw err;
-            ctx.fail(err);
-          } finally {
-            bar.stop();
-          }
-        }
+        const done = await inBatches(ctx, "get", "download", files, trees, (batch, o) =>
+          "tree" in batch ? c.getTree(batch.tree.remote, batch.tree.local, { ...get, ...o }) : c.getMany(batch.files, { ...get, ...o }),
+        );
         ctx.print(opts.json, done.length === 1 && trees.length === 0 ? done[0] : done, () =>
           ctx.quiet() ? undefined : done.length === 1 && trees.length === 0 ? `${done[0]!.path}: ${formatSize(done[0]!.size)} written to ${local}` : summary("got", done),
         );
@@ -322,4 +294,38 @@ async function openLocal(path: string) {
     }),
   );
   return out;
+}
+
+/**
+ * Loose files in one batch, then each tree: one progress bar per batch,
+ * Ctrl-C abandoning what is under way, each failure reported and the rest
+ * carried on. Returns every file done.
+ */
+async function inBatches<F, T>(
+  ctx: CliContext,
+  verb: "put" | "get",
+  noun: "upload" | "download",
+  files: F[],
+  trees: T[],
+  run: (
+    batch: { files: F[] } | { tree: T },
+    options: { signal: AbortSignal; stopOnError: false; onProgress: ReturnType<typeof progressBar>["update"] },
+  ) => Promise<BulkResult>,
+): Promise<FileStatus[]> {
+  const done: FileStatus[] = [];
+  for (const batch of [...(files.length ? [{ files }] : []), ...trees.map((tree) => ({ tree }))]) {
+    const bar = progressBar(verb, ctx.quiet());
+    try {
+      const result = await ctx.interruptible(() => abandonedText(bar.last(), noun), (signal) =>
+        run(batch, { signal, stopOnError: false, onProgress: bar.update }),
+      );
+      done.push(...report(ctx, result));
+    } catch (err) {
+      if (err instanceof TrainfsError && err.code === "canceled") throw err;
+      ctx.fail(err);
+    } finally {
+      bar.stop();
+    }
+  }
+  return done;
 }
