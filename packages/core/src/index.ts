@@ -12,3 +12,4 @@ export * from "./authorization.js";
 export * from "./map-limit.js";
 export * from "./chain-failure.js";
 export * from "./file-writer.js";
+export * from "./namenode-failover.js";
