@@ -1,10 +1,10 @@
 import { mkdir as mkdirLocal, stat as statLocal } from "node:fs/promises";
 import { PassThrough, Writable, type Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
-import type { Client } from "@connectrpc/connect";
+import { createClient, createContextValues, type Client } from "@connectrpc/connect";
 import { AdminService, ClientService, type ConfirmFileRequest, type ConfirmFileResponse, type PutFileRequest, type PutFileResponse } from "@trainfs/proto";
 import { CallBatcher } from "./call-batcher.js";
-import { TrainfsError, crc32Combine, formatChecksum, joinPath, newRequestId, toTrainfsError, validatePath } from "@trainfs/core";
+import { REPEATABLE_CALL, TrainfsError, crc32Combine, formatChecksum, joinPath, newRequestId, parseNameNodeAddresses, toTrainfsError, validatePath, type NameNodeFailover } from "@trainfs/core";
 import { RpcClients, currentRequestId, withRequestId, withRetry } from "@trainfs/node";
 import { runBulk, type BulkOptions, type BulkResult, type TransferItem } from "./bulk-transfer.js";
 import { expandGlob } from "./glob.js";
@@ -25,8 +25,18 @@ import { writeFile, type PutSource, type WriteOptions } from "./file-writer.js";
 import { toFsckReport, type FsckReport } from "./fsck.js";
 
 export interface TrainfsClientOptions {
-  /** NameNode base URL, e.g. http://127.0.0.1:9870. */
-  namenode: string;
+  /**
+   * NameNode base URL, e.g. http://127.0.0.1:9870; with high availability,
+   * every NameNode of the cluster (an array, or URLs separated by commas):
+   * calls go to the active one and follow a failover by themselves.
+   */
+  namenode: string | readonly string[];
+  /**
+   * With several NameNodes: how long a call keeps looking for the active one
+   * (one down, an election under way) before failing with `unavailable`
+   * (default 30 s).
+   */
+  failoverTimeoutMs?: number;
   /** Replicas per chunk for new files; the NameNode's default (3) when unset. */
   replication?: number;
   /** Chunk size in bytes for new files; the NameNode's default (64 MiB) when unset. */
@@ -75,6 +85,11 @@ export interface ContentSummary {
   spaceConsumed: number;
 }
 
+/** A write that may be sent again to another NameNode after a lost answer (it has the same effect twice). */
+function repeatable() {
+  return createContextValues().set(REPEATABLE_CALL, true);
+}
+
 /** The request id of the operation under way (withRequestId), or a new one. */
 function operationId(): string {
   return currentRequestId() ?? newRequestId();
@@ -94,6 +109,7 @@ export class TrainfsClient {
   // The API token goes to the NameNode only; DataNodes are given per-chunk access tokens instead.
   private readonly nameNodeClients: RpcClients;
   private readonly dataNodeClients: RpcClients;
+  private readonly nameNodes: NameNodeFailover;
   private readonly namenode: Client<typeof ClientService>;
   private readonly admin: Client<typeof AdminService>;
   private readonly datanodeAt = (address: string) => this.dataNodeClients.dataNode(address);
@@ -108,14 +124,13 @@ export class TrainfsClient {
   });
 
   constructor(private readonly options: TrainfsClientOptions) {
-    if (!/^https?:\/\/[^/]+/.test(options.namenode)) {
-      throw new TrainfsError("invalid_argument", `NameNode address ${JSON.stringify(options.namenode)} is not an http(s) URL like http://127.0.0.1:9870`);
-    }
+    const addresses = parseNameNodeAddresses(options.namenode);
     const ca = typeof options.ca === "string" ? Buffer.from(options.ca) : options.ca;
     this.nameNodeClients = new RpcClients({ token: options.token, ca });
     this.dataNodeClients = new RpcClients({ ca });
-    this.namenode = this.nameNodeClients.client(ClientService, options.namenode);
-    this.admin = this.nameNodeClients.client(AdminService, options.namenode);
+    this.nameNodes = this.nameNodeClients.nameNodes(addresses, { timeoutMs: options.failoverTimeoutMs });
+    this.namenode = createClient(ClientService, this.nameNodes);
+    this.admin = createClient(AdminService, this.nameNodes);
   }
 
   /**
@@ -313,7 +328,9 @@ export class TrainfsClient {
   /** Creates a directory; with `parents`, also its missing ancestors (and succeeds if it exists). */
   async mkdir(remotePath: string, options: CallOptions & { parents?: boolean } = {}): Promise<FileStatus> {
     validatePath(remotePath);
-    const res = await this.call(() => this.namenode.mkdir({ path: remotePath, parents: options.parents ?? false }, options));
+    // With parents it succeeds whether or not the directory exists: safe to send again after a lost answer.
+    const call = options.parents ? { ...options, contextValues: repeatable() } : options;
+    const res = await this.call(() => this.namenode.mkdir({ path: remotePath, parents: options.parents ?? false }, call));
     return toFileStatus(res.directory!);
   }
 
@@ -361,7 +378,7 @@ export class TrainfsClient {
   /** Changes a file's replication; copies are added or trimmed in the background. */
   async setReplication(remotePath: string, replication: number, options: CallOptions = {}): Promise<FileStatus> {
     validatePath(remotePath);
-    const res = await this.call(() => this.namenode.setReplication({ path: remotePath, replication }, options));
+    const res = await this.call(() => this.namenode.setReplication({ path: remotePath, replication }, { ...options, contextValues: repeatable() }));
     return toFileStatus(res.file!);
   }
 
@@ -430,6 +447,11 @@ export class TrainfsClient {
     return toBalancerStatus((await this.call(() => this.admin.stopBalancer({}, options))).balancer);
   }
 
+
+  /** The NameNode calls go to now: the active one, once a call found it. */
+  get activeNameNode(): string {
+    return this.nameNodes.active;
+  }
 
   /** Closes the client's connections. */
   close(): void {

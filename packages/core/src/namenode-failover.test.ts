@@ -128,7 +128,10 @@ describe("NameNodeFailover", () => {
     const f = fakes({ [A]: "reset", [B]: "ok" });
     const failover = new NameNodeFailover({ addresses: [A, B], transportFor: f.transportFor, ...clock() });
     const client = createClient(ClientService, failover);
-    await expect(client.putFile({ path: "/f" })).rejects.toMatchObject({ code: Code.Aborted });
+    await expect(client.putFile({ path: "/f" })).rejects.toMatchObject({
+      code: Code.Unavailable,
+      rawMessage: `the connection to NameNode ${A} failed with PutFile under way (read ECONNRESET); it was not sent again because it may have been done: check its effect before retrying`,
+    });
     expect(f.calls).toEqual([`${A} PutFile`]);
     expect(failover.active).toBe(B);
     await client.putFile({ path: "/f" });

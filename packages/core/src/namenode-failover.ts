@@ -94,7 +94,8 @@ export function isFailoverExhausted(err: unknown): boolean {
  * - a connection lost with the call under way: the next address only for a
  *   call that may be repeated (a read, an idempotent method, or one marked
  *   REPEATABLE_CALL), since the lost one may have been done; any other call
- *   fails as today, and the next call starts from the next address;
+ *   fails with `unavailable` saying so, and the next call starts from the
+ *   next address;
  * - once every address has failed, pauses grow (100 ms doubling up to 2 s)
  *   until `timeoutMs` is spent; then `unavailable` naming every address tried.
  * With one address, only the standby's hint is followed (a single NameNode
@@ -153,7 +154,13 @@ export class NameNodeFailover implements Transport {
         if (failure.kind === "lost" && !repeatable(method, contextValues)) {
           // It may have been done: not sent again, but the next call tries elsewhere.
           this.moveTo(this.nextAfter(address), `the connection to ${address} failed`);
-          throw err;
+          throw new ConnectError(
+            `the connection to NameNode ${address} failed with ${method.name} under way (${error.rawMessage}); it was not sent again because it may have been done: check its effect before retrying`,
+            Code.Unavailable,
+            undefined,
+            undefined,
+            err,
+          );
         }
       }
       tried.push({ address, error: error.rawMessage });
@@ -240,7 +247,8 @@ function classify(err: ConnectError): Failure {
   if (/REFUSED_STREAM/.test(err.rawMessage)) return { kind: "not-sent" };
   if (fromServer) return { kind: "answer" };
   // No answer came: a connection reset or closed, a fetch that failed (browsers say no more).
-  if (err.code === Code.Unavailable || err.code === Code.Aborted || err.code === Code.Unknown || err.code === Code.Internal) return { kind: "lost" };
+  // (Canceled too: the caller's own cancellation is handled before; this is a stream the server's end closed.)
+  if ([Code.Unavailable, Code.Aborted, Code.Unknown, Code.Internal, Code.Canceled].includes(err.code)) return { kind: "lost" };
   return { kind: "answer" };
 }
 

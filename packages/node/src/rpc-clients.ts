@@ -4,7 +4,7 @@ import { createClient, type Client, type Interceptor, type Transport } from "@co
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
 import { DataNodeService } from "@trainfs/proto";
-import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES, bearerInterceptor } from "@trainfs/core";
+import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES, NameNodeFailover, bearerInterceptor, type NameNodeFailoverOptions } from "@trainfs/core";
 import { DataTransferClient } from "./data-transfer/data-transfer-client.js";
 import { requestIdClientInterceptor } from "./request-context.js";
 
@@ -84,6 +84,14 @@ export class RpcClients {
 
   client<S extends DescService>(service: S, baseUrl: string): Client<S> {
     return createClient(service, this.transport(baseUrl));
+  }
+
+  /**
+   * One transport for a list of NameNodes that follows a failover by itself
+   * (@trainfs/core's NameNodeFailover), over this object's per-address transports.
+   */
+  nameNodes(addresses: readonly string[], options: Omit<NameNodeFailoverOptions, "addresses" | "transportFor"> = {}): NameNodeFailover {
+    return new NameNodeFailover({ ...options, addresses, transportFor: (address) => this.transport(address) });
   }
 
   /**

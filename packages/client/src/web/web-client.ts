@@ -1,7 +1,7 @@
 import { createClient, type Client, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { AdminService, ClientService, DataNodeService } from "@trainfs/proto";
-import { MAX_PART_BYTES, REQUEST_ID_HEADER, TrainfsError, bearerInterceptor, newRequestId, toTrainfsError } from "@trainfs/core";
+import { MAX_PART_BYTES, NameNodeFailover, REQUEST_ID_HEADER, TrainfsError, bearerInterceptor, newRequestId, parseNameNodeAddresses, toTrainfsError } from "@trainfs/core";
 import {
   toClusterHistory,
   toClusterStatus,
@@ -18,8 +18,15 @@ import { webReadFile, webReadStream, type WebGetOptions } from "./web-reader.js"
 import { webWriteFile, type WebPutOptions, type WebPutSource } from "./web-writer.js";
 
 export interface TrainfsWebClientOptions {
-  /** NameNode base URL; the page's own origin by default (the console the NameNode serves). */
-  namenode?: string;
+  /**
+   * NameNode base URL; the page's own origin by default (the console the
+   * NameNode serves). With high availability, every NameNode of the cluster
+   * (an array, or URLs separated by commas): calls go to the active one and
+   * follow a failover by themselves.
+   */
+  namenode?: string | readonly string[];
+  /** With several NameNodes: how long a call keeps looking for the active one (default 30 s). */
+  failoverTimeoutMs?: number;
   /** API token, sent to the NameNode as `authorization: Bearer <token>`. */
   token?: string;
   /** Replicas per chunk and chunk size for new files; the NameNode's defaults when unset. */
@@ -61,26 +68,35 @@ export interface WebCallOptions {
 export class TrainfsWebClient {
   /** Changed at any time (e.g. from a token field); used from the next call on. */
   token: string | undefined;
-  readonly namenodeUrl: string;
+  /** Every NameNode given, in order. */
+  readonly namenodeUrls: readonly string[];
+  private readonly nameNodes: NameNodeFailover;
   private readonly namenode: Client<typeof ClientService>;
   private readonly admin: Client<typeof AdminService>;
   private readonly datanodes = new Map<string, Client<typeof DataNodeService>>();
   private readonly partSize: number;
 
   constructor(private readonly options: TrainfsWebClientOptions = {}) {
-    const url = options.namenode ?? globalThis.location?.origin;
-    if (!url || !/^https?:\/\/[^/]+/.test(url)) {
-      throw new TrainfsError("invalid_argument", `NameNode address ${JSON.stringify(url)} is not an http(s) URL like http://127.0.0.1:9870`);
-    }
-    this.namenodeUrl = url;
+    this.namenodeUrls = parseNameNodeAddresses(options.namenode ?? globalThis.location?.origin ?? "");
     this.token = options.token;
     this.partSize = options.partSize ?? 1024 * 1024;
     if (!Number.isInteger(this.partSize) || this.partSize < 1 || this.partSize > MAX_PART_BYTES) {
       throw new TrainfsError("invalid_argument", `partSize must be 1 to ${MAX_PART_BYTES} bytes`);
     }
-    const toNameNode = this.transport(url, true);
-    this.namenode = createClient(ClientService, toNameNode);
-    this.admin = createClient(AdminService, toNameNode);
+    const toNameNode = new Map(this.namenodeUrls.map((url) => [url, this.transport(url, true)]));
+    this.nameNodes = new NameNodeFailover({
+      addresses: this.namenodeUrls,
+      // A hinted active outside the list gets a transport of its own, made once.
+      transportFor: (url) => toNameNode.get(url) ?? toNameNode.set(url, this.transport(url, true)).get(url)!,
+      timeoutMs: options.failoverTimeoutMs,
+    });
+    this.namenode = createClient(ClientService, this.nameNodes);
+    this.admin = createClient(AdminService, this.nameNodes);
+  }
+
+  /** The NameNode calls go to now: the active one, once a call found it. */
+  get namenodeUrl(): string {
+    return this.nameNodes.active;
   }
 
   /** Entries of a directory sorted by name (every page), or the one file at `path`. */
