@@ -1,4 +1,4 @@
-import { TrainfsError, errorMessage, toTrainfsError, type ErrorCode } from "@trainfs/core";
+import { TrainfsError, errorMessage, isFailoverExhausted, toTrainfsError, type ErrorCode } from "@trainfs/core";
 
 /**
  * Exit statuses, so a script can tell "not found" from "cluster down"
@@ -48,8 +48,13 @@ export interface NameNodeOrigin {
  */
 export function describeError(err: unknown, nn: NameNodeOrigin, verb?: string): TrainfsError {
   const e = toTrainfsError(err);
-  const where = `the NameNode at ${nn.url} (from ${nn.from})`;
   const fix = "set --namenode or TRAINFS_NAMENODE to the NameNode's address (default http://127.0.0.1:9870)";
+  // With several NameNodes the SDK's failover already says what each one answered.
+  if (isFailoverExhausted(e.cause)) {
+    return again(e, "unavailable", `${e.message} (from ${nn.from}): is one of them running and active? Check the list, or ${fix}`);
+  }
+  if (/^the connection to NameNode .* under way/.test(e.message)) return e;
+  const where = `the NameNode at ${nn.url} (from ${nn.from})`;
   const sys = causeCodes(err);
   const text = causeMessages(err).join(" ");
   const has = (...codes: string[]) => codes.some((c) => sys.includes(c));

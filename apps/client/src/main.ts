@@ -11,7 +11,7 @@ import { transferCommands } from "./transfer-commands.js";
 const program = new Command("trainfs")
   .description("TrainFS command-line client: files in a TrainFS cluster, like `hdfs dfs`.")
   .version(clientVersion(), "-V, --version", "print this client's version (the NameNode's too: trainfs version)")
-  .option("--namenode <url>", `NameNode address (env TRAINFS_NAMENODE, default ${DEFAULT_NAMENODE})`)
+  .option("--namenode <url[,url...]>", `NameNode address; with high availability every NameNode, separated by commas (env TRAINFS_NAMENODE, default ${DEFAULT_NAMENODE})`)
   .option("--token <token>", "API token for a NameNode that requires one (env TRAINFS_TOKEN; prefer the env or --token-file: flags show in ps)")
   .option("--token-file <path>", "read the API token from this file (env TRAINFS_TOKEN_FILE)")
   .option("--ca-file <path>", "trust these PEM certificates for https addresses (env TRAINFS_CA_FILE)")
