@@ -34,3 +34,12 @@ describe("zone", () => {
     expect(() => loadDataNodeConfig({ flags: { zone: "z".repeat(65) } })).toThrow(/zone: .*64/);
   });
 });
+
+describe("namenode", () => {
+  it("is one NameNode by default, and every NameNode of an HA cluster when given a list", () => {
+    expect(dataNodeDefaults.namenode).toEqual(["http://127.0.0.1:9870"]);
+    expect(loadDataNodeConfig({ flags: { namenode: "http://nn-1:9870,http://nn-2:9870" } }).namenode).toEqual(["http://nn-1:9870", "http://nn-2:9870"]);
+    expect(loadDataNodeConfig({ env: { TRAINFS_DATANODE_NAMENODE: " http://nn-1:9870/ " } }).namenode).toEqual(["http://nn-1:9870"]);
+    expect(() => loadDataNodeConfig({ flags: { namenode: "http://nn-1:9870,nn-2" } })).toThrow(/namenode\.1: expected an http\(s\) URL/);
+  });
+});

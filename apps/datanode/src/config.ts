@@ -11,7 +11,7 @@ export const dataNodeConfigSchema = z.object({
   host: configFields.host().default("127.0.0.1").meta({ description: "address to listen on (`0.0.0.0` for all interfaces)" }),
   port: configFields.port().default(9866).meta({ description: "port to listen on; `0` picks a free one" }),
   dataDir: z.string().min(1).default(".trainfs/datanode").meta({ description: "directory for chunk files and the node's id", placeholder: "<dir>" }),
-  namenode: configFields.url().default("http://127.0.0.1:9870").meta({ description: "the NameNode's address" }),
+  namenode: configFields.urls().default(["http://127.0.0.1:9870"]).meta({ description: "the NameNode's address; with high availability, every NameNode, separated by commas (the node reports to each, and takes work only from the active one)" }),
   advertiseAddress: configFields.url().optional().meta({
     description: "the address clients and other DataNodes reach this node at",
     details: "Set it when listening on `0.0.0.0` or behind NAT.",

@@ -8,7 +8,7 @@ import type { DataNodeConfig } from "./config.js";
 import { dataNodeMetrics } from "./datanode-metrics.js";
 import { dataNodeService } from "./datanode-service.js";
 import { dataTransferHandler } from "./data-transfer-server.js";
-import { NameNodeLink } from "./namenode-link.js";
+import { NameNodeLinks, type RoleProbe } from "./namenode-links.js";
 import { NodeIdentity } from "./node-identity.js";
 import { EXPECTED_OFFSET_HEADER, PartUploads } from "./part-uploads.js";
 import { Replicator } from "./replicator.js";
@@ -16,13 +16,13 @@ import { Scrubber } from "./scrubber.js";
 import { TaskStore } from "./task-store.js";
 import { TrashWorker } from "./trash.js";
 
-/** A running DataNode: its chunk store, its task store and workers, its RPC server and its link to the NameNode. */
+/** A running DataNode: its chunk store, its task store and workers, its RPC server and its links to the NameNodes. */
 export class DataNode {
   private constructor(
     readonly id: string,
     readonly address: string,
     readonly store: ChunkStore,
-    readonly link: NameNodeLink,
+    readonly link: NameNodeLinks,
     readonly trash: TrashWorker,
     readonly replicator: Replicator,
     readonly scrubber: Scrubber,
@@ -34,7 +34,8 @@ export class DataNode {
     private readonly logger: Logger,
   ) {}
 
-  static async start(config: DataNodeConfig, logger: Logger): Promise<DataNode> {
+  /** `roleProbe`: how each NameNode's role is asked (tests give their own; see NameNodeLinks). */
+  static async start(config: DataNodeConfig, logger: Logger, options: { roleProbe?: RoleProbe } = {}): Promise<DataNode> {
     const tls = loadServerTls(config);
     const secret = config.clusterSecret;
     // Only verifying here: the expiry is in each token, the TTL is the NameNode's.
@@ -59,7 +60,7 @@ export class DataNode {
       // The address is known only once listening (port 0 picks one), but the
       // handlers need it; they read it through `self` after start.
       const self = { id: identity.datanodeId, address: config.advertiseAddress ?? "", zone: config.zone };
-      let link: NameNodeLink | undefined;
+      let link: NameNodeLinks | undefined;
       const condemn = async (chunkId: string, reason: string) => {
         logger.error({ chunkId, reason }, "bad replica: quarantined and reported");
         metrics.badReplicas.inc();
@@ -84,8 +85,8 @@ export class DataNode {
         ready: () => link?.isRegistered ?? false,
         metrics: metrics.metrics,
         tls,
-        // The NameNode's console uploads and downloads straight from its pages.
-        corsOrigins: [...nameNodeOrigins(config.namenode), ...config.corsOrigins],
+        // The NameNodes' console uploads and downloads straight from its pages.
+        corsOrigins: [...config.namenode.flatMap(nameNodeOrigins), ...config.corsOrigins],
         exposeHeaders: [FAILED_DATANODE_HEADER, EXPECTED_OFFSET_HEADER],
         quietMethods: ["WriteChunkPart"],
         routes: (router) => router.service(DataNodeService, dataNodeService(service)),
@@ -99,7 +100,7 @@ export class DataNode {
         onVerified: () => metrics.scrubbed.inc(),
         onRequestedVerified: (good) => metrics.verifications.inc({ result: good ? "good" : "bad" }),
       }, logger);
-      link = new NameNodeLink(clients, config.namenode, self, identity, store, trash, replicator, config.heartbeatIntervalMs, logger, (r) => scrubber.requestVerification(r), metrics.traffic);
+      link = new NameNodeLinks(clients, config.namenode, self, identity, store, trash, replicator, config.heartbeatIntervalMs, logger, (r) => scrubber.requestVerification(r), metrics.traffic, options.roleProbe);
       // Work received before a restart and not finished carries on.
       trash.resume();
       replicator.resume();
@@ -107,7 +108,7 @@ export class DataNode {
       metrics.trackScrubber(scrubber, config.scrubPeriodMs);
       link.start();
       scrubber.start();
-      logger.info({ datanodeId: self.id, address: self.address, dataDir: config.dataDir, namenode: config.namenode }, "DataNode listening");
+      logger.info({ datanodeId: self.id, address: self.address, dataDir: config.dataDir, namenode: config.namenode.join(",") }, "DataNode listening");
       if (!secret) logger.warn("no clusterSecret: this DataNode serves and accepts chunks without access tokens");
       return new DataNode(self.id, self.address, store, link, trash, replicator, scrubber, tasks, partUploads, server, clients, lock, logger);
     } catch (err) {

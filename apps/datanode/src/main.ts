@@ -22,6 +22,6 @@ await runServerProcess("trainfs-datanode", async () => {
   const config = loadDataNodeConfig({ file: configFile, env: process.env, flags });
   const datanode = await DataNode.start(config, createLogger("datanode", config.logLevel));
   // Announced on stdout, like "ready", for scripts that wait for a usable node.
-  void datanode.link.ready.then(() => process.stdout.write(`trainfs-datanode registered with ${config.namenode}\n`));
+  void datanode.link.ready.then(() => process.stdout.write(`trainfs-datanode registered with ${config.namenode.join(",")}\n`));
   return datanode;
 });

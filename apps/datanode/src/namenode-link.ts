@@ -10,6 +10,19 @@ import type { ExpectedReplica } from "./scrubber.js";
 import type { TrashWorker } from "./trash.js";
 
 const MAX_BACKOFF_MS = 30_000;
+
+/** What a NameNode says it is: "single" without high availability. */
+export type NameNodeRole = "active" | "standby" | "single" | "unknown";
+
+/** How one link among several learns its role and whether to act on its answers (NameNodeLinks). */
+export interface LinkRoles {
+  /** Asks the NameNode for its role and records it in `link.role`; never throws. */
+  probe(link: NameNodeLink, signal: AbortSignal): Promise<void>;
+  /** Whether the link's heartbeat answers are acted on and carry the node's confirmations. */
+  takesWork(link: NameNodeLink): boolean;
+  /** Whether the link's NotFound for a chunk report may drop the copy. */
+  authoritative(link: NameNodeLink): boolean;
+}
 const CALL_TIMEOUT_MS = 30_000;
 
 /**
@@ -21,6 +34,10 @@ const CALL_TIMEOUT_MS = 30_000;
  * NameNode asks, it registers and reports again.
  */
 export class NameNodeLink {
+  /** The NameNode's address. */
+  readonly address: string;
+  /** What the NameNode last said it is (GetHaStatus); "unknown" until it says, or when it cannot. */
+  role: NameNodeRole = "unknown";
   private readonly client;
   private readonly commits: CommitBatcher;
   private timer: NodeJS.Timeout | undefined;
@@ -48,7 +65,10 @@ export class NameNodeLink {
     private readonly verify: (replicas: ExpectedReplica[]) => void = () => {},
     /** Chunk bytes read and written since start, reported in heartbeats for the NameNode's throughput history. */
     private readonly traffic: { read: number; written: number } = { read: 0, written: 0 },
+    /** One of several NameNodes (high availability): see NameNodeLinks. Absent: the only one. */
+    private readonly ha?: LinkRoles,
   ) {
+    this.address = namenode;
     this.client = clients.client(DataNodeProtocolService, namenode);
     this.commits = new CommitBatcher(async (chunks) => {
       const res = await this.client.commitChunk(
@@ -59,7 +79,10 @@ export class NameNodeLink {
         { timeoutMs: CALL_TIMEOUT_MS },
       );
       return res.results;
-    }, { onRefused: (chunk, err) => void this.refused(chunk.chunkId, err), isHeld: (chunkId) => this.store.has(chunkId) });
+    }, {
+      onRefused: (chunk, err) => void this.refused(chunk.chunkId, err),
+      isHeld: (chunkId) => this.store.has(chunkId),
+    });
   }
 
   start(): void {
@@ -106,7 +129,13 @@ export class NameNodeLink {
    */
   private async refused(chunkId: string, err: ConnectError): Promise<void> {
     if (err.code !== Code.NotFound) {
-      this.logger.warn({ chunkId, err: err.rawMessage }, "the NameNode refused the report of a stored chunk");
+      this.logger.warn({ chunkId, err: err.rawMessage, namenode: this.address }, "the NameNode refused the report of a stored chunk");
+      return;
+    }
+    // A standby may not have applied the file's creation yet: only the
+    // active NameNode's NotFound says that the copy is garbage.
+    if (this.ha && !this.ha.authoritative(this)) {
+      this.logger.debug({ chunkId, err: err.rawMessage, namenode: this.address, role: this.role }, "a NameNode that is not known active refused a chunk report; the copy is kept");
       return;
     }
     try {
@@ -134,31 +163,56 @@ export class NameNodeLink {
     let delay = this.intervalMs;
     try {
       if (!this.registered) await this.register();
+      // Which NameNode is active decides whose answers are acted on.
+      if (this.ha) await this.ha.probe(this, this.cancel.signal);
       if (await this.heartbeat()) delay = 0;
-      if (this.failures > 0) this.logger.info({ failures: this.failures }, "NameNode reachable again");
+      if (this.failures > 0) this.logger.info({ failures: this.failures, ...this.named() }, "NameNode reachable again");
       this.failures = 0;
     } catch (err) {
       if (this.stopped) return;
       this.failures++;
+      // Unreachable: no longer known active (the others may elect a new one meanwhile).
+      if (this.ha) this.role = "unknown";
       delay = Math.min(MAX_BACKOFF_MS, this.intervalMs * 2 ** Math.min(this.failures - 1, 10));
-      // Log the first failure and then every tenth, not one line per retry.
-      if (this.failures === 1 || this.failures % 10 === 0) {
+      // Log the first failure and then every tenth, not one line per retry;
+      // one of several NameNodes (the others carry on) only once per outage.
+      if (this.failures === 1 || (!this.ha && this.failures % 10 === 0)) {
         const refused = refusal(err);
-        if (refused) this.logger.error({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, refused);
+        const fields = { err: errorMessage(err), failures: this.failures, retryInMs: delay, ...this.named() };
+        if (refused) this.logger.error(fields, refused);
         // Only a failed call is the NameNode's; anything else (a statfs, the
         // task store's commit on a full disk) happened here and is said so.
-        else if (!(err instanceof ConnectError)) this.logger.error({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, "heartbeat round failed on this DataNode (a local failure, not the NameNode)");
-        else this.logger.warn({ err: errorMessage(err), failures: this.failures, retryInMs: delay }, "cannot reach the NameNode");
+        else if (!(err instanceof ConnectError)) this.logger.error(fields, "heartbeat round failed on this DataNode (a local failure, not the NameNode)");
+        else this.logger.warn(fields, this.ha ? "cannot reach this NameNode; reporting to the others meanwhile" : "cannot reach the NameNode");
       }
     }
     if (!this.stopped) this.timer = setTimeout(() => (this.ticking = this.tick()), delay);
   }
 
+  /** With several NameNodes, the address for log lines. */
+  private named(): { namenode?: string } {
+    return this.ha ? { namenode: this.address } : {};
+  }
+
+  /** Whether this NameNode's heartbeat answers are acted on (the active one's). */
+  get takesWork(): boolean {
+    return this.ha ? this.ha.takesWork(this) : true;
+  }
+
+  /** Reachable and registered. */
+  get healthy(): boolean {
+    return this.registered && this.failures === 0;
+  }
+
   /** One heartbeat; true when the NameNode asked this node to register again. */
   private async heartbeat(): Promise<boolean> {
     const space = await this.store.space();
-    const deleted = this.trash.confirmations();
-    const failed = this.replicator.failures();
+    // Deletions done and copies failed are the work of the NameNode that
+    // handed it out: told to the one taking work (a standby learns of them
+    // from the log, and a trash task sent again after a takeover is harmless).
+    const working = this.takesWork;
+    const deleted = working ? this.trash.confirmations() : [];
+    const failed = working ? this.replicator.failures() : [];
     const res = await this.client.heartBeat(
       {
         datanodeId: this.self.id,
@@ -181,6 +235,12 @@ export class NameNodeLink {
       this.logger.info("NameNode asked this DataNode to register again");
       this.registered = false;
       return true;
+    }
+    if (!this.takesWork) {
+      // A standby hands out no work; should one arrive anyway, it is not done.
+      const ignored = res.trashChunkNames.length + res.replicationTasks.length + res.verifyChunks.length;
+      if (ignored > 0) this.logger.warn({ namenode: this.address, role: this.role, ignored }, "work from a NameNode not known active was ignored");
+      return false;
     }
     if (res.trashChunkNames.length > 0) await this.trash.accept(res.trashChunkNames);
     if (res.replicationTasks.length > 0) await this.replicator.accept(res.replicationTasks);
@@ -217,7 +277,7 @@ export class NameNodeLink {
     );
     this.registered = true;
     this.logger.info(
-      { datanodeId: this.self.id, clusterId: res.clusterId, chunks: chunks.length, accepted: report.accepted, unknown: report.unknown, mismatched: report.mismatched },
+      { datanodeId: this.self.id, clusterId: res.clusterId, chunks: chunks.length, accepted: report.accepted, unknown: report.unknown, mismatched: report.mismatched, ...this.named() },
       "registered with the NameNode",
     );
     this.resolveReady();

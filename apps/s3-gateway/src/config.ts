@@ -35,7 +35,7 @@ const credentialList = () =>
 export const s3GatewayConfigSchema = z.object({
   host: configFields.host().default("127.0.0.1").meta({ description: "address to listen on (`0.0.0.0` for all interfaces)" }),
   port: configFields.port().default(9878).meta({ description: "port to listen on; `0` picks a free one" }),
-  namenode: configFields.url().default("http://127.0.0.1:9870").meta({ description: "the NameNode's address" }),
+  namenode: configFields.urls().default(["http://127.0.0.1:9870"]).meta({ description: "the NameNode's address; with high availability, every NameNode, separated by commas (calls follow the active one)" }),
   token: z.string().min(1).optional().meta({
     description: "the NameNode API token the gateway acts with, read-write for writes (prefer `tokenFile` or the environment: `ps` shows flags)",
     placeholder: "<token>",

@@ -115,6 +115,18 @@ export const configFields = {
       }
     }).pipe(options.allowZero ? z.number().int().nonnegative() : z.number().int().positive()).meta({ placeholder: "<size>", format: "size" }),
   url: () => z.url({ protocol: /^https?$/ }).meta({ placeholder: "<url>" }),
+  /**
+   * NameNode addresses: one URL, or every NameNode of an HA cluster as a
+   * comma-separated string or a JSON array (the active one is found by the
+   * client; see @trainfs/core's NameNodeFailover).
+   */
+  urls: () =>
+    z
+      .union([z.array(z.string()), z.string()])
+      .transform((v) => (Array.isArray(v) ? v : v.split(",")).map((u) => u.trim().replace(/\/+$/, "")).filter((u) => u !== ""))
+      .pipe(z.array(z.url({ protocol: /^https?$/, error: "expected an http(s) URL like http://127.0.0.1:9870" })).min(1, "expected at least one URL"))
+      .transform((list) => [...new Set(list)])
+      .meta({ placeholder: "<url[,url...]>" }),
   /** Web origins (scheme://host[:port]) or "*", as a JSON array or a comma-separated string. */
   origins: () =>
     z
