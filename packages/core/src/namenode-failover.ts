@@ -224,7 +224,7 @@ export class NameNodeFailover implements Transport {
     for (const t of tried) seen.set(t.address, t.error);
     const list = [...seen].map(([address, error]) => `${address} (${error})`).join(", ");
     const err = new ConnectError(
-      `no active NameNode answered within ${Math.round(this.timeoutMs / 1000)} s; tried ${list}`,
+      `no active NameNode answered within ${this.timeoutMs % 1000 === 0 ? `${this.timeoutMs / 1000} s` : `${this.timeoutMs} ms`}; tried ${list}`,
       Code.Unavailable,
       undefined,
       undefined,
