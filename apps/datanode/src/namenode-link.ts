@@ -266,7 +266,7 @@ export class NameNodeLink {
     );
     if (this.stopped) return;
     checkHeartbeatInterval(this.logger, this.intervalMs, res.heartbeatTimeoutMs);
-    await this.identity.joined(res.clusterId);
+    await this.identity.joined(res.clusterId, `NameNode ${this.address}`);
     const chunks = await this.store.list();
     const report = await this.client.chunkReport(
       {

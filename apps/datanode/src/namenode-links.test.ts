@@ -1,4 +1,5 @@
 import * as http2 from "node:http2";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -29,11 +30,12 @@ interface FakeNameNode {
   close(): Promise<void>;
 }
 
-async function fakeNameNode(clusterId: string): Promise<FakeNameNode> {
+async function fakeNameNode(clusterId: string, registerDelayMs = 0): Promise<FakeNameNode> {
   const nn: FakeNameNode = { address: "", registrations: 0, reports: 0, heartbeats: [], trash: [], close: async () => {} };
   const routes = (router: ConnectRouter) =>
     router.service(DataNodeProtocolService, {
-      registerDataNode() {
+      async registerDataNode() {
+        await new Promise((r) => setTimeout(r, registerDelayMs));
         nn.registrations++;
         return { clusterId, heartbeatTimeoutMs: 10_000 };
       },
@@ -157,6 +159,22 @@ describe("a DataNode with two NameNodes", () => {
     // With roles unknown (NameNodes without GetHaStatus), work from a reachable one is taken.
     one.trash.push(CHUNK_A);
     await until("trash confirmed", () => one.heartbeats.some((h) => h.deletedChunkIds.includes(CHUNK_A)));
+  });
+});
+
+describe("a DataNode given NameNodes of two clusters", () => {
+  it("stays in the cluster it joined first and says why the other is refused", async () => {
+    const first = await fakeNameNode("cluster-1");
+    const other = await fakeNameNode("cluster-2", 300);
+    cleanup.push(first.close, other.close);
+    const lines: Array<Record<string, unknown>> = [];
+    const node = await startDataNode([first, other], new Map(), lines);
+    await until("the refusal", () => lines.some((l) => typeof l.err === "string" && l.err.includes("runs cluster cluster-2")));
+    const refusal = lines.find((l) => typeof l.err === "string" && l.err.includes("runs cluster cluster-2"))!;
+    expect(refusal.err).toBe(`NameNode ${other.address} runs cluster cluster-2, but this DataNode belongs to cluster cluster-1: every NameNode in --namenode must be of one cluster`);
+    expect(readFileSync(join(node.store.dir, "cluster-id"), "utf8").trim()).toBe("cluster-1");
+    expect(other.heartbeats).toHaveLength(0);
+    expect(first.heartbeats.length).toBeGreaterThan(0);
   });
 });
 

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fsyncDirectory } from "@trainfs/common";
@@ -31,8 +32,19 @@ export class NodeIdentity {
     return this.cluster ?? "";
   }
 
-  async joined(clusterId: string): Promise<void> {
+  /**
+   * Records the cluster of the first registration. A NameNode of another
+   * cluster is refused (a list of NameNodes must be one HA cluster's; a
+   * single NameNode already refuses a node of another cluster itself).
+   */
+  async joined(clusterId: string, namenode = "the NameNode"): Promise<void> {
     if (this.cluster === clusterId || !clusterId) return;
+    if (this.cluster) {
+      throw new ConnectError(
+        `${namenode} runs cluster ${clusterId}, but this DataNode belongs to cluster ${this.cluster}: every NameNode in --namenode must be of one cluster`,
+        Code.FailedPrecondition,
+      );
+    }
     await writeFile(join(this.dataDir, "cluster-id"), `${clusterId}\n`, { flush: true });
     await fsyncDirectory(this.dataDir);
     this.cluster = clusterId;
