@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AdminService, DataNodeProtocolService, type HeartBeatRequest } from "@trainfs/proto";
-import { createLogger } from "@trainfs/common";
+import { crc32Of, createLogger } from "@trainfs/common";
 import { afterEach, describe, expect, it } from "vitest";
 import { dataNodeConfigSchema } from "./config.js";
 import { DataNode } from "./datanode.js";
@@ -25,13 +25,17 @@ interface FakeNameNode {
   registrations: number;
   reports: number;
   heartbeats: HeartBeatRequest[];
+  /** Chunk ids committed or reported to it. */
+  commits: string[];
+  /** The code its commits answer with (0: recorded). */
+  commitCode: number;
   /** Trash handed out with the next heartbeat answer. */
   trash: string[];
   close(): Promise<void>;
 }
 
 async function fakeNameNode(clusterId: string, registerDelayMs = 0): Promise<FakeNameNode> {
-  const nn: FakeNameNode = { address: "", registrations: 0, reports: 0, heartbeats: [], trash: [], close: async () => {} };
+  const nn: FakeNameNode = { address: "", registrations: 0, reports: 0, heartbeats: [], commits: [], commitCode: 0, trash: [], close: async () => {} };
   const routes = (router: ConnectRouter) =>
     router.service(DataNodeProtocolService, {
       async registerDataNode() {
@@ -48,7 +52,8 @@ async function fakeNameNode(clusterId: string, registerDelayMs = 0): Promise<Fak
         return { trashChunkNames: nn.trash.splice(0) };
       },
       commitChunk(req) {
-        return { results: req.chunks.map(() => ({ code: 0, message: "" })) };
+        nn.commits.push(...req.chunks.map((c) => c.chunkId));
+        return { results: req.chunks.map(() => ({ code: nn.commitCode, message: nn.commitCode ? "no file owns this chunk" : "" })) };
       },
       reportCorruptChunks() {
         return {};
@@ -138,6 +143,29 @@ describe("a DataNode with two NameNodes", () => {
     await until("role change seen", () => lines.filter((l) => l.msg === "NameNode role").length >= 4);
     standby.trash.push(CHUNK_B);
     await until("the new active's trash confirmed", () => standby.heartbeats.some((h) => h.deletedChunkIds.includes(CHUNK_B)));
+  });
+
+  it("commits a replica to both and answers with the active one's outcome", async () => {
+    const active = await fakeNameNode("cluster-1");
+    const standby = await fakeNameNode("cluster-1");
+    cleanup.push(active.close, standby.close);
+    const roles = new Map<string, NameNodeRole>([[active.address, "active"], [standby.address, "standby"]]);
+    const node = await startDataNode([active, standby], roles, []);
+    await until("roles known", () => active.heartbeats.length >= 2 && standby.heartbeats.length >= 2);
+    // A replica really held: a background report of one that is gone is not sent.
+    const writer = await node.store.createWriter("c".repeat(32), 5);
+    await writer.write(Buffer.from("hello"));
+    const chunk = await writer.commit(crc32Of(Buffer.from("hello")));
+    standby.commitCode = 5; // NotFound: a standby behind the log
+    await node.link.commitChunk(chunk);
+    await until("the standby told too", () => standby.commits.includes(chunk.chunkId));
+    expect(active.commits).toEqual([chunk.chunkId]);
+    // The standby's NotFound does not make the node drop its copy.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(node.store.has(chunk.chunkId)).toBe(true);
+    active.commitCode = 5;
+    standby.commitCode = 0;
+    await expect(node.link.commitChunk({ ...chunk, chunkId: "d".repeat(32) })).rejects.toMatchObject({ code: 5 });
   });
 
   it("keeps working with the other NameNode while one is down, and says so once per outage", async () => {
