@@ -30,7 +30,9 @@ describe("a DataNode with two NameNodes", () => {
     const dir = join(cluster.baseDir, "namenode-2");
     await mkdir(dir, { recursive: true });
     const store = await MetadataStore.open(dir);
-    await store.write(() => store.meta.put("clusterId", clusterId));
+    // HA NameNodes share one cluster id (kept in etcd); this single one is given the first one's by hand.
+    const meta = (store as unknown as { meta: { put(key: string, value: string): void } }).meta;
+    await store.write(() => meta.put("clusterId", clusterId));
     await store.close();
     const config = nameNodeConfigSchema.parse({ host: "127.0.0.1", port: 0, dataDir: dir, monitorIntervalMs: 100, heartbeatTimeoutMs: 2000, logLevel: "warn" });
     second = await NameNode.start(config, createLogger("namenode-2", "warn"));
