@@ -54,7 +54,12 @@ export class S3Gateway {
     if (config.credentials.length === 0) {
       throw new TrainfsError("invalid_argument", "no credentials: give at least one ACCESS_KEY:SECRET_KEY:rw (or :ro) in credentials (TRAINFS_S3_CREDENTIALS)");
     }
-    const fs = new TrainfsClient({ namenode: config.namenode, token, ca: loadCa(config.tlsCaFile) });
+    const fs = new TrainfsClient({
+      namenode: config.namenode,
+      token,
+      ca: loadCa(config.tlsCaFile),
+      onNameNodeSwitch: (from, to, reason) => logger.info({ from, to, reason }, "NameNode calls now go to another NameNode"),
+    });
     const parts = { fs, config, logger, now };
     const ops = new Operations(parts);
     const multipart = new Multipart(parts, ops);
@@ -75,7 +80,7 @@ export class S3Gateway {
     });
     const gw = new S3Gateway(config, server, fs, multipart, logger);
     gw.scheduleSweep();
-    logger.info({ address: gw.address, namenode: config.namenode, keys: config.credentials.map((c) => `${c.accessKeyId}:${c.access}`) }, "S3 gateway listening");
+    logger.info({ address: gw.address, namenode: config.namenode.join(","), keys: config.credentials.map((c) => `${c.accessKeyId}:${c.access}`) }, "S3 gateway listening");
     if (!tls) logger.warn("no TLS: S3 requests travel in cleartext (their signatures, not their secrets); set tlsCert and tlsKey on untrusted networks");
     return gw;
   }

@@ -37,6 +37,8 @@ export interface TrainfsClientOptions {
    * (default 30 s).
    */
   failoverTimeoutMs?: number;
+  /** Told each time calls move to another NameNode (to log it). */
+  onNameNodeSwitch?: (from: string, to: string, reason: string) => void;
   /** Replicas per chunk for new files; the NameNode's default (3) when unset. */
   replication?: number;
   /** Chunk size in bytes for new files; the NameNode's default (64 MiB) when unset. */
@@ -128,7 +130,7 @@ export class TrainfsClient {
     const ca = typeof options.ca === "string" ? Buffer.from(options.ca) : options.ca;
     this.nameNodeClients = new RpcClients({ token: options.token, ca });
     this.dataNodeClients = new RpcClients({ ca });
-    this.nameNodes = this.nameNodeClients.nameNodes(addresses, { timeoutMs: options.failoverTimeoutMs });
+    this.nameNodes = this.nameNodeClients.nameNodes(addresses, { timeoutMs: options.failoverTimeoutMs, onSwitch: options.onNameNodeSwitch });
     this.namenode = createClient(ClientService, this.nameNodes);
     this.admin = createClient(AdminService, this.nameNodes);
   }
