@@ -69,9 +69,11 @@ describe("TrainfsClient with several NameNodes", () => {
     const seenStandby: string[] = [];
     const active = await fakeNameNode({ kind: "active" }, seenActive);
     const standby = await fakeNameNode({ kind: "standby", active }, seenStandby);
-    const client = new TrainfsClient({ namenode: [standby, active] });
+    const switches: string[] = [];
+    const client = new TrainfsClient({ namenode: [standby, active], onNameNodeSwitch: (from, to, reason) => switches.push(`${from} -> ${to}: ${reason}`) });
     try {
       expect((await client.mkdir("/d")).path).toBe("/d");
+      expect(switches).toEqual([`${standby} -> ${active}: ${standby} is a standby; the active is ${active}`]);
       expect(client.activeNameNode).toBe(active);
       expect((await client.stat("/d")).path).toBe("/d");
       expect(seenActive).toEqual(["mkdir /d", "stat /d"]);
