@@ -1,5 +1,6 @@
 export { MiniCluster, generateSecurity, type MiniClusterOptions, type ClusterSecurity } from "./mini-cluster.js";
-export { startNodeProcess, binPath, type NodeProcess } from "./node-process.js";
+export { startNodeProcess, spawnChild, binPath, type NodeProcess, type ChildHandle } from "./node-process.js";
+export { EtcdCluster, freePorts, ETCD_BIN, type EtcdClusterOptions, type EtcdMemberStatus } from "./etcd-cluster.js";
 export { randomFile, sha256File } from "./files.js";
 export { NetLab } from "./net-lab.js";
 export { runChaos, prng, type ChaosOptions, type ChaosResult } from "./chaos.js";
