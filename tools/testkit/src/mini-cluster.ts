@@ -53,8 +53,9 @@ export interface MiniClusterHaOptions {
   leaseTtlSeconds?: number;
   /** Fixed NameNode ports by index (the advertised addresses must be known before start); free ports by default. */
   nameNodePorts?: number[];
-  /** etcd's fixed client ports by member; free ports by default. */
+  /** etcd's fixed client and peer ports by member; free ports by default. */
   etcdClientPorts?: number[];
+  etcdPeerPorts?: number[];
 }
 
 export interface ClusterSecurity {
@@ -419,6 +420,7 @@ export class MiniCluster {
         members: ha.etcdMembers ?? 3,
         dir: join(this.baseDir, "etcd"),
         ...(ha.etcdClientPorts ? { clientPorts: ha.etcdClientPorts } : {}),
+        ...(ha.etcdPeerPorts ? { peerPorts: ha.etcdPeerPorts } : {}),
         onUnexpectedExit: (m, status) => this.options.onUnexpectedExit?.(`etcd member ${m + 1}`, status),
       });
       this.ownsEtcd = true;
