@@ -87,6 +87,11 @@ export async function findActive(rpc: RpcClients, addresses: string[], timeoutMs
     const active = statuses.findIndex((s) => s?.role === "active" || (s?.role === "single" && addresses.length === 1));
     return active < 0 ? undefined : active;
   }
+  return findServing(rpc, addresses, timeoutMs);
+}
+
+/** The first of `addresses` that answers a ClientService call (Stat of "/") with anything but `unavailable`. */
+export async function findServing(rpc: RpcClients, addresses: string[], timeoutMs = 2000): Promise<number | undefined> {
   const answers = await Promise.all(
     addresses.map(async (a) => {
       try {

@@ -1,4 +1,5 @@
-export { MiniCluster, generateSecurity, type MiniClusterOptions, type ClusterSecurity } from "./mini-cluster.js";
+export { MiniCluster, generateSecurity, type MiniClusterOptions, type MiniClusterHaOptions, type ClusterSecurity } from "./mini-cluster.js";
+export { getHaStatus, findActive, findServing, haStatusMethod, type HaStatus } from "./ha-status.js";
 export { startNodeProcess, spawnChild, binPath, type NodeProcess, type ChildHandle } from "./node-process.js";
 export { EtcdCluster, freePorts, ETCD_BIN, type EtcdClusterOptions, type EtcdMemberStatus } from "./etcd-cluster.js";
 export { randomFile, sha256File } from "./files.js";

@@ -1,7 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { MiniCluster, generateSecurity } from "../src/index.js";
+import { RpcClients } from "@trainfs/common";
+import { MiniCluster, findServing, generateSecurity, getHaStatus } from "../src/index.js";
+import { freePorts } from "../src/etcd-cluster.js";
 import { cluster, eventually, rejection } from "./helpers.js";
 
 /** Whether a process still exists (signal 0 checks without sending anything). */
@@ -47,6 +49,33 @@ describe("MiniCluster with NameNode HA: the kit's side", () => {
     expect(err.message).toMatch(/namenode/i);
     expect(etcdPids.length).toBe(1);
     await eventually(() => expect(etcdPids.filter(alive)).toEqual([]), 10_000);
+  });
+});
+
+describe("finding the active NameNode", () => {
+  it("without GetHaStatus: the NameNode that serves a client call, none when none answers", async () => {
+    const security = generateSecurity();
+    const c = await cluster({ dataNodes: 1, security });
+    const [dead] = await freePorts(1);
+    const rpc = new RpcClients({ token: security.clientToken });
+    try {
+      expect(await findServing(rpc, [`http://127.0.0.1:${dead}`, c.nameNodeAddress], 1000)).toBe(1);
+      expect(await findServing(rpc, [`http://127.0.0.1:${dead}`], 1000)).toBeUndefined();
+      // A refusal (no token) is an answer too: that NameNode serves.
+      const anonymous = new RpcClients();
+      expect(await findServing(anonymous, [c.nameNodeAddress], 1000)).toBe(0);
+      anonymous.close();
+    } finally {
+      rpc.close();
+    }
+    // Without HA the one NameNode is the active one.
+    expect(await c.activeNameNode()).toBe(0);
+  });
+
+  it.skipIf(MiniCluster.haAvailable)("GetHaStatus on a build without it says so", async () => {
+    const rpc = new RpcClients();
+    await expect(getHaStatus(rpc, "http://127.0.0.1:1")).rejects.toThrow(/no AdminService.GetHaStatus \(NameNode HA is not merged\)/);
+    rpc.close();
   });
 });
 
