@@ -174,8 +174,9 @@ command): it comes back as a standby and catches up from etcd.
 Press Ctrl-C to stop.`);
   let last: number | undefined = active;
   const watch = setInterval(() => {
-    void cluster.activeNameNode(1000).then(
-      (now) => {
+    cluster
+      .activeNameNode(1000)
+      .then((now) => {
         if (stopping || now === last) return;
         last = now;
         console.log(
@@ -183,9 +184,9 @@ Press Ctrl-C to stop.`);
             ? `${new Date().toISOString()} no NameNode is active (an election is under way)`
             : `${new Date().toISOString()} NameNode ${now + 1} (${cluster.nameNodeAddresses[now]}, pid ${cluster.nameNodePidOf(now)}) is now active`,
         );
-      },
-      () => {},
-    );
+      })
+      // A NameNode dying between the question and the answer: the next round tells.
+      .catch(() => {});
   }, 500);
   watch.unref();
 }
