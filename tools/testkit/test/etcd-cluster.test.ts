@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { EtcdCluster } from "../src/index.js";
+import { EtcdCluster, freePorts } from "../src/index.js";
 import { eventually, workDir } from "./helpers.js";
 
 const run = promisify(execFile);
@@ -84,9 +84,12 @@ describe("EtcdCluster", () => {
     expect((await etcdctl(etcd.clientUrls[first]!, "get", "--print-value-only", "/trainfs/test/before")).trim()).toBe("kept");
   });
 
-  it("pauses a member with SIGSTOP and resumes it with SIGCONT; stop ends only its own processes", async () => {
+  it("serves on the ports it is given; pauses a member with SIGSTOP and resumes it with SIGCONT; stop ends only its own processes", async () => {
     const dir = await workDir();
-    const etcd = await started(1, dir);
+    const [clientPort, peerPort] = await freePorts(2);
+    const etcd = await EtcdCluster.start({ members: 1, dir, clientPorts: [clientPort!], peerPorts: [peerPort!] });
+    cleanup.push(() => etcd.stop());
+    expect(etcd.clientUrls).toEqual([`http://127.0.0.1:${clientPort}`]);
     await etcdctl(etcd.endpoints, "put", "k", "v");
     const pid = etcd.pid(0)!;
     await etcd.kill(0, "SIGSTOP");
