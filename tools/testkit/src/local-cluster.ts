@@ -114,10 +114,12 @@ try {
 
 const nn = cluster.nameNodeAddress;
 const s3Address = gateway.address;
-if (ha) {
-  await printHaBanner();
-} else {
-console.log(`TrainFS local cluster is up (data and logs in ${baseDir})
+if (ha) await printHaBanner();
+else printBanner();
+
+/** The single-NameNode cluster's banner (the README's). */
+function printBanner(): void {
+  console.log(`TrainFS local cluster is up (data and logs in ${baseDir})
   Console    ${nn}/   (open it in a browser: cluster, charts, files, upload and download)
   NameNode   ${nn}   (audit log: ${shortPath(join(baseDir, "namenode", "audit.log"))})
 ${Array.from({ length: count }, (_, i) => `  DataNode ${i + 1} ${cluster.dataNodeAddress(i)}`).join("\n")}
