@@ -45,6 +45,9 @@ describe("deploy/compose-ha.yaml (NameNode HA)", () => {
       expect(flag(s, "auto-compaction-mode")).toBe("periodic");
       expect(Number(flag(s, "quota-backend-bytes"))).toBeGreaterThan(0);
       expect(s.volumes).toEqual([`${name}-data:/etcd-data`]);
+      // Built by scripts/containers/build-etcd-image.sh, named like the other images.
+      expect(s.image).toBe("${TRAINFS_IMAGE_PREFIX:-localhost/}trainfs-etcd:${TRAINFS_IMAGE_TAG:-dev}");
+      expect(s.command![0]).toBe("/usr/local/bin/etcd");
       expect(flag(s, "data-dir")!.startsWith("/etcd-data/")).toBe(true);
       expect(s.ports).toBeUndefined();
     }
