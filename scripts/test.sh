@@ -3,7 +3,7 @@
 # lint and generation, build, type checks and every package's tests (the
 # console's in Debian's headless chromium, the S3 gateway's with Debian's aws,
 # rclone, s3cmd, boto3 and an rclone FUSE mount, and the alert rules with
-# promtool, all installed here when missing), then
+# promtool, the HA tests with Debian's etcd, all installed here when missing), then
 # the container images built and smoke-tested (scripts/containers/ci.sh; it
 # skips, saying why, where the host cannot run containers).
 set -euo pipefail
@@ -12,6 +12,7 @@ bash scripts/bootstrap.sh
 bash scripts/ensure-chromium.sh
 bash scripts/ensure-s3-tools.sh
 bash scripts/ensure-promtool.sh
+bash scripts/ensure-etcd.sh
 export TURBO_TELEMETRY_DISABLED=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

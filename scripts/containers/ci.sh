@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The container step of the test suite (scripts/test.sh runs it after the
 # package tests): installs podman and buildah if missing, builds the Node base
-# image and the three TrainFS images offline, and runs the smoke test.
+# image and the TrainFS images offline (and the etcd image of compose-ha.yaml),
+# and runs the smoke test.
 # Prints one result line, "containers: passed|failed|skipped (...)", and exits
 # 0 (passed), 1 (failed) or 3 (skipped: this host cannot run containers; the
 # reason is printed). TRAINFS_SKIP_CONTAINERS=1 skips it on purpose.
@@ -32,5 +33,6 @@ step() {
 step "install podman and buildah if missing" bash "$here/install-tools.sh"
 step "base image" bash "$here/build-node-base.sh"
 step "build images" bash "$here/build-images.sh"
+step "etcd image (NameNode HA)" bash "$here/build-etcd-image.sh"
 step "smoke test" bash "$here/smoke-test.sh"
 echo "containers: passed (images built and smoke-tested in $(($(date +%s) - start)) s)"

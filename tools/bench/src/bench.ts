@@ -18,6 +18,7 @@ import { dataNodeDefaults } from "@trainfs/datanode";
 import { chunkInstallFloor, rawDurableSmallFiles, rawLoopbackTcp, rawSequentialWrite } from "./baselines.js";
 import { MiB, medianOf, processUsage, rate, seconds } from "./measure.js";
 import { printTable, type Row } from "./report.js";
+import { haFigures, haUnavailable, type SingleFigures } from "./ha.js";
 
 const opts = new Command("trainfs-bench")
   .description("TrainFS against this machine's own limits, measured in the same run (median of --reps).")
@@ -27,14 +28,24 @@ const opts = new Command("trainfs-bench")
   .option("--heartbeat-timeout-ms <ms>", "the NameNode's heartbeat timeout (recovery figure)", String(nameNodeDefaults.heartbeatTimeoutMs))
   .option("--dir <dir>", "where the cluster and the baselines write (the real disk)", ".trainfs/bench")
   .option("--out <file>", "where to write the figures as JSON", "bench-results/bench.json")
+  .option("--ha", "also NameNode HA (two NameNodes on a 3-member etcd), each figure beside this run's single NameNode: mkdir, stat, put and get, etcd's size after --ha-files files, failover time")
+  .option("--ha-files <n>", "with --ha: files created and deleted before etcd's size is read", "100000")
   .parse()
-  .opts<{ reps: string; sizes: string; smallFiles: string; heartbeatTimeoutMs: string; dir: string; out: string }>();
+  .opts<{ reps: string; sizes: string; smallFiles: string; heartbeatTimeoutMs: string; dir: string; out: string; ha?: boolean; haFiles: string }>();
 
 const reps = Number(opts.reps);
 const sizes = opts.sizes.split(",").map(parseSize);
 const smallCount = Number(opts.smallFiles);
 const timeoutMs = Number(opts.heartbeatTimeoutMs);
 const dir = resolve(opts.dir);
+if (opts.ha) {
+  // Said before minutes of single-NameNode figures, not after.
+  const why = await haUnavailable();
+  if (why) {
+    console.error(`trainfs-bench: --ha cannot run: ${why}`);
+    process.exit(1);
+  }
+}
 await rm(dir, { recursive: true, force: true });
 await mkdir(dir, { recursive: true });
 const rows: Row[] = [];
@@ -77,6 +88,9 @@ const cluster = await MiniCluster.start({
 });
 const fs = cluster.client();
 let bytesMoved = 0;
+// The HA figures stand beside this run's 256 MiB put and get (or the smallest size asked for).
+const haSize = sizes.includes(256 * MiB) ? 256 * MiB : Math.min(...sizes);
+const single: SingleFigures = { mkdir: 0, stat: 0, put: 0, get: 0, size: haSize };
 const usageExtra: Array<{ name: string; peakRssBytes: number; cpuSeconds: number }> = [];
 try {
   for (const size of sizes) {
@@ -92,6 +106,7 @@ try {
       return size / MiB / s;
     });
     bytesMoved += 2 * size * reps;
+    if (size === haSize) Object.assign(single, { put, get });
     await fs.rm("/big", { recursive: true });
     await rm(local);
     rows.push(
@@ -138,6 +153,7 @@ try {
   const mkdirs = await rate(2000, 16, (i) => fs.mkdir(`/meta/d${i}`, { parents: true }));
   const stats = await rate(5000, 16, (i) => fs.stat(`/meta/d${i % 2000}`));
   await rate(8000, 16, (i) => fs.mkdir(`/meta/d${2000 + i}`));
+  Object.assign(single, { mkdir: mkdirs, stat: stats });
   const list10k = await medianOf(reps, async () => (await seconds(() => fs.list("/meta"))) * 1000);
   rows.push(
     { figure: "mkdir, 16 in flight", value: mkdirs, unit: "ops/s", baseline: "no-op unary, 16 in flight", baselineValue: noop.parallel },
@@ -158,6 +174,17 @@ try {
     figure: `recovery of a 256 MiB file after kill -9 (heartbeat timeout ${timeoutMs / 1000} s)`,
     value: recovery, unit: "s", target: { atMostValue: timeoutMs / 1000 + 10 },
   });
+
+  if (opts.ha) {
+    // One cluster at a time: the single-NameNode one stops before the HA one starts.
+    fs.close();
+    await cluster.shutdown();
+    const ha = await haFigures(single, {
+      dir, reps, churnFiles: Number(opts.haFiles), heartbeatTimeoutMs: timeoutMs, log, dropPageCache,
+    });
+    rows.push(...ha.rows);
+    bytesMoved += ha.bytesMoved;
+  }
 
   printTable(rows, usage, bytesMoved, { rawWrite: Object.fromEntries(rawWrite), rawTcp, rawSmall, noop, floor });
   console.log(dropped ? "\nthe page cache was dropped before each raw write and each put, and before each get" : "\nthe page cache could not be dropped (not root): writes and gets ran on a warm cache");

@@ -104,3 +104,48 @@ function resolve(value: string): string | undefined {
     .replace(/\$\{[A-Za-z0-9_]+:?-([^}]*)\}/g, "$1")
     .replace(/\$\([A-Za-z0-9_]+\)/g, "x");
 }
+
+/**
+ * The NameNode settings NameNode HA adds (issue 20's contract: haEtcd,
+ * advertiseAddress, haLeaseTtlSeconds), by environment name. The HA deploy
+ * files use them; they are checked like every other setting as soon as the
+ * NameNode has them.
+ */
+export const HA_NAMENODE_ENV = ["TRAINFS_NAMENODE_HA_ETCD", "TRAINFS_NAMENODE_ADVERTISE_ADDRESS", "TRAINFS_NAMENODE_HA_LEASE_TTL_SECONDS"] as const;
+
+/** The HA settings this build's NameNode does not have yet (none once NameNode HA is merged). */
+export function pendingHaNameNodeEnv(): string[] {
+  const known = configEnvNames("namenode");
+  return HA_NAMENODE_ENV.filter((name) => !known.has(name));
+}
+
+/** The setting that names the NameNode(s) a DataNode or S3 gateway talks to. */
+const NAMENODE_LIST_ENV = { datanode: "TRAINFS_DATANODE_NAMENODE", "s3-gateway": "TRAINFS_S3_NAMENODE" } as const;
+
+/** Whether the role's NameNode setting takes a comma-separated list of NameNodes (the HA contract), or one URL as before. */
+export function acceptsNameNodeList(role: "datanode" | "s3-gateway"): boolean {
+  const { prefix, schema } = roles[role];
+  try {
+    loadConfig(schema, prefix, { env: { [NAMENODE_LIST_ENV[role]]: "http://a:9870,http://b:9870" } });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * deployedSettingProblems for the HA deploy files on a build that may not
+ * have NameNode HA yet: a pending HA NameNode setting (pendingHaNameNodeEnv)
+ * is not checked, and a NameNode list, while the role takes one URL, is
+ * checked URL by URL. On a build with HA, this is deployedSettingProblems.
+ */
+export function deployedHaSettingProblems(role: Role, settings: DeployedSetting[]): string[] {
+  const pending = new Set(role === "namenode" ? pendingHaNameNodeEnv() : []);
+  const checked = settings.filter((s) => !pending.has(s.name));
+  if (role === "namenode" || acceptsNameNodeList(role)) return deployedSettingProblems(role, checked);
+  const listEnv = NAMENODE_LIST_ENV[role];
+  return deployedSettingProblems(
+    role,
+    checked.flatMap((s) => (s.name === listEnv && s.value !== undefined ? s.value.split(",").map((value) => ({ ...s, value })) : [s])),
+  );
+}

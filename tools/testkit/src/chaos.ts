@@ -19,6 +19,17 @@ export interface ChaosOptions {
    * part buffers and sync behind writes under the faults too.
    */
   chunkSize?: number;
+  /**
+   * NameNode high availability: two NameNodes on a 3-member etcd, and among
+   * the faults kill -9 of the active NameNode (restarted later as a standby),
+   * SIGSTOP of the active past its lease (then SIGCONT: it must turn standby
+   * without committing), and kill -9 of an etcd member (the raft leader half
+   * the time; restarted later). Beside the other invariants: never two
+   * active NameNodes of one epoch, and a NameNode still calling itself active
+   * after another took over does so for no longer than the lease TTL (plus
+   * a margin). Needs a build with NameNode HA.
+   */
+  ha?: boolean;
   log?: (line: string) => void;
 }
 
@@ -35,6 +46,8 @@ export interface ChaosResult {
     /** The S3 client's calls, through a gateway process. */
     s3: { puts: number; failedPuts: number; gets: number; deletes: number };
     faults: string[];
+    /** With `ha`: rounds of GetHaStatus asked of every NameNode (the split-brain watch), and failovers seen. */
+    ha?: { statusRounds: number; failovers: number };
   };
 }
 
@@ -52,6 +65,8 @@ export function prng(seed: number): () => number {
 
 const SMALL_CHUNK = 64 * 1024;
 const HEARTBEAT_TIMEOUT_MS = 1500;
+/** The HA run's lease TTL: the contract's minimum, so that failovers come quickly. */
+const HA_LEASE_TTL_SECONDS = 2;
 
 /**
  * Real processes under a seeded random schedule of faults (SIGKILL and
@@ -73,6 +88,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const stats: ChaosResult["stats"] = { puts: 0, failedPuts: 0, gets: 0, deletes: 0, s3: { puts: 0, failedPuts: 0, gets: 0, deletes: 0 }, faults: [] };
   const n = o.dataNodes ?? 4;
   const chunkSize = o.chunkSize ?? SMALL_CHUNK;
+  if (o.ha && !MiniCluster.haAvailable) {
+    throw new Error("chaos --ha needs NameNode high availability, which this build's NameNode does not have (no AdminService.GetHaStatus)");
+  }
+  if (o.ha) stats.ha = { statusRounds: 0, failovers: 0 };
   // As in production: DataNodes authenticated, chunk access tokens, an API token.
   const security = generateSecurity();
   const tls = o.tls ? await generateTls() : undefined;
@@ -87,9 +106,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     nameNode: { uploadLeaseMs: 3000, trashRedeliveryMs: 2000, replicationTimeoutMs: 5000, safeModeTimeoutMs: 3000, ...listener },
     // Background flushes start within every chunk, so that faults land among them.
     dataNode: { syncBehindWrites: Math.max(4096, chunkSize / 4), ...listener, ...(tls ? { tlsCaFile: tls.certFile } : {}) },
+    ...(o.ha ? { ha: { nameNodes: 2, etcdMembers: 3 as const, leaseTtlSeconds: HA_LEASE_TTL_SECONDS } } : {}),
   });
   const ca = tls?.ca;
-  const addresses = [c.nameNodeAddress, ...c.dataNodeAddresses()];
+  const addresses = [...c.nameNodeAddresses, ...c.dataNodeAddresses()];
   // The gateway itself serves plain HTTP on loopback; with TLS it trusts the cluster's CA.
   const gateway = await startS3Gateway(c, { mode: "process", config: { chunkSize, ...(tls ? { tlsCaFile: tls.certFile } : {}) } }).catch(async (err: unknown) => {
     await c.shutdown();
@@ -211,6 +231,102 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   };
 
   const rpc = new RpcClients({ token: security.clientToken, ca: ca === undefined ? undefined : Buffer.from(ca) });
+  /** Restarts scheduled by HA faults (a killed NameNode or etcd member comes back a little later). */
+  const restarts = new Set<Promise<void>>();
+  const later = (ms: number, what: string, f: () => Promise<void>) => {
+    const p = sleep(ms)
+      .then(f)
+      .then(() => {
+        stats.faults.push(what);
+        log(what);
+      })
+      .catch((err: unknown) => {
+        violations.push(`${what} failed: ${(err as Error).message}`);
+      })
+      .finally(() => restarts.delete(p));
+    restarts.add(p);
+  };
+  const nameNodesDown = new Set<number>();
+  const etcdDown = new Set<number>();
+  /** One of the HA faults, when the cluster can take it (one NameNode and one etcd member down at most). */
+  const haFault = async () => {
+    const r = random();
+    if (r < 0.4 && nameNodesDown.size === 0) {
+      const active = await c.activeNameNode();
+      if (active === undefined) return;
+      await c.killNameNode(active, "SIGKILL");
+      nameNodesDown.add(active);
+      stats.faults.push(`kill -9 active namenode-${active + 1}`);
+      log(`kill -9 active namenode-${active + 1}`);
+      later(1000 + random() * 3000, `restart namenode-${active + 1} (as a standby)`, async () => {
+        await c.restartNameNode(active);
+        nameNodesDown.delete(active);
+      });
+    } else if (r < 0.65 && nameNodesDown.size === 0) {
+      const active = await c.activeNameNode();
+      if (active === undefined) return;
+      // Past its lease: the standby takes over, and the paused one must not commit when it wakes.
+      const pausedMs = HA_LEASE_TTL_SECONDS * 1000 + 500 + random() * 2000;
+      await c.killNameNode(active, "SIGSTOP");
+      stats.faults.push(`SIGSTOP active namenode-${active + 1} for ${Math.round(pausedMs)} ms`);
+      log(`SIGSTOP active namenode-${active + 1} for ${Math.round(pausedMs)} ms`);
+      await sleep(pausedMs);
+      if (c.isNameNodeRunning(active)) await c.killNameNode(active, "SIGCONT");
+    } else if (etcdDown.size === 0) {
+      const leader = await c.etcd.leader();
+      const i = random() < 0.5 && leader !== undefined ? leader : Math.floor(random() * c.etcd.size);
+      await c.etcd.kill(i, "SIGKILL");
+      etcdDown.add(i);
+      const what = `kill -9 etcd-${i + 1}${i === leader ? " (the raft leader)" : ""}`;
+      stats.faults.push(what);
+      log(what);
+      later(1000 + random() * 3000, `restart etcd-${i + 1}`, async () => {
+        await c.etcd.restart(i);
+        etcdDown.delete(i);
+      });
+    }
+  };
+
+  /**
+   * The split-brain watch: every NameNode's GetHaStatus, several times a
+   * second. Two actives of one epoch is a split brain; an active of an older
+   * epoch beside a newer one is a NameNode that lost its lease and does not
+   * know it yet, allowed for the lease TTL plus a margin (it can commit
+   * nothing meanwhile: fencing).
+   */
+  const staleSince = new Map<string, number>();
+  let lastActive: string | undefined;
+  const watchHa = async () => {
+    while (!stop) {
+      const statuses = await Promise.all(
+        c.nameNodeAddresses.map((_, i) => (c.isNameNodeRunning(i) ? c.haStatus(i, 1000).catch(() => undefined) : Promise.resolve(undefined))),
+      );
+      stats.ha!.statusRounds++;
+      const actives = statuses.filter((s) => s?.role === "active").map((s) => s!);
+      const byEpoch = new Map<bigint, string[]>();
+      for (const a of actives) byEpoch.set(a.epoch, [...(byEpoch.get(a.epoch) ?? []), a.advertiseAddress]);
+      for (const [epoch, who] of byEpoch) {
+        if (who.length > 1) violations.push(`split brain: ${who.join(" and ")} both active in epoch ${epoch}`);
+      }
+      const newest = actives.reduce<(typeof actives)[number] | undefined>((m, a) => (m === undefined || a.epoch > m.epoch ? a : m), undefined);
+      for (const a of actives) {
+        if (a === newest) {
+          staleSince.delete(a.advertiseAddress);
+          continue;
+        }
+        const since = staleSince.get(a.advertiseAddress) ?? Date.now();
+        staleSince.set(a.advertiseAddress, since);
+        if (Date.now() - since > HA_LEASE_TTL_SECONDS * 1000 + 3000) {
+          violations.push(`${a.advertiseAddress} still says it is active (epoch ${a.epoch}) ${Date.now() - since} ms after ${newest!.advertiseAddress} took over (epoch ${newest!.epoch})`);
+          staleSince.set(a.advertiseAddress, Date.now()); // once per lapse, not every round
+        }
+      }
+      if (newest && lastActive !== undefined && newest.advertiseAddress !== lastActive) stats.ha!.failovers++;
+      if (newest) lastActive = newest.advertiseAddress;
+      await sleep(200);
+    }
+  };
+
   const faults = async () => {
     while (Date.now() < deadline) {
       await sleep(300 + random() * 1200);
@@ -237,6 +353,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         log(`SIGSTOP datanode-${i + 1}`);
         await sleep(500 + random() * 1500);
         process.kill(c.dataNodePid(i), "SIGCONT");
+      } else if (o.ha) {
+        await haFault();
       } else {
         await c.restartNameNode({ kill: true });
         stats.faults.push("kill -9 and restart namenode");
@@ -251,7 +369,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const path = [...confirmed.keys()].find(() => true);
     if (!path) return;
     try {
-      const res = await rpc.client(ClientService, c.nameNodeAddress).getFile({ path });
+      const active = await c.activeNameNode();
+      if (active === undefined) return; // an election under way; nothing to conclude
+      const res = await rpc.client(ClientService, c.nameNodeAddresses[active]!).getFile({ path });
       if (res.chunks.some((ch) => ch.replicas.some((r) => r.address === address))) {
         violations.push(`${address} was still offered for ${path} ${HEARTBEAT_TIMEOUT_MS + 1500} ms after it was killed`);
       }
@@ -262,11 +382,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
   try {
     await c.client({ ca }).mkdir(`/${S3_BUCKET}`);
-    const workers = [client(1), client(2), s3Worker()];
+    const workers = [client(1), client(2), s3Worker(), ...(o.ha ? [watchHa()] : [])];
     await faults();
     stop = true;
     await Promise.all(workers);
     // Make the cluster whole, then let it settle.
+    await Promise.all([...restarts]);
     for (const i of [...down]) await c.startDataNode(i);
     const fs = c.client({ ca });
     const settle = Date.now() + 60_000;

@@ -1,5 +1,7 @@
-export { MiniCluster, generateSecurity, type MiniClusterOptions, type ClusterSecurity } from "./mini-cluster.js";
-export { startNodeProcess, binPath, type NodeProcess } from "./node-process.js";
+export { MiniCluster, generateSecurity, type MiniClusterOptions, type MiniClusterHaOptions, type ClusterSecurity } from "./mini-cluster.js";
+export { getHaStatus, findActive, findServing, haStatusMethod, type HaStatus } from "./ha-status.js";
+export { startNodeProcess, spawnChild, binPath, type NodeProcess, type ChildHandle } from "./node-process.js";
+export { EtcdCluster, freePorts, ETCD_BIN, type EtcdClusterOptions, type EtcdMemberStatus } from "./etcd-cluster.js";
 export { randomFile, sha256File } from "./files.js";
 export { NetLab } from "./net-lab.js";
 export { runChaos, prng, type ChaosOptions, type ChaosResult } from "./chaos.js";

@@ -5,8 +5,10 @@ import { join } from "node:path";
 import { NameNode, nameNodeConfigSchema, type NameNodeConfig } from "@trainfs/namenode";
 import { DataNode, dataNodeConfigSchema, type DataNodeConfig } from "@trainfs/datanode";
 import { TrainfsClient, type TrainfsClientOptions } from "@trainfs/client";
-import { createLogger, flagName } from "@trainfs/common";
+import { RpcClients, createLogger, flagName } from "@trainfs/common";
 import { startNodeProcess, type NodeProcess } from "./node-process.js";
+import { EtcdCluster, freePorts } from "./etcd-cluster.js";
+import { findActive, getHaStatus, haStatusMethod, type HaStatus } from "./ha-status.js";
 
 export interface MiniClusterOptions {
   /** How many DataNodes to start (default 3). */
@@ -31,6 +33,29 @@ export interface MiniClusterOptions {
   logLevel?: NameNodeConfig["logLevel"];
   /** Turns security on: the cluster secret and API tokens; `client()` uses `clientToken` unless told otherwise. */
   security?: ClusterSecurity;
+  /**
+   * NameNode high availability (process mode only): an etcd cluster of its
+   * own (or `etcd`'s) and `nameNodes` NameNodes started with `--ha-etcd`,
+   * `--advertise-address` and `--ha-lease-ttl-seconds`; DataNodes and
+   * clients get the comma-separated list of NameNodes.
+   */
+  ha?: MiniClusterHaOptions;
+}
+
+export interface MiniClusterHaOptions {
+  /** How many NameNodes (default 2). */
+  nameNodes?: number;
+  /** Members of the etcd cluster started for it (default 3). */
+  etcdMembers?: 1 | 3;
+  /** An etcd cluster started by the caller instead (not stopped at shutdown). */
+  etcd?: EtcdCluster;
+  /** The NameNodes' lease TTL (`--ha-lease-ttl-seconds`); the NameNode's default (5) when absent. */
+  leaseTtlSeconds?: number;
+  /** Fixed NameNode ports by index (the advertised addresses must be known before start); free ports by default. */
+  nameNodePorts?: number[];
+  /** etcd's fixed client and peer ports by member; free ports by default. */
+  etcdClientPorts?: number[];
+  etcdPeerPorts?: number[];
 }
 
 export interface ClusterSecurity {
@@ -49,6 +74,13 @@ export function generateSecurity(): ClusterSecurity & { clientToken: string } {
 /** Background rounds of the NameNode in tests: dead nodes and replication handled within a tenth of a second. */
 const FAST_ROUNDS_MS = 100;
 
+/** A NameNode of the cluster: in this process, or a child process (running or down). */
+interface NameNodeSlot {
+  address: string;
+  inProcess?: NameNode | undefined;
+  proc?: NodeProcess | undefined;
+}
+
 type DataNodeSlot =
   | { kind: "in-process"; node: DataNode; address: string }
   | { kind: "process"; proc: NodeProcess; address: string };
@@ -60,11 +92,12 @@ type DataNodeSlot =
  * and removes the data it created.
  */
 export class MiniCluster {
-  private nameNodeInProcess: NameNode | undefined;
-  private nameNodeProcess: NodeProcess | undefined;
+  private readonly nameNodes: NameNodeSlot[] = [];
   private readonly slots: Array<DataNodeSlot | undefined> = [];
   private readonly clients: TrainfsClient[] = [];
-  private nameNodeUrl = "";
+  private etcdCluster: EtcdCluster | undefined;
+  private ownsEtcd = false;
+  private adminRpc: RpcClients | undefined;
 
   private constructor(
     readonly baseDir: string,
@@ -77,7 +110,8 @@ export class MiniCluster {
     await mkdir(baseDir, { recursive: true });
     const cluster = new MiniCluster(baseDir, options.baseDir === undefined, options);
     try {
-      await cluster.startNameNode();
+      if (options.ha) await cluster.startHa(options.ha);
+      else await cluster.startNameNode(0, options.nameNodePort ?? 0);
       await Promise.all(Array.from({ length: options.dataNodes ?? 3 }, (_, i) => cluster.startDataNode(i)));
       await cluster.waitForLiveDataNodes(options.dataNodes ?? 3);
     } catch (err) {
@@ -91,14 +125,38 @@ export class MiniCluster {
     return this.options.mode ?? "in-process";
   }
 
+  /**
+   * What clients and DataNodes are given: the NameNode's address, or with HA
+   * every NameNode's, comma-separated.
+   */
   get nameNodeAddress(): string {
-    return this.nameNodeUrl;
+    return this.nameNodes.map((n) => n.address).join(",");
+  }
+
+  /** Every NameNode's address, by index (one without HA). */
+  get nameNodeAddresses(): string[] {
+    return this.nameNodes.map((n) => n.address);
+  }
+
+  get nameNodeCount(): number {
+    return this.nameNodes.length;
+  }
+
+  /** The etcd cluster behind the NameNodes (HA only). */
+  get etcd(): EtcdCluster {
+    if (!this.etcdCluster) throw new Error("this cluster has no etcd (start it with `ha`)");
+    return this.etcdCluster;
+  }
+
+  get isHa(): boolean {
+    return this.options.ha !== undefined;
   }
 
   /** The in-process NameNode, for looking at its state in tests. */
   get nameNode(): NameNode {
-    if (!this.nameNodeInProcess) throw new Error("the NameNode is not running in this process");
-    return this.nameNodeInProcess;
+    const nn = this.nameNodes[0]?.inProcess;
+    if (!nn) throw new Error("the NameNode is not running in this process");
+    return nn;
   }
 
   get dataNodeCount(): number {
@@ -122,8 +180,19 @@ export class MiniCluster {
 
   /** The pid of the NameNode's process (process mode). */
   get nameNodePid(): number {
-    if (!this.nameNodeProcess) throw new Error("the NameNode is not running as a process");
-    return this.nameNodeProcess.pid;
+    return this.nameNodePidOf(0);
+  }
+
+  /** The pid of NameNode i's process (process mode). */
+  nameNodePidOf(i: number): number {
+    const proc = this.nameNodes[i]?.proc;
+    if (!proc) throw new Error(`NameNode ${i} is not running as a process`);
+    return proc.pid;
+  }
+
+  isNameNodeRunning(i: number): boolean {
+    const slot = this.nameNodes[i];
+    return slot?.proc !== undefined || slot?.inProcess !== undefined;
   }
 
   /** The pid of DataNode i's process (process mode), e.g. for SIGSTOP. */
@@ -150,7 +219,7 @@ export class MiniCluster {
   }
 
   client(options: Partial<TrainfsClientOptions> = {}): TrainfsClient {
-    const client = new TrainfsClient({ namenode: this.nameNodeUrl, token: this.options.security?.clientToken, ...options });
+    const client = new TrainfsClient({ namenode: this.nameNodeAddress, token: this.options.security?.clientToken, ...options });
     this.clients.push(client);
     return client;
   }
@@ -164,7 +233,7 @@ export class MiniCluster {
     if (this.mode === "in-process") {
       const config = dataNodeConfigSchema.parse({
         ...this.options.dataNode, zone: this.options.zones?.[i], clusterSecret: this.options.security?.clusterSecret, ...overrides, host: "127.0.0.1", port, dataDir,
-        namenode: this.nameNodeUrl, heartbeatIntervalMs, logLevel: this.logLevel,
+        namenode: this.nameNodeAddress, heartbeatIntervalMs, logLevel: this.logLevel,
       });
       const node = await DataNode.start(config, createLogger(`datanode-${i + 1}`, config.logLevel));
       this.slots[i] = { kind: "in-process", node, address: node.address };
@@ -172,7 +241,7 @@ export class MiniCluster {
     } else {
       const proc = await startNodeProcess(
         "@trainfs/datanode",
-        ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--namenode", this.nameNodeUrl,
+        ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir, "--namenode", this.nameNodeAddress,
           "--heartbeat-interval-ms", String(heartbeatIntervalMs), "--log-level", this.logLevel,
           ...flagsOf({ ...this.options.dataNode, zone: this.options.zones?.[i], ...overrides })],
         { logFile: join(this.baseDir, `datanode-${i + 1}.log`), env: this.securityEnv("TRAINFS_DATANODE_") },
@@ -207,28 +276,91 @@ export class MiniCluster {
 
   /**
    * Stops the NameNode (with SIGKILL when `kill` is set, in process mode) and
-   * starts it again, after `downMs`, on the same port and metadata.
+   * starts it again, after `downMs`, on the same port and metadata. With HA,
+   * `restartNameNode(i)` does so for NameNode i, or starts it again when it
+   * was killed (`killNameNode`).
    */
-  async restartNameNode(options: { kill?: boolean; downMs?: number } = {}): Promise<void> {
-    const port = Number(new URL(this.nameNodeUrl).port);
-    if (options.kill) {
-      const proc = this.nameNodeProcess;
-      if (!proc) throw new Error("killing the NameNode needs it running as a process (mode: 'process')");
-      this.nameNodeProcess = undefined;
-      await proc.kill();
+  async restartNameNode(which: number | { kill?: boolean; downMs?: number } = {}, options: { kill?: boolean; downMs?: number } = {}): Promise<void> {
+    const i = typeof which === "number" ? which : 0;
+    const o = typeof which === "number" ? options : which;
+    const slot = this.nameNodes[i];
+    if (!slot) throw new Error(`there is no NameNode ${i} (the cluster has ${this.nameNodes.length})`);
+    const port = Number(new URL(slot.address).port);
+    if (o.kill) {
+      if (!slot.proc) throw new Error("killing the NameNode needs it running as a process (mode: 'process')");
+      await this.killNameNode(i, "SIGKILL");
     } else {
-      await this.stopNameNode();
+      await this.stopNameNode(i);
     }
-    if (options.downMs) await new Promise((r) => setTimeout(r, options.downMs));
-    await this.startNameNode(port);
+    if (o.downMs) await new Promise((r) => setTimeout(r, o.downMs));
+    await this.startNameNode(i, port);
+  }
+
+  /**
+   * Sends `signal` to NameNode i's process (SIGKILL by default: a crash).
+   * SIGKILL and SIGTERM wait for it to exit and leave it down until
+   * `restartNameNode(i)`; SIGSTOP and SIGCONT pause and resume it (a
+   * NameNode stopped past its lease must lose leadership).
+   */
+  async killNameNode(i: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const slot = this.nameNodes[i];
+    const proc = slot?.proc;
+    if (!slot || !proc) throw new Error(`NameNode ${i} is not running as a process (mode: 'process')`);
+    if (signal === "SIGSTOP" || signal === "SIGCONT") {
+      process.kill(proc.pid, signal);
+      return;
+    }
+    slot.proc = undefined;
+    if (signal === "SIGKILL") await proc.kill();
+    else {
+      process.kill(proc.pid, signal);
+      await proc.exited;
+    }
+  }
+
+  /**
+   * The index of the active NameNode, or undefined while none is (an
+   * election under way). Without HA it is 0. Asked with GetHaStatus when the
+   * build has it; otherwise the NameNode that serves a client call (see
+   * findActive).
+   */
+  async activeNameNode(timeoutMs = 2000): Promise<number | undefined> {
+    if (!this.isHa) return this.isNameNodeRunning(0) ? 0 : undefined;
+    const running = this.nameNodes.map((n, i) => ({ n, i })).filter(({ n }) => n.proc !== undefined);
+    const found = await findActive(this.admin(), running.map(({ n }) => n.address), timeoutMs);
+    return found === undefined ? undefined : running[found]!.i;
+  }
+
+  /** Waits until a NameNode is active and returns its index. */
+  async waitForActiveNameNode(timeoutMs = 30_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const active = await this.activeNameNode();
+      if (active !== undefined) return active;
+      if (Date.now() > deadline) throw new Error(`no NameNode became active within ${timeoutMs} ms (see ${this.baseDir}/namenode-*.log)`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** NameNode i's GetHaStatus answer (undefined when it does not answer); throws when the build has no GetHaStatus. */
+  async haStatus(i: number, timeoutMs = 2000): Promise<HaStatus | undefined> {
+    const slot = this.nameNodes[i];
+    if (!slot) throw new Error(`there is no NameNode ${i}`);
+    return getHaStatus(this.admin(), slot.address, timeoutMs);
+  }
+
+  /** Whether the NameNodes of this build have GetHaStatus (NameNode HA merged). */
+  static get haAvailable(): boolean {
+    return haStatusMethod() !== undefined;
   }
 
   /** Waits until the (in-process) NameNode counts `n` live DataNodes. */
   async waitForLiveDataNodes(n: number, timeoutMs = 20_000): Promise<void> {
-    if (!this.nameNodeInProcess) return; // process mode: startDataNode waited for registration
+    const nn = this.nameNodes[0]?.inProcess;
+    if (!nn) return; // process mode: startDataNode waited for registration
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const live = this.nameNodeInProcess.datanodes.liveNodes().length;
+      const live = nn.datanodes.liveNodes().length;
       if (live === n) return;
       if (Date.now() > deadline) throw new Error(`expected ${n} live DataNodes, the NameNode sees ${live}`);
       await new Promise((r) => setTimeout(r, 25));
@@ -248,17 +380,56 @@ export class MiniCluster {
   async shutdown(): Promise<void> {
     for (const c of this.clients.splice(0)) c.close();
     await Promise.all(this.slots.map((_, i) => this.stopDataNode(i)));
-    await this.stopNameNode();
+    await Promise.all(this.nameNodes.map((_, i) => this.stopNameNode(i)));
+    this.adminRpc?.close();
+    if (this.ownsEtcd) await this.etcdCluster?.stop();
     if (this.ownsBaseDir) await rm(this.baseDir, { recursive: true, force: true });
   }
 
-  private async stopNameNode(): Promise<void> {
-    const inProcess = this.nameNodeInProcess;
-    const proc = this.nameNodeProcess;
-    this.nameNodeInProcess = undefined;
-    this.nameNodeProcess = undefined;
+  private async stopNameNode(i: number): Promise<void> {
+    const slot = this.nameNodes[i];
+    if (!slot) return;
+    const { inProcess, proc } = slot;
+    slot.inProcess = undefined;
+    slot.proc = undefined;
     await inProcess?.stop();
-    await proc?.stop();
+    if (proc) {
+      // A paused NameNode would not see SIGTERM until resumed.
+      try {
+        process.kill(proc.pid, "SIGCONT");
+      } catch {
+        // already gone
+      }
+      await proc.stop();
+    }
+  }
+
+  /** The kit's own admin connections (HA status), with the cluster's token. */
+  private admin(): RpcClients {
+    this.adminRpc ??= new RpcClients({ token: this.options.security?.clientToken });
+    return this.adminRpc;
+  }
+
+  private async startHa(ha: MiniClusterHaOptions): Promise<void> {
+    if (this.mode !== "process") throw new Error("NameNode HA in the MiniCluster needs mode: 'process' (NameNodes are killed with SIGKILL)");
+    const count = ha.nameNodes ?? 2;
+    if (count < 1) throw new Error("ha.nameNodes must be at least 1");
+    if (ha.etcd) this.etcdCluster = ha.etcd;
+    else {
+      this.etcdCluster = await EtcdCluster.start({
+        members: ha.etcdMembers ?? 3,
+        dir: join(this.baseDir, "etcd"),
+        ...(ha.etcdClientPorts ? { clientPorts: ha.etcdClientPorts } : {}),
+        ...(ha.etcdPeerPorts ? { peerPorts: ha.etcdPeerPorts } : {}),
+        onUnexpectedExit: (m, status) => this.options.onUnexpectedExit?.(`etcd member ${m + 1}`, status),
+      });
+      this.ownsEtcd = true;
+    }
+    // Each NameNode advertises its own address, so its port is chosen first.
+    const free = await freePorts(count);
+    for (let i = 0; i < count; i++) this.nameNodes[i] = { address: `http://127.0.0.1:${ha.nameNodePorts?.[i] ?? free[i]!}` };
+    await Promise.all(this.nameNodes.map((slot, i) => this.startNameNode(i, Number(new URL(slot.address).port))));
+    await this.waitForActiveNameNode();
   }
 
   /** Secrets go to child processes by environment, never on a command line that `ps` shows. */
@@ -275,29 +446,40 @@ export class MiniCluster {
     return this.options.logLevel ?? (this.mode === "in-process" ? "silent" : "info");
   }
 
-  private async startNameNode(port = this.options.nameNodePort ?? 0): Promise<void> {
-    const dataDir = join(this.baseDir, "namenode");
+  private async startNameNode(i: number, port: number): Promise<void> {
+    const ha = this.options.ha;
+    const dataDir = join(this.baseDir, ha ? `namenode-${i + 1}` : "namenode");
     const heartbeatTimeoutMs = this.options.heartbeatTimeoutMs ?? 2000;
+    const slot = (this.nameNodes[i] ??= { address: "" });
     if (this.mode === "in-process") {
       const config = nameNodeConfigSchema.parse({
         monitorIntervalMs: FAST_ROUNDS_MS, clusterSecret: this.options.security?.clusterSecret, apiTokens: this.options.security?.apiTokens,
         ...this.options.nameNode, host: "127.0.0.1", port, dataDir, heartbeatTimeoutMs, logLevel: this.logLevel,
       });
-      this.nameNodeInProcess = await NameNode.start(config, createLogger("namenode", config.logLevel));
-      this.nameNodeUrl = this.nameNodeInProcess.address;
+      slot.inProcess = await NameNode.start(config, createLogger("namenode", config.logLevel));
+      slot.address = slot.inProcess.address;
     } else {
-      this.nameNodeProcess = await startNodeProcess(
+      // The HA flags of the contract (apps/namenode's haEtcd, advertiseAddress, haLeaseTtlSeconds).
+      const haFlags = ha
+        ? ["--ha-etcd", this.etcd.endpoints, "--advertise-address", slot.address,
+            ...(ha.leaseTtlSeconds !== undefined ? ["--ha-lease-ttl-seconds", String(ha.leaseTtlSeconds)] : [])]
+        : [];
+      const proc = await startNodeProcess(
         "@trainfs/namenode",
         ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir,
           "--heartbeat-timeout-ms", String(heartbeatTimeoutMs), "--log-level", this.logLevel,
+          ...haFlags,
           ...flagsOf({ monitorIntervalMs: FAST_ROUNDS_MS, ...this.options.nameNode })],
-        { logFile: join(this.baseDir, "namenode.log"), env: this.securityEnv("TRAINFS_NAMENODE_") },
+        { logFile: join(this.baseDir, ha ? `namenode-${i + 1}.log` : "namenode.log"), env: this.securityEnv("TRAINFS_NAMENODE_") },
       );
-      const proc = this.nameNodeProcess;
+      slot.proc = proc;
       void proc.exited.then((status) => {
-        if (this.nameNodeProcess === proc) this.options.onUnexpectedExit?.("NameNode", status);
+        if (slot.proc === proc) {
+          slot.proc = undefined;
+          this.options.onUnexpectedExit?.(ha ? `NameNode ${i + 1}` : "NameNode", status);
+        }
       });
-      this.nameNodeUrl = proc.address;
+      slot.address = proc.address;
     }
   }
 }

@@ -26,6 +26,73 @@ export function binPath(pkg: ServerPackage): string {
   return require.resolve(pkg).replace(/index\.js$/, "main.js");
 }
 
+/** A child process started by the kit: its output captured, its exit awaited, signalled only by its own PID. */
+export interface ChildHandle {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly exited: Promise<number | string>;
+  /** The last lines it wrote on stderr (for errors). */
+  readonly tail: string[];
+  /** Every stdout line so far, and a hook for new ones. */
+  readonly said: string[];
+  onLine(listener: (line: string) => void): void;
+  /** Sends `sig`; SIGKILL after `graceMs` if it has not exited; resolves when it has. */
+  signal(sig: NodeJS.Signals, graceMs: number): Promise<void>;
+}
+
+/**
+ * The one way the kit starts a process (TrainFS servers, etcd members):
+ * stdout lines kept for waiting on, stderr to `logFile` (appended) with its
+ * tail kept for errors, and signals sent only to this child's PID.
+ */
+export function spawnChild(command: string[], options: { logFile?: string; env?: NodeJS.ProcessEnv; stdoutToLog?: boolean } = {}): ChildHandle {
+  const child: ChildProcess = spawn(command[0]!, command.slice(1), {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...options.env },
+  });
+  const log = options.logFile ? createWriteStream(options.logFile, { flags: "a" }) : undefined;
+  const tail: string[] = [];
+  createInterface({ input: child.stderr! }).on("line", (line) => {
+    log?.write(`${line}\n`);
+    tail.push(line);
+    if (tail.length > 20) tail.shift();
+  });
+  const said: string[] = [];
+  const listeners: Array<(line: string) => void> = [];
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    if (options.stdoutToLog) log?.write(`${line}\n`);
+    said.push(line);
+    for (const l of [...listeners]) l(line);
+  });
+  const exited = new Promise<number | string>((resolve) => {
+    child.once("exit", (code, signal) => {
+      log?.end();
+      resolve(code ?? signal ?? -1);
+    });
+    // A command that cannot be started (ENOENT) ends here rather than throwing.
+    child.once("error", (err) => {
+      tail.push(err.message);
+      log?.end();
+      resolve(-1);
+    });
+  });
+  return {
+    child,
+    pid: child.pid ?? -1,
+    exited,
+    tail,
+    said,
+    onLine: (listener) => void listeners.push(listener),
+    signal: async (sig, graceMs) => {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      child.kill(sig);
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
 /**
  * Starts a server process and waits for its "ready at <address>" line. Its
  * stdout lines (announcements such as "registered") can be waited for; its
@@ -45,22 +112,10 @@ export async function startNodeProcess(
   // For profiling a cluster (docs/performance.md): each server writes a CPU profile when it exits.
   const profile = process.env.TRAINFS_CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.TRAINFS_CPU_PROF_DIR}`] : [];
   const command = [...(options.wrap ?? []), process.execPath, ...profile, binPath(pkg), ...args];
-  const child: ChildProcess = spawn(command[0]!, command.slice(1), {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...options.env },
-  });
-  const log = options.logFile ? createWriteStream(options.logFile, { flags: "a" }) : undefined;
+  const handle = spawnChild(command, { logFile: options.logFile, env: options.env });
+  const { child, exited, tail, said } = handle;
   const watchers: Array<{ text: string; resolve: () => void }> = [];
-  const tail: string[] = [];
-  createInterface({ input: child.stderr! }).on("line", (line) => {
-    log?.write(`${line}\n`);
-    tail.push(line);
-    if (tail.length > 20) tail.shift();
-  });
-  const said: string[] = [];
-  const stdout = createInterface({ input: child.stdout! });
-  stdout.on("line", (line) => {
-    said.push(line);
+  handle.onLine((line) => {
     for (const w of [...watchers]) {
       if (line.includes(w.text)) {
         watchers.splice(watchers.indexOf(w), 1);
@@ -68,19 +123,13 @@ export async function startNodeProcess(
       }
     }
   });
-  const exited = new Promise<number | string>((resolve) => {
-    child.once("exit", (code, signal) => {
-      log?.end();
-      resolve(code ?? signal ?? -1);
-    });
-  });
 
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`${pkg} did not become ready within ${options.startTimeoutMs ?? 20_000} ms:\n${tail.join("\n")}`));
     }, options.startTimeoutMs ?? 20_000);
-    stdout.on("line", (line) => {
+    handle.onLine((line) => {
       const m = / ready at (\S+)/.exec(line);
       if (m) {
         clearTimeout(timer);
@@ -93,15 +142,8 @@ export async function startNodeProcess(
     });
   });
 
-  const signal = async (sig: NodeJS.Signals, graceMs: number) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill(sig);
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-    await exited;
-    clearTimeout(timer);
-  };
   return {
-    pid: child.pid!,
+    pid: handle.pid,
     address,
     exited,
     waitForLine: (text, timeoutMs = 20_000) =>
@@ -110,7 +152,7 @@ export async function startNodeProcess(
         const timer = setTimeout(() => reject(new Error(`no line with ${JSON.stringify(text)} within ${timeoutMs} ms:\n${tail.join("\n")}`)), timeoutMs);
         watchers.push({ text, resolve: () => (clearTimeout(timer), resolve()) });
       }),
-    stop: (graceMs = 5000) => signal("SIGTERM", graceMs),
-    kill: () => signal("SIGKILL", 0),
+    stop: (graceMs = 5000) => handle.signal("SIGTERM", graceMs),
+    kill: () => handle.signal("SIGKILL", 0),
   };
 }

@@ -1,0 +1,187 @@
+import { randomBytes } from "node:crypto";
+import { access, constants, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { formatSize } from "@trainfs/common";
+import { ETCD_BIN, MiniCluster, randomFile } from "@trainfs/testkit";
+import { nameNodeDefaults } from "@trainfs/namenode";
+import { dataNodeDefaults } from "@trainfs/datanode";
+import { MiB, medianOf, rate, seconds } from "./measure.js";
+import type { Row } from "./report.js";
+
+/** What the single-NameNode cluster of the same run measured, for the HA figures to stand beside. */
+export interface SingleFigures {
+  mkdir: number;
+  stat: number;
+  /** MiB/s of put and get for `size`. */
+  put: number;
+  get: number;
+  size: number;
+}
+
+export interface HaBenchOptions {
+  dir: string;
+  reps: number;
+  /** Files created and then deleted before etcd's size is read (the issue's 100,000). */
+  churnFiles: number;
+  heartbeatTimeoutMs: number;
+  log: (line: string) => void;
+  /** Drops the page cache before a large put or get (where permitted). */
+  dropPageCache: () => Promise<boolean>;
+}
+
+/** Lease TTL the HA figures run with: the NameNode's own default (the contract's 5 s). */
+const LEASE_TTL_SECONDS = 5;
+
+/**
+ * Why the HA section cannot run on this build or machine (undefined when it
+ * can): checked before the bench spends minutes on the single-NameNode figures.
+ */
+export async function haUnavailable(): Promise<string | undefined> {
+  if (!MiniCluster.haAvailable) {
+    return "this build's NameNode has no high availability (AdminService.GetHaStatus and --ha-etcd are missing); --ha needs a build with NameNode HA";
+  }
+  try {
+    await access(ETCD_BIN, constants.X_OK);
+  } catch {
+    return `etcd is not installed (${ETCD_BIN}): run \`bash scripts/ensure-etcd.sh\``;
+  }
+  return undefined;
+}
+
+/**
+ * The HA section of `pnpm bench --ha`: a fresh cluster of two NameNodes on a
+ * 3-member etcd and four DataNodes, measured the way the single-NameNode
+ * cluster of the same run was, each figure beside it: mkdir and stat with 16
+ * in flight, a large put and get, then the etcd database after `churnFiles`
+ * files created and deleted, then the failover time (kill -9 of the active
+ * NameNode → the first put through the same client that succeeds).
+ */
+export async function haFigures(single: SingleFigures, o: HaBenchOptions): Promise<{ rows: Row[]; bytesMoved: number }> {
+  o.log("HA cluster (two NameNodes, a 3-member etcd, four DataNodes)…");
+  const cluster = await MiniCluster.start({
+    mode: "process",
+    baseDir: join(o.dir, "ha-cluster"),
+    dataNodes: 4,
+    heartbeatIntervalMs: dataNodeDefaults.heartbeatIntervalMs,
+    heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+    nameNode: { monitorIntervalMs: nameNodeDefaults.monitorIntervalMs },
+    logLevel: "warn",
+    ha: { nameNodes: 2, etcdMembers: 3, leaseTtlSeconds: LEASE_TTL_SECONDS },
+  });
+  const fs = cluster.client();
+  const rows: Row[] = [];
+  let bytesMoved = 0;
+  try {
+    o.log("HA: metadata…");
+    const mkdirs = await rate(2000, 16, (i) => fs.mkdir(`/meta/d${i}`, { parents: true }));
+    const stats = await rate(5000, 16, (i) => fs.stat(`/meta/d${i % 2000}`));
+    rows.push(
+      { figure: "HA: mkdir, 16 in flight", value: mkdirs, unit: "ops/s", baseline: "single NameNode, same run", baselineValue: single.mkdir, target: { atLeast: 0.5 } },
+      { figure: "HA: stat, 16 in flight", value: stats, unit: "ops/s", baseline: "single NameNode, same run", baselineValue: single.stat, target: { atLeast: 0.5 } },
+    );
+
+    o.log(`HA: put and get of ${formatSize(single.size)}…`);
+    const local = join(o.dir, "ha-in");
+    await randomFile(local, single.size);
+    const put = await medianOf(o.reps, async (rep) => {
+      await o.dropPageCache();
+      return single.size / MiB / (await seconds(() => fs.put(local, `/big/${rep}`)));
+    });
+    const get = await medianOf(o.reps, async (rep) => {
+      await o.dropPageCache();
+      const out = join(o.dir, `ha-out-${rep}`);
+      const s = await seconds(() => fs.get(`/big/${rep}`, out));
+      await rm(out);
+      return single.size / MiB / s;
+    });
+    bytesMoved += 2 * single.size * o.reps;
+    await rm(local);
+    await fs.rm("/big", { recursive: true });
+    rows.push(
+      { figure: `HA: put ${formatSize(single.size)}, 3 replicas`, value: put, unit: "MiB/s", baseline: "single NameNode, same run", baselineValue: single.put, target: { atLeast: 0.9 } },
+      { figure: `HA: get ${formatSize(single.size)}`, value: get, unit: "MiB/s", baseline: "single NameNode, same run", baselineValue: single.get, target: { atLeast: 0.9 } },
+    );
+
+    o.log(`HA: etcd after ${o.churnFiles} files created and deleted…`);
+    rows.push(...(await etcdChurn(cluster, fs, o)));
+
+    o.log("HA: failover (kill -9 of the active NameNode)…");
+    const failover = await failoverSeconds(cluster, fs);
+    rows.push({
+      figure: `HA: failover, kill -9 of the active → first put (lease TTL ${LEASE_TTL_SECONDS} s)`,
+      value: failover,
+      unit: "s",
+      target: { atMostValue: LEASE_TTL_SECONDS + 5 },
+    });
+    return { rows, bytesMoved };
+  } finally {
+    fs.close();
+    await cluster.shutdown();
+  }
+}
+
+/**
+ * etcd's database before and after `churnFiles` 4 KiB files are created and
+ * deleted (16 in flight): the space in use once the NameNodes have trimmed
+ * their applied log and etcd has compacted its history must not grow with
+ * the number of files ever changed. Waits (up to 3 minutes) for the size in
+ * use to settle, since both happen in the background.
+ */
+async function etcdChurn(cluster: MiniCluster, fs: ReturnType<MiniCluster["client"]>, o: HaBenchOptions): Promise<Row[]> {
+  const before = await cluster.etcd.dbSize();
+  const small = randomBytes(4096);
+  const created = await rate(o.churnFiles, 16, (i) => fs.writeFile(`/churn/${Math.floor(i / 1000)}/f${i}`, small));
+  const deleted = await rate(o.churnFiles, 16, (i) => fs.rm(`/churn/${Math.floor(i / 1000)}/f${i}`));
+  await fs.rm("/churn", { recursive: true });
+  const peak = await cluster.etcd.dbSize();
+  let settled = peak.dbSizeInUse;
+  const deadline = Date.now() + 3 * 60_000;
+  for (let stable = 0; stable < 3 && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 10_000));
+    const now = (await cluster.etcd.dbSize()).dbSizeInUse;
+    stable = now >= settled ? stable + 1 : 0;
+    settled = Math.min(settled, now);
+  }
+  await cluster.etcd.defragment();
+  const after = await cluster.etcd.dbSize();
+  const mib = (n: number) => n / MiB;
+  return [
+    { figure: `HA: ${o.churnFiles} × 4 KiB put, 16 in flight (then deleted)`, value: created, unit: "files/s" },
+    { figure: `HA: ${o.churnFiles} deletes, 16 in flight`, value: deleted, unit: "files/s" },
+    { figure: "HA: etcd db before the files", value: mib(before.dbSizeInUse), unit: "MiB" },
+    { figure: "HA: etcd db in use right after", value: mib(peak.dbSizeInUse), unit: "MiB" },
+    // Bounded: back near where it started, whatever the number of files churned.
+    {
+      figure: "HA: etcd db in use once settled",
+      value: mib(settled),
+      unit: "MiB",
+      baseline: "before the files",
+      baselineValue: mib(before.dbSizeInUse),
+      target: { atMostValue: Math.ceil(mib(before.dbSizeInUse) + 16) },
+    },
+    { figure: "HA: etcd db file after defragmenting", value: mib(after.dbSize), unit: "MiB" },
+  ];
+}
+
+/**
+ * Seconds from kill -9 of the active NameNode to the first put that
+ * succeeds through the same client (which follows the failover itself);
+ * a put that fails meanwhile is retried at once.
+ */
+async function failoverSeconds(cluster: MiniCluster, fs: ReturnType<MiniCluster["client"]>): Promise<number> {
+  const small = randomBytes(4096);
+  const active = await cluster.waitForActiveNameNode();
+  await fs.writeFile("/failover/warm", small);
+  const start = Date.now();
+  await cluster.killNameNode(active, "SIGKILL");
+  for (let i = 0; ; i++) {
+    try {
+      await fs.writeFile(`/failover/f${i}`, small);
+      break;
+    } catch (err) {
+      if (Date.now() - start > 120_000) throw new Error(`no put succeeded within 120 s of killing the active NameNode: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return (Date.now() - start) / 1000;
+}
