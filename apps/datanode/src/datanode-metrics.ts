@@ -46,6 +46,19 @@ export function dataNodeMetrics(store: ChunkStore, tasks: TaskStore): DataNodeMe
   };
   m.gauge("trainfs_datanode_chunks", "Chunks held.", [], (g) => g.set(store.chunkCount));
   m.gauge("trainfs_datanode_used_bytes", "Bytes of chunk files held.", [], (g) => g.set(store.usedBytes));
+  m.gauge("trainfs_datanode_packed_chunks", "Chunks held packed in volumes (the rest are plain files).", [], (g) => g.set(store.volumes.liveCount));
+  m.gauge("trainfs_datanode_volume_bytes", "Bytes of volume files by kind (kind=live|dead): dead bytes are deleted records not yet compacted away.", ["kind"], (g) => {
+    let live = 0;
+    let dead = 0;
+    for (const v of store.volumes.volumeStats()) {
+      live += v.liveBytes;
+      dead += v.deadBytes;
+    }
+    g.set({ kind: "live" }, live);
+    g.set({ kind: "dead" }, dead);
+  });
+  m.counterFrom("trainfs_datanode_compaction_reclaimed_bytes_total", "Bytes of volume files given back to the disk by compaction since start.", [], (set) => set({}, store.volumes.reclaimedBytes));
+  m.counterFrom("trainfs_datanode_compactions_total", "Volumes rewritten without their dead records since start.", [], (set) => set({}, store.volumes.compactions));
   m.gauge("trainfs_datanode_disk_bytes", "Capacity and free space offered (kind=capacity|free).", ["kind"], async (g) => {
     const space = await store.space();
     g.set({ kind: "capacity" }, space.capacityBytes);
