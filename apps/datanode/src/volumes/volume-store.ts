@@ -731,3 +731,67 @@ function pad(n: number): string {
 export async function volumeFileSize(path: string): Promise<number> {
   return (await stat(path)).size;
 }
+
+/** A packed chunk's record as found on disk by `packedChunksOnDisk`. */
+export interface PackedRecordOnDisk {
+  path: string;
+  /** Where its bytes start in the volume file. */
+  dataOffset: number;
+  length: number;
+  state: "live" | "quarantined" | "dead";
+}
+
+/**
+ * The packed records in a DataNode's `volumes/` directory, read without
+ * changing anything (no torn tail cut, no compaction finished), so it may run
+ * beside the DataNode that owns them: for tools and the test kit. The last
+ * record of a chunk id decides its state; a volume a finished compaction
+ * replaced is skipped.
+ */
+export async function packedChunksOnDisk(dir: string): Promise<Map<string, PackedRecordOnDisk>> {
+  const out = new Map<string, PackedRecordOnDisk>();
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const volumes: Array<{ number: number; path: string; compactedFrom: number }> = [];
+  for (const name of names) {
+    const m = VOLUME_NAME.exec(name);
+    if (!m) continue;
+    const path = join(dir, name);
+    const handle = await open(path, "r").catch(() => undefined);
+    if (!handle) continue;
+    try {
+      const head = Buffer.alloc(VOLUME_HEADER_BYTES);
+      await handle.read(head, 0, VOLUME_HEADER_BYTES, 0);
+      const header = decodeVolumeHeader(head);
+      if (header) volumes.push({ number: Number(m[1]), path, compactedFrom: header.compactedFrom });
+    } finally {
+      await handle.close();
+    }
+  }
+  const numbers = new Set(volumes.map((v) => v.number));
+  const superseded = new Set(volumes.filter((v) => v.compactedFrom !== 0 && numbers.has(v.compactedFrom)).map((v) => v.compactedFrom));
+  for (const v of volumes.filter((x) => !superseded.has(x.number)).sort((a, b) => a.number - b.number)) {
+    const handle = await open(v.path, "r").catch(() => undefined);
+    if (!handle) continue;
+    try {
+      const { size } = await handle.stat();
+      const reader = new WindowReader(handle, size);
+      let pos = VOLUME_HEADER_BYTES;
+      while (pos < size) {
+        let h = await readHeaderAt(reader, pos, size);
+        if (!h) {
+          const next = await findNextHeader(reader, pos + 1, size);
+          if (!next) break;
+          pos = next.at;
+          h = next.h;
+        }
+        const state = h.state === STATE_LIVE ? "live" : h.state === STATE_QUARANTINED ? "quarantined" : "dead";
+        // A live record wins over any other of the same chunk, as at a DataNode's start.
+        if (state === "live" || out.get(h.chunkId)?.state !== "live") out.set(h.chunkId, { path: v.path, dataOffset: pos + h.headerBytes, length: h.length, state });
+        pos += h.headerBytes + h.length;
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  return out;
+}
