@@ -37,7 +37,7 @@ export function dataNodeMetrics(store: ChunkStore, tasks: TaskStore): DataNodeMe
     bytesRead: { inc: (n = 1) => (read.inc(n), (traffic.read += n)) },
     fsyncSeconds: m.histogram(
       "trainfs_datanode_fsync_seconds",
-      "Time of each chunk's final fsync (what a write's acknowledgement waits for).",
+      "Time of each fsync a write's acknowledgement waits for: a plain chunk's final fsync, or a group fsync covering packed records.",
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     ),
     scrubbed: m.counter("trainfs_scrub_chunks_verified_total", "Chunks the scrubber read and verified."),

@@ -134,7 +134,7 @@ describe("VolumeStore", () => {
         await reopened.close();
       }
     }
-  });
+  }, 60_000);
 
   it("cuts a last record whose bytes were never written (zeros in place of its data), but never damage inside acknowledged records", async () => {
     const dir = await tempDir();

@@ -408,6 +408,9 @@ export class VolumeStore {
     for (const v of this.volumes.values()) {
       const body = v.size - VOLUME_HEADER_BYTES;
       if (body <= 0 || v.deadBytes < this.settings.compactMinDeadBytes || v.deadBytes / body < this.settings.compactDeadRatio) continue;
+      // The volume being appended to only once it is sizeable: each of its
+      // compactions seals it, and small volumes would pile up.
+      if (v === this.active && v.liveBytes > 0 && v.size < this.settings.volumeMaxBytes / 8) continue;
       if (!best || v.deadBytes > best.deadBytes) best = v;
     }
     return best?.number;
@@ -435,6 +438,20 @@ export class VolumeStore {
     old = this.volumes.get(number);
     if (!old) return;
     const records = [...this.live.values(), ...this.quarantinedEntries.values()].filter((e) => e.volume === old).sort((a, b) => a.offset - b.offset);
+    if (records.length === 0) {
+      // Nothing live left: the volume goes, with no copy (its dead records shadow nothing: a live record always wins).
+      const gone = old;
+      await this.exclusive(async () => {
+        if ([...this.live.values(), ...this.quarantinedEntries.values()].some((e) => e.volume === gone)) return;
+        this.volumes.delete(number);
+        gone.retire();
+        await rm(gone.path, { force: true });
+        await fsyncDirectory(this.dir);
+        this.reclaimedBytes += gone.size;
+        this.compactions++;
+      });
+      return;
+    }
     const newNumber = this.nextNumber++;
     const finalPath = join(this.dir, `${pad(newNumber)}.vol`);
     const tmpPath = `${finalPath}.tmp`;
