@@ -31,7 +31,7 @@ export interface VolumeSettings {
   compactDeadRatio: number;
   /** Compaction copies at most this many bytes per second. */
   compactBytesPerSecond: number;
-  /** Dead bytes below this never start a compaction (a nearly empty volume is not worth rewriting). */
+  /** Dead bytes below this never start a compaction (a nearly empty volume is not worth rewriting); default 1 MiB, or an eighth of volumeMaxBytes if less. */
   compactMinDeadBytes: number;
 }
 
@@ -138,7 +138,10 @@ export class VolumeStore {
   ) {}
 
   static async open(dir: string, settings: Partial<VolumeSettings> = {}, logger?: Logger): Promise<VolumeStore> {
-    const store = new VolumeStore(dir, { ...DEFAULT_VOLUME_SETTINGS, ...settings }, logger);
+    const volumeMaxBytes = settings.volumeMaxBytes ?? DEFAULT_VOLUME_SETTINGS.volumeMaxBytes;
+    // Small volumes (tests, tiny disks) must be able to reach the minimum.
+    const compactMinDeadBytes = settings.compactMinDeadBytes ?? Math.min(DEFAULT_VOLUME_SETTINGS.compactMinDeadBytes, Math.floor(volumeMaxBytes / 8));
+    const store = new VolumeStore(dir, { ...DEFAULT_VOLUME_SETTINGS, ...settings, compactMinDeadBytes }, logger);
     await store.load();
     return store;
   }
