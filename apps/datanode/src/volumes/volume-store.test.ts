@@ -227,7 +227,22 @@ describe("VolumeStore", () => {
     // Deleted while the copy runs (it is throttled to 200 kB/s: ~0.4 s).
     await new Promise((r) => setTimeout(r, 50));
     for (let i = 30; i < 40; i++) await store.markDead(store.get(id(i))!);
+    // Reads go on while it copies and when the index moves over.
+    let reads = 0;
+    let copying = true;
+    const reader = (async () => {
+      while (copying) {
+        for (let i = 10; i < 30; i++) {
+          expect((await read(store, id(i)))!.equals(data.get(id(i))!), `read of ${i} during compaction`).toBe(true);
+          reads++;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
     await compaction;
+    copying = false;
+    await reader;
+    expect(reads).toBeGreaterThan(20);
     expect(store.reclaimedBytes).toBeGreaterThan(10 * 2000);
     const files = await volumeFiles(dir);
     expect(files).not.toContain(before.number.toString().padStart(8, "0") + ".vol");
