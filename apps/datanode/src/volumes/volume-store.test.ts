@@ -255,17 +255,22 @@ describe("VolumeStore", () => {
     }
   });
 
-  it("seals a full volume, and a delete that leaves it mostly dead starts its compaction on its own (no copy when nothing is left)", async () => {
+  it("seals a full volume, and the delete that leaves it past the dead ratio starts its compaction on its own (no copy when nothing is left)", async () => {
     const dir = await tempDir();
-    const store = await openStore(dir, { volumeMaxBytes: 20_000, compactMinDeadBytes: 1, compactDeadRatio: 0.5 });
+    // Ratio 1: the compaction starts at the last delete, not while the test is still deleting.
+    const store = await openStore(dir, { volumeMaxBytes: 20_000, compactMinDeadBytes: 1, compactDeadRatio: 1 });
     for (let i = 0; i < 12; i++) await put(store, id(i), randomBytes(3000));
     const stats = store.volumeStats();
     expect(stats.length).toBeGreaterThanOrEqual(2);
     const first = stats[0]!;
     const inFirst = [...Array(12).keys()].filter((i) => store.get(id(i))!.volume.number === first.number);
     expect(inFirst.length).toBeGreaterThan(1);
-    for (const i of inFirst) await store.markDead(store.get(id(i))!);
+    for (const [k, i] of inFirst.entries()) {
+      await store.markDead(store.get(id(i))!);
+      if (k < inFirst.length - 1) expect(store.compactions).toBe(0);
+    }
     await store.compactionIdle();
+    expect(store.compactions).toBe(1);
     expect(store.volumeStats().map((v) => v.number)).not.toContain(first.number);
     expect(await volumeFiles(dir)).not.toContain(`${String(first.number).padStart(8, "0")}.vol`);
     expect(store.reclaimedBytes).toBe(first.size);

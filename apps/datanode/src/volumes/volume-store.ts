@@ -388,7 +388,7 @@ export class VolumeStore {
     }
     const candidate = this.compactionCandidate();
     if (candidate === undefined) return;
-    this.compacting = this.compact(candidate)
+    this.compacting = this.compactVolume(candidate)
       .catch((err: unknown) => {
         if (!this.closed) this.logger?.error({ volume: candidate, err: (err as Error).message }, "volume compaction failed; will try again after the next delete");
       })
@@ -429,6 +429,22 @@ export class VolumeStore {
    * one (the new one holds all it held), and removes any `.tmp`.
    */
   async compact(number: number): Promise<void> {
+    // One compaction at a time: a background one finishes first.
+    while (this.compacting) await this.compacting.catch(() => {});
+    const run = this.compactVolume(number);
+    this.compacting = run.catch(() => {}).finally(() => {
+      if (this.compacting !== tracked) return;
+      this.compacting = undefined;
+      if (this.compactAgain) {
+        this.compactAgain = false;
+        this.scheduleCompaction();
+      }
+    });
+    const tracked = this.compacting;
+    return run;
+  }
+
+  private async compactVolume(number: number): Promise<void> {
     let old = this.volumes.get(number);
     if (!old) return;
     const hook = async (step: CompactionStep) => this.compactionHook?.(step);
