@@ -33,6 +33,10 @@ export function formatReport(s: ClusterStatus): string {
       `  state ${d.state}${d.adminState === "normal" ? "" : `, ${d.adminState}`}; last heartbeat ${heard}`,
       `  capacity ${formatSize(d.capacityBytes)}, used ${formatSize(d.usedBytes)}, free ${formatSize(d.freeBytes)}, ${d.chunkCount} chunks`,
     );
+    // Packed chunks' deleted records hold disk space until compaction gives it back.
+    if (d.volumeDeadBytes > 0 || d.compactionReclaimedBytesTotal > 0) {
+      lines.push(`  packed volumes: ${formatSize(d.volumeDeadBytes)} deleted not yet compacted, ${formatSize(d.compactionReclaimedBytesTotal)} reclaimed since start`);
+    }
   }
   return lines.join("\n");
 }

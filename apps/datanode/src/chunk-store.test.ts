@@ -197,8 +197,8 @@ describe("ChunkStore", () => {
     afterEach(() => vi.restoreAllMocks());
 
     it("starts flushing a chunk being received every syncBehindBytes, and not at all when 0", async () => {
-      const datasync = vi.spyOn(await handlePrototype(), "datasync");
       const store = await ChunkStore.open(await tempDir());
+      const datasync = vi.spyOn(await handlePrototype(), "datasync");
       store.syncBehindBytes = 4000;
       const data = randomBytes(20_500);
       await writeChunk(store, id(1), data);
@@ -214,13 +214,143 @@ describe("ChunkStore", () => {
     });
 
     it("fails the commit when a background flush failed (the final fsync may not report it again)", async () => {
-      vi.spyOn(await handlePrototype(), "datasync").mockRejectedValueOnce(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
       const dir = await tempDir();
       const store = await ChunkStore.open(dir);
+      // After open, whose first volume's header is fsynced too.
+      vi.spyOn(await handlePrototype(), "datasync").mockRejectedValueOnce(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
       store.syncBehindBytes = 4000;
       await expect(writeChunk(store, id(3), randomBytes(9000))).rejects.toThrow("EIO");
       expect(store.has(id(3))).toBe(false);
       expect(await readdir(join(dir, "tmp"))).toEqual([]);
     });
+  });
+});
+
+describe("ChunkStore: packed chunks (the format hidden behind the same interface)", () => {
+  const packed = (dir: string, pieceSize = 1024) => ChunkStore.open(dir, undefined, pieceSize, { packedChunkMaxBytes: 64 * 1024 });
+
+  it("packs chunks up to packedChunkMaxBytes into a volume, reads them whole and by range, and keeps larger ones as plain files", async () => {
+    const dir = await tempDir();
+    const store = await packed(dir);
+    const small = randomBytes(10_000);
+    const big = randomBytes(64 * 1024 + 1);
+    const empty = Buffer.alloc(0);
+    expect(await writeChunk(store, id(1), small)).toEqual({ chunkId: id(1), length: small.length, checksum: crc32Of(small) });
+    await writeChunk(store, id(2), big);
+    await writeChunk(store, id(3), empty);
+    expect(store.isPacked(id(1))).toBe(true);
+    expect(store.isPacked(id(3))).toBe(true);
+    expect(store.isPacked(id(2))).toBe(false);
+    expect(await readdir(join(dir, "chunks"))).toEqual([id(2).slice(0, 2)]);
+    expect(await readdir(join(dir, "chunks", id(2).slice(0, 2)))).toEqual([id(2), `${id(2)}.meta`]);
+    expect((await readAll(store, id(1), 0, small.length)).equals(small)).toBe(true);
+    expect((await readAll(store, id(1), 3000, 2500)).equals(small.subarray(3000, 5500))).toBe(true);
+    expect((await readAll(store, id(1), 9999, 1)).equals(small.subarray(9999))).toBe(true);
+    expect(await readAll(store, id(3), 0, 0)).toHaveLength(0);
+    expect(await store.stat(id(1))).toEqual({ chunkId: id(1), length: small.length, checksum: crc32Of(small) });
+    expect(store.usedBytes).toBe(small.length + big.length);
+    // A replica copy's source: the record's bytes.
+    const source = store.source(id(1));
+    expect(typeof source).toBe("function");
+    const parts: Uint8Array[] = [];
+    for await (const p of (source as (s: number, e: number) => AsyncIterable<Uint8Array>)(0, small.length)) parts.push(p);
+    expect(Buffer.concat(parts).equals(small)).toBe(true);
+
+    await store.close();
+    const again = await packed(dir);
+    expect((await again.list()).sort((a, b) => a.chunkId.localeCompare(b.chunkId))).toEqual([
+      { chunkId: id(1), length: small.length, checksum: crc32Of(small) },
+      { chunkId: id(2), length: big.length, checksum: crc32Of(big) },
+      { chunkId: id(3), length: 0, checksum: 0 },
+    ]);
+    expect((await readAll(again, id(1), 0, small.length)).equals(small)).toBe(true);
+    await again.close();
+  });
+
+  it("refuses a second write of a packed chunk (already_exists), concurrent ones too, and deletes it durably", async () => {
+    const dir = await tempDir();
+    const store = await packed(dir);
+    await writeChunk(store, id(5), randomBytes(3000));
+    await expect(store.createWriter(id(5), 3000)).rejects.toMatchObject({ code: "already_exists" });
+    const data = randomBytes(2000);
+    const [a, b] = await Promise.allSettled([writeChunk(store, id(6), data), writeChunk(store, id(6), data)]);
+    expect([a.status, b.status].sort()).toEqual(["fulfilled", "rejected"]);
+    expect(((a.status === "rejected" ? a : b) as PromiseRejectedResult).reason).toMatchObject({ code: "already_exists" });
+    await store.delete(id(5));
+    expect(store.has(id(5))).toBe(false);
+    await expect(store.readVerified(id(5), 0, 1).next()).rejects.toMatchObject({ code: "data_loss" });
+    await store.close();
+    const again = await packed(dir);
+    expect(again.has(id(5))).toBe(false);
+    expect(again.has(id(6))).toBe(true);
+    await again.close();
+  });
+
+  it("finds a flipped byte in a packed record's data or header, quarantines it (not reported after a restart), and takes a fresh copy", async () => {
+    const dir = await tempDir();
+    const store = await packed(dir);
+    const data = randomBytes(5000);
+    await writeChunk(store, id(7), data);
+    await writeChunk(store, id(8), randomBytes(100));
+    const e = store.volumes.get(id(7))!;
+    const h = await open(e.volume.path, "r+");
+    await h.write(Buffer.of(data[4321]! ^ 0x01), 0, 1, e.offset + e.headerBytes + 4321);
+    const e8 = store.volumes.get(id(8))!;
+    // Inside the header's piece checksums: the data still matches the index in memory, the header on disk does not.
+    const b = Buffer.alloc(1);
+    await h.read(b, 0, 1, e8.offset + 41);
+    await h.write(Buffer.of(b[0]! ^ 0x10), 0, 1, e8.offset + 41);
+    await h.close();
+    expect(await store.verify(id(7))).toMatch(/checksum mismatch in piece 4/);
+    expect(await store.verify(id(8))).toMatch(/record header .* is damaged/);
+    await expect(readAll(store, id(7), 4300, 10)).rejects.toMatchObject({ code: "data_loss" });
+    // Pieces not touched by the damage still read.
+    expect((await readAll(store, id(7), 0, 1000)).equals(data.subarray(0, 1000))).toBe(true);
+    await store.quarantine(id(7));
+    expect(store.has(id(7))).toBe(false);
+    expect((await store.list()).map((c) => c.chunkId)).toEqual([id(8)]);
+    await store.close();
+    let again = await packed(dir);
+    expect(again.has(id(7))).toBe(false);
+    expect(again.volumes.quarantinedIds()).toEqual([id(7)]);
+    // A fresh copy replaces the quarantined record; trash of the chunk later removes it.
+    await writeChunk(again, id(7), data);
+    expect((await readAll(again, id(7), 0, data.length)).equals(data)).toBe(true);
+    expect(again.volumes.quarantinedIds()).toEqual([]);
+    await again.close();
+    again = await packed(dir);
+    expect((await readAll(again, id(7), 0, data.length)).equals(data)).toBe(true);
+    await again.delete(id(7));
+    await again.close();
+    again = await packed(dir);
+    expect(again.has(id(7))).toBe(false);
+    expect(again.volumes.quarantinedIds()).toEqual([]);
+    await again.close();
+  });
+
+  it("deletes a quarantined packed record when trash asks", async () => {
+    const dir = await tempDir();
+    const store = await packed(dir);
+    await writeChunk(store, id(9), randomBytes(300));
+    await store.quarantine(id(9));
+    await store.delete(id(9));
+    await store.close();
+    const again = await packed(dir);
+    expect(again.volumes.quarantinedIds()).toEqual([]);
+    expect(again.has(id(9))).toBe(false);
+    await again.close();
+  });
+
+  it("keeps chunks packed earlier readable when packing is turned off", async () => {
+    const dir = await tempDir();
+    const store = await packed(dir);
+    const data = randomBytes(700);
+    await writeChunk(store, id(10), data);
+    await store.close();
+    const plain = await ChunkStore.open(dir, undefined, 1024, { packedChunkMaxBytes: 0 });
+    expect((await readAll(plain, id(10), 0, data.length)).equals(data)).toBe(true);
+    await writeChunk(plain, id(11), randomBytes(700));
+    expect(plain.isPacked(id(11))).toBe(false);
+    await plain.close();
   });
 });

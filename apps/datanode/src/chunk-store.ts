@@ -3,9 +3,10 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, statfs } from "node:f
 import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { join } from "node:path";
-import { TrainfsError, fsyncDirectory, partBuffers, writeDurably } from "@trainfs/common";
+import { TrainfsError, fsyncDirectory, partBuffers, writeDurably, type ChunkSource, type Logger } from "@trainfs/common";
 import { PIECE_BYTES, PieceChecksums, encodeMeta, parseMeta, wholeChecksum, type ChunkMeta } from "./chunk-meta.js";
-import { ChunkWriter } from "./chunk-writer.js";
+import { FileChunkWriter, PackedChunkWriter, type ChunkWriter } from "./chunk-writer.js";
+import { VolumeStore, type PackedEntry, type VolumeSettings } from "./volumes/volume-store.js";
 
 export interface StoredChunk {
   chunkId: string;
@@ -40,6 +41,15 @@ const STATFS_TTL_MS = 1000;
 /** Pieces per read message: about 1 MiB, as the data parts of writes. */
 const PIECES_PER_PART = 16;
 export const DEFAULT_SYNC_BEHIND_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_PACKED_CHUNK_MAX_BYTES = 1024 * 1024;
+
+export interface ChunkStoreOptions {
+  /** Chunks of at most this many bytes are packed into volumes; 0 stores every chunk as a plain file. */
+  packedChunkMaxBytes?: number;
+  /** The volumes' size and compaction settings. */
+  volumes?: Partial<VolumeSettings>;
+  logger?: Logger;
+}
 
 export function checkChunkId(chunkId: string): void {
   if (!CHUNK_ID.test(chunkId)) {
@@ -48,7 +58,12 @@ export function checkChunkId(chunkId: string): void {
 }
 
 /**
- * Chunks as plain files: `chunks/<first two hex digits>/<chunk id>` holds the
+ * A DataNode's chunks, in one of two formats that only this class knows of:
+ * small chunks (at most `packedChunkMaxBytes`) are records in append-only
+ * volumes (`volumes/`, see volumes/volume-store.ts), made durable many at a
+ * time by group commit; larger ones are plain files.
+ *
+ * Plain files: `chunks/<first two hex digits>/<chunk id>` holds the
  * bytes and `<chunk id>.meta` beside it the length, CRC-32 and per-piece
  * CRC-32s (see chunk-meta.ts), so a restart can report every chunk without
  * reading it. A chunk being received lives in `tmp/` until it is complete,
@@ -78,21 +93,42 @@ export class ChunkStore {
   /** Told how long each chunk's final fsync took, in seconds (the fsync latency histogram). */
   onFsync: (seconds: number) => void = () => {};
   private diskIdValue: string | undefined;
+  /** Packed chunks (always opened, so chunks packed before `packedChunkMaxBytes` was lowered stay readable). */
+  readonly volumes: VolumeStore;
+  readonly packedChunkMaxBytes: number;
 
   private constructor(
     readonly dir: string,
     private readonly capacityLimit: number | undefined,
     readonly pieceSize: number,
-  ) {}
+    volumes: VolumeStore,
+    packedChunkMaxBytes: number,
+  ) {
+    this.volumes = volumes;
+    this.packedChunkMaxBytes = packedChunkMaxBytes;
+  }
 
-  static async open(dir: string, capacityLimit?: number, pieceSize = PIECE_BYTES): Promise<ChunkStore> {
-    const store = new ChunkStore(dir, capacityLimit, pieceSize);
+  /**
+   * Opens the store; without `options.packedChunkMaxBytes` every new chunk
+   * is a plain file (the DataNode passes its setting, 1 MiB by default).
+   */
+  static async open(dir: string, capacityLimit?: number, pieceSize = PIECE_BYTES, options: ChunkStoreOptions = {}): Promise<ChunkStore> {
     await mkdir(join(dir, "chunks"), { recursive: true });
+    const volumes = await VolumeStore.open(join(dir, "volumes"), options.volumes, options.logger);
+    const store = new ChunkStore(dir, capacityLimit, pieceSize, volumes, Math.max(0, options.packedChunkMaxBytes ?? 0));
     // Partial writes from before a crash are never valid chunks.
     await rm(join(dir, "tmp"), { recursive: true, force: true });
     await mkdir(join(dir, "tmp"), { recursive: true });
     for (const chunk of await store.scan()) store.remember(chunk.chunkId, chunk.length);
+    for (const entry of volumes.liveEntries()) store.remember(entry.chunkId, entry.length);
+    volumes.onFsync = (seconds) => store.onFsync(seconds);
+    volumes.scheduleCompaction();
     return store;
+  }
+
+  /** Finishes queued packed writes and closes the volumes. */
+  async close(): Promise<void> {
+    await this.volumes.close();
   }
 
   get chunkCount(): number {
@@ -167,8 +203,12 @@ export class ChunkStore {
   }
 
   /**
-   * A writer into a new temporary file. `tag` (safe characters only) names
-   * the file after a part-upload session, so its owner is visible on disk.
+   * A writer for a new chunk: into memory and then a volume record when it
+   * is small enough to be packed, else into a new temporary file. `tag`
+   * (safe characters only) names the file after a part-upload session, so
+   * its owner is visible on disk (part uploads are always plain files: a
+   * browser's session may stay open a minute between parts, too long to
+   * hold its bytes in memory).
    */
   async createWriter(chunkId: string, length: number, tag?: string): Promise<ChunkWriter> {
     checkChunkId(chunkId);
@@ -178,9 +218,49 @@ export class ChunkStore {
     if (length > freeBytes) {
       throw new TrainfsError("resource_exhausted", `no room for chunk ${chunkId} on this DataNode: ${length} bytes needed, ${freeBytes} free`);
     }
+    if (tag === undefined && length <= this.packedChunkMaxBytes) return new PackedChunkWriter(this, chunkId, length);
     const tmpPath = join(this.dir, "tmp", `${chunkId}.${tag ? `part-${tag}` : randomBytes(4).toString("hex")}`);
     const handle = await open(tmpPath, "wx");
-    return new ChunkWriter(this, chunkId, length, tmpPath, handle);
+    return new FileChunkWriter(this, chunkId, length, tmpPath, handle);
+  }
+
+  /**
+   * Appends a complete, verified small chunk to a volume; resolves once the
+   * group fsync covering its record is done. Refused with already_exists as
+   * `install` is.
+   */
+  async installPacked(chunkId: string, data: Uint8Array, pieces: number[]): Promise<void> {
+    this.refuseIfHeld(chunkId);
+    this.installing.add(chunkId);
+    try {
+      await this.volumes.append(chunkId, data, pieces, this.pieceSize);
+      if (this.quarantined.delete(chunkId)) await rm(`${this.chunkPath(chunkId)}.corrupt`, { force: true });
+      this.remember(chunkId, data.byteLength);
+    } finally {
+      this.installing.delete(chunkId);
+    }
+  }
+
+  /** Whether a chunk held is packed into a volume (else a plain file). */
+  isPacked(chunkId: string): boolean {
+    return this.volumes.get(chunkId) !== undefined;
+  }
+
+  /**
+   * Where a replica copy reads the chunk's bytes from (unverified: the
+   * copy's footer carries the checksum on record, so a target refuses bad
+   * bytes): the plain file's path, or the packed record's data.
+   */
+  source(chunkId: string): ChunkSource {
+    const entry = this.volumes.get(chunkId);
+    if (!entry) return this.chunkPath(chunkId);
+    const volumes = this.volumes;
+    return async function* (start: number, end: number) {
+      const data = Buffer.allocUnsafe(end - start);
+      const got = await volumes.readData(entry, data, start, end - start);
+      if (got < data.length) throw new CorruptReplicaError(chunkId, `its record in volume ${entry.volume.number} is cut short`);
+      yield data;
+    };
   }
 
   /**
@@ -221,6 +301,8 @@ export class ChunkStore {
   async stat(chunkId: string): Promise<StoredChunk | undefined> {
     checkChunkId(chunkId);
     if (!this.inventory.has(chunkId)) return undefined;
+    const packed = this.volumes.get(chunkId);
+    if (packed) return { chunkId, length: packed.length, checksum: packed.checksum };
     const meta = await this.readMeta(chunkId);
     return meta && { chunkId, length: meta.length, checksum: meta.checksum };
   }
@@ -231,6 +313,11 @@ export class ChunkStore {
    * missing file, or unreadable metadata throws CorruptReplicaError.
    */
   async *readVerified(chunkId: string, offset: number, length: number): AsyncGenerator<VerifiedPart> {
+    const packed = this.volumes.get(chunkId);
+    if (packed) {
+      yield* this.readPacked(packed, offset, length);
+      return;
+    }
     const meta = await this.readMeta(chunkId);
     if (!meta) throw new CorruptReplicaError(chunkId, "its metadata file is missing or unreadable");
     if (length === 0 || meta.length === 0) return;
@@ -288,13 +375,42 @@ export class ChunkStore {
     }
   }
 
+  /** readVerified of a packed chunk: its pieces from the volume, each checked against the record's checksums. */
+  private async *readPacked(entry: PackedEntry, offset: number, length: number): AsyncGenerator<VerifiedPart> {
+    if (length === 0 || entry.length === 0) return;
+    const p = entry.pieceSize;
+    const first = Math.floor(offset / p);
+    const last = Math.floor((offset + length - 1) / p);
+    for (let piece = first; piece <= last; piece += PIECES_PER_PART) {
+      const count = Math.min(PIECES_PER_PART, last - piece + 1);
+      const start = piece * p;
+      const size = Math.min(count * p, entry.length - start);
+      // Lent: whoever sends the part gives it back (see partBuffers).
+      const data = partBuffers.take(size);
+      const got = await this.volumes.readData(entry, data, start, size);
+      if (got < size) throw new CorruptReplicaError(entry.chunkId, `its record in volume ${entry.volume.number} is cut short`);
+      const checksums = entry.pieces.slice(piece, piece + count);
+      checksums.forEach((expected, i) => {
+        const actual = crc32(data.subarray(i * p, Math.min((i + 1) * p, size))) >>> 0;
+        if (actual !== expected) throw new CorruptReplicaError(entry.chunkId, `checksum mismatch in piece ${piece + i}`);
+      });
+      yield { offset: start, data, checksums };
+    }
+  }
+
   /**
    * Reads and checks a whole chunk (the scrubber's job): every piece against
    * its checksum, and, when `expected` is given (the NameNode's record), the
    * length and the whole chunk's CRC-32 too. The reason it is bad, or undefined.
    */
   async verify(chunkId: string, onBytes?: (n: number) => Promise<void>, expected?: { length: number; checksum: number }): Promise<string | undefined> {
-    const meta = await this.readMeta(chunkId);
+    const packed = this.volumes.get(chunkId);
+    if (packed) {
+      // The record's header too: a damaged one would lose the chunk at the next start.
+      const reason = await this.volumes.checkHeader(packed);
+      if (reason) return reason;
+    }
+    const meta = packed ? { length: packed.length, checksum: packed.checksum, pieceSize: packed.pieceSize, pieces: packed.pieces } : await this.readMeta(chunkId);
     if (meta && expected && meta.length !== expected.length) return `it has ${meta.length} bytes, the NameNode's record ${expected.length}`;
     try {
       for await (const part of this.readVerified(chunkId, 0, meta?.length ?? 1)) {
@@ -319,6 +435,13 @@ export class ChunkStore {
   /** Takes a bad replica out of service, keeping its bytes as `<id>.corrupt` until trash removes them. */
   async quarantine(chunkId: string): Promise<void> {
     checkChunkId(chunkId);
+    const packed = this.volumes.get(chunkId);
+    if (packed) {
+      // Marked in its volume: not served nor reported, kept until trash deletes it.
+      this.forget(chunkId);
+      await this.volumes.markQuarantined(packed);
+      return;
+    }
     this.quarantined.add(chunkId);
     await rename(this.chunkPath(chunkId), `${this.chunkPath(chunkId)}.corrupt`).catch(() => {});
     await rm(`${this.chunkPath(chunkId)}.meta`, { force: true });
@@ -329,6 +452,11 @@ export class ChunkStore {
   async list(): Promise<StoredChunk[]> {
     const out: StoredChunk[] = [];
     for (const chunkId of this.inventory.keys()) {
+      const packed = this.volumes.get(chunkId);
+      if (packed) {
+        out.push({ chunkId, length: packed.length, checksum: packed.checksum });
+        continue;
+      }
       const meta = await this.readMeta(chunkId);
       if (meta) out.push({ chunkId, length: meta.length, checksum: meta.checksum });
     }
@@ -340,6 +468,12 @@ export class ChunkStore {
     // Forgotten first: a read arriving meanwhile finds no chunk (NotFound),
     // not a chunk whose files are half gone (DataLoss).
     this.forget(chunkId);
+    const packed = this.volumes.get(chunkId) ?? this.volumes.getQuarantined(chunkId);
+    if (packed) {
+      // Marked dead, durably: the space comes back when its volume is compacted.
+      await this.volumes.markDead(packed);
+      if (!this.quarantined.has(chunkId)) return;
+    }
     this.quarantined.delete(chunkId);
     const dataPath = this.chunkPath(chunkId);
     await rm(dataPath, { force: true });
@@ -361,6 +495,7 @@ export class ChunkStore {
   }
 
   private remember(chunkId: string, length: number): void {
+    if (this.inventory.has(chunkId)) return;
     this.inventory.set(chunkId, length);
     this.used += length;
   }

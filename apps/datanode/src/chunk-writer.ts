@@ -4,8 +4,43 @@ import { TrainfsError, writeDurably } from "@trainfs/common";
 import { PieceChecksums, encodeMeta, wholeChecksum } from "./chunk-meta.js";
 import type { ChunkStore, StoredChunk } from "./chunk-store.js";
 
+/**
+ * A chunk being received: bytes in order, then `commit` with the sender's
+ * CRC-32, or `abort`. Whether it becomes a plain file or a packed record
+ * (see ChunkStore.createWriter) is the store's business.
+ */
+export interface ChunkWriter {
+  readonly chunkId: string;
+  readonly length: number;
+  readonly received: number;
+  write(data: Uint8Array): Promise<void>;
+  commit(expectedChecksum: number): Promise<StoredChunk>;
+  abort(): Promise<void>;
+}
+
+/** The checks every writer makes at commit: every declared byte received, and the sender's CRC-32 matched. Returns the CRC-32. */
+export function checkReceived(chunkId: string, received: number, length: number, pieces: readonly number[], pieceSize: number, expectedChecksum: number): number {
+  if (received !== length) {
+    throw new TrainfsError("invalid_argument", `chunk ${chunkId}: received ${received} bytes, expected ${length}`);
+  }
+  const checksum = wholeChecksum(pieces, pieceSize, length);
+  if (checksum !== expectedChecksum >>> 0) {
+    throw new TrainfsError(
+      "data_loss",
+      `chunk ${chunkId}: checksum mismatch (received bytes have ${checksum.toString(16)}, sender computed ${(expectedChecksum >>> 0).toString(16)})`,
+    );
+  }
+  return checksum;
+}
+
+/** A full disk is this node's, said so (ResourceExhausted), not an internal error of unknown origin. */
+export function localDiskError(chunkId: string, err: unknown): unknown {
+  if ((err as NodeJS.ErrnoException).code !== "ENOSPC") return err;
+  return new TrainfsError("resource_exhausted", `no room for chunk ${chunkId} on this DataNode: its disk is full (${(err as Error).message})`, { cause: err });
+}
+
 /** A chunk being received into a temporary file, with its checksums computed on the way. */
-export class ChunkWriter {
+export class FileChunkWriter implements ChunkWriter {
   private readonly pieces: PieceChecksums;
   private bytes = 0;
   private closed = false;
@@ -48,10 +83,8 @@ export class ChunkWriter {
     this.flushBehind();
   }
 
-  /** A full disk is this node's, said so (ResourceExhausted), not an internal error of unknown origin. */
   private local(err: unknown): unknown {
-    if ((err as NodeJS.ErrnoException).code !== "ENOSPC") return err;
-    return new TrainfsError("resource_exhausted", `no room for chunk ${this.chunkId} on this DataNode: its disk is full (${(err as Error).message})`, { cause: err });
+    return localDiskError(this.chunkId, err);
   }
 
   /**
@@ -79,17 +112,8 @@ export class ChunkWriter {
 
   /** Verifies length and checksum, fsyncs, and renames the chunk into place with its metadata. */
   async commit(expectedChecksum: number): Promise<StoredChunk> {
-    if (this.bytes !== this.length) {
-      throw new TrainfsError("invalid_argument", `chunk ${this.chunkId}: received ${this.bytes} bytes, expected ${this.length}`);
-    }
     const pieces = this.pieces.finish();
-    const checksum = wholeChecksum(pieces, this.store.pieceSize, this.length);
-    if (checksum !== expectedChecksum >>> 0) {
-      throw new TrainfsError(
-        "data_loss",
-        `chunk ${this.chunkId}: checksum mismatch (received bytes have ${checksum.toString(16)}, sender computed ${(expectedChecksum >>> 0).toString(16)})`,
-      );
-    }
+    const checksum = checkReceived(this.chunkId, this.bytes, this.length, pieces, this.store.pieceSize, expectedChecksum);
     await this.flushing;
     if (this.flushError !== undefined) throw this.flushError;
     const meta = { length: this.length, checksum, pieceSize: this.store.pieceSize, pieces };
@@ -126,4 +150,51 @@ async function timed(work: Promise<void>, observe: (seconds: number) => void): P
   const started = performance.now();
   await work;
   observe((performance.now() - started) / 1000);
+}
+
+/**
+ * A chunk small enough to be packed (ChunkStore's `packedChunkMaxBytes`):
+ * received into memory, then appended to a volume at commit as one record,
+ * acknowledged once the group fsync covering it is done.
+ */
+export class PackedChunkWriter implements ChunkWriter {
+  private readonly pieces: PieceChecksums;
+  private readonly data: Buffer;
+  private bytes = 0;
+
+  constructor(
+    private readonly store: ChunkStore,
+    readonly chunkId: string,
+    readonly length: number,
+  ) {
+    this.pieces = new PieceChecksums(store.pieceSize);
+    this.data = Buffer.allocUnsafe(length);
+  }
+
+  get received(): number {
+    return this.bytes;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    if (this.bytes + data.byteLength > this.length) {
+      throw new TrainfsError("invalid_argument", `chunk ${this.chunkId}: more than the declared ${this.length} bytes were sent`);
+    }
+    this.pieces.update(data);
+    this.data.set(data, this.bytes);
+    this.bytes += data.byteLength;
+  }
+
+  async commit(expectedChecksum: number): Promise<StoredChunk> {
+    const pieces = this.pieces.finish();
+    const checksum = checkReceived(this.chunkId, this.bytes, this.length, pieces, this.store.pieceSize, expectedChecksum);
+    try {
+      await this.store.installPacked(this.chunkId, this.data, pieces);
+    } catch (err) {
+      throw localDiskError(this.chunkId, err);
+    }
+    return { chunkId: this.chunkId, length: this.length, checksum };
+  }
+
+  /** Nothing reached the disk before commit: nothing to remove. */
+  async abort(): Promise<void> {}
 }

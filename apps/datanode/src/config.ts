@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { configFields, envName, flagName, loadConfig, settingDefaults, type ConfigSources, type Logger } from "@trainfs/common";
-import { DEFAULT_SYNC_BEHIND_BYTES } from "./chunk-store.js";
+import { DEFAULT_PACKED_CHUNK_MAX_BYTES, DEFAULT_SYNC_BEHIND_BYTES } from "./chunk-store.js";
+import { DEFAULT_VOLUME_SETTINGS } from "./volumes/volume-store.js";
 
 /**
  * Every DataNode setting: its bounds, its default and its help, declared once.
@@ -37,6 +38,20 @@ export const dataNodeConfigSchema = z.object({
     description: "every this many bytes of a chunk being received, start flushing it to disk in the background; `0` leaves all to the chunk's final fsync",
     details:
       "As HDFS's `dfs.datanode.sync.behind.writes`: the disk works while the rest streams in. The acknowledgement still waits for the final fsync either way.",
+  }),
+  packedChunkMaxBytes: configFields.size({ allowZero: true }).default(DEFAULT_PACKED_CHUNK_MAX_BYTES).meta({
+    description: "chunks of at most this size are packed into append-only volume files, many made durable by one fsync; `0` stores every chunk as a plain file",
+    details:
+      "Larger chunks are plain files. Chunks already packed stay readable whatever the setting. A packed chunk is still acknowledged only after the fsync that covers its record.",
+  }),
+  volumeMaxBytes: configFields.size().default(DEFAULT_VOLUME_SETTINGS.volumeMaxBytes).meta({
+    description: "a volume of packed chunks this large is sealed and a new one started",
+  }),
+  compactionDeadRatio: z.coerce.number().gt(0).max(1).default(DEFAULT_VOLUME_SETTINGS.compactDeadRatio).meta({
+    description: "a volume whose deleted records take at least this share of it is rewritten without them (compaction)",
+  }),
+  compactionBytesPerSecond: configFields.size().default(DEFAULT_VOLUME_SETTINGS.compactBytesPerSecond).meta({
+    description: "compaction copies live records at most this fast, so it never crowds out clients",
   }),
   scrubBytesPerSecond: configFields.size().default(16 * 1024 * 1024).meta({ description: "the background scrubber reads at most this fast" }),
   scrubPeriodMs: configFields.milliseconds().default(14 * 24 * 3600 * 1000).meta({ description: "the scrubber verifies every chunk once per period" }),

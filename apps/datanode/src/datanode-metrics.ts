@@ -37,7 +37,7 @@ export function dataNodeMetrics(store: ChunkStore, tasks: TaskStore): DataNodeMe
     bytesRead: { inc: (n = 1) => (read.inc(n), (traffic.read += n)) },
     fsyncSeconds: m.histogram(
       "trainfs_datanode_fsync_seconds",
-      "Time of each chunk's final fsync (what a write's acknowledgement waits for).",
+      "Time of each fsync a write's acknowledgement waits for: a plain chunk's final fsync, or a group fsync covering packed records.",
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     ),
     scrubbed: m.counter("trainfs_scrub_chunks_verified_total", "Chunks the scrubber read and verified."),
@@ -46,6 +46,19 @@ export function dataNodeMetrics(store: ChunkStore, tasks: TaskStore): DataNodeMe
   };
   m.gauge("trainfs_datanode_chunks", "Chunks held.", [], (g) => g.set(store.chunkCount));
   m.gauge("trainfs_datanode_used_bytes", "Bytes of chunk files held.", [], (g) => g.set(store.usedBytes));
+  m.gauge("trainfs_datanode_packed_chunks", "Chunks held packed in volumes (the rest are plain files).", [], (g) => g.set(store.volumes.liveCount));
+  m.gauge("trainfs_datanode_volume_bytes", "Bytes of volume files by kind (kind=live|dead): dead bytes are deleted records not yet compacted away.", ["kind"], (g) => {
+    let live = 0;
+    let dead = 0;
+    for (const v of store.volumes.volumeStats()) {
+      live += v.liveBytes;
+      dead += v.deadBytes;
+    }
+    g.set({ kind: "live" }, live);
+    g.set({ kind: "dead" }, dead);
+  });
+  m.counterFrom("trainfs_datanode_compaction_reclaimed_bytes_total", "Bytes of volume files given back to the disk by compaction since start.", [], (set) => set({}, store.volumes.reclaimedBytes));
+  m.counterFrom("trainfs_datanode_compactions_total", "Volumes rewritten without their dead records since start.", [], (set) => set({}, store.volumes.compactions));
   m.gauge("trainfs_datanode_disk_bytes", "Capacity and free space offered (kind=capacity|free).", ["kind"], async (g) => {
     const space = await store.space();
     g.set({ kind: "capacity" }, space.capacityBytes);

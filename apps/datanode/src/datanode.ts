@@ -45,7 +45,11 @@ export class DataNode {
     let partUploads: PartUploads | undefined;
     try {
       const identity = await NodeIdentity.load(config.dataDir);
-      const store = await ChunkStore.open(config.dataDir, config.capacity);
+      const store = await ChunkStore.open(config.dataDir, config.capacity, undefined, {
+        packedChunkMaxBytes: config.packedChunkMaxBytes,
+        volumes: { volumeMaxBytes: config.volumeMaxBytes, compactDeadRatio: config.compactionDeadRatio, compactBytesPerSecond: config.compactionBytesPerSecond },
+        logger,
+      });
       store.syncBehindBytes = config.syncBehindWrites;
       tasks = TaskStore.open(config.dataDir);
       // What a first start created (identity, chunks/, tmp/, the task store's
@@ -131,6 +135,7 @@ export class DataNode {
     this.clients.close();
     await this.trash.idle();
     await this.replicator.idle();
+    await this.store.close();
     await this.tasks.close();
     this.lock.release();
     this.logger.info("DataNode stopped");

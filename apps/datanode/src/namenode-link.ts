@@ -225,6 +225,8 @@ export class NameNodeLink {
         diskId: await this.store.diskId(),
         bytesReadTotal: BigInt(Math.trunc(this.traffic.read)),
         bytesWrittenTotal: BigInt(Math.trunc(this.traffic.written)),
+        volumeDeadBytes: BigInt(this.store.volumes.deadBytes),
+        compactionReclaimedBytesTotal: BigInt(this.store.volumes.reclaimedBytes),
       },
       { timeoutMs: CALL_TIMEOUT_MS, signal: this.cancel.signal },
     );

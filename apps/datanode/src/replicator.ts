@@ -129,7 +129,7 @@ export class Replicator {
         chain: task.targets.map((t) => ({ datanodeId: t.datanodeId, address: t.address })),
         accessToken: task.accessToken ?? "",
       });
-      await sendChunk(this.clients.dataNode(first!.address), this.chunks.chunkPath(chunkId), plan, {
+      await sendChunk(this.clients.dataNode(first!.address), this.chunks.source(chunkId), plan, {
         expectedChecksum: local.checksum,
       });
       ok = true;

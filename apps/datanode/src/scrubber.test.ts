@@ -14,9 +14,9 @@ afterEach(async () => {
 });
 const id = (n: number) => n.toString(16).padStart(32, "0");
 
-async function setUp() {
+async function setUp(packedChunkMaxBytes = 0) {
   const dir = await mkdtemp(join(tmpdir(), "trainfs-dn-scrub-"));
-  const store = await ChunkStore.open(dir);
+  const store = await ChunkStore.open(dir, undefined, undefined, { packedChunkMaxBytes });
   const tasks = TaskStore.open(dir);
   const condemned: Array<{ chunkId: string; reason: string }> = [];
   const scrubber = new Scrubber(tasks, store, async (chunkId, reason) => {
@@ -25,6 +25,7 @@ async function setUp() {
   }, { bytesPerSecond: 1024 ** 3, periodMs: 3_600_000 }, createLogger("test", "silent"));
   cleanups.push(async () => {
     await scrubber.stop();
+    await store.close();
     await tasks.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -86,6 +87,34 @@ describe("Scrubber: verifications the NameNode asks for", () => {
     expect(scrubber.requestedResults.good).toBeGreaterThanOrEqual(1);
     expect(scrubber.requestedResults.good).toBeLessThanOrEqual(2);
     expect(condemned).toEqual([]);
+  });
+});
+
+describe("Scrubber: packed chunks", () => {
+  it("finds a flipped byte inside a packed record in its pass and quarantines the replica as a plain one (not served nor listed)", async () => {
+    const { store, scrubber, condemned, put } = await setUp(1024 * 1024);
+    const good = randomBytes(4096);
+    await put(id(1), good);
+    const bad = await put(id(2), randomBytes(200_000));
+    await put(id(3), randomBytes(10));
+    expect(store.isPacked(id(2))).toBe(true);
+    const e = store.volumes.get(id(2))!;
+    const handle = await open(e.volume.path, "r+");
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, e.offset + e.headerBytes + 150_000);
+    await handle.write(Buffer.from([byte[0]! ^ 0xff]), 0, 1, e.offset + e.headerBytes + 150_000);
+    await handle.close();
+    expect(await scrubber.runPass()).toBe(1);
+    expect(condemned).toEqual([{ chunkId: id(2), reason: expect.stringMatching(/checksum mismatch in piece 2/) }]);
+    expect(store.has(id(2))).toBe(false);
+    expect((await store.list()).map((c) => c.chunkId).sort()).toEqual([id(1), id(3)]);
+    expect(store.volumes.quarantinedIds()).toEqual([id(2)]);
+    expect(bad.length).toBe(200_000);
+    // The NameNode's "verify now" of a good packed replica changes nothing.
+    const r = await store.stat(id(1));
+    scrubber.requestVerification([{ chunkId: id(1), length: r!.length, checksum: r!.checksum }]);
+    while (scrubber.pendingVerifications > 0) await new Promise((res) => setTimeout(res, 5));
+    expect(scrubber.requestedResults).toEqual({ good: 1, bad: 0 });
   });
 });
 

@@ -50,6 +50,8 @@ export function adminProtocol(p: NameNodeFacades): ServiceImpl<typeof AdminServi
       millisSinceHeartbeat: BigInt(n.lastHeartbeatMs ? Math.max(0, p.now() - n.lastHeartbeatMs) : 0),
       neverHeard: n.lastHeartbeatMs === 0,
       diskId: n.diskId,
+      volumeDeadBytes: BigInt(n.volumeDeadBytes),
+      compactionReclaimedBytesTotal: BigInt(n.compactionReclaimedBytesTotal),
     });
   const safeMode = (s: SafeModeStatus) => ({
     on: s.on,

@@ -5,7 +5,7 @@ import type { DataNodeView } from "./datanode-manager.js";
 function node(id: string, read: number, written: number, lastHeartbeatMs: number, live = true): DataNodeView {
   return {
     id, address: `http://127.0.0.1:${id}`, zone: "", live, adminState: "normal", capacityBytes: 100, freeBytes: 60, usedBytes: 30,
-    chunkCount: 1, lastHeartbeatMs, diskId: "1", bytesReadTotal: read, bytesWrittenTotal: written,
+    chunkCount: 1, lastHeartbeatMs, diskId: "1", bytesReadTotal: read, bytesWrittenTotal: written, volumeDeadBytes: 0, compactionReclaimedBytesTotal: 0,
   };
 }
 

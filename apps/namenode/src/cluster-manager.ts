@@ -13,6 +13,8 @@ export interface DataNodeSpace {
   diskId?: string;
   bytesReadTotal?: number;
   bytesWrittenTotal?: number;
+  volumeDeadBytes?: number;
+  compactionReclaimedBytesTotal?: number;
 }
 
 export interface ClusterReport {

@@ -78,7 +78,7 @@ describe("DataNodeManager", () => {
     const { store } = await openTestStore();
     const dns = new DataNodeManager(store, 500, () => 1000);
     await dns.register("dn-1", "http://127.0.0.1:1", 1000, 800);
-    dns.heartbeat("dn-1", { capacityBytes: 1000, freeBytes: 700, usedBytes: 300, chunkCount: 3, diskId: "42", bytesReadTotal: 5, bytesWrittenTotal: 7 });
-    expect(dns.find("dn-1")).toMatchObject({ diskId: "42", bytesReadTotal: 5, bytesWrittenTotal: 7 });
+    dns.heartbeat("dn-1", { capacityBytes: 1000, freeBytes: 700, usedBytes: 300, chunkCount: 3, diskId: "42", bytesReadTotal: 5, bytesWrittenTotal: 7, volumeDeadBytes: 11, compactionReclaimedBytesTotal: 13 });
+    expect(dns.find("dn-1")).toMatchObject({ diskId: "42", bytesReadTotal: 5, bytesWrittenTotal: 7, volumeDeadBytes: 11, compactionReclaimedBytesTotal: 13 });
   });
 });

@@ -16,6 +16,9 @@ interface DataNodeState {
   /** Chunk bytes it read and wrote since it started (its last heartbeat's figures). */
   bytesReadTotal: number;
   bytesWrittenTotal: number;
+  /** Packed chunks: bytes of deleted records not yet compacted away, and bytes compaction gave back since the node started. */
+  volumeDeadBytes: number;
+  compactionReclaimedBytesTotal: number;
   /** 0 when not heard from since the NameNode started. */
   lastHeartbeatMs: number;
   /** When it last registered: its chunk report lists its disk from about then. */
@@ -65,14 +68,17 @@ export class DataNodeManager {
     });
     this.nodes.set(id, {
       id, address, zone, capacityBytes, freeBytes, usedBytes: 0, chunkCount: 0, lastHeartbeatMs: nowMs, registeredMs: nowMs, dead: false,
-      diskId, bytesReadTotal: 0, bytesWrittenTotal: 0,
+      diskId, bytesReadTotal: 0, bytesWrittenTotal: 0, volumeDeadBytes: 0, compactionReclaimedBytesTotal: 0,
     });
   }
 
   /** Records a heartbeat; false when the node must register (again) first. */
   heartbeat(
     id: string,
-    space: { capacityBytes: number; freeBytes: number; usedBytes: number; chunkCount: number; diskId?: string; bytesReadTotal?: number; bytesWrittenTotal?: number },
+    space: {
+      capacityBytes: number; freeBytes: number; usedBytes: number; chunkCount: number; diskId?: string; bytesReadTotal?: number; bytesWrittenTotal?: number;
+      volumeDeadBytes?: number; compactionReclaimedBytesTotal?: number;
+    },
   ): boolean {
     const node = this.nodes.get(id);
     if (!node || node.dead) return false;
@@ -104,7 +110,7 @@ export class DataNodeManager {
     if (!record) return;
     this.nodes.set(id, {
       id, address: record.address, zone: record.zone ?? "", capacityBytes: record.capacityBytes, freeBytes: 0, usedBytes: 0, chunkCount: 0,
-      lastHeartbeatMs: 0, registeredMs: 0, dead: true, diskId: "", bytesReadTotal: 0, bytesWrittenTotal: 0,
+      lastHeartbeatMs: 0, registeredMs: 0, dead: true, diskId: "", bytesReadTotal: 0, bytesWrittenTotal: 0, volumeDeadBytes: 0, compactionReclaimedBytesTotal: 0,
     });
   }
 
@@ -173,6 +179,8 @@ export class DataNodeManager {
         diskId: state?.diskId ?? "",
         bytesReadTotal: state?.bytesReadTotal ?? 0,
         bytesWrittenTotal: state?.bytesWrittenTotal ?? 0,
+        volumeDeadBytes: state?.volumeDeadBytes ?? 0,
+        compactionReclaimedBytesTotal: state?.compactionReclaimedBytesTotal ?? 0,
       });
     }
     return views;

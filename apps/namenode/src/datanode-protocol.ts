@@ -44,6 +44,8 @@ export function dataNodeProtocol(p: NameNodeFacades): ServiceImpl<typeof DataNod
         diskId: req.diskId.slice(0, 64),
         bytesReadTotal: safeNumber(req.bytesReadTotal, "bytes_read_total"),
         bytesWrittenTotal: safeNumber(req.bytesWrittenTotal, "bytes_written_total"),
+        volumeDeadBytes: safeNumber(req.volumeDeadBytes, "volume_dead_bytes"),
+        compactionReclaimedBytesTotal: safeNumber(req.compactionReclaimedBytesTotal, "compaction_reclaimed_bytes_total"),
       };
       const work = await p.cluster.heartbeat(req.datanodeId, space, req.deletedChunkIds, req.failedReplicationChunkIds);
       if (work === "reregister") return { reregister: true };

@@ -23,6 +23,9 @@ export interface DataNodeStatus {
   secondsSinceHeartbeat: number | null;
   /** The filesystem of its data directory; nodes of one host with the same id share a disk ("" if unknown). */
   diskId: string;
+  /** Packed chunks: bytes of deleted records not yet compacted away, and bytes compaction gave back since the node started. */
+  volumeDeadBytes: number;
+  compactionReclaimedBytesTotal: number;
 }
 
 export interface ClusterStatus {
@@ -157,6 +160,8 @@ export function toDataNodeStatus(n: DataNodeStatusMessage): DataNodeStatus {
     chunkCount: n.chunkCount,
     secondsSinceHeartbeat: n.neverHeard ? null : Number(n.millisSinceHeartbeat) / 1000,
     diskId: n.diskId,
+    volumeDeadBytes: Number(n.volumeDeadBytes),
+    compactionReclaimedBytesTotal: Number(n.compactionReclaimedBytesTotal),
   };
 }
 

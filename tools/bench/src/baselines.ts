@@ -4,7 +4,7 @@ import { open, rm, mkdir } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MiB, rate, seconds } from "./measure.js";
+import { MiB, processUsage, rate, seconds } from "./measure.js";
 
 /** Sequential write of `bytes` in 1 MiB writes, then fsync: MiB/s. */
 export async function rawSequentialWrite(dir: string, bytes: number): Promise<number> {
@@ -42,9 +42,20 @@ export async function rawDurableSmallFiles(dir: string, count: number, inFlight 
  * durable on all three. No network, no NameNode, no client: whatever a put
  * adds can only lower it.
  */
-export async function chunkInstallFloor(dir: string, count: number, inFlight: number): Promise<number> {
+export async function chunkInstallFloor(dir: string, count: number, inFlight: number, packedChunkMaxBytes?: number): Promise<number> {
+  return (await chunkInstallFloorWithCpu(dir, count, inFlight, packedChunkMaxBytes)).perSecond;
+}
+
+/**
+ * chunkInstallFloor, with the CPU the three stores spent per file (user +
+ * system, summed over the three processes): on a shared machine the rate
+ * depends on the neighbours, the CPU per file much less.
+ * `packedChunkMaxBytes` overrides the DataNode's default (0: plain files).
+ */
+export async function chunkInstallFloorWithCpu(dir: string, count: number, inFlight: number, packedChunkMaxBytes?: number): Promise<{ perSecond: number; cpuMsPerFile: number }> {
+  const extra = packedChunkMaxBytes === undefined ? [] : [String(packedChunkMaxBytes)];
   const children = [1, 2, 3].map((i) =>
-    fork(fileURLToPath(new URL("./chunk-installer.js", import.meta.url)), [join(dir, `floor-${inFlight}-${i}`)], { stdio: ["ignore", "inherit", "inherit", "ipc"] }),
+    fork(fileURLToPath(new URL("./chunk-installer.js", import.meta.url)), [join(dir, `floor-${inFlight}-${i}`), ...extra], { stdio: ["ignore", "inherit", "inherit", "ipc"] }),
   );
   const next = (child: ChildProcess) =>
     new Promise<{ perSecond?: number; error?: string }>((resolve, reject) => {
@@ -54,11 +65,13 @@ export async function chunkInstallFloor(dir: string, count: number, inFlight: nu
   try {
     await Promise.all(children.map(next));
     const answers = children.map(next);
+    const cpu = () => children.reduce((sum, child) => sum + processUsage(child.pid!).cpuSeconds, 0);
+    const cpuBefore = cpu();
     const s = await seconds(async () => {
       for (const child of children) child.send({ count, inFlight });
       for (const a of await Promise.all(answers)) if (a.error) throw new Error(`chunk installer: ${a.error}`);
     });
-    return count / s;
+    return { perSecond: count / s, cpuMsPerFile: ((cpu() - cpuBefore) * 1000) / count };
   } finally {
     for (const child of children) child.kill();
     await Promise.all([1, 2, 3].map((i) => rm(join(dir, `floor-${inFlight}-${i}`), { recursive: true, force: true })));

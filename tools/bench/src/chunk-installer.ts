@@ -1,14 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
-import { ChunkStore } from "@trainfs/datanode";
+import { ChunkStore, dataNodeDefaults } from "@trainfs/datanode";
 import { rate } from "./measure.js";
 
 // Child process for the chunk-install floor: one DataNode's chunk store on the
 // real disk, installing 4 KiB chunks through the same code a write uses
-// (temporary file, checksums, fsyncs, renames, directory fsync), with no
-// network and no NameNode. Three of these at once are a small put's storage
-// work on three replicas, and so the most any small put could reach here.
-const store = await ChunkStore.open(process.argv[2]!);
+// (with the DataNode's default `packedChunkMaxBytes`: a record appended to a
+// volume, one group fsync per round; with 0, a temporary file, checksums,
+// fsyncs, renames and a directory fsync), with no network and no NameNode.
+// Three of these at once are a small put's storage work on three replicas,
+// and so the most any small put could reach here.
+const packedChunkMaxBytes = process.argv[3] === undefined ? dataNodeDefaults.packedChunkMaxBytes : Number(process.argv[3]);
+const store = await ChunkStore.open(process.argv[2]!, undefined, undefined, { packedChunkMaxBytes });
 const data = randomBytes(4096);
 const checksum = crc32(data);
 

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NameNode, nameNodeConfigSchema, type NameNodeConfig } from "@trainfs/namenode";
-import { DataNode, dataNodeConfigSchema, type DataNodeConfig } from "@trainfs/datanode";
+import { DataNode, dataNodeConfigSchema, packedChunksOnDisk, type DataNodeConfig, type PackedRecordOnDisk } from "@trainfs/datanode";
 import { TrainfsClient, type TrainfsClientOptions } from "@trainfs/client";
 import { RpcClients, createLogger, flagName } from "@trainfs/common";
 import { startNodeProcess, type NodeProcess } from "./node-process.js";
@@ -367,14 +367,36 @@ export class MiniCluster {
     }
   }
 
-  /** Names of the chunk files in service (not metadata, not quarantined) on DataNode i's disk. */
+  /**
+   * Ids of the chunks in service (not metadata, not quarantined) on DataNode
+   * i's disk, whatever their format: plain chunk files and live packed records.
+   */
   async chunkFiles(i: number): Promise<string[]> {
     const root = join(this.dataNodeDir(i), "chunks");
-    const out: string[] = [];
+    const out = new Set<string>();
     for (const prefix of await readdir(root).catch(() => [])) {
-      for (const name of await readdir(join(root, prefix))) if (/^[0-9a-f]{32}$/.test(name)) out.push(name);
+      for (const name of await readdir(join(root, prefix))) if (/^[0-9a-f]{32}$/.test(name)) out.add(name);
     }
-    return out.sort();
+    for (const [chunkId, r] of await this.packedRecords(i)) if (r.state === "live") out.add(chunkId);
+    return [...out].sort();
+  }
+
+  /** The packed records on DataNode i's disk (read only: safe while it runs). */
+  async packedRecords(i: number): Promise<Map<string, PackedRecordOnDisk>> {
+    return packedChunksOnDisk(join(this.dataNodeDir(i), "volumes"));
+  }
+
+  /**
+   * Where DataNode i keeps the bytes of a chunk in service: the file, and
+   * the offset in it where the chunk starts (0 for a plain chunk file; a
+   * packed record's data in its volume otherwise); undefined if not held.
+   */
+  async replicaOnDisk(i: number, chunkId: string): Promise<{ path: string; start: number; length: number; packed: boolean } | undefined> {
+    const packed = (await this.packedRecords(i)).get(chunkId);
+    if (packed?.state === "live") return { path: packed.path, start: packed.dataOffset, length: packed.length, packed: true };
+    const path = join(this.dataNodeDir(i), "chunks", chunkId.slice(0, 2), chunkId);
+    const size = await stat(path).then((s) => s.size, () => undefined);
+    return size === undefined ? undefined : { path, start: 0, length: size, packed: false };
   }
 
   async shutdown(): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFile, readdir } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { AdminService, ClientService, DataNodeProtocolService, DataNodeService, WriteChunkRequestSchema, type ChunkPlan, type WriteChunkRequest } from "@trainfs/proto";
 import { ChunkTokens, FAILED_DATANODE_HEADER, RpcClients, crc32Of, dataNodeCredential, sendChunk } from "@trainfs/common";
 import { generateSecurity, type MiniCluster } from "../src/index.js";
-import { cluster, eventually, flipByte } from "./helpers.js";
+import { cluster, eventually, flipReplicaByte, replicaBytes } from "./helpers.js";
 
 /**
  * Attacks on a secure cluster: who may call what on the NameNode, what a
@@ -47,20 +47,18 @@ async function* chunkStream(chunkId: string, bytes: Uint8Array, accessToken: str
   yield create(WriteChunkRequestSchema, { part: { case: "footer", value: { checksum: crc32Of(bytes) } } });
 }
 
-function chunkPath(c: MiniCluster, node: number, chunkId: string): string {
-  return join(c.dataNodeDir(node), "chunks", chunkId.slice(0, 2), chunkId);
-}
-
 function nodeIndex(c: MiniCluster, address: string): number {
   const i = c.dataNodeAddresses().indexOf(address);
   if (i < 0) throw new Error(`no running DataNode at ${address}`);
   return i;
 }
 
+/** Quarantined copies on a node's disk, in either format: `.corrupt` files and quarantined packed records. */
 async function quarantinedFiles(c: MiniCluster, node: number): Promise<string[]> {
   const root = join(c.dataNodeDir(node), "chunks");
   const out: string[] = [];
   for (const prefix of await readdir(root)) out.push(...(await readdir(join(root, prefix))).filter((n) => n.endsWith(".corrupt")));
+  for (const [chunkId, r] of await c.packedRecords(node)) if (r.state === "quarantined") out.push(`${chunkId} (packed)`);
   return out;
 }
 
@@ -198,7 +196,7 @@ describe("attacks on a secure cluster", () => {
       const bytes = randomBytes(200_000);
       const plan = await confirmedFile(c, rpc, "/healthy", bytes);
       const holders = plan.chain.map((n) => nodeIndex(c, n.address));
-      const before = await Promise.all(holders.map((i) => readFile(chunkPath(c, i, plan.chunkId))));
+      const before = await Promise.all(holders.map((i) => replicaBytes(c, i, plan.chunkId)));
       const report = { replicas: plan.chain.map((n) => ({ chunkId: plan.chunkId, datanodeId: n.datanodeId, reason: "I say so" })) };
 
       expect(await outcome(readOnly.client(ClientService, c.nameNodeAddress).reportBadChunks(report))).toBe(Code.PermissionDenied);
@@ -223,7 +221,7 @@ describe("attacks on a secure cluster", () => {
       expect((await c.client().clusterStatus()).corruptReplicas).toBe(0);
       expect((await c.client().readFile("/healthy")).equals(bytes)).toBe(true);
       for (const [k, i] of holders.entries()) {
-        expect((await readFile(chunkPath(c, i, plan.chunkId))).equals(before[k]!), `replica on DataNode ${i} unchanged`).toBe(true);
+        expect((await replicaBytes(c, i, plan.chunkId)).equals(before[k]!), `replica on DataNode ${i} unchanged`).toBe(true);
         expect(await quarantinedFiles(c, i)).toEqual([]);
       }
     } finally {
@@ -242,7 +240,7 @@ describe("attacks on a secure cluster", () => {
       // The scrubber of a node started with no chunks sleeps a minute before its
       // first pass, so the damage below is found by the verification asked for.
       const victim = holders[1]!;
-      await flipByte(chunkPath(c, victim, plan.chunkId), 123_456);
+      await flipReplicaByte(c, victim, plan.chunkId, 123_456);
       await rpc.client(ClientService, c.nameNodeAddress).reportBadChunks({
         replicas: [{ chunkId: plan.chunkId, datanodeId: plan.chain[1]!.datanodeId, reason: "checksum mismatch on arrival" }],
       });
@@ -271,7 +269,7 @@ describe("attacks on a secure cluster", () => {
       const bytes = randomBytes(100_000);
       const plan = await confirmedFile(c, rpc, "/immutable", bytes);
       const holders = plan.chain.map((n) => nodeIndex(c, n.address));
-      const before = await Promise.all(holders.map((i) => readFile(chunkPath(c, i, plan.chunkId))));
+      const before = await Promise.all(holders.map((i) => replicaBytes(c, i, plan.chunkId)));
       const other = randomBytes(bytes.length); // same length, other bytes
       for (const location of plan.chain) {
         const connect = rpc.client(DataNodeService, location.address);
@@ -296,7 +294,7 @@ describe("attacks on a secure cluster", () => {
       expect([chained.code, chained.metadata.get(FAILED_DATANODE_HEADER)]).toEqual([Code.AlreadyExists, plan.chain[0]!.address]);
 
       for (const [k, i] of holders.entries()) {
-        expect((await readFile(chunkPath(c, i, plan.chunkId))).equals(before[k]!), `replica on DataNode ${i} unchanged`).toBe(true);
+        expect((await replicaBytes(c, i, plan.chunkId)).equals(before[k]!), `replica on DataNode ${i} unchanged`).toBe(true);
         expect(await readdir(join(c.dataNodeDir(i), "tmp"))).toEqual([]);
       }
       expect((await c.client().readFile("/immutable")).equals(bytes)).toBe(true);
@@ -316,7 +314,7 @@ describe("attacks on a secure cluster", () => {
       const holders = located.replicas.map((r) => nodeIndex(c, r.address));
       // The replica a reader tries first (the scrubbers' first pass is a minute away).
       const first = holders[0]!;
-      await flipByte(chunkPath(c, first, located.chunkId), 200_000);
+      await flipReplicaByte(c, first, located.chunkId, 200_000);
       // The read succeeds from another replica.
       expect((await c.client().readFile("/read")).equals(bytes)).toBe(true);
       // The DataNode condemned its replica (reported before the read failed over), so fsck no longer counts it.

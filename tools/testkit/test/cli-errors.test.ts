@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateSecurity, generateTls, randomFile, type MiniCluster } from "../src/index.js";
 import { ERROR_LINE, startTrainfs, trainfs } from "./cli-run.js";
-import { chunkLocations, cluster, eventually, flipByte, workDir } from "./helpers.js";
+import { chunkLocations, cluster, eventually, flipReplicaByte, workDir } from "./helpers.js";
 
 /** Asserts one line `trainfs: <message> [code] (request id)`, matching `message`, and the exit status. */
 async function fails(args: string[], env: Record<string, string>, status: number, code: string, message: RegExp) {
@@ -21,10 +21,6 @@ async function fails(args: string[], env: Record<string, string>, status: number
 async function listening(server: ReturnType<typeof createServer>): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return (server.address() as AddressInfo).port;
-}
-
-function chunkPath(c: MiniCluster, node: number, chunkId: string) {
-  return join(c.dataNodeDir(node), "chunks", chunkId.slice(0, 2), chunkId);
 }
 
 describe("the CLI's errors: one line in its words, with the fix, a code, a request id and a distinct exit status", () => {
@@ -94,7 +90,7 @@ describe("the CLI's errors: one line in its words, with the fix, a code, a reque
     const [chunk] = await chunkLocations(c, "/f.bin");
     for (const address of chunk!.replicas) {
       const node = [0, 1, 2].find((i) => c.dataNodeAddress(i) === address)!;
-      await flipByte(chunkPath(c, node, chunk!.chunkId), 9);
+      await flipReplicaByte(c, node, chunk!.chunkId, 9);
     }
     await fails(["get", "/f.bin", join(dir, "lost.bin")], env, 6, "data_loss", /checksum/);
     expect(await readdir(dir)).not.toContain("lost.bin");

@@ -60,7 +60,8 @@ describe("the data-transfer protocol at its edges", () => {
   });
 
   it("drops a chunk whose writer vanished mid-stream, on every node of the chain", async () => {
-    const c = await cluster();
+    // Plain chunk files, whose temporary files show how far the chain got (a packed chunk is received into memory).
+    const c = await cluster({ dataNode: { packedChunkMaxBytes: 0 } });
     const rpc = new RpcClients();
     const plan = await rpc.client(ClientService, c.nameNodeAddress).putFile({ path: "/cut", size: 1_000_000n, replication: 3 });
     const chunk = plan.chunks[0]!;
@@ -78,6 +79,29 @@ describe("the data-transfer protocol at its edges", () => {
     for (let i = 0; i < 3; i++) {
       await eventually(async () => expect(await readdir(join(c.dataNodeDir(i), "tmp"))).toEqual([]));
       expect(await c.chunkFiles(i)).toEqual([]);
+    }
+    rpc.close();
+  });
+
+  it("stores nothing of a packed chunk whose writer vanished mid-stream, on any node of the chain", async () => {
+    const c = await cluster();
+    const rpc = new RpcClients();
+    const plan = await rpc.client(ClientService, c.nameNodeAddress).putFile({ path: "/cut", size: 1_000_000n, replication: 3 });
+    const chunk = plan.chunks[0]!;
+    const { socket, frames } = await rawConnection(chunk.chain[0]!.address);
+    const call = create(DataTransferCallSchema, {
+      call: { case: "writeChunk", value: { chunkId: chunk.chunkId, length: chunk.length, downstream: chunk.chain.slice(1), accessToken: chunk.accessToken } },
+    });
+    await writeFrame(socket, Frame.Call, toBinary(DataTransferCallSchema, call));
+    await writeFrame(socket, Frame.Data, Buffer.alloc(400_000, 7));
+    await new Promise((r) => setTimeout(r, 300));
+    socket.destroy();
+    expect(await frames.next().catch(() => null)).toBeNull();
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 3; i++) {
+      expect(await c.chunkFiles(i)).toEqual([]);
+      expect([...(await c.packedRecords(i)).keys()]).toEqual([]);
+      expect(c.dataNode(i).store.has(chunk.chunkId)).toBe(false);
     }
     rpc.close();
   });

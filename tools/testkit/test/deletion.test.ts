@@ -5,6 +5,7 @@ import { DataNodeService, ClientService } from "@trainfs/proto";
 import { RpcClients, sendChunk } from "@trainfs/common";
 import { randomFile, type MiniCluster } from "../src/index.js";
 import { chunkLocations, cluster, eventually, workDir } from "./helpers.js";
+import { trainfs } from "./cli-run.js";
 
 const CHUNK = 256 * 1024;
 const FAST = { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 };
@@ -22,7 +23,52 @@ async function allChunkFiles(c: MiniCluster): Promise<string[]> {
   return out;
 }
 
+/** A DataNode's /metrics as name{labels} → value. */
+async function scrape(address: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const line of (await (await fetch(`${address}/metrics`)).text()).split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const i = line.lastIndexOf(" ");
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
 describe("asynchronous deletion through trash", () => {
+  it("marks deleted packed chunks dead, shows their space in the cluster report and /metrics, and compaction gives it back", async () => {
+    // Small volumes (sealed at 1 MiB), so that deleting 2 MiB of packed chunks makes their volumes worth compacting.
+    const c = await cluster({ ...FAST, dataNode: { volumeMaxBytes: 1024 * 1024 } });
+    const keep = await putFile(c, CHUNK, "/keep");
+    const gone = await putFile(c, 8 * CHUNK, "/gone");
+    for (let i = 0; i < 3; i++) expect((await c.replicaOnDisk(i, gone[0]!))?.packed).toBe(true);
+    const client = c.client();
+    await client.rm("/gone");
+    await eventually(async () => {
+      const files = await allChunkFiles(c);
+      for (const id of gone) expect(files).not.toContain(id);
+      const status = await client.clusterStatus();
+      expect(status.pendingTrashTasks).toBe(0);
+      for (const d of status.datanodes) {
+        expect(d.usedBytes).toBe(CHUNK);
+        // At least the 2 MiB of records deleted, given back by compaction (or, for a moment, still dead).
+        expect(d.compactionReclaimedBytesTotal + d.volumeDeadBytes).toBeGreaterThanOrEqual(8 * CHUNK);
+        expect(d.compactionReclaimedBytesTotal).toBeGreaterThan(0);
+      }
+      for (let i = 0; i < 3; i++) {
+        const m = await scrape(c.dataNodeAddress(i));
+        const value = (name: string) => [...m].find(([k]) => k === name || k.startsWith(`${name}{`))?.[1];
+        expect(value("trainfs_datanode_compaction_reclaimed_bytes_total")).toBeGreaterThan(0);
+        expect(value("trainfs_datanode_packed_chunks")).toBe(1);
+      }
+    });
+    expect((await client.readFile("/keep")).length).toBe(CHUNK);
+    for (let i = 0; i < 3; i++) expect(await c.chunkFiles(i)).toEqual(keep);
+    const report = await trainfs(["admin", "report"], { TRAINFS_NAMENODE: c.nameNodeAddress });
+    expect(report.code).toBe(0);
+    expect(report.stdout.match(/packed volumes: .* deleted not yet compacted, .* reclaimed since start/g)).toHaveLength(3);
+  });
+
+
   it("removes every chunk file of a deleted file from every disk, and used space returns", async () => {
     const c = await cluster(FAST);
     const keep = await putFile(c, 2 * CHUNK, "/keep");

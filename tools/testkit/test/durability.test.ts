@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync, realpathSync } from "node:fs";
+import { fstatSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -7,21 +7,35 @@ import { cluster, workDir } from "./helpers.js";
 
 /** The paths of every fsync made in this process (DataNodes and client alike) while `run` runs. */
 async function recordSyncs(run: () => Promise<unknown>): Promise<string[]> {
-  const synced: string[] = [];
+  return (await recordSyncsWithSizes(run)).map((s) => s.path);
+}
+
+/**
+ * Every fsync and fdatasync made in this process while `run` runs, once
+ * done: the path it covered and the file's size when it started (what it
+ * made durable).
+ */
+async function recordSyncsWithSizes(run: () => Promise<unknown>): Promise<Array<{ path: string; size: number }>> {
+  const synced: Array<{ path: string; size: number }> = [];
   const probe = await open(process.execPath, "r");
-  const handleProto = Object.getPrototypeOf(probe) as { sync: (this: FileHandle) => Promise<void> };
+  const handleProto = Object.getPrototypeOf(probe) as { sync: (this: FileHandle) => Promise<void>; datasync: (this: FileHandle) => Promise<void> };
   await probe.close();
-  const sync = handleProto.sync;
-  handleProto.sync = async function (this: FileHandle) {
-    const path = readlinkSync(`/proc/self/fd/${this.fd}`);
-    await sync.call(this);
-    synced.push(path);
-  };
+  const { sync, datasync } = handleProto;
+  const recorded = (real: (this: FileHandle) => Promise<void>) =>
+    async function (this: FileHandle) {
+      const path = readlinkSync(`/proc/self/fd/${this.fd}`);
+      const { size } = fstatSync(this.fd);
+      await real.call(this);
+      synced.push({ path, size });
+    };
+  handleProto.sync = recorded(sync);
+  handleProto.datasync = recorded(datasync);
   try {
     await run();
     return [...synced];
   } finally {
     handleProto.sync = sync;
+    handleProto.datasync = datasync;
   }
 }
 
@@ -32,8 +46,8 @@ async function recordSyncs(run: () => Promise<unknown>): Promise<string[]> {
  * entry of its final name must be among them.
  */
 describe("durability: an acknowledged put, and the local copy a get makes", () => {
-  it("is acknowledged only once every replica's data, metadata and directory entry are fsynced", async () => {
-    const c = await cluster({ dataNodes: 3 });
+  it("is acknowledged only once every replica's data, metadata and directory entry are fsynced (plain chunks)", async () => {
+    const c = await cluster({ dataNodes: 3, dataNode: { packedChunkMaxBytes: 0 } });
     const acknowledged = await recordSyncs(() => c.client({ chunkSize: 1024 * 1024 }).writeFile("/durable", randomBytes(3 * 1024 * 1024 + 5)));
     const chunkIds = c.nameNode.namespace.lookup("/durable").chunkIds;
     expect(chunkIds).toHaveLength(4);
@@ -45,6 +59,29 @@ describe("durability: an acknowledged put, and the local copy a get makes", () =
         expect(written.filter((p) => p.endsWith(".meta")), `chunk ${chunkId} metadata on DataNode ${i}`).toHaveLength(1);
         expect(acknowledged, `directory of chunk ${chunkId} on DataNode ${i}`).toContain(realpathSync(dirname(c.dataNode(i).store.chunkPath(chunkId))));
       }
+    }
+  });
+
+  it("is acknowledged only once every replica's packed record, which is also its index entry, is fsynced (and its volume's name)", async () => {
+    let c: Awaited<ReturnType<typeof cluster>> | undefined;
+    const started = await recordSyncsWithSizes(async () => (c = await cluster({ dataNodes: 3 })));
+    const acknowledged = await recordSyncsWithSizes(() => c!.client({ chunkSize: 1024 * 1024 }).writeFile("/packed", randomBytes(3 * 1024 * 1024 + 5)));
+    const chunkIds = c!.nameNode.namespace.lookup("/packed").chunkIds;
+    expect(chunkIds).toHaveLength(4);
+    for (let i = 0; i < 3; i++) {
+      const store = c!.dataNode(i).store;
+      for (const chunkId of chunkIds) {
+        const entry = store.volumes.get(chunkId);
+        expect(entry, `chunk ${chunkId} packed on DataNode ${i}`).toBeDefined();
+        const path = realpathSync(entry!.volume.path);
+        const end = entry!.offset + entry!.headerBytes + entry!.length;
+        // An fsync of its volume that started once the whole record was written, and finished before the put was acknowledged.
+        expect(acknowledged.some((s) => s.path === path && s.size >= end), `record of chunk ${chunkId} on DataNode ${i} fsynced`).toBe(true);
+        // The volume's name: fsynced into its directory when the volume was made.
+        expect([...started, ...acknowledged].map((s) => s.path), `volume directory on DataNode ${i}`).toContain(realpathSync(dirname(entry!.volume.path)));
+      }
+      // No plain chunk file was made for them.
+      expect(acknowledged.filter((s) => s.path.startsWith(join(realpathSync(c!.dataNodeDir(i)), "tmp")))).toEqual([]);
     }
   });
 

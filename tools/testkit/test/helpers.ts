@@ -66,6 +66,28 @@ export async function holdersOnDisk(c: MiniCluster, chunkId: string): Promise<nu
   return out;
 }
 
+/** Flips byte `at` of DataNode i's copy of a chunk on disk, whatever its format (plain file or packed record). */
+export async function flipReplicaByte(c: MiniCluster, node: number, chunkId: string, at: number): Promise<void> {
+  const where = await c.replicaOnDisk(node, chunkId);
+  if (!where) throw new Error(`DataNode ${node} holds no copy of chunk ${chunkId}`);
+  if (at >= where.length) throw new Error(`chunk ${chunkId} has ${where.length} bytes: no byte ${at}`);
+  await flipByte(where.path, where.start + at);
+}
+
+/** The bytes of DataNode i's copy of a chunk, read straight from its disk. */
+export async function replicaBytes(c: MiniCluster, node: number, chunkId: string): Promise<Buffer> {
+  const where = await c.replicaOnDisk(node, chunkId);
+  if (!where) throw new Error(`DataNode ${node} holds no copy of chunk ${chunkId}`);
+  const handle = await open(where.path, "r");
+  try {
+    const b = Buffer.alloc(where.length);
+    await handle.read(b, 0, where.length, where.start);
+    return b;
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Flips one byte of a file in place (damage on disk, for the integrity tests). */
 export async function flipByte(path: string, at: number): Promise<void> {
   const handle = await open(path, "r+");

@@ -1,10 +1,10 @@
-import { readdir, rm, truncate, writeFile } from "node:fs/promises";
+import { open, readdir, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { buffer } from "node:stream/consumers";
 import { crc32 } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { randomFile, sha256File, type MiniCluster } from "../src/index.js";
-import { chunkLocations, cluster, eventually, holdersOnDisk, flipByte, workDir } from "./helpers.js";
+import { chunkLocations, cluster, eventually, holdersOnDisk, flipByte, flipReplicaByte, workDir } from "./helpers.js";
 
 const CHUNK = 256 * 1024;
 const FAST = { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 };
@@ -16,6 +16,7 @@ async function putFile(c: MiniCluster, size: number, path = "/f") {
   return { dir, local: join(dir, "in"), sha: await sha256File(join(dir, "in")) };
 }
 
+/** A plain chunk file's path (tests of damage to plain files run with packing off). */
 function chunkPath(c: MiniCluster, node: number, chunkId: string) {
   return join(c.dataNodeDir(node), "chunks", chunkId.slice(0, 2), chunkId);
 }
@@ -24,7 +25,7 @@ function nodeOf(c: MiniCluster, address: string): number {
   return [...Array(c.dataNodeCount).keys()].find((i) => c.isRunning(i) && c.dataNodeAddress(i) === address)!;
 }
 
-/** Every chunk of `path` has 3 good replicas, fsck is clean, and no quarantined file is left on any disk. */
+/** Every chunk of `path` has 3 good replicas, fsck is clean, and no quarantined file or packed record is left on any disk. */
 async function expectHealed(c: MiniCluster, path: string) {
   const report = await c.client().fsck(path);
   expect(report.healthy).toBe(true);
@@ -37,6 +38,7 @@ async function expectHealed(c: MiniCluster, path: string) {
     for (const prefix of await readdir(join(c.dataNodeDir(i), "chunks"))) {
       expect((await readdir(join(c.dataNodeDir(i), "chunks", prefix))).filter((n) => n.endsWith(".corrupt"))).toEqual([]);
     }
+    expect([...(await c.packedRecords(i)).values()].filter((r) => r.state === "quarantined")).toEqual([]);
   }
 }
 
@@ -46,7 +48,8 @@ describe("end-to-end integrity", () => {
     const { dir, sha } = await putFile(c, 3 * CHUNK + 5);
     const target = (await chunkLocations(c, "/f"))[1]!;
     const first = nodeOf(c, target.replicas[0]!); // the replica the get tries first
-    await flipByte(chunkPath(c, first, target.chunkId), 100_000);
+    expect((await c.replicaOnDisk(first, target.chunkId))!.packed).toBe(true);
+    await flipReplicaByte(c, first, target.chunkId, 100_000);
     await c.client().get("/f", join(dir, "out"));
     expect(await sha256File(join(dir, "out"))).toBe(sha);
     await eventually(async () => {
@@ -56,8 +59,8 @@ describe("end-to-end integrity", () => {
     });
   });
 
-  it("finds and repairs flipped, truncated, deleted and zeroed replicas with the scrubber alone", async () => {
-    const c = await cluster({ dataNodes: 4, ...FAST, dataNode: { scrubPeriodMs: 300 } });
+  it("finds and repairs flipped, truncated, deleted and zeroed plain chunk files with the scrubber alone", async () => {
+    const c = await cluster({ dataNodes: 4, ...FAST, dataNode: { scrubPeriodMs: 300, packedChunkMaxBytes: 0 } });
     await putFile(c, 4 * CHUNK);
     const chunks = await chunkLocations(c, "/f");
     const damage = [
@@ -70,12 +73,27 @@ describe("end-to-end integrity", () => {
     await eventually(() => expectHealed(c, "/f"));
   });
 
+  it("finds and repairs packed records with a flipped byte, zeroed bytes or a damaged header with the scrubber alone", async () => {
+    const c = await cluster({ dataNodes: 4, ...FAST, dataNode: { scrubPeriodMs: 300 } });
+    await putFile(c, 3 * CHUNK);
+    const chunks = await chunkLocations(c, "/f");
+    const where = await Promise.all(chunks.map((ch) => c.replicaOnDisk(nodeOf(c, ch.replicas[0]!), ch.chunkId)));
+    expect(where.every((w) => w?.packed)).toBe(true);
+    await flipByte(where[0]!.path, where[0]!.start + 12_345);
+    const zero = await open(where[1]!.path, "r+");
+    await zero.write(Buffer.alloc(CHUNK), 0, CHUNK, where[1]!.start);
+    await zero.close();
+    // Inside the record's header (its piece checksums, just before the data).
+    await flipByte(where[2]!.path, where[2]!.start - 8);
+    await eventually(() => expectHealed(c, "/f"));
+  });
+
   it("fails a get with DataLoss naming the chunk when every replica is bad; fsck says so; other files are fine", async () => {
     const c = await cluster({ ...FAST });
     const { dir } = await putFile(c, 2 * CHUNK, "/doomed");
     const other = await putFile(c, CHUNK, "/fine");
     const lost = (await chunkLocations(c, "/doomed"))[1]!;
-    for (const address of lost.replicas) await flipByte(chunkPath(c, nodeOf(c, address), lost.chunkId), 7);
+    for (const address of lost.replicas) await flipReplicaByte(c, nodeOf(c, address), lost.chunkId, 7);
     const client = c.client();
     await expect(client.get("/doomed", join(dir, "out"))).rejects.toMatchObject({
       code: "data_loss",
@@ -121,13 +139,14 @@ describe("end-to-end integrity", () => {
     const { local } = await putFile(c, 2 * CHUNK);
     const whole = await buffer((await import("node:fs")).createReadStream(local));
     const chunk = (await chunkLocations(c, "/f"))[0]!;
-    await flipByte(chunkPath(c, nodeOf(c, chunk.replicas[0]!), chunk.chunkId), 70_000);
+    await flipReplicaByte(c, nodeOf(c, chunk.replicas[0]!), chunk.chunkId, 70_000);
     const got = await buffer(c.client().createReadStream("/f", { start: 60_000, end: 200_000 }));
     expect(got.equals(whole.subarray(60_000, 200_001))).toBe(true);
   });
 
   it("refuses a get whose replicas hold other bytes with self-consistent piece checksums: the whole chunk's checksum on record decides", async () => {
-    const c = await cluster(FAST);
+    // Plain files: their metadata is rewritten to match the other bytes.
+    const c = await cluster({ ...FAST, dataNode: { packedChunkMaxBytes: 0 } });
     const { dir } = await putFile(c, CHUNK);
     const chunk = (await chunkLocations(c, "/f"))[0]!;
     // Same length, other bytes, and metadata that matches them piece by piece.

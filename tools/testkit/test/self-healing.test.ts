@@ -45,7 +45,18 @@ describe("re-replication", () => {
       expect(status.datanodes.find((d) => d.address === victimAddress)?.state).toBe("dead");
       await expectFullyReplicated(c, "/f");
     });
-    for (const chunk of await chunkLocations(c, "/f")) expect(chunk.replicas).not.toContain(victimAddress);
+    const before = new Map(locations.map((l) => [l.chunkId, l.replicas]));
+    let copies = 0;
+    for (const chunk of await chunkLocations(c, "/f")) {
+      expect(chunk.replicas).not.toContain(victimAddress);
+      // Small chunks are packed on every replica, the copies replication made included.
+      for (const address of chunk.replicas) {
+        const node = c.dataNodeAddresses().indexOf(address);
+        expect((await c.replicaOnDisk(node, chunk.chunkId))?.packed, `chunk ${chunk.chunkId} on ${address}`).toBe(true);
+        if (!before.get(chunk.chunkId)!.includes(address)) copies++;
+      }
+    }
+    expect(copies).toBe(counts[victim]);
     await c.client().get("/f", join(dir, "out"));
     expect(await sha256File(join(dir, "out"))).toBe(sha);
   });
