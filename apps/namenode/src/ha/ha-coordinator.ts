@@ -43,8 +43,10 @@ export interface HaHooks {
 
 /** Entries per etcd transaction: etcd refuses more than 128 operations in one (its --max-txn-ops). */
 const MAX_BATCH_ENTRIES = 100;
-/** Bytes per etcd transaction, under etcd's default request limit (1.5 MiB); a larger single entry goes alone. */
+/** Bytes per etcd transaction, under etcd's default request limit (1.5 MiB). */
 const MAX_BATCH_BYTES = 1024 * 1024;
+/** A larger entry (a big delete, a first chunk report) is written as parts of this size, each in its own request. */
+const MAX_ENTRY_BYTES = 512 * 1024;
 /** Log entries a lagging live member may hold back from deletion: beyond, it catches up from a snapshot instead. */
 const MAX_RETAINED_ENTRIES = 100_000;
 /** Entries applied per LMDB transaction while catching up. */
@@ -55,6 +57,23 @@ const COMPACT_MS = 2000;
 const EPOCHS_KEPT = 100;
 
 const pad = (n: number) => String(n).padStart(16, "0");
+
+const journalBytes = (j: Journal) => j.ops.reduce((n, op) => n + op.length + 1, 64);
+
+/** Ops in runs of at most `max` bytes (one op larger than that makes a run of its own). */
+function splitOps(ops: readonly string[], max: number): string[][] {
+  const runs: string[][] = [[]];
+  let bytes = 0;
+  for (const op of ops) {
+    if (bytes + op.length + 1 > max && runs[runs.length - 1]!.length > 0) {
+      runs.push([]);
+      bytes = 0;
+    }
+    runs[runs.length - 1]!.push(op);
+    bytes += op.length + 1;
+  }
+  return runs;
+}
 
 /**
  * NameNode high availability on etcd (docs/architecture.md, "High
@@ -93,6 +112,11 @@ export class HaCoordinator implements WriteReplicator {
   private stopped = false;
   private watchers: Watcher[] = [];
   private transition: Promise<void> = Promise.resolve();
+  /** When our leadership was last confirmed by etcd (a read of the leader key or an append, timed at the request). */
+  private confirmedMs = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+  /** Snapshots loaded since start (for tests and the log). */
+  snapshotsLoaded = 0;
 
   private constructor(
     private readonly store: MetadataStore,
@@ -117,6 +141,13 @@ export class HaCoordinator implements WriteReplicator {
     }
     store.setReplicator(ha);
     ha.schedule(0);
+    // Cut off from etcd, an active member cannot know whether it still leads:
+    // after one lease TTL without confirmation another may, so it steps down
+    // (its appends would fail anyway) and stops serving possibly stale reads.
+    ha.watchdog = setInterval(() => {
+      if (ha.role === "active" && Date.now() - ha.confirmedMs > options.leaseTtlSeconds * 1000) ha.demote("etcd has not confirmed its leadership for a lease TTL");
+    }, TICK_MS / 2);
+    ha.watchdog.unref();
     return ha;
   }
 
@@ -183,23 +214,48 @@ export class HaCoordinator implements WriteReplicator {
       let bytes = 0;
       while (this.queue.length > 0 && batch.length < MAX_BATCH_ENTRIES) {
         const next = this.queue[0]!;
-        const size = next.journal.ops.reduce((n, op) => n + op.length + 1, 64);
-        if (batch.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
+        const size = journalBytes(next.journal);
+        if (batch.length > 0 && (bytes + size > MAX_BATCH_BYTES || size > MAX_ENTRY_BYTES)) break;
         batch.push(this.queue.shift()!);
         bytes += size;
+        if (size > MAX_ENTRY_BYTES) break;
       }
       const last = batch[batch.length - 1]!;
-      const puts = batch.map((b) =>
-        this.client.put(this.logKey(b.journal.seq)).value(`{"seq":${b.journal.seq},"epoch":${b.journal.epoch},"ops":[${b.journal.ops.join(",")}]}`),
-      );
-      puts.push(this.client.put(this.key("head")).value(JSON.stringify({ seq: last.journal.seq, epoch: last.journal.epoch })));
+      const epoch = last.journal.epoch;
       let ok = false;
+      const asked = Date.now();
       try {
-        ok = await this.retrying(() => this.client.if(this.key("leader"), "Create", "==", String(last.journal.epoch)).then(...puts).commit().then((r) => r.succeeded));
+        const puts: Array<ReturnType<Etcd3["put"]>> = [];
+        for (const b of batch) {
+          const { seq, ops } = b.journal;
+          if (journalBytes(b.journal) <= MAX_ENTRY_BYTES) {
+            puts.push(this.client.put(this.logKey(seq)).value(`{"seq":${seq},"epoch":${epoch},"ops":[${ops.join(",")}]}`));
+            continue;
+          }
+          // Too large for one etcd request: its ops go first as parts (not
+          // yet in the log, so a leader dying half-way leaves nothing a
+          // standby applies), then the entry that names them.
+          const parts = splitOps(ops, MAX_ENTRY_BYTES);
+          const fenced = (op: ReturnType<Etcd3["put"]> | ReturnType<Etcd3["delete"]>) =>
+            this.retrying(() => this.client.if(this.key("leader"), "Create", "==", String(epoch)).then(op).commit().then((r) => r.succeeded));
+          // Parts a previous leader left for this seq before it died (etcd refuses a put and an overlapping delete in one transaction).
+          ok = await fenced(this.client.delete().prefix(this.key(`part/${pad(seq)}/`)));
+          for (const [i, part] of parts.entries()) {
+            if (!ok) break;
+            ok = await fenced(this.client.put(this.partKey(seq, i)).value(`[${part.join(",")}]`));
+          }
+          if (!ok) break;
+          puts.push(this.client.put(this.logKey(seq)).value(JSON.stringify({ seq, epoch, parts: parts.length })));
+        }
+        if (puts.length === batch.length) {
+          puts.push(this.client.put(this.key("head")).value(JSON.stringify({ seq: last.journal.seq, epoch })));
+          ok = await this.retrying(() => this.client.if(this.key("leader"), "Create", "==", String(epoch)).then(...puts).commit().then((r) => r.succeeded));
+        } else ok = false;
       } catch (err) {
         this.logger.error({ err }, "cannot append to the metadata log in etcd");
+        ok = false;
       }
-      if (!ok || (this.role !== "active" && this.role !== "resigning") || last.journal.epoch !== this.epoch) {
+      if (!ok || (this.role !== "active" && this.role !== "resigning") || epoch !== this.epoch) {
         // Fenced: another member leads (or etcd was unreachable for a whole
         // lease). These changes are in our LMDB but not in the log.
         const failed = [...batch, ...this.queue.splice(0)];
@@ -209,6 +265,7 @@ export class HaCoordinator implements WriteReplicator {
         return;
       }
       this.appendedSeq = last.journal.seq;
+      this.confirmedMs = Math.max(this.confirmedMs, asked);
       for (const b of batch) b.resolve();
     }
   }
@@ -242,6 +299,10 @@ export class HaCoordinator implements WriteReplicator {
 
   private logKey(seq: number): string {
     return this.key(`log/${pad(seq)}`);
+  }
+
+  private partKey(seq: number, part: number): string {
+    return this.key(`part/${pad(seq)}/${String(part).padStart(6, "0")}`);
   }
 
   private memberKey(): string {
@@ -299,12 +360,14 @@ export class HaCoordinator implements WriteReplicator {
   private async tick(): Promise<void> {
     await this.transition;
     if (!this.lease) await this.grantLease();
+    const asked = Date.now();
     const leader = await this.readLeader();
     if (this.role === "active") {
       if (!leader || leader.epoch !== this.epoch) {
         this.demote("its leader key is gone");
         return;
       }
+      this.confirmedMs = asked;
       await this.publish();
       await this.compact();
       return;
@@ -351,7 +414,14 @@ export class HaCoordinator implements WriteReplicator {
     while (this.store.appliedSeq < head.seq) {
       const from = this.store.appliedSeq + 1;
       const res = await this.client.getAll().inRange({ start: this.logKey(from), end: this.logKey(head.seq + 1) }).sort("Key", "Ascend").limit(APPLY_PAGE).exec();
-      const entries = res.kvs.map((kv) => JSON.parse(kv.value.toString()) as { seq: number; epoch: number; ops: JournalOp[] });
+      const entries = res.kvs.map((kv) => JSON.parse(kv.value.toString()) as { seq: number; epoch: number; ops: JournalOp[]; parts?: number });
+      for (const entry of entries) {
+        if (entry.parts === undefined) continue;
+        const parts = await this.client.getAll().prefix(this.key(`part/${pad(entry.seq)}/`)).sort("Key", "Ascend").strings();
+        const values = Object.values(parts as Record<string, string>);
+        if (values.length !== entry.parts) throw new TrainfsError("internal", `log entry ${entry.seq} has ${values.length} of its ${entry.parts} parts`);
+        entry.ops = values.flatMap((v) => JSON.parse(v) as JournalOp[]);
+      }
       if (entries[0]?.seq !== from) {
         // Deleted: every live member had applied it, and we were not live.
         if (!canCopy) return false;
@@ -395,6 +465,7 @@ export class HaCoordinator implements WriteReplicator {
     if (typeof first.seq !== "number" || typeof first.epoch !== "number") throw new TrainfsError("unavailable", `the snapshot from ${address} has no header`);
     const rows = lines.slice(1).map((l) => JSON.parse(l) as [string, import("lmdb").Key, unknown]);
     await this.store.loadSnapshot(first.seq, first.epoch, rows);
+    this.snapshotsLoaded++;
     this.logger.info({ from: address, seq: first.seq, records: rows.length }, "metadata loaded from the active NameNode's snapshot");
   }
 
@@ -440,6 +511,7 @@ export class HaCoordinator implements WriteReplicator {
     this.epoch = epoch;
     this.activeAddress = this.options.advertiseAddress;
     this.appendedSeq = this.store.appliedSeq;
+    this.confirmedMs = Date.now();
     this.role = "active";
     this.logger.info({ epoch, appliedSeq: this.store.appliedSeq }, "this NameNode is now the active one");
     this.transition = this.transition.then(() => this.hooks.promote()).catch((err: unknown) => this.logger.error({ err }, "promotion failed"));
@@ -495,6 +567,7 @@ export class HaCoordinator implements WriteReplicator {
     upTo = Math.max(upTo, this.appendedSeq - MAX_RETAINED_ENTRIES);
     if (upTo <= 0) return;
     const deleted = await this.client.delete().inRange({ start: this.logKey(0), end: this.logKey(upTo + 1) }).exec();
+    await this.client.delete().inRange({ start: this.key(`part/${pad(0)}`), end: this.key(`part/${pad(upTo + 1)}`) }).exec();
     const epochs = await this.client.getAll().prefix(this.key("epochs/")).sort("Key", "Descend").keys();
     if (epochs.length > EPOCHS_KEPT) {
       const oldest = epochs[EPOCHS_KEPT - 1]!;
@@ -599,6 +672,7 @@ export class HaCoordinator implements WriteReplicator {
     }
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.watchdog);
     await this.ticking;
     for (const w of this.watchers) await w.cancel().catch(() => undefined);
     if (wasActive) {
@@ -617,6 +691,7 @@ export class HaCoordinator implements WriteReplicator {
   async abandon(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.watchdog);
     await this.ticking;
     const lease = this.lease;
     this.lease = undefined;
