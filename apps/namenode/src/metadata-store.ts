@@ -103,6 +103,14 @@ export interface Journal {
   ops: string[];
 }
 
+/** What a journal replaced, to take it back if it never reaches the log: (table, key, previous value or undefined). */
+interface Undo {
+  seq: number;
+  /** The term recorded with the seq before this journal. */
+  prevEpoch: number;
+  before: Array<[string, Key, unknown]>;
+}
+
 /**
  * Where an HA NameNode's writes go after their LMDB commit (ha/ha-coordinator.ts).
  * Absent on a single NameNode: `write` is then LMDB alone, exactly as before.
@@ -151,8 +159,11 @@ export class MetadataStore {
   private readonly ha: Database<number, string>;
   /** Every journaled table by name, for applying log entries and snapshots. */
   private readonly tables = new Map<string, Database<unknown, Key>>();
-  /** The ops of the `write` running now, when journaling (HA). */
+  /** The ops of the `write` running now, when journaling (HA), and what they replaced. */
   private recording: string[] | undefined;
+  private replaced: Array<[string, Key, unknown]> = [];
+  /** Journals committed to LMDB and not yet known to be in the log, oldest first. */
+  private unappended: Undo[] = [];
   private replicator: WriteReplicator | undefined;
   /** Last journal seq committed to LMDB (appended or applied). */
   private seq = 0;
@@ -193,11 +204,17 @@ export class MetadataStore {
     const put = table.put.bind(table);
     const remove = table.remove.bind(table);
     table.put = ((key: Key, value: unknown, ...rest: unknown[]) => {
-      this.recording?.push(JSON.stringify(["p", name, key, value]));
+      if (this.recording) {
+        this.replaced.push([name, key, table.get(key)]);
+        this.recording.push(JSON.stringify(["p", name, key, value]));
+      }
       return (put as (...a: unknown[]) => Promise<boolean>)(key, value, ...rest);
     }) as typeof table.put;
     table.remove = ((key: Key, ...rest: unknown[]) => {
-      this.recording?.push(JSON.stringify(["r", name, key]));
+      if (this.recording) {
+        this.replaced.push([name, key, table.get(key)]);
+        this.recording.push(JSON.stringify(["r", name, key]));
+      }
       return (remove as (...a: unknown[]) => Promise<boolean>)(key, ...rest);
     }) as typeof table.remove;
   }
@@ -262,6 +279,7 @@ export class MetadataStore {
           const epoch = replicator.checkWritable();
           const ops: string[] = [];
           this.recording = ops;
+          this.replaced = [];
           let value: T;
           try {
             value = action();
@@ -270,10 +288,12 @@ export class MetadataStore {
           }
           if (ops.length > 0) {
             journal = { seq: this.seq + 1, epoch, ops };
+            this.unappended.push({ seq: journal.seq, prevEpoch: this.ha.get("epoch") ?? 0, before: this.replaced });
             this.seq = journal.seq;
             this.ha.put("seq", journal.seq);
             this.ha.put("epoch", epoch);
           }
+          this.replaced = [];
           return value;
         }),
       ) as Promise<T>).catch((err: unknown) => {
@@ -285,6 +305,40 @@ export class MetadataStore {
     } finally {
       if (--this.inflight === 0) for (const wake of this.idle.splice(0)) wake();
     }
+  }
+
+  /** The log holds every journal up to `seq`: their undo records go. */
+  appended(seq: number): void {
+    let n = 0;
+    while (n < this.unappended.length && this.unappended[n]!.seq <= seq) n++;
+    if (n > 0) this.unappended.splice(0, n);
+  }
+
+  /**
+   * Takes back, newest first and in one transaction, every journal committed
+   * here but not known to be in the log (a NameNode that stopped being
+   * active): the LMDB is again exactly the log up to its seq. A journal that
+   * did reach etcd after all (its answer was lost) comes back with the log.
+   * Writes must be refused already; returns how many were undone.
+   */
+  async rollbackUnappended(): Promise<number> {
+    await this.writesSettled();
+    const undo = this.unappended.splice(0);
+    if (undo.length === 0) return 0;
+    const first = undo[0]!;
+    await this.root.transaction(() => {
+      for (const u of [...undo].reverse()) {
+        for (const [name, key, before] of [...u.before].reverse()) {
+          const table = this.tables.get(name)!;
+          if (before === undefined) void table.remove(key);
+          else void table.put(key, before);
+        }
+      }
+      this.ha.put("seq", first.seq - 1);
+      this.ha.put("epoch", first.prevEpoch);
+    });
+    this.seq = first.seq - 1;
+    return undo.length;
   }
 
   /** Resolves once no journaled write is under way (new ones must already be refused). */
@@ -383,6 +437,7 @@ export class MetadataStore {
       this.ha.put("epoch", epoch);
     });
     this.seq = seq;
+    this.unappended = [];
   }
 
   /** Made once, when the metadata is created; DataNodes keep it to refuse another cluster. */

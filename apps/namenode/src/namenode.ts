@@ -172,7 +172,9 @@ export class NameNode {
         if (expired.length > 0) this.logger.warn({ paths: expired }, "writes abandoned: their lease expired");
         if (!this.parts.safeMode.isOn) await this.parts.chunks.runRound();
       } catch (err) {
-        this.logger.error({ err }, "background round failed");
+        // A round cut short because this NameNode stopped being the active one is no failure.
+        if (this.ha && !this.ha.isActive) this.logger.debug({ err }, "background round ended: no longer the active NameNode");
+        else this.logger.error({ err }, "background round failed");
       }
     });
     return this.round;

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { noop } from "cockatiel";
 import { Etcd3, type Lease, type Watcher } from "etcd3";
 import { TrainfsError, dataNodeCredential, type Logger } from "@trainfs/common";
 import type { Journal, JournalOp, MetadataStore, WriteReplicator } from "../metadata-store.js";
@@ -97,7 +98,7 @@ export class HaCoordinator implements WriteReplicator {
   private appending: Promise<void> | undefined;
   /** Last seq durable in etcd while active. */
   private appendedSeq = 0;
-  /** The local copy may hold changes the log does not have: rebuild it from a snapshot. */
+  /** The local copy is broken (a numbered write rolled back): rebuild it from a snapshot whatever the log says. */
   private needsResync = false;
   /** The local copy is known to be a prefix of the log (checked once after start or demotion). */
   private verified = false;
@@ -115,6 +116,9 @@ export class HaCoordinator implements WriteReplicator {
   /** When our leadership was last confirmed by etcd (a read of the leader key or an append, timed at the request). */
   private confirmedMs = 0;
   private watchdog: NodeJS.Timeout | undefined;
+  /** Resolves when this member stops being active (renewed at each election). */
+  private steppedDown: Promise<void> = new Promise(() => undefined);
+  private stepDown: () => void = () => undefined;
   /** Snapshots loaded since start (for tests and the log). */
   snapshotsLoaded = 0;
 
@@ -128,7 +132,15 @@ export class HaCoordinator implements WriteReplicator {
 
   /** Connects to etcd, joins as a standby and starts following; the election runs in the background. */
   static async start(store: MetadataStore, options: HaOptions, hooks: HaHooks, logger: Logger): Promise<HaCoordinator> {
-    const client = new Etcd3({ hosts: options.endpoints, dialTimeout: 3000 });
+    // Every unary call gives up after a lease TTL: an etcd that stopped answering must not hang a write or a round.
+    const client = new Etcd3({
+      hosts: options.endpoints,
+      dialTimeout: 3000,
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + options.leaseTtlSeconds * 1000 }),
+      // No circuit breaker: it would keep refusing calls for seconds after etcd is back, and our own rounds retry anyway.
+      // One attempt per call: ours retry for at most a lease TTL, and stop when the NameNode steps down.
+      faultHandling: { host: () => noop, global: noop },
+    });
     const ha = new HaCoordinator(store, client, options, hooks, logger);
     try {
       // The first member to come registers its cluster id; the others copy it with the first snapshot.
@@ -188,7 +200,6 @@ export class HaCoordinator implements WriteReplicator {
 
   append(journal: Journal): Promise<void> {
     if (this.role !== "active" && this.role !== "resigning") {
-      this.needsResync = true;
       return Promise.reject(this.lostError());
     }
     return new Promise((resolve, reject) => {
@@ -237,7 +248,7 @@ export class HaCoordinator implements WriteReplicator {
           // standby applies), then the entry that names them.
           const parts = splitOps(ops, MAX_ENTRY_BYTES);
           const fenced = (op: ReturnType<Etcd3["put"]> | ReturnType<Etcd3["delete"]>) =>
-            this.retrying(() => this.client.if(this.key("leader"), "Create", "==", String(epoch)).then(op).commit().then((r) => r.succeeded));
+            this.retrying(() => this.appendTxn(epoch).then(op).commit().then((r) => r.succeeded));
           // Parts a previous leader left for this seq before it died (etcd refuses a put and an overlapping delete in one transaction).
           ok = await fenced(this.client.delete().prefix(this.key(`part/${pad(seq)}/`)));
           for (const [i, part] of parts.entries()) {
@@ -249,7 +260,7 @@ export class HaCoordinator implements WriteReplicator {
         }
         if (puts.length === batch.length) {
           puts.push(this.client.put(this.key("head")).value(JSON.stringify({ seq: last.journal.seq, epoch })));
-          ok = await this.retrying(() => this.client.if(this.key("leader"), "Create", "==", String(epoch)).then(...puts).commit().then((r) => r.succeeded));
+          ok = await this.retrying(() => this.appendTxn(epoch).then(...puts).commit().then((r) => r.succeeded));
         } else ok = false;
       } catch (err) {
         this.logger.error({ err }, "cannot append to the metadata log in etcd");
@@ -259,28 +270,38 @@ export class HaCoordinator implements WriteReplicator {
         // Fenced: another member leads (or etcd was unreachable for a whole
         // lease). These changes are in our LMDB but not in the log.
         const failed = [...batch, ...this.queue.splice(0)];
-        this.needsResync = true;
         for (const b of failed) b.reject(this.lostError());
         this.demote("fenced: the leader key is no longer ours");
         return;
       }
       this.appendedSeq = last.journal.seq;
+      this.store.appended(this.appendedSeq);
       this.confirmedMs = Math.max(this.confirmedMs, asked);
       for (const b of batch) b.resolve();
     }
   }
 
-  /** Retries a call etcd did not answer, for at most one lease TTL (its election time); a retry of an append is idempotent. */
+  /** Retries a call etcd did not answer, as long as this member is active; a retry of an append is idempotent. */
   private async retrying<T>(call: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.options.leaseTtlSeconds * 1000;
     for (;;) {
       try {
-        return await call();
+        // Stepping down (the watchdog, a lost lease) ends the wait at once:
+        // the caller hears Unavailable instead of waiting for etcd's answer.
+        return await Promise.race([call(), this.steppedDown.then(() => Promise.reject(this.lostError()))]);
       } catch (err) {
-        if (Date.now() > deadline || this.stopped) throw err;
+        // While etcd confirms our leadership (the rounds, the lease), a slow
+        // or lost answer is tried again; the watchdog ends it otherwise.
+        if (this.stopped || (this.role !== "active" && this.role !== "resigning")) throw err;
         await sleep(200);
       }
     }
+  }
+
+  /** A transaction fenced on our leader key, with room for a large write on a busy etcd (the watchdog, not this deadline, bounds how long we wait). */
+  private appendTxn(epoch: number) {
+    return this.client
+      .if(this.key("leader"), "Create", "==", String(epoch))
+      .options({ deadline: Date.now() + Math.max(10, 2 * this.options.leaseTtlSeconds) * 1000 });
   }
 
   private lostError(): ConnectError {
@@ -373,6 +394,14 @@ export class HaCoordinator implements WriteReplicator {
       return;
     }
     if (this.role === "resigning") return;
+    if (leader?.address === this.options.advertiseAddress) {
+      // Our own key from before we stepped down (etcd was out of reach, say):
+      // our lease may still keep it, so give it up for a clean election.
+      await this.client.if(this.key("leader"), "Create", "==", String(leader.epoch)).then(this.client.delete().key(this.key("leader"))).commit();
+      this.holdCampaignUntil = 0;
+      this.wake();
+      return;
+    }
     this.activeAddress = leader?.address ?? "";
     if (leader) this.epoch = leader.epoch;
     const synced = await this.catchUp(leader?.address);
@@ -511,6 +540,9 @@ export class HaCoordinator implements WriteReplicator {
     this.epoch = epoch;
     this.activeAddress = this.options.advertiseAddress;
     this.appendedSeq = this.store.appliedSeq;
+    this.steppedDown = new Promise((resolve) => (this.stepDown = resolve));
+    // Nobody may be left with an unhandled rejection when nothing waits on it.
+    void this.steppedDown.catch(() => undefined);
     this.confirmedMs = Date.now();
     this.role = "active";
     this.logger.info({ epoch, appliedSeq: this.store.appliedSeq }, "this NameNode is now the active one");
@@ -524,13 +556,24 @@ export class HaCoordinator implements WriteReplicator {
     if (this.role !== "active" && this.role !== "resigning") return;
     const wasResigning = this.role === "resigning";
     this.role = "standby";
-    if (this.store.appliedSeq > this.appendedSeq) this.needsResync = true;
+    this.stepDown();
+    // The next round checks the LMDB (rolled back to what was appended) against the log.
     this.verified = false;
     this.activeAddress = "";
     this.holdCampaignUntil = Date.now() + this.options.leaseTtlSeconds * 1000;
     for (const b of this.queue.splice(0)) b.reject(this.lostError());
-    if (!wasResigning) this.logger.warn({ reason, resync: this.needsResync }, "this NameNode is now a standby");
-    this.transition = this.transition.then(() => this.hooks.demote()).catch((err: unknown) => this.logger.error({ err }, "demotion failed"));
+    if (!wasResigning) this.logger.warn({ reason, unappended: this.store.appliedSeq - this.appendedSeq }, "this NameNode is now a standby");
+    this.transition = this.transition
+      .then(async () => {
+        await this.hooks.demote();
+        // Changes committed here but not appended never happened for the cluster: take them back.
+        const undone = await this.store.rollbackUnappended();
+        if (undone > 0) this.logger.warn({ undone, seq: this.store.appliedSeq }, "changes that never reached the log were undone");
+      })
+      .catch((err: unknown) => {
+        this.needsResync = true;
+        this.logger.error({ err }, "demotion failed: the metadata will be reloaded from the active NameNode");
+      });
     this.lastPublished = "";
   }
 
@@ -593,7 +636,8 @@ export class HaCoordinator implements WriteReplicator {
   }
 
   async status(): Promise<HaStatus> {
-    const members = await this.readMembers().catch(() => this.members);
+    // Answered even when etcd is not: the members as last read.
+    const members = await Promise.race([this.readMembers(), sleep(1000).then(() => this.members)]).catch(() => this.members);
     return {
       role: this.currentRole,
       advertiseAddress: this.options.advertiseAddress,
@@ -698,6 +742,7 @@ export class HaCoordinator implements WriteReplicator {
     lease?.release();
     for (const w of this.watchers) await w.cancel().catch(() => undefined);
     this.role = "standby";
+    await this.hooks.demote().catch(() => undefined);
     this.client.close();
   }
 }
