@@ -96,7 +96,6 @@ export class NameNode {
         quietMethods: ["HeartBeat", "RenewLease", "ChunkReport"],
       });
       const nn = new NameNode(config, parts, server, lock, logger, audit);
-      parts.history.start();
       if (haEndpoints.length === 0) nn.becomeActive();
       else {
         const advertise = config.advertiseAddress!.replace(/\/+$/, "");
@@ -119,6 +118,7 @@ export class NameNode {
           failover: (target) => coordinator.failover(target),
         };
       }
+      parts.history.start();
       logger.info({ address: nn.address, dataDir: config.dataDir, clusterId: store.clusterId, auditLog: audit?.target ?? "off" }, "NameNode listening");
       if (!access.dataNodesAuthenticated) {
         logger.warn("no clusterSecret: any process that reaches this port can register as a DataNode, and DataNodes serve chunks without access tokens");

@@ -145,10 +145,21 @@ export class HaCoordinator implements WriteReplicator {
     try {
       // The first member to come registers its cluster id; the others copy it with the first snapshot.
       await client.if(ha.key("cluster-id"), "Create", "==", 0).then(client.put(ha.key("cluster-id")).value(store.clusterId)).commit();
+      const clusterId = await client.get(ha.key("cluster-id")).string();
+      // A new member takes the cluster's metadata with its first snapshot; one
+      // holding another cluster's must not have it overwritten.
+      const fresh = store.appliedSeq === 0 && store.fileCount() === 0 && store.directoryCount() <= 1;
+      if (clusterId !== store.clusterId && !fresh) {
+        throw new TrainfsError(
+          "failed_precondition",
+          `the data directory holds cluster ${store.clusterId}, but etcd (${options.prefix}) belongs to cluster ${clusterId}: use an empty dataDir to join this cluster, or another haClusterName`,
+        );
+      }
       await ha.grantLease();
       await ha.watch();
     } catch (err) {
       client.close();
+      if (err instanceof TrainfsError) throw err;
       throw new TrainfsError("unavailable", `cannot reach etcd at ${options.endpoints.join(",")}: ${(err as Error).message}`, { cause: err });
     }
     store.setReplicator(ha);
@@ -234,6 +245,9 @@ export class HaCoordinator implements WriteReplicator {
       const last = batch[batch.length - 1]!;
       const epoch = last.journal.epoch;
       let ok = false;
+      /** Some request went unanswered: etcd may have committed it after all. */
+      let uncertain = false;
+      const attempt = <T>(call: () => Promise<T>) => this.retrying(call, () => (uncertain = true));
       const asked = Date.now();
       try {
         const puts: Array<ReturnType<Etcd3["put"]>> = [];
@@ -248,7 +262,7 @@ export class HaCoordinator implements WriteReplicator {
           // standby applies), then the entry that names them.
           const parts = splitOps(ops, MAX_ENTRY_BYTES);
           const fenced = (op: ReturnType<Etcd3["put"]> | ReturnType<Etcd3["delete"]>) =>
-            this.retrying(() => this.appendTxn(epoch).then(op).commit().then((r) => r.succeeded));
+            attempt(() => this.appendTxn(epoch).then(op).commit().then((r) => r.succeeded));
           // Parts a previous leader left for this seq before it died (etcd refuses a put and an overlapping delete in one transaction).
           ok = await fenced(this.client.delete().prefix(this.key(`part/${pad(seq)}/`)));
           for (const [i, part] of parts.entries()) {
@@ -260,17 +274,18 @@ export class HaCoordinator implements WriteReplicator {
         }
         if (puts.length === batch.length) {
           puts.push(this.client.put(this.key("head")).value(JSON.stringify({ seq: last.journal.seq, epoch })));
-          ok = await this.retrying(() => this.appendTxn(epoch).then(...puts).commit().then((r) => r.succeeded));
+          ok = await attempt(() => this.appendTxn(epoch).then(...puts).commit().then((r) => r.succeeded));
         } else ok = false;
       } catch (err) {
-        this.logger.error({ err }, "cannot append to the metadata log in etcd");
+        this.logger.warn({ err: (err as Error).message }, "cannot append to the metadata log in etcd");
         ok = false;
+        uncertain = true;
       }
       if (!ok || (this.role !== "active" && this.role !== "resigning") || epoch !== this.epoch) {
         // Fenced: another member leads (or etcd was unreachable for a whole
         // lease). These changes are in our LMDB but not in the log.
-        const failed = [...batch, ...this.queue.splice(0)];
-        for (const b of failed) b.reject(this.lostError());
+        for (const b of batch) b.reject(this.lostError(uncertain));
+        for (const b of this.queue.splice(0)) b.reject(this.lostError());
         this.demote("fenced: the leader key is no longer ours");
         return;
       }
@@ -282,13 +297,14 @@ export class HaCoordinator implements WriteReplicator {
   }
 
   /** Retries a call etcd did not answer, as long as this member is active; a retry of an append is idempotent. */
-  private async retrying<T>(call: () => Promise<T>): Promise<T> {
+  private async retrying<T>(call: () => Promise<T>, onError: () => void): Promise<T> {
     for (;;) {
       try {
         // Stepping down (the watchdog, a lost lease) ends the wait at once:
         // the caller hears Unavailable instead of waiting for etcd's answer.
         return await Promise.race([call(), this.steppedDown.then(() => Promise.reject(this.lostError()))]);
       } catch (err) {
+        onError();
         // While etcd confirms our leadership (the rounds, the lease), a slow
         // or lost answer is tried again; the watchdog ends it otherwise.
         if (this.stopped || (this.role !== "active" && this.role !== "resigning")) throw err;
@@ -304,7 +320,19 @@ export class HaCoordinator implements WriteReplicator {
       .options({ deadline: Date.now() + Math.max(10, 2 * this.options.leaseTtlSeconds) * 1000 });
   }
 
-  private lostError(): ConnectError {
+  /**
+   * What a write whose change did not reach the log hears: Unavailable (with
+   * the active one's address) when it certainly was not made; when etcd never
+   * answered its append, DeadlineExceeded, since etcd may have committed it
+   * after all (then the change stands, everywhere).
+   */
+  private lostError(uncertain = false): ConnectError {
+    if (uncertain) {
+      return new ConnectError(
+        `NameNode ${this.options.advertiseAddress} lost leadership while etcd had not answered the change's append: it may or may not have been made; check before retrying on the active NameNode`,
+        Code.DeadlineExceeded,
+      );
+    }
     return new ConnectError(
       `NameNode ${this.options.advertiseAddress} lost leadership before the change was durable; it was not made (retry on the active NameNode)`,
       Code.Unavailable,
