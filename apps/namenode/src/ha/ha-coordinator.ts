@@ -116,6 +116,7 @@ export class HaCoordinator implements WriteReplicator {
   /** When our leadership was last confirmed by etcd (a read of the leader key or an append, timed at the request). */
   private confirmedMs = 0;
   private watchdog: NodeJS.Timeout | undefined;
+  private compacting: Promise<void> | undefined;
   /** Resolves when this member stops being active (renewed at each election). */
   private steppedDown: Promise<void> = new Promise(() => undefined);
   private stepDown: () => void = () => undefined;
@@ -168,14 +169,24 @@ export class HaCoordinator implements WriteReplicator {
     // after one lease TTL without confirmation another may, so it steps down
     // (its appends would fail anyway) and stops serving possibly stale reads.
     ha.watchdog = setInterval(() => {
-      if (ha.role === "active" && Date.now() - ha.confirmedMs > options.leaseTtlSeconds * 1000) ha.demote("etcd has not confirmed its leadership for a lease TTL");
+      void ha.isActive;
     }, TICK_MS / 2);
     ha.watchdog.unref();
     return ha;
   }
 
+  /**
+   * Whether this member serves as the active one now. Checked at every call:
+   * a process resumed after a pause longer than the lease steps down before
+   * it answers anything, not at the watchdog's next turn.
+   */
   get isActive(): boolean {
+    if (this.role === "active" && this.leadershipStale()) this.demote("etcd has not confirmed its leadership for a lease TTL");
     return this.role === "active";
+  }
+
+  private leadershipStale(): boolean {
+    return Date.now() - this.confirmedMs > this.options.leaseTtlSeconds * 1000;
   }
 
   get currentRole(): HaRole {
@@ -205,7 +216,7 @@ export class HaCoordinator implements WriteReplicator {
   // ---- WriteReplicator: the active member's writes ----
 
   checkWritable(): number {
-    if (this.role !== "active") throw this.standbyError();
+    if (!this.isActive) throw this.standbyError();
     return this.epoch;
   }
 
@@ -418,7 +429,10 @@ export class HaCoordinator implements WriteReplicator {
       }
       this.confirmedMs = asked;
       await this.publish();
-      await this.compact();
+      // Compaction may take a while on a big log: it must not delay the next confirmation of our leadership.
+      this.compacting ??= this.compact()
+        .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, "log compaction failed"))
+        .finally(() => (this.compacting = undefined));
       return;
     }
     if (this.role === "resigning") return;
@@ -746,6 +760,7 @@ export class HaCoordinator implements WriteReplicator {
     clearTimeout(this.timer);
     clearInterval(this.watchdog);
     await this.ticking;
+    await this.compacting;
     for (const w of this.watchers) await w.cancel().catch(() => undefined);
     if (wasActive) {
       await this.client.if(this.key("leader"), "Create", "==", String(this.epoch)).then(this.client.delete().key(this.key("leader"))).commit().catch(() => undefined);
