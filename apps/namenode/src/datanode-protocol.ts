@@ -18,6 +18,8 @@ export function dataNodeProtocol(p: NameNodeFacades): ServiceImpl<typeof DataNod
   return {
     async registerDataNode(req) {
       required(req.datanodeId, "datanode_id");
+      // A new standby has its own cluster id until its first snapshot: a DataNode must not learn that one.
+      if (!p.ha.inSync()) throw new TrainfsError("unavailable", "this NameNode is a standby still copying the cluster's metadata; register again shortly");
       return p.cluster.register(
         {
         datanodeId: req.datanodeId,

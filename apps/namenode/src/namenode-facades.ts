@@ -24,6 +24,8 @@ export interface HaFacade {
   enabled: boolean;
   /** Serves clients and hands out work: the active NameNode, or a single one. */
   isActive(): boolean;
+  /** Holds the cluster's metadata (a standby that has not loaded it yet does not): may answer DataNodes' registrations. */
+  inSync(): boolean;
   /** What this NameNode knows without asking etcd. */
   local(): HaLocalStatus;
   /** With the live members, read from etcd. */
@@ -43,6 +45,7 @@ export interface HaLocalStatus {
 export const singleNameNode = (advertiseAddress: () => string): HaFacade => ({
   enabled: false,
   isActive: () => true,
+  inSync: () => true,
   local: () => ({ role: "single", advertiseAddress: advertiseAddress(), activeAddress: advertiseAddress(), epoch: 0, appliedSeq: 0 }),
   status: async () => ({ role: "single", advertiseAddress: advertiseAddress(), activeAddress: advertiseAddress(), epoch: 0, appliedSeq: 0, members: [] }),
   failover: async () => {

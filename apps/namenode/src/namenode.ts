@@ -113,6 +113,7 @@ export class NameNode {
         parts.ha = {
           enabled: true,
           isActive: () => coordinator.isActive,
+          inSync: () => coordinator.inSync,
           local: () => coordinator.local(),
           status: () => coordinator.status(),
           failover: (target) => coordinator.failover(target),

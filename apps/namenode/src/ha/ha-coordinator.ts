@@ -185,6 +185,11 @@ export class HaCoordinator implements WriteReplicator {
     return this.role === "active";
   }
 
+  /** This member's LMDB is the cluster's (its cluster id and a prefix of the log): what it tells DataNodes is true. */
+  get inSync(): boolean {
+    return this.role === "active" || this.verified;
+  }
+
   private leadershipStale(): boolean {
     return Date.now() - this.confirmedMs > this.options.leaseTtlSeconds * 1000;
   }
@@ -736,6 +741,12 @@ export class HaCoordinator implements WriteReplicator {
     }
     if (this.role !== "active") return { status: 503, message: `${this.standbyError().rawMessage}\n` };
     const snap = await this.store.snapshot();
+    // Writes settled because this member stepped down meanwhile: its LMDB may
+    // hold changes about to be undone, which no standby may copy.
+    if (this.role !== "active" || snap.seq !== this.appendedSeq) {
+      snap.done();
+      return { status: 503, message: `${this.standbyError().rawMessage}\n` };
+    }
     const header = JSON.stringify({ seq: snap.seq, epoch: snap.epoch, clusterId: this.store.clusterId });
     return {
       status: 200,
