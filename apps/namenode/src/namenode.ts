@@ -42,6 +42,10 @@ export class NameNode {
     if (haEndpoints.length > 0 && !config.advertiseAddress) {
       throw new TrainfsError("invalid_argument", "haEtcd needs advertiseAddress: the URL clients and DataNodes reach this NameNode at (e.g. --advertise-address http://10.0.0.5:9870)");
     }
+    if (haEndpoints.length > 0 && (config.apiTokens?.length ?? 0) > 0 && !config.clusterSecret) {
+      // Standbys copy the whole metadata from the active NameNode: without a secret that copy would be open to anyone.
+      throw new TrainfsError("invalid_argument", "haEtcd with apiTokens needs clusterSecret: the NameNodes authenticate the metadata snapshots they copy from each other with it");
+    }
     const tls = loadServerTls(config);
     const access = new AccessPolicy(config);
     const lock = lockDataDir(config.dataDir, "NameNode");

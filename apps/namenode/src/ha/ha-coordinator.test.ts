@@ -296,6 +296,15 @@ describe("NameNode high availability", () => {
     expect(await role(a.url)).toBe("active");
   }, 30_000);
 
+  it("refuses HA settings that cannot work: no advertise address; API tokens without a cluster secret", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "trainfs-ha-nn-"));
+    dirs.push(dataDir);
+    const base = { host: "127.0.0.1", port: 0, dataDir, haEtcd: etcd.url, auditLog: "off", logLevel: "error" };
+    const logger = createLogger("namenode", "error");
+    await expect(NameNode.start(nameNodeConfigSchema.parse(base), logger)).rejects.toThrow(/haEtcd needs advertiseAddress/);
+    await expect(NameNode.start(nameNodeConfigSchema.parse({ ...base, advertiseAddress: "http://127.0.0.1:1", apiTokens: [`rw:${RW}`] }), logger)).rejects.toThrow(/needs clusterSecret/);
+  });
+
   it("the new RPCs keep their access rules on a live NameNode: no, wrong and read-only tokens", async () => {
     const c = `t${++clusterN}`;
     const a = await startNameNode(c);
