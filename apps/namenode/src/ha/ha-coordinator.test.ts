@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -260,6 +260,8 @@ describe("NameNode high availability", () => {
     await clients(a.url).fs.mkdir({ path: "/before-cut", parents: true });
     const pid = etcd.proc.pid!;
     process.kill(pid, "SIGSTOP");
+    // Every thread stopped (one in a disk wait stops when the wait ends), so that etcd answers nothing from here.
+    await until("etcd stopped", () => readdirSync(`/proc/${pid}/task`).every((t) => readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8").split(") ")[1]?.startsWith("T")));
     try {
       const cut = Date.now();
       const failed = await clients(a.url).fs.mkdir({ path: "/during-cut", parents: true }).then(() => undefined, (e: unknown) => ConnectError.from(e));

@@ -117,6 +117,7 @@ export class HaCoordinator implements WriteReplicator {
   private confirmedMs = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private compacting: Promise<void> | undefined;
+  private failedRounds = 0;
   /** Resolves when this member stops being active (renewed at each election). */
   private steppedDown: Promise<void> = new Promise(() => undefined);
   private stepDown: () => void = () => undefined;
@@ -412,7 +413,13 @@ export class HaCoordinator implements WriteReplicator {
       return;
     }
     this.ticking = this.tick()
-      .catch((err: unknown) => this.logger.warn({ err }, "HA round failed"))
+      .then(() => {
+        this.failedRounds = 0;
+      })
+      .catch((err: unknown) => {
+        // Every round fails while etcd is away: say so once, then every 20 rounds (10 s).
+        if (this.failedRounds++ % 20 === 0) this.logger.warn({ err: (err as Error).message, failedRounds: this.failedRounds }, "HA round failed");
+      })
       .finally(() => {
         this.ticking = undefined;
         if (this.again) {
