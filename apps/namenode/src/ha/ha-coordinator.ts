@@ -140,7 +140,7 @@ export class HaCoordinator implements WriteReplicator {
       dialTimeout: 3000,
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + options.leaseTtlSeconds * 1000 }),
       // No circuit breaker: it would keep refusing calls for seconds after etcd is back, and our own rounds retry anyway.
-      // One attempt per call: ours retry for at most a lease TTL, and stop when the NameNode steps down.
+      // One attempt per call: our own loops retry, and appends stop when the NameNode steps down.
       faultHandling: { host: () => noop, global: noop },
     });
     const ha = new HaCoordinator(store, client, options, hooks, logger);
