@@ -18,7 +18,7 @@ import { dataNodeProtocol } from "./datanode-protocol.js";
 import { MetadataStore } from "./metadata-store.js";
 import { ACTIVE_NAMENODE_HEADER, HaCoordinator, SNAPSHOT_PATH } from "./ha/ha-coordinator.js";
 import { nameNodeMetrics } from "./namenode-metrics.js";
-import { assembleNameNode, type NameNodeFacades, type NameNodeParts } from "./namenode-facades.js";
+import { assembleNameNode, singleNameNode, type NameNodeFacades, type NameNodeParts } from "./namenode-facades.js";
 
 /** A running NameNode: its metadata store, its mechanisms, its background rounds and its RPC server. */
 export class NameNode {
@@ -100,7 +100,11 @@ export class NameNode {
         quietMethods: ["HeartBeat", "RenewLease", "ChunkReport"],
       });
       const nn = new NameNode(config, parts, server, lock, logger, audit);
-      if (haEndpoints.length === 0) nn.becomeActive();
+      if (haEndpoints.length === 0) {
+        // The address it listens on (port 0 picks one), or the one it is told to advertise.
+        parts.ha = singleNameNode(() => config.advertiseAddress ?? nn.address);
+        nn.becomeActive();
+      }
       else {
         const advertise = config.advertiseAddress!.replace(/\/+$/, "");
         ha = await HaCoordinator.start(
