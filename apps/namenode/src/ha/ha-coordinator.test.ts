@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Etcd3 } from "etcd3";
@@ -99,7 +99,7 @@ async function startNameNode(cluster: string, dir?: string, port?: number, ttl =
   const url = `http://127.0.0.1:${p}`;
   const config = nameNodeConfigSchema.parse({
     host: "127.0.0.1", port: p, dataDir, haEtcd: etcd.url, advertiseAddress: url, haLeaseTtlSeconds: ttl, haClusterName: cluster,
-    clusterSecret: SECRET, apiTokens: [`rw:${RW}`, "ro:ha-test-read-only-token-0123"], auditLog: "off", logLevel: process.env.HA_TEST_LOG ?? "error", safeModeThreshold: 0,
+    clusterSecret: SECRET, apiTokens: [`rw:${RW}`, "ro:ha-test-read-only-token-0123"], auditLog: "off", logLevel: process.env.HA_TEST_LOG ?? "error", safeModeThreshold: 0, monitorIntervalMs: 100,
   });
   const nn = await NameNode.start(config, createLogger("namenode", process.env.HA_TEST_LOG ?? "error"));
   nodes.push(nn);
@@ -164,10 +164,22 @@ describe("NameNode high availability", () => {
     expect(b.nn.store.datanodes.get("dn-x")).toBeUndefined();
     expect(b.nn.store.trash.getCount()).toBe(0);
 
+    // Background work (replication, trash, lease expiry, safe mode) runs on the active one only.
+    const roundsOnA = vi.spyOn(a.nn, "runBackgroundRound");
+    const roundsOnB = vi.spyOn(b.nn, "runBackgroundRound");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(roundsOnA.mock.calls.length).toBeGreaterThan(0);
+    expect(roundsOnB).not.toHaveBeenCalled();
+
     // The active one dies without a word: its lease expires and the standby takes over.
     const died = Date.now();
     await a.nn.ha!.abandon();
     await until("b active", async () => (await role(b.url)) === "active", (TTL + 5) * 1000);
+    // ... and starts its background work; the dead one's has stopped.
+    roundsOnA.mockClear();
+    await until("b's background rounds", () => roundsOnB.mock.calls.length > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(roundsOnA).not.toHaveBeenCalled();
     expect(Date.now() - died).toBeLessThan((TTL + 5) * 1000);
     expect((await clients(b.url).fs.stat({ path: "/before/x" })).file?.path).toBe("/before/x");
     await clients(b.url).fs.mkdir({ path: "/after", parents: true });
