@@ -717,14 +717,17 @@ export class HaCoordinator implements WriteReplicator {
     }
     if (others.length === 0) throw new TrainfsError("failed_precondition", "no standby NameNode is live: nobody could take over");
     this.role = "resigning";
-    await this.store.writesSettled();
-    await this.appending;
+    await this.settle();
     const epoch = this.epoch;
     const hold = Date.now() + 2 * this.options.leaseTtlSeconds * 1000;
     const ops = [this.client.delete().key(this.key("leader"))];
     if (target) ops.push(this.client.put(this.key("failover-target")).value(JSON.stringify({ address: target, untilMs: hold })).lease(this.leaseId) as never);
-    await this.client.if(this.key("leader"), "Create", "==", String(epoch)).then(...ops).commit();
-    this.demote("failover requested");
+    try {
+      await this.client.if(this.key("leader"), "Create", "==", String(epoch)).then(...ops).commit();
+    } finally {
+      // Resigned or not (etcd unreachable), this member stops serving: the lease decides from here.
+      this.demote("failover requested");
+    }
     this.holdCampaignUntil = hold;
     this.logger.info({ target: target ?? "any standby" }, "resigned leadership on request");
     const deadline = Date.now() + timeoutMs;
@@ -738,6 +741,18 @@ export class HaCoordinator implements WriteReplicator {
       await sleep(100);
     }
     throw new TrainfsError("deadline_exceeded", `no NameNode took over within ${Math.round(timeoutMs / 1000)} s after this one resigned; the members will elect one when they can`);
+  }
+
+  /**
+   * Lets the writes under way reach the log before resigning, for at most a
+   * lease TTL (etcd may be away: demotion then fails the rest).
+   */
+  private async settle(): Promise<void> {
+    const settled = (async () => {
+      await this.store.writesSettled();
+      await this.appending;
+    })();
+    await Promise.race([settled, sleep(this.options.leaseTtlSeconds * 1000)]);
   }
 
   /** Serves a snapshot (the active member only); `undefined` when this member is not active. */
@@ -771,8 +786,7 @@ export class HaCoordinator implements WriteReplicator {
     const wasActive = this.role === "active";
     if (wasActive) {
       this.role = "resigning";
-      await this.store.writesSettled();
-      await this.appending;
+      await this.settle();
     }
     this.stopped = true;
     clearTimeout(this.timer);
