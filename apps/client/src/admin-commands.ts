@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import type { Command } from "commander";
 import { TrainfsError, parseSize } from "@trainfs/core";
 import type { CliContext } from "./context.js";
-import { diskUsage, formatBalancer, formatDiskUsage, formatFsck, formatReport } from "./format.js";
+import { diskUsage, formatBalancer, formatDiskUsage, formatFsck, formatHaStatus, formatReport } from "./format.js";
 
 /** fsck and the admin verbs, for operators. */
 export function adminCommands(program: Command, ctx: CliContext): void {
@@ -56,7 +56,20 @@ export function adminCommands(program: Command, ctx: CliContext): void {
     .action(async (opts: { json?: boolean }) =>
       ctx.withClient(async (c) => {
         const status = await c.clusterStatus();
-        ctx.print(opts.json, status, () => formatReport(status));
+        const ha = await c.haStatus();
+        ctx.print(opts.json, { ...status, ha }, () => [formatHaStatus(ha), formatReport(status)].filter(Boolean).join("\n"));
+      }),
+    );
+
+  admin
+    .command("failover")
+    .description("hand the active NameNode's leadership to a standby (high availability); answers once another NameNode is active")
+    .option("--to <address>", "the standby that should take over, as `admin report` lists it (default: any)")
+    .option("--json", "print JSON")
+    .action(async (opts: { to?: string; json?: boolean }) =>
+      ctx.withClient(async (c) => {
+        const r = await c.failover(opts.to);
+        ctx.print(opts.json, r, () => `the active NameNode is now ${r.activeAddress} (epoch ${r.epoch})`);
       }),
     );
 

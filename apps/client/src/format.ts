@@ -1,4 +1,4 @@
-import type { BalancerStatus, ClusterStatus, FileStatus, FsckReport } from "@trainfs/client";
+import type { BalancerStatus, ClusterStatus, FileStatus, FsckReport, HaStatus } from "@trainfs/client";
 import { formatSize } from "@trainfs/core";
 
 /** One line per entry, like `hdfs dfs -ls`: type, replication, size, time, path. */
@@ -16,6 +16,14 @@ export function formatListing(entries: FileStatus[], human = false): string {
 }
 
 /** The cluster report for people, like `hdfs dfsadmin -report`. */
+/** The NameNodes' roles, first in `admin report`; nothing for a single NameNode. */
+export function formatHaStatus(h: HaStatus): string {
+  if (!h.haEnabled) return "";
+  const lines = [`NameNodes (high availability, epoch ${h.epoch}): active ${h.activeAddress || "none elected"}`];
+  for (const m of h.members) lines.push(`  ${m.address}  ${m.role}, applied seq ${m.appliedSeq}`);
+  return lines.join("\n");
+}
+
 export function formatReport(s: ClusterStatus): string {
   const lines = [
     `Cluster ${s.clusterId}${s.version ? ` (NameNode ${s.version})` : ""}`,

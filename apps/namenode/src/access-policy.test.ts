@@ -55,6 +55,16 @@ describe("the NameNode's access policy", () => {
       [AdminService, "StartBalancer", RO, "permission_denied"],
       [ClientService, "PutFile", RW, "ok"],
       [AdminService, "DecommissionDataNode", RW, "ok"],
+      // HA: anyone with a token may ask where the active NameNode is; only read-write tokens hand leadership over.
+      [AdminService, "GetHaStatus", undefined, "unauthenticated"],
+      [AdminService, "GetHaStatus", "unknown-token-0123456789", "unauthenticated"],
+      [AdminService, "GetHaStatus", RO, "ok"],
+      [AdminService, "GetHaStatus", RW, "ok"],
+      [AdminService, "Failover", undefined, "unauthenticated"],
+      [AdminService, "Failover", "unknown-token-0123456789", "unauthenticated"],
+      [AdminService, "Failover", RO, "permission_denied"],
+      [AdminService, "Failover", dataNodeCredential(SECRET), "permission_denied"],
+      [AdminService, "Failover", RW, "ok"],
       // Each credential opens its own services only.
       [ClientService, "PutFile", dataNodeCredential(SECRET), "permission_denied"],
       [AdminService, "ClusterStatus", dataNodeCredential(SECRET), "permission_denied"],

@@ -155,5 +155,23 @@ export function adminProtocol(p: NameNodeFacades): ServiceImpl<typeof AdminServi
     async setSafeMode(req) {
       return { safeMode: safeMode(await p.cluster.setSafeMode(req.on)) };
     },
+
+    async getHaStatus() {
+      const s = await p.ha.status();
+      return {
+        haEnabled: p.ha.enabled,
+        role: s.role,
+        advertiseAddress: s.advertiseAddress,
+        activeAddress: s.activeAddress,
+        epoch: BigInt(s.epoch),
+        appliedSeq: BigInt(s.appliedSeq),
+        members: s.members.map((m) => ({ address: m.address, role: m.role, appliedSeq: BigInt(m.appliedSeq) })),
+      };
+    },
+
+    async failover(req) {
+      const r = await p.ha.failover(req.targetAddress.trim().replace(/\/+$/, "") || undefined);
+      return { activeAddress: r.activeAddress, epoch: BigInt(r.epoch) };
+    },
   };
 }

@@ -49,7 +49,7 @@ export class ClusterManager {
   ) {}
 
   /** A DataNode announces itself; returns the heartbeat timeout it must beat and the cluster id it must keep. */
-  async register(r: { datanodeId: string; address: string; capacityBytes: number; freeBytes: number; clusterId: string; zone: string; diskId?: string }) {
+  async register(r: { datanodeId: string; address: string; capacityBytes: number; freeBytes: number; clusterId: string; zone: string; diskId?: string }, standby = false) {
     if (!DATANODE_ID.test(r.datanodeId)) {
       throw new TrainfsError("invalid_argument", `datanode_id ${JSON.stringify(r.datanodeId.slice(0, 140))} must be 1 to 128 characters of [A-Za-z0-9_-]`);
     }
@@ -62,7 +62,7 @@ export class ClusterManager {
         `DataNode ${r.datanodeId} belongs to cluster ${r.clusterId}, but this NameNode runs cluster ${clusterId}; refusing it so that its chunks are not taken for garbage`,
       );
     }
-    await this.datanodes.register(r.datanodeId, r.address, r.capacityBytes, r.freeBytes, r.zone, r.diskId);
+    await this.datanodes.register(r.datanodeId, r.address, r.capacityBytes, r.freeBytes, r.zone, r.diskId, !standby);
     return { heartbeatTimeoutMs: this.datanodes.heartbeatTimeoutMs, clusterId };
   }
 
@@ -78,6 +78,14 @@ export class ClusterManager {
     if (!this.datanodes.heartbeat(datanodeId, space)) return "reregister";
     if (late) await this.chunks.nodeBack(datanodeId);
     return this.chunks.heartbeat(datanodeId, deleted, failedCopies);
+  }
+
+  /**
+   * A heartbeat to an HA standby: liveness and space only, no work (the
+   * active NameNode hands it out) and nothing written.
+   */
+  standbyHeartbeat(datanodeId: string, space: DataNodeSpace): "reregister" | "ok" {
+    return this.datanodes.heartbeat(datanodeId, space) ? "ok" : "reregister";
   }
 
   report(): ClusterReport {

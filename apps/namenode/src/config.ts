@@ -102,6 +102,22 @@ export const nameNodeConfigSchema = z
       placeholder: "<file>",
     }),
     tlsKey: z.string().min(1).optional().meta({ description: "PEM private key of `tlsCert`", placeholder: "<file>" }),
+    haEtcd: z.string().trim().optional().meta({
+      description: "etcd client URLs, comma-separated: turns NameNode high availability on (unset: a single NameNode on its LMDB)",
+      details: "Every NameNode of the cluster names the same etcd cluster and shares `clusterSecret` and `apiTokens`; see [High availability](#high-availability).",
+      placeholder: "<url,...>",
+    }),
+    advertiseAddress: z.string().trim().min(1).optional().meta({
+      description: "the URL clients and DataNodes reach this NameNode at, e.g. `http://10.0.0.5:9870`; required with `haEtcd`",
+      placeholder: "<url>",
+    }),
+    haLeaseTtlSeconds: z.coerce.number().int().min(2).max(60).default(5).meta({
+      description: "lease of the active NameNode in etcd: a silent active one is replaced after this, and a cut-off one stops accepting writes within it",
+      placeholder: "<seconds>",
+    }),
+    haClusterName: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).default("default").meta({
+      description: "name of this cluster's key space in etcd (`/trainfs/<name>/`), so that clusters can share one etcd",
+    }),
   })
   .meta({ renamed: { replicationIntervalMs: "monitorIntervalMs" } });
 

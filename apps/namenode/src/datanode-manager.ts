@@ -55,14 +55,15 @@ export class DataNodeManager {
     this.startedMs = now();
   }
 
-  async register(id: string, address: string, capacityBytes: number, freeBytes: number, zone = "", diskId = ""): Promise<void> {
+  /** `persist` false (an HA standby): liveness only; the active NameNode's log brings the record. */
+  async register(id: string, address: string, capacityBytes: number, freeBytes: number, zone = "", diskId = "", persist = true): Promise<void> {
     const nowMs = this.now();
     // A node that took over another's address (its data dir was wiped, say)
     // makes the old id dead at once: nothing can be reached there any more.
     for (const other of this.nodes.values()) {
       if (other.address === address && other.id !== id) other.dead = true;
     }
-    await this.store.write(() => {
+    if (persist) await this.store.write(() => {
       const previous = this.store.datanodes.get(id);
       this.store.datanodes.put(id, { ...previous, id, address, capacityBytes, registeredMs: nowMs, zone });
     });

@@ -18,7 +18,10 @@ export function dataNodeProtocol(p: NameNodeFacades): ServiceImpl<typeof DataNod
   return {
     async registerDataNode(req) {
       required(req.datanodeId, "datanode_id");
-      return p.cluster.register({
+      // A new standby has its own cluster id until its first snapshot: a DataNode must not learn that one.
+      if (!p.ha.inSync()) throw new TrainfsError("unavailable", "this NameNode is a standby still copying the cluster's metadata; register again shortly");
+      return p.cluster.register(
+        {
         datanodeId: req.datanodeId,
         address: req.address,
         capacityBytes: safeNumber(req.capacityBytes, "capacity_bytes"),
@@ -26,11 +29,15 @@ export function dataNodeProtocol(p: NameNodeFacades): ServiceImpl<typeof DataNod
         clusterId: req.clusterId,
         zone: req.zone,
         diskId: req.diskId.slice(0, 64),
-      });
+        },
+        !p.ha.isActive(),
+      );
     },
 
     async chunkReport(req) {
       required(req.datanodeId, "datanode_id");
+      // An HA standby takes the replica map from the active one's log; reports change nothing here.
+      if (!p.ha.isActive()) return { accepted: req.chunks.length, unknown: 0, mismatched: 0 };
       return p.chunks.processReport(req.datanodeId, req.chunks.map((c, i) => digest(c, `chunks[${i}]`)));
     },
 
@@ -47,6 +54,7 @@ export function dataNodeProtocol(p: NameNodeFacades): ServiceImpl<typeof DataNod
         volumeDeadBytes: safeNumber(req.volumeDeadBytes, "volume_dead_bytes"),
         compactionReclaimedBytesTotal: safeNumber(req.compactionReclaimedBytesTotal, "compaction_reclaimed_bytes_total"),
       };
+      if (!p.ha.isActive()) return p.cluster.standbyHeartbeat(req.datanodeId, space) === "reregister" ? { reregister: true } : {};
       const work = await p.cluster.heartbeat(req.datanodeId, space, req.deletedChunkIds, req.failedReplicationChunkIds);
       if (work === "reregister") return { reregister: true };
       return {
@@ -62,6 +70,8 @@ export function dataNodeProtocol(p: NameNodeFacades): ServiceImpl<typeof DataNod
 
     async commitChunk(req) {
       required(req.datanodeId, "datanode_id");
+      // A standby learns commits from the active one's log.
+      if (!p.ha.isActive()) return { results: req.chunks.map((c) => ({ chunkId: c.chunkId, code: 0, message: "" })) };
       if (req.chunks.length === 0) {
         if (!req.chunk) throw new TrainfsError("invalid_argument", "chunk or chunks is required");
         await p.chunks.commit(req.datanodeId, digest(req.chunk, "chunk"));
@@ -75,6 +85,7 @@ export function dataNodeProtocol(p: NameNodeFacades): ServiceImpl<typeof DataNod
 
     async reportCorruptChunks(req) {
       required(req.datanodeId, "datanode_id");
+      if (!p.ha.isActive()) return {};
       const bad = req.chunks.map((c, i) => {
         required(c.chunkId, `chunks[${i}].chunk_id`);
         return { chunkId: c.chunkId, reason: c.reason };

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { open, type Database, type RootDatabase } from "lmdb";
-import { durableLmdbOptions, fsyncDirectory } from "@trainfs/common";
+import { open, type Database, type Key, type RootDatabase, type Transaction } from "lmdb";
+import { TrainfsError, durableLmdbOptions, fsyncDirectory } from "@trainfs/common";
 
 /** A directory or a complete file. Files under construction live in `uploads`. */
 export interface InodeRecord {
@@ -91,6 +91,39 @@ export interface TrashRecord {
 
 export const ROOT_INODE_ID = 1;
 
+/** One change of a write: a put (table, key, value) or a removal (table, key), as JSON for the HA log. */
+export type JournalOp = ["p", string, Key, unknown] | ["r", string, Key];
+
+/** The changes of one successful `write`, numbered in commit order (HA only). */
+export interface Journal {
+  seq: number;
+  /** The term of the active NameNode that made it. */
+  epoch: number;
+  /** The ops, already serialized (JSON array of JournalOp): a record mutated after its put cannot change what is logged. */
+  ops: string[];
+}
+
+/** What a journal replaced, to take it back if it never reaches the log: (table, key, previous value or undefined). */
+interface Undo {
+  seq: number;
+  /** The term recorded with the seq before this journal. */
+  prevEpoch: number;
+  before: Array<[string, Key, unknown]>;
+}
+
+/**
+ * Where an HA NameNode's writes go after their LMDB commit (ha/ha-coordinator.ts).
+ * Absent on a single NameNode: `write` is then LMDB alone, exactly as before.
+ */
+export interface WriteReplicator {
+  /** Throws (unavailable) unless this NameNode may change its metadata now (it is the active one); returns its term. */
+  checkWritable(): number;
+  /** Resolves once the journal is durable in etcd; rejects if it never will be (leadership lost). */
+  append(journal: Journal): Promise<void>;
+  /** A journal numbered `seq` was rolled back by LMDB after all: the numbering has a hole, so the local copy must be rebuilt. */
+  lost(seq: number, err: unknown): void;
+}
+
 /**
  * The NameNode's metadata in one LMDB environment, one sub-database per map.
  * Every namespace change runs through `write`, one transaction: it commits
@@ -122,10 +155,30 @@ export class MetadataStore {
   /** [chunkId, datanodeId] → why that replica is bad. */
   readonly corruptReplicas: Database<CorruptRecord, [string, string]>;
   private readonly meta: Database<number | string, string>;
+  /** HA bookkeeping (applied seq and its epoch): never journaled, written in the same transaction as what it describes. */
+  private readonly ha: Database<number, string>;
+  /** Every journaled table by name, for applying log entries and snapshots. */
+  private readonly tables = new Map<string, Database<unknown, Key>>();
+  /** The ops of the `write` running now, when journaling (HA), and what they replaced. */
+  private recording: string[] | undefined;
+  private replaced: Array<[string, Key, unknown]> = [];
+  /** Journals committed to LMDB and not yet known to be in the log, oldest first. */
+  private unappended: Undo[] = [];
+  private replicator: WriteReplicator | undefined;
+  /** Last journal seq committed to LMDB (appended or applied). */
+  private seq = 0;
+  /** Writes started and not yet appended (or failed): a snapshot waits for none. */
+  private inflight = 0;
+  private idle: Array<() => void> = [];
+  /** Closed while a snapshot takes its read transaction: new writes wait. */
+  private gate: Promise<void> | undefined;
 
   private constructor(private readonly root: RootDatabase) {
-    const db = <V, K extends import("lmdb").Key>(name: string) =>
-      root.openDB<V, K>({ name, encoding: "msgpack", keyEncoding: "ordered-binary" });
+    const db = <V, K extends Key>(name: string) => {
+      const table = root.openDB<V, K>({ name, encoding: "msgpack", keyEncoding: "ordered-binary" });
+      this.journal(name, table as unknown as Database<unknown, Key>);
+      return table;
+    };
     this.inodes = db("inodes");
     this.children = db("children");
     this.uploads = db("uploads");
@@ -141,6 +194,29 @@ export class MetadataStore {
     this.trash = db("trash");
     this.corruptReplicas = db("corrupt-replicas");
     this.meta = db("meta");
+    this.ha = root.openDB<number, string>({ name: "ha", encoding: "msgpack", keyEncoding: "ordered-binary" });
+    this.seq = this.ha.get("seq") ?? 0;
+  }
+
+  /** Records every put and remove made on `table` inside a journaled `write` (HA), once, at the call. */
+  private journal(name: string, table: Database<unknown, Key>): void {
+    this.tables.set(name, table);
+    const put = table.put.bind(table);
+    const remove = table.remove.bind(table);
+    table.put = ((key: Key, value: unknown, ...rest: unknown[]) => {
+      if (this.recording) {
+        this.replaced.push([name, key, table.get(key)]);
+        this.recording.push(JSON.stringify(["p", name, key, value]));
+      }
+      return (put as (...a: unknown[]) => Promise<boolean>)(key, value, ...rest);
+    }) as typeof table.put;
+    table.remove = ((key: Key, ...rest: unknown[]) => {
+      if (this.recording) {
+        this.replaced.push([name, key, table.get(key)]);
+        this.recording.push(JSON.stringify(["r", name, key]));
+      }
+      return (remove as (...a: unknown[]) => Promise<boolean>)(key, ...rest);
+    }) as typeof table.remove;
   }
 
   static async open(dir: string): Promise<MetadataStore> {
@@ -181,7 +257,187 @@ export class MetadataStore {
    * one commit; the child transaction makes a throw roll back only this call.
    */
   write<T>(action: () => T): Promise<T> {
-    return this.root.transaction(() => this.root.childTransaction(action)) as Promise<T>;
+    const replicator = this.replicator;
+    if (!replicator) return this.root.transaction(() => this.root.childTransaction(action)) as Promise<T>;
+    return this.replicatedWrite(action, replicator);
+  }
+
+  /**
+   * HA: the same LMDB transaction, with its changes journaled and numbered;
+   * the promise resolves only once the journal is durable in etcd, so a
+   * caller never hears "done" of a change a failover could lose.
+   */
+  private async replicatedWrite<T>(action: () => T, replicator: WriteReplicator): Promise<T> {
+    while (this.gate) await this.gate;
+    replicator.checkWritable();
+    this.inflight++;
+    let journal: Journal | undefined;
+    try {
+      const result = await (this.root.transaction(() =>
+        this.root.childTransaction(() => {
+          // The role may have changed while the write waited for its turn.
+          const epoch = replicator.checkWritable();
+          const ops: string[] = [];
+          this.recording = ops;
+          this.replaced = [];
+          let value: T;
+          try {
+            value = action();
+          } finally {
+            this.recording = undefined;
+          }
+          if (ops.length > 0) {
+            journal = { seq: this.seq + 1, epoch, ops };
+            this.unappended.push({ seq: journal.seq, prevEpoch: this.ha.get("epoch") ?? 0, before: this.replaced });
+            this.seq = journal.seq;
+            this.ha.put("seq", journal.seq);
+            this.ha.put("epoch", epoch);
+          }
+          this.replaced = [];
+          return value;
+        }),
+      ) as Promise<T>).catch((err: unknown) => {
+        if (journal) replicator.lost(journal.seq, err);
+        throw err;
+      });
+      if (journal) await replicator.append(journal);
+      return result;
+    } finally {
+      if (--this.inflight === 0) for (const wake of this.idle.splice(0)) wake();
+    }
+  }
+
+  /** The log holds every journal up to `seq`: their undo records go. */
+  appended(seq: number): void {
+    let n = 0;
+    while (n < this.unappended.length && this.unappended[n]!.seq <= seq) n++;
+    if (n > 0) this.unappended.splice(0, n);
+  }
+
+  /**
+   * Takes back, newest first and in one transaction, every journal committed
+   * here but not known to be in the log (a NameNode that stopped being
+   * active): the LMDB is again exactly the log up to its seq. A journal that
+   * did reach etcd after all (its answer was lost) comes back with the log.
+   * Writes must be refused already; returns how many were undone.
+   */
+  async rollbackUnappended(): Promise<number> {
+    await this.writesSettled();
+    const undo = this.unappended.splice(0);
+    if (undo.length === 0) return 0;
+    const first = undo[0]!;
+    await this.root.transaction(() => {
+      for (const u of [...undo].reverse()) {
+        for (const [name, key, before] of [...u.before].reverse()) {
+          const table = this.tables.get(name)!;
+          if (before === undefined) void table.remove(key);
+          else void table.put(key, before);
+        }
+      }
+      this.ha.put("seq", first.seq - 1);
+      this.ha.put("epoch", first.prevEpoch);
+    });
+    this.seq = first.seq - 1;
+    return undo.length;
+  }
+
+  /** Resolves once no journaled write is under way (new ones must already be refused). */
+  async writesSettled(): Promise<void> {
+    while (this.inflight > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  /** Turns HA journaling on (a replicator) or off (undefined). */
+  setReplicator(replicator: WriteReplicator | undefined): void {
+    this.replicator = replicator;
+  }
+
+  /** The last journal seq in this LMDB (HA): appended by the active, applied by a standby. */
+  get appliedSeq(): number {
+    return this.seq;
+  }
+
+  /** The epoch (leader term) of the entry at `appliedSeq`; 0 when unknown. */
+  get appliedEpoch(): number {
+    return this.ha.get("epoch") ?? 0;
+  }
+
+  /** Notes the epoch of the entries this store appends from now on (a new active). */
+  async setEpoch(epoch: number): Promise<void> {
+    await this.root.transaction(() => this.ha.put("epoch", epoch));
+  }
+
+  /**
+   * Applies log entries (a standby following the active) in one LMDB
+   * transaction, with the seq reached: a crash leaves either all or none.
+   */
+  async applyEntries(entries: ReadonlyArray<{ seq: number; epoch: number; ops: JournalOp[] }>): Promise<void> {
+    if (entries.length === 0) return;
+    let seq = this.seq;
+    await this.root.transaction(() => {
+      for (const entry of entries) {
+        if (entry.seq !== seq + 1) throw new TrainfsError("internal", `log entry ${entry.seq} does not follow ${seq}`);
+        for (const op of entry.ops) {
+          const table = this.tables.get(op[1]);
+          if (!table) throw new TrainfsError("internal", `log entry ${entry.seq} names an unknown table ${op[1]}`);
+          if (op[0] === "p") void table.put(op[2], op[3]);
+          else void table.remove(op[2]);
+        }
+        seq = entry.seq;
+        this.ha.put("seq", entry.seq);
+        this.ha.put("epoch", entry.epoch);
+      }
+    });
+    this.seq = seq;
+  }
+
+  /**
+   * A consistent copy of every journaled table at a seq, for a standby to
+   * start from: new writes wait until every write under way is appended,
+   * then one LMDB read transaction pins the state at exactly `seq`.
+   */
+  async snapshot(): Promise<{ seq: number; epoch: number; lines: () => Generator<string>; done: () => void }> {
+    while (this.gate) await this.gate;
+    let open!: () => void;
+    this.gate = new Promise((resolve) => (open = resolve));
+    let txn: Transaction;
+    let seq: number;
+    let epoch: number;
+    try {
+      while (this.inflight > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+      txn = this.root.useReadTransaction();
+      seq = this.seq;
+      epoch = this.appliedEpoch;
+    } finally {
+      this.gate = undefined;
+      open();
+    }
+    const tables = this.tables;
+    return {
+      seq,
+      epoch,
+      *lines() {
+        for (const [name, table] of tables) {
+          for (const { key, value } of table.getRange({ transaction: txn })) yield JSON.stringify([name, key, value]);
+        }
+      },
+      done: () => txn.done(),
+    };
+  }
+
+  /** Replaces every journaled table with a snapshot's content (a standby rebuilding its copy), in one transaction. */
+  async loadSnapshot(seq: number, epoch: number, rows: ReadonlyArray<[string, Key, unknown]>): Promise<void> {
+    await this.root.transaction(() => {
+      for (const table of this.tables.values()) for (const key of [...table.getKeys()]) void table.remove(key);
+      for (const [name, key, value] of rows) {
+        const table = this.tables.get(name);
+        if (!table) throw new TrainfsError("internal", `the snapshot names an unknown table ${name}`);
+        void table.put(key, value);
+      }
+      this.ha.put("seq", seq);
+      this.ha.put("epoch", epoch);
+    });
+    this.seq = seq;
+    this.unappended = [];
   }
 
   /** Made once, when the metadata is created; DataNodes keep it to refuse another cluster. */

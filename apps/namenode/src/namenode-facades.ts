@@ -1,4 +1,4 @@
-import { ChunkReceipts, ChunkTokens, type Logger } from "@trainfs/common";
+import { ChunkReceipts, ChunkTokens, TrainfsError, type Logger } from "@trainfs/common";
 import { ChunkManager } from "./chunks/chunk-manager.js";
 import { ClusterHistory } from "./cluster-history.js";
 import { ClusterManager } from "./cluster-manager.js";
@@ -18,6 +18,40 @@ export interface ChunkTokenIssuer {
   /** Bound to one attempt (an upload, a copy) and the DataNodes of its chain. */
   write(chunkId: string, attempt: string, datanodeIds: readonly string[]): string;
 }
+
+/** This NameNode's place in a high-availability cluster (ha/ha-coordinator.ts), or a single NameNode's stand-in. */
+export interface HaFacade {
+  enabled: boolean;
+  /** Serves clients and hands out work: the active NameNode, or a single one. */
+  isActive(): boolean;
+  /** Holds the cluster's metadata (a standby that has not loaded it yet does not): may answer DataNodes' registrations. */
+  inSync(): boolean;
+  /** What this NameNode knows without asking etcd. */
+  local(): HaLocalStatus;
+  /** With the live members, read from etcd. */
+  status(): Promise<HaLocalStatus & { members: Array<{ address: string; role: string; appliedSeq: number }> }>;
+  failover(target: string | undefined): Promise<{ activeAddress: string; epoch: number }>;
+}
+
+export interface HaLocalStatus {
+  role: "active" | "standby" | "single";
+  advertiseAddress: string;
+  activeAddress: string;
+  epoch: number;
+  appliedSeq: number;
+}
+
+/** A NameNode without HA: always active. */
+export const singleNameNode = (advertiseAddress: () => string): HaFacade => ({
+  enabled: false,
+  isActive: () => true,
+  inSync: () => true,
+  local: () => ({ role: "single", advertiseAddress: advertiseAddress(), activeAddress: advertiseAddress(), epoch: 0, appliedSeq: 0 }),
+  status: async () => ({ role: "single", advertiseAddress: advertiseAddress(), activeAddress: advertiseAddress(), epoch: 0, appliedSeq: 0, members: [] }),
+  failover: async () => {
+    throw new TrainfsError("failed_precondition", "high availability is off on this NameNode (no haEtcd): there is no other NameNode to hand over to");
+  },
+});
 
 /**
  * What the RPC handlers see of the NameNode: a few facades, each the one
@@ -41,6 +75,8 @@ export interface NameNodeFacades {
   maxReplication: number;
   /** The cluster's recent history, sampled in memory (ClusterHistory). */
   history: ClusterHistory;
+  /** Its role in a high-availability cluster; a single NameNode is always active. */
+  ha: HaFacade;
   /** When this NameNode started (Unix ms). */
   startedMs: number;
   now: () => number;
@@ -101,6 +137,7 @@ export function assembleNameNode(store: MetadataStore, config: NameNodeConfig, l
     history,
     rpcTotals,
     startedMs: now(),
+    ha: singleNameNode(() => `http://${config.host}:${config.port}`),
     safeMode,
     heartbeats: new HeartbeatMonitor(datanodes, chunks, logger),
     files: new FileSystem(store, namespace, chunks, config.maxReplication, now),

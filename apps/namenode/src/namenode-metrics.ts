@@ -68,6 +68,13 @@ export function nameNodeMetrics(p: NameNodeParts): Metrics {
       g.set({ datanode: n.id, address: n.address }, left);
     }
   });
+  // HA: the role as a labelled 1 (active, standby or single), and how far this NameNode's copy of the log reaches.
+  m.gauge("trainfs_namenode_ha_role", "This NameNode's high-availability role: 1 on the label of its role (active, standby, single).", ["role"], (g) => {
+    const current = p.ha.local().role;
+    for (const role of ["active", "standby", "single"]) g.set({ role }, current === role ? 1 : 0);
+  });
+  m.gauge("trainfs_namenode_ha_epoch", "Term of the active NameNode this one knows (the etcd revision of its election); 0 without HA.", [], (g) => g.set(p.ha.local().epoch));
+  m.gauge("trainfs_namenode_ha_applied_seq", "Last metadata log entry this NameNode appended (active) or applied (standby); 0 without HA.", [], (g) => g.set(p.ha.local().appliedSeq));
   m.gauge("trainfs_writes_in_progress", "Files under construction.", [], (g) => g.set(p.store.uploads.getCount()));
   return m;
 }

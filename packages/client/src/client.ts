@@ -13,8 +13,10 @@ import {
   toBalancerStatus,
   toClusterStatus,
   toDataNodeStatus,
+  toHaStatus,
   toSafeModeStatus,
   type BalancerStatus,
+  type HaStatus,
   type ClusterStatus,
   type DataNodeStatus,
   type SafeModeStatus,
@@ -447,6 +449,17 @@ export class TrainfsClient {
   /** Stops the balancer; copies under way finish. */
   async stopBalancer(options: CallOptions = {}): Promise<BalancerStatus> {
     return toBalancerStatus((await this.call(() => this.admin.stopBalancer({}, options))).balancer);
+  }
+
+  /** The NameNode's high-availability role and the members it knows of; every NameNode answers it, standbys too. */
+  async haStatus(options: CallOptions = {}): Promise<HaStatus> {
+    return toHaStatus(await this.read(() => this.admin.getHaStatus({}, options), options));
+  }
+
+  /** Asks the active NameNode to hand leadership over (to `target`, an advertise address, when given); returns the new active one. */
+  async failover(target?: string, options: CallOptions = {}): Promise<{ activeAddress: string; epoch: number }> {
+    const res = await this.call(() => this.admin.failover({ targetAddress: target ?? "" }, options));
+    return { activeAddress: res.activeAddress, epoch: Number(res.epoch) };
   }
 
 

@@ -4,6 +4,7 @@ import {
   type BalancerStatus as BalancerStatusMessage,
   type ClusterHistoryResponse,
   type ClusterStatusResponse,
+  type GetHaStatusResponse,
   type DataNodeStatus as DataNodeStatusMessage,
   type SafeModeStatus as SafeModeStatusMessage,
 } from "@trainfs/proto";
@@ -189,5 +190,30 @@ export function toClusterStatus(r: ClusterStatusResponse): ClusterStatus {
       freeBytes: Number(r.space?.freeBytes ?? 0),
     },
     replicationBlocked: r.replicationBlocked,
+  };
+}
+
+/** A NameNode's high-availability role and the members it knows of (GetHaStatus). */
+export interface HaStatus {
+  /** false for a single NameNode: role is then "single". */
+  haEnabled: boolean;
+  role: "active" | "standby" | "single";
+  advertiseAddress: string;
+  /** "" when no active NameNode is elected. */
+  activeAddress: string;
+  epoch: number;
+  appliedSeq: number;
+  members: Array<{ address: string; role: string; appliedSeq: number }>;
+}
+
+export function toHaStatus(r: GetHaStatusResponse): HaStatus {
+  return {
+    haEnabled: r.haEnabled,
+    role: r.role as HaStatus["role"],
+    advertiseAddress: r.advertiseAddress,
+    activeAddress: r.activeAddress,
+    epoch: Number(r.epoch),
+    appliedSeq: Number(r.appliedSeq),
+    members: r.members.map((m) => ({ address: m.address, role: m.role, appliedSeq: Number(m.appliedSeq) })),
   };
 }

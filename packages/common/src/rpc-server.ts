@@ -52,6 +52,8 @@ export interface RpcServerOptions {
   corsOrigins?: readonly string[];
   /** Response headers that pages of allowed origins may read, besides Connect's and the request id. */
   exposeHeaders?: readonly string[];
+  /** Plain HTTP endpoints by exact path (the NameNode's HA snapshot), answered before the static files and Connect. */
+  httpRoutes?: Readonly<Record<string, (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void>>;
   /** Files served for GET and HEAD outside the RPC, health and metrics paths (the web console). */
   staticDir?: string | undefined;
   /** RPCs logged at debug rather than info (periodic calls such as heartbeats). */
@@ -131,6 +133,11 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
           res.end(`${String(err)}\n`);
         },
       );
+      return;
+    }
+    const route = req.method === "GET" ? options.httpRoutes?.[(req.url ?? "").split("?")[0]!] : undefined;
+    if (route) {
+      route(req, res);
       return;
     }
     if (req.method === "GET" && (req.url === "/healthz" || req.url === "/readyz")) {

@@ -107,6 +107,10 @@ describe("the trainfs CLI", () => {
     expect(await trainfs(["admin", "safemode", "get"], env)).toMatchObject({ code: 0, stdout: expect.stringMatching(/^safe mode is ON/) });
     expect(await trainfs(["admin", "safemode", "leave"], env)).toMatchObject({ code: 0, stdout: "safe mode is OFF\n" });
     expect(await trainfs(["admin", "safemode", "sideways"], env)).toMatchObject({ code: 1, stderr: expect.stringMatching(/enter, leave or get/) });
+    // A single NameNode has nobody to hand over to; its report has no NameNode roles.
+    expect(await trainfs(["admin", "failover"], env)).toMatchObject({ code: 1, stderr: expect.stringMatching(/high availability is off .*\[failed_precondition\]/) });
+    expect(report.stdout).not.toContain("NameNodes (high availability");
+    expect(json.ha).toMatchObject({ haEnabled: false, role: "single" });
   });
 
   it("checks files with fsck, exiting 1 when a chunk is lost", async () => {

@@ -29,6 +29,8 @@ export class ReplicationScan {
 
   /** Starts a pass in the background, or another one after the pass under way; `stop` or `whenDone` wait for it. */
   start(): void {
+    // A NameNode that stopped being the active one may become it again.
+    this.stopped = false;
     if (this.running) {
       this.again = true;
       return;
