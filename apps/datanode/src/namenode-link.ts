@@ -14,10 +14,17 @@ const MAX_BACKOFF_MS = 30_000;
 /** What a NameNode says it is: "single" without high availability. */
 export type NameNodeRole = "active" | "standby" | "single" | "unknown";
 
+/** A role as a NameNode names it in a heartbeat answer; anything else is unknown. */
+export function roleNamed(name: string): NameNodeRole {
+  return name === "active" || name === "standby" || name === "single" ? name : "unknown";
+}
+
 /** How one link among several learns its role and whether to act on its answers (NameNodeLinks). */
 export interface LinkRoles {
   /** Asks the NameNode for its role and records it in `link.role`; never throws. */
   probe(link: NameNodeLink, signal: AbortSignal): Promise<void>;
+  /** Records the role a NameNode gave in its heartbeat answer. */
+  observe(link: NameNodeLink, role: NameNodeRole): void;
   /** Whether the link's heartbeat answers are acted on and carry the node's confirmations. */
   takesWork(link: NameNodeLink): boolean;
   /** Whether the link's NotFound for a chunk report may drop the copy. */
@@ -231,6 +238,9 @@ export class NameNodeLink {
       { timeoutMs: CALL_TIMEOUT_MS, signal: this.cancel.signal },
     );
     if (this.stopped) return false;
+    // The answer names its NameNode's role (older NameNodes leave it empty):
+    // the work it carries is judged by the role it was given under.
+    if (this.ha && res.haRole) this.ha.observe(this, roleNamed(res.haRole));
     await this.trash.confirmed(deleted);
     await this.replicator.reported(failed);
     if (res.reregister) {

@@ -7,13 +7,12 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { AdminService, DataNodeProtocolService, type HeartBeatRequest } from "@trainfs/proto";
+import { DataNodeProtocolService, type HeartBeatRequest } from "@trainfs/proto";
 import { crc32Of, createLogger } from "@trainfs/common";
 import { afterEach, describe, expect, it } from "vitest";
 import { dataNodeConfigSchema } from "./config.js";
 import { DataNode } from "./datanode.js";
 import type { NameNodeRole } from "./namenode-link.js";
-import { roleOf } from "./namenode-links.js";
 
 /**
  * A real DataNode against two fake NameNodes (Connect servers of the
@@ -31,11 +30,13 @@ interface FakeNameNode {
   commitCode: number;
   /** Trash handed out with the next heartbeat answer. */
   trash: string[];
+  /** The role its heartbeat answers name ("" as a NameNode without HA fields). */
+  role: string;
   close(): Promise<void>;
 }
 
 async function fakeNameNode(clusterId: string, registerDelayMs = 0): Promise<FakeNameNode> {
-  const nn: FakeNameNode = { address: "", registrations: 0, reports: 0, heartbeats: [], commits: [], commitCode: 0, trash: [], close: async () => {} };
+  const nn: FakeNameNode = { address: "", registrations: 0, reports: 0, heartbeats: [], commits: [], commitCode: 0, trash: [], role: "", close: async () => {} };
   const routes = (router: ConnectRouter) =>
     router.service(DataNodeProtocolService, {
       async registerDataNode() {
@@ -49,7 +50,7 @@ async function fakeNameNode(clusterId: string, registerDelayMs = 0): Promise<Fak
       },
       heartBeat(req) {
         nn.heartbeats.push(req);
-        return { trashChunkNames: nn.trash.splice(0) };
+        return { trashChunkNames: nn.trash.splice(0), haRole: nn.role };
       },
       commitChunk(req) {
         nn.commits.push(...req.chunks.map((c) => c.chunkId));
@@ -90,7 +91,7 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
   }
 }
 
-async function startDataNode(namenodes: FakeNameNode[], roles: Map<string, NameNodeRole>, lines: Array<Record<string, unknown>>) {
+async function startDataNode(namenodes: FakeNameNode[], roles: Map<string, NameNodeRole> | undefined, lines: Array<Record<string, unknown>>) {
   const dataDir = await mkdtemp(join(tmpdir(), "trainfs-dn-links-"));
   const config = dataNodeConfigSchema.parse({ host: "127.0.0.1", port: 0, dataDir, namenode: namenodes.map((n) => n.address).join(","), heartbeatIntervalMs: 50, logLevel: "debug" });
   const sink = new Writable({
@@ -99,7 +100,7 @@ async function startDataNode(namenodes: FakeNameNode[], roles: Map<string, NameN
       cb();
     },
   });
-  const node = await DataNode.start(config, createLogger("datanode", "debug", {}, sink), { roleProbe: async (address) => roles.get(address) ?? "unknown" });
+  const node = await DataNode.start(config, createLogger("datanode", "debug", {}, sink), roles ? { roleProbe: async (address) => roles.get(address) ?? "unknown" } : {});
   cleanup.push(async () => {
     await node.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -206,13 +207,24 @@ describe("a DataNode given NameNodes of two clusters", () => {
   });
 });
 
-describe("roleOf", () => {
-  it("reads the role of a GetHaStatus answer as a string or an enum name, else unknown", () => {
-    const schema = AdminService.method.clusterStatus.output;
-    expect(roleOf({ role: "active" }, schema)).toBe("active");
-    expect(roleOf({ role: "STANDBY" }, schema)).toBe("standby");
-    expect(roleOf({ role: "single" }, schema)).toBe("single");
-    expect(roleOf({ role: "leader" }, schema)).toBe("unknown");
-    expect(roleOf({}, schema)).toBe("unknown");
+describe("roles named in heartbeat answers", () => {
+  it("takes work only from the NameNode whose answers say active, and follows a swap", async () => {
+    const first = await fakeNameNode("cluster-1");
+    const second = await fakeNameNode("cluster-1");
+    cleanup.push(first.close, second.close);
+    first.role = "active";
+    second.role = "standby";
+    const lines: Array<Record<string, unknown>> = [];
+    await startDataNode([first, second], undefined, lines);
+    await until("both heard from", () => first.heartbeats.length >= 2 && second.heartbeats.length >= 2);
+    second.trash.push(CHUNK_A);
+    await until("the standby's work refused", () => lines.some((l) => l.msg === "work from a NameNode not known active was ignored"));
+    first.role = "standby";
+    second.role = "active";
+    await until("the swap seen", () => lines.some((l) => l.msg === "NameNode role" && l.namenode === second.address && l.role === "active"));
+    const before = second.heartbeats.length;
+    // Work from the new active is taken: its confirmations go back to it.
+    second.trash.push(CHUNK_B);
+    await until("the deletion confirmed to the new active", () => second.heartbeats.slice(before).some((h) => h.deletedChunkIds.includes(CHUNK_B)));
   });
 });

@@ -54,10 +54,11 @@ export function dataNodeProtocol(p: NameNodeFacades): ServiceImpl<typeof DataNod
         volumeDeadBytes: safeNumber(req.volumeDeadBytes, "volume_dead_bytes"),
         compactionReclaimedBytesTotal: safeNumber(req.compactionReclaimedBytesTotal, "compaction_reclaimed_bytes_total"),
       };
-      if (!p.ha.isActive()) return p.cluster.standbyHeartbeat(req.datanodeId, space) === "reregister" ? { reregister: true } : {};
+      if (!p.ha.isActive()) return p.cluster.standbyHeartbeat(req.datanodeId, space) === "reregister" ? { reregister: true } : { haRole: "standby" };
       const work = await p.cluster.heartbeat(req.datanodeId, space, req.deletedChunkIds, req.failedReplicationChunkIds);
       if (work === "reregister") return { reregister: true };
       return {
+        haRole: p.ha.local().role,
         trashChunkNames: work.trash,
         replicationTasks: work.copies.map((t) => ({
           chunkId: t.chunkId,
