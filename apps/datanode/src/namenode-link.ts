@@ -180,7 +180,10 @@ export class NameNodeLink {
       this.failures++;
       // Unreachable: no longer known active (the others may elect a new one meanwhile).
       if (this.ha) this.role = "unknown";
-      delay = Math.min(MAX_BACKOFF_MS, this.intervalMs * 2 ** Math.min(this.failures - 1, 10));
+      // One of several NameNodes is tried again every interval: it may be
+      // the next active one, and must know the DataNodes are live when it
+      // takes over. A single NameNode is given room with a backoff.
+      delay = this.ha ? this.intervalMs : Math.min(MAX_BACKOFF_MS, this.intervalMs * 2 ** Math.min(this.failures - 1, 10));
       // Log the first failure and then every tenth, not one line per retry;
       // one of several NameNodes (the others carry on) only once per outage.
       if (this.failures === 1 || (!this.ha && this.failures % 10 === 0)) {

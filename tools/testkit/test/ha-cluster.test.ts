@@ -72,16 +72,9 @@ describe("finding the active NameNode", () => {
     expect(await c.activeNameNode()).toBe(0);
   });
 
-  it.skipIf(MiniCluster.haAvailable)("GetHaStatus on a build without it says so", async () => {
-    const rpc = new RpcClients();
-    await expect(getHaStatus(rpc, "http://127.0.0.1:1")).rejects.toThrow(/no AdminService.GetHaStatus \(NameNode HA is not merged\)/);
-    rpc.close();
-  });
 });
 
-// These need the NameNode side of HA (GetHaStatus and the --ha-* flags); they
-// run once it is merged into this build.
-describe.skipIf(!MiniCluster.haAvailable)("MiniCluster with NameNode HA: a failover", () => {
+describe("MiniCluster with NameNode HA: a failover", () => {
   it("starts two NameNodes on a 3-member etcd with one active, follows a kill -9 of the active, and brings the old one back as a standby", async () => {
     const security = generateSecurity();
     const c = await cluster({ mode: "process", dataNodes: 3, security, ha: { nameNodes: 2, etcdMembers: 3, leaseTtlSeconds: 2 } });

@@ -29,7 +29,7 @@ async function newActive(c: MiniCluster, was: number, timeoutMs = (LEASE_TTL_SEC
   }, timeoutMs, 100);
 }
 
-describe.skipIf(!MiniCluster.haAvailable)("NameNode HA (needs the NameNode side merged)", () => {
+describe("NameNode HA", () => {
   it("failover under load: every acknowledged put reads back with its sha256, and a failed put shows nothing or its own bytes", async () => {
     const security = generateSecurity();
     const c = await haCluster(security);
