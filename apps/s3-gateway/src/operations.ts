@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { FileStatus } from "@trainfs/client";
 import { TrainfsError, joinPath } from "@trainfs/common";
+import { partBuffers } from "@trainfs/node";
 import { bodyExpectations, verifiedBody } from "./body-decoder.js";
 import { holdsFile, listObjects, type Listed } from "./listing.js";
 import { MULTIPART_DIR, checkBucketName, isBucketName, objectPath } from "./names.js";
@@ -78,9 +79,43 @@ export class Operations {
     sendEmpty(r.res, 204);
   }
 
-  /** The bucket's directory, or NoSuchBucket. */
-  async bucketDir(bucket: string): Promise<FileStatus> {
-    if (!isBucketName(bucket)) throw new S3Error("NoSuchBucket", `the bucket ${bucket} does not exist`);
+  /** Bucket checks by bucket: the Stat in flight, and the one queued behind it. */
+  private readonly bucketChecks = new Map<string, { running?: Promise<FileStatus>; queued?: Promise<FileStatus> }>();
+
+  /**
+   * The bucket's directory, or NoSuchBucket. Every request checks its
+   * bucket, so many at once (16 small PUTs in flight, say) would each make
+   * the same Stat. Instead one Stat per bucket is in flight: requests that
+   * arrive meanwhile share the next one, sent when it answers. Each request
+   * is still answered by a Stat sent after it arrived, so a bucket created
+   * or deleted before a request is seen as such.
+   */
+  bucketDir(bucket: string): Promise<FileStatus> {
+    if (!isBucketName(bucket)) return Promise.reject(new S3Error("NoSuchBucket", `the bucket ${bucket} does not exist`));
+    const e = this.bucketChecks.get(bucket) ?? {};
+    this.bucketChecks.set(bucket, e);
+    if (e.queued) return e.queued;
+    if (!e.running) return this.checkBucket(bucket, e);
+    const after = () => {
+      e.queued = undefined;
+      return this.checkBucket(bucket, e);
+    };
+    e.queued = e.running.then(after, after);
+    return e.queued;
+  }
+
+  private checkBucket(bucket: string, e: { running?: Promise<FileStatus>; queued?: Promise<FileStatus> }): Promise<FileStatus> {
+    const check = this.statBucket(bucket);
+    e.running = check;
+    const done = () => {
+      if (e.running === check) e.running = undefined;
+      if (!e.running && !e.queued && this.bucketChecks.get(bucket) === e) this.bucketChecks.delete(bucket);
+    };
+    check.then(done, done);
+    return check;
+  }
+
+  private async statBucket(bucket: string): Promise<FileStatus> {
     try {
       const s = await this.fs.stat(`/${bucket}`);
       if (s.type === "directory") return s;
@@ -161,8 +196,9 @@ export class Operations {
   }
 
   /**
-   * Streams the request's body into a TrainFS file (a chunk at a time,
-   * with the body's backpressure), checked on the way; the file is
+   * Streams the request's body into a TrainFS file (each chunk to its chain
+   * as its bytes arrive, with the body's backpressure; two chunks held at
+   * most, for chain recovery), checked on the way; the file is
    * confirmed with its MD5 as `etag` only when every check passed, and
    * abandoned otherwise (its chunks trashed), the S3 error thrown.
    */
@@ -191,6 +227,9 @@ export class Operations {
     try {
       status = await this.fs.put(bytes, path, {
         overwrite: true,
+        // A declared length lets the SDK plan every chunk at once and stream
+        // each to its chain as the body arrives (see WriteOptions.size).
+        size: expect.length,
         attributes,
         attributesAtConfirm: () => ({ ...attributes, etag: body.done()!.md5Hex }),
         ...this.writeSettings(),
@@ -264,8 +303,10 @@ export class Operations {
     r.res.writeHead(code, headers);
     try {
       for (let next = first; !next.done; next = await it.next()) {
-        r.bytesOut += next.value.length;
-        if (!r.res.write(next.value)) await waitDrain(r);
+        const data = next.value;
+        r.bytesOut += data.length;
+        // Once the socket has it, the part's buffer goes back for the next part to arrive in.
+        if (!r.res.write(data, () => partBuffers.give(data))) await waitDrain(r);
       }
       r.res.end();
     } catch (err) {
