@@ -80,8 +80,8 @@ export function releaseParts(parts: Uint8Array[]): void {
 
 /**
  * Cuts a stream of unknown length into chunks of `chunkSize` as it arrives,
- * each a list of ~1 MiB parts: no buffer is allocated ahead of its bytes, so
- * a small stream costs its size, not a chunk's. The caller releases a
+ * each a list of ~1 MiB recycled parts (filled one at a time as bytes
+ * arrive), so a small stream costs one part, not a chunk. The caller releases a
  * chunk's parts once its chain acknowledged them.
  */
 export async function* partsByChunk(stream: AsyncIterable<Uint8Array>, chunkSize: number): AsyncGenerator<{ parts: Buffer[]; length: number }> {
