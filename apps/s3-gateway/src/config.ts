@@ -52,7 +52,7 @@ export const s3GatewayConfigSchema = z.object({
   }),
   chunkSize: configFields.size({ allowZero: true }).default(0).meta({
     description: "chunk size of the files the gateway writes; `0` means the NameNode's default",
-    details: "A PUT holds one chunk in memory at a time while it sends it.",
+    details: "A PUT holds at most two chunks in memory while it sends them: the one arriving, and the one before until its chain acknowledged it.",
   }),
   replication: z.coerce.number().int().min(0).max(64).default(0).meta({ description: "replicas per chunk of the files the gateway writes; `0` means the NameNode's default" }),
   multipartExpiryMs: configFields.milliseconds().default(24 * 60 * 60 * 1000).meta({

@@ -428,6 +428,7 @@ export class Operations {
     try {
       written = await this.fs.put(hashed, path, {
         overwrite: true,
+        size: status.size,
         attributes,
         attributesAtConfirm: () => ({ ...attributes, etag: (etag = md5.digest("hex")) }),
         ...this.writeSettings(),

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
+import { request } from "node:http";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
@@ -8,6 +9,7 @@ import { pipeline } from "node:stream/promises";
 import { Command } from "commander";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { formatSize, parseSize } from "@trainfs/common";
 import { MiniCluster, randomFile, startS3Gateway } from "@trainfs/testkit";
 import { MiB, median, processUsage, rate, seconds } from "./measure.js";
@@ -23,7 +25,7 @@ const opts = new Command("trainfs-bench-s3")
   .option("--reps <n>", "repetitions of each figure (alternated with the SDK's)", "3")
   .option("--size <size>", "object size of the PUT and GET figures", "256MiB")
   .option("--small-files <n>", "4 KiB objects in the small-PUT and list figures", "1000")
-  .option("--only <list>", "figures to run: put,get,small,list", "put,get,small,list")
+  .option("--only <list>", "figures to run: put,get,small,list,lean", "put,get,small,list,lean")
   .option("--soak <size>", "instead: one streamed PutObject and GetObject of this size, and the gateway's peak RSS")
   .option("--dir <dir>", "where the cluster writes", ".trainfs/bench-s3")
   .parse()
@@ -73,14 +75,14 @@ async function figures(): Promise<void> {
   const lines: string[] = [];
   const row = (figure: string, s3Values: number[], sdkValues: number[], unit: string, extra = "") =>
     lines.push(`${figure.padEnd(40)} S3 ${fmt(median(s3Values))} ${unit}  SDK ${fmt(median(sdkValues))} ${unit}  ratio ${(median(s3Values) / median(sdkValues)).toFixed(2)}×  ${extra}`);
-  if (only.has("put") || only.has("get")) {
+  if (only.has("put") || only.has("get") || only.has("lean")) {
     const local = join(dir, "in");
     await randomFile(local, size);
     const sdkPut: number[] = [];
     const s3Put: number[] = [];
     const gwCpu: number[] = [];
     const clientCpu: number[] = [];
-    for (let rep = 0; rep < reps; rep++) {
+    for (let rep = 0; rep < reps && (only.has("put") || only.has("get")); rep++) {
       sdkPut.push(size / MiB / (await timed(() => fs.put(local, `/s3bench-sdk/put-${rep}`))).s);
       const t = await timed(() => new Upload({ client: s3, params: { Bucket: "s3bench", Key: `big/put-${rep}`, Body: createReadStream(local) } }).done());
       s3Put.push(size / MiB / t.s);
@@ -105,6 +107,34 @@ async function figures(): Promise<void> {
         gwCpuGet.push((t.gwCpu / size) * MiB * 1000);
       }
       row(`GET ${formatSize(size)}`, s3Get, sdkGet, "MiB/s", `gateway ${fmt(median(gwCpuGet))} ms CPU/MiB`);
+    }
+    if (only.has("lean")) {
+      // The same object through the gateway from a lean client: presigned URLs
+      // (UNSIGNED-PAYLOAD) and node:http, no SDK doing per-byte work of its own,
+      // so the figure is the gateway's, not the AWS SDK's.
+      const leanPut: number[] = [];
+      const leanGet: number[] = [];
+      const sdkPut: number[] = [];
+      const sdkGet: number[] = [];
+      const gwPut: number[] = [];
+      const gwGet: number[] = [];
+      const out = join(dir, "out");
+      for (let rep = 0; rep < reps; rep++) {
+        sdkPut.push(size / MiB / (await timed(() => fs.put(local, `/s3bench-sdk/lean-${rep}`))).s);
+        const putUrl = await getSignedUrl(s3, new PutObjectCommand({ Bucket: "s3bench", Key: `lean/${rep}` }), { expiresIn: 600 });
+        const p = await timed(() => httpTransfer("PUT", putUrl, local, undefined));
+        leanPut.push(size / MiB / p.s);
+        gwPut.push((p.gwCpu / size) * MiB * 1000);
+        sdkGet.push(size / MiB / (await timed(() => fs.get(`/s3bench-sdk/lean-${rep}`, out))).s);
+        await rm(out);
+        const getUrl = await getSignedUrl(s3, new GetObjectCommand({ Bucket: "s3bench", Key: `lean/${rep}` }), { expiresIn: 600 });
+        const g = await timed(() => httpTransfer("GET", getUrl, undefined, out));
+        await rm(out);
+        leanGet.push(size / MiB / g.s);
+        gwGet.push((g.gwCpu / size) * MiB * 1000);
+      }
+      row(`PUT ${formatSize(size)} (lean client, one PUT)`, leanPut, sdkPut, "MiB/s", `gateway ${fmt(median(gwPut))} ms CPU/MiB`);
+      row(`GET ${formatSize(size)} (lean client)`, leanGet, sdkGet, "MiB/s", `gateway ${fmt(median(gwGet))} ms CPU/MiB`);
     }
     await rm(local);
     await fs.rm("/s3bench-sdk", { recursive: true });
@@ -188,4 +218,26 @@ async function soak(bytes: number): Promise<void> {
     `soak ${formatSize(bytes)}: PUT ${fmt(result.putMiBs)} MiB/s, GET ${fmt(result.getMiBs)} MiB/s, gateway peak RSS ${formatSize(afterPut)} after the PUT, ${formatSize(peak)} after the GET (target < 300 MiB: ${peak < 300 * MiB ? "met" : "NOT met"})`,
   );
   await writeFile(join(dir, "..", "bench-s3-soak.json"), JSON.stringify(result, null, 2));
+}
+
+/** A PUT of a local file, or a GET into one, with node:http alone. */
+function httpTransfer(method: "PUT" | "GET", url: string, from: string | undefined, to: string | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const u = new URL(url);
+    const req = request({ host: u.hostname, port: u.port, method, path: `${u.pathname}${u.search}`, headers: from ? { "content-length": String(size) } : {} }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new Error(`${method} answered ${res.statusCode}`));
+        return;
+      }
+      if (to) pipeline(res, createWriteStream(to)).then(resolve, reject);
+      else {
+        res.resume();
+        res.on("end", resolve);
+      }
+    });
+    req.on("error", reject);
+    if (from) pipeline(createReadStream(from), req).catch(reject);
+    else req.end();
+  });
 }
