@@ -79,45 +79,46 @@ export class Operations {
     sendEmpty(r.res, 204);
   }
 
-  /** Bucket checks by bucket: the Stat in flight, and the one queued behind it. */
-  private readonly bucketChecks = new Map<string, { running?: Promise<FileStatus>; queued?: Promise<FileStatus> }>();
+  /** Stats by path: the one in flight, and the one queued behind it. */
+  private readonly stats = new Map<string, { running?: Promise<FileStatus>; queued?: Promise<FileStatus> }>();
 
   /**
-   * The bucket's directory, or NoSuchBucket. Every request checks its
-   * bucket, so many at once (16 small PUTs in flight, say) would each make
-   * the same Stat. Instead one Stat per bucket is in flight: requests that
-   * arrive meanwhile share the next one, sent when it answers. Each request
-   * is still answered by a Stat sent after it arrived, so a bucket created
-   * or deleted before a request is seen as such.
+   * Stat of a path that many requests check at once: a bucket (every
+   * request checks its own; 16 small PUTs in flight would make 16 equal
+   * Stats) or a multipart upload's record (each part checks it). One Stat
+   * per path is in flight; requests that arrive meanwhile share the next
+   * one, sent when it answers. Each request is still answered by a Stat sent
+   * after it arrived, so a bucket created or deleted before it is seen so.
    */
-  bucketDir(bucket: string): Promise<FileStatus> {
-    if (!isBucketName(bucket)) return Promise.reject(new S3Error("NoSuchBucket", `the bucket ${bucket} does not exist`));
-    const e = this.bucketChecks.get(bucket) ?? {};
-    this.bucketChecks.set(bucket, e);
+  sharedStat(path: string): Promise<FileStatus> {
+    const e = this.stats.get(path) ?? {};
+    this.stats.set(path, e);
     if (e.queued) return e.queued;
-    if (!e.running) return this.checkBucket(bucket, e);
+    if (!e.running) return this.runStat(path, e);
     const after = () => {
       e.queued = undefined;
-      return this.checkBucket(bucket, e);
+      return this.runStat(path, e);
     };
     e.queued = e.running.then(after, after);
     return e.queued;
   }
 
-  private checkBucket(bucket: string, e: { running?: Promise<FileStatus>; queued?: Promise<FileStatus> }): Promise<FileStatus> {
-    const check = this.statBucket(bucket);
-    e.running = check;
+  private runStat(path: string, e: { running?: Promise<FileStatus>; queued?: Promise<FileStatus> }): Promise<FileStatus> {
+    const stat = this.fs.stat(path);
+    e.running = stat;
     const done = () => {
-      if (e.running === check) e.running = undefined;
-      if (!e.running && !e.queued && this.bucketChecks.get(bucket) === e) this.bucketChecks.delete(bucket);
+      if (e.running === stat) e.running = undefined;
+      if (!e.running && !e.queued && this.stats.get(path) === e) this.stats.delete(path);
     };
-    check.then(done, done);
-    return check;
+    stat.then(done, done);
+    return stat;
   }
 
-  private async statBucket(bucket: string): Promise<FileStatus> {
+  /** The bucket's directory, or NoSuchBucket. */
+  async bucketDir(bucket: string): Promise<FileStatus> {
+    if (!isBucketName(bucket)) throw new S3Error("NoSuchBucket", `the bucket ${bucket} does not exist`);
     try {
-      const s = await this.fs.stat(`/${bucket}`);
+      const s = await this.sharedStat(`/${bucket}`);
       if (s.type === "directory") return s;
     } catch (err) {
       if (!(err instanceof TrainfsError && err.code === "not_found")) throw toS3Error(err);
@@ -128,7 +129,9 @@ export class Operations {
   // ---- Listing
 
   async listObjects(r: S3Request, v2: boolean): Promise<void> {
-    await this.bucketDir(r.bucket);
+    // The bucket is checked while its listing starts (one round trip, not two); its answer comes first.
+    const bucket = this.bucketDir(r.bucket);
+    bucket.catch(() => {});
     const q = r.query;
     const prefix = q.get("prefix") ?? "";
     const delimiter = q.get("delimiter") ?? "";
@@ -146,15 +149,23 @@ export class Operations {
     } else after = q.get("marker") ?? "";
     const items: Listed[] = [];
     let truncated = false;
-    if (maxKeys > 0) {
-      for await (const item of listObjects(this.fs, `/${r.bucket}`, { prefix, after, delimiter })) {
-        if (items.length === maxKeys) {
-          truncated = true;
-          break;
+    try {
+      if (maxKeys > 0) {
+        batches: for await (const batch of listObjects(this.fs, `/${r.bucket}`, { prefix, after, delimiter })) {
+          for (const item of batch) {
+            if (items.length === maxKeys) {
+              truncated = true;
+              break batches;
+            }
+            items.push(item);
+          }
         }
-        items.push(item);
       }
+    } catch (err) {
+      await bucket;
+      throw toS3Error(err);
     }
+    await bucket;
     const enc = (s: string) => (encode ? uriEncode(s, true) : s);
     const contents = items.flatMap((i) =>
       i.kind === "object"
