@@ -219,10 +219,29 @@ export class Operations {
       throw new S3Error("MissingContentLength", "You must provide the Content-Length HTTP header");
     }
     let failure: unknown;
+    // A client that stops sending is given up (S3's RequestTimeout) before
+    // the chains' idle guard, meant for hung DataNodes, would blame them.
+    // Only the waits for the client count, not those for the chains.
+    const idleMs = this.p.config.bodyIdleTimeoutMs;
     const counted = async function* (source: AsyncIterable<Buffer>) {
-      for await (const data of source) {
-        r.bytesIn += data.length;
-        yield data;
+      const it = source[Symbol.asyncIterator]();
+      for (;;) {
+        let timer: NodeJS.Timeout | undefined;
+        const stalled = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new S3Error("RequestTimeout", `Your socket connection to the server was not read from or written to within the timeout period (no byte of the body for ${idleMs} ms).`)),
+            idleMs,
+          );
+        });
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await Promise.race([it.next(), stalled]);
+        } finally {
+          clearTimeout(timer);
+        }
+        if (next.done) return;
+        r.bytesIn += next.value.length;
+        yield next.value;
       }
     };
     const body = verifiedBody(counted(r.req), r.auth, expect);

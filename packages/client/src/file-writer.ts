@@ -79,6 +79,7 @@ async function writeSizedStream(d: Deps, calls: WriteCalls, source: AsyncIterabl
   const inner = dataTransferSender(d, (start, end) => chunks.range(start, end));
   const sender: ChunkSender = {
     send: async (plan, attempt) => {
+      await chunks.firstBytes(Number(plan.offset), Number(plan.offset) + Number(plan.length));
       const sent = await inner.send(plan, attempt);
       chunks.release(Number(plan.offset));
       return sent;

@@ -66,6 +66,27 @@ describe("SequentialChunks", () => {
     await expect(waiting).rejects.toThrow(/went away/);
   });
 
+  it("a slow stream's bytes go out about every second, not once a whole 1 MiB part is in", async () => {
+    const data = randomBytes(80);
+    const chunks = new SequentialChunks(
+      (async function* () {
+        for (let at = 0; at < data.length; at += 10) {
+          await new Promise((r) => setTimeout(r, 300));
+          yield data.subarray(at, at + 10);
+        }
+      })(),
+      data.length,
+    );
+    const started = Date.now();
+    await chunks.firstBytes(0, data.length);
+    const parts: Array<{ length: number; atMs: number }> = [];
+    for await (const p of chunks.range(0, data.length)) parts.push({ length: p.length, atMs: Date.now() - started });
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts[0]!.length).toBeLessThan(data.length);
+    expect(parts[0]!.atMs).toBeLessThan(2000);
+    expect(parts.reduce((n, p) => n + p.length, 0)).toBe(data.length);
+  });
+
   it("fail() wakes a chunk waiting for the stream", async () => {
     const chunks = new SequentialChunks(pieces(randomBytes(10), 10), 20);
     const waiting = collect(chunks.range(10, 20));

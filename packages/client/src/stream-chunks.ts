@@ -15,6 +15,13 @@ const streamParts = new BufferPool(PART, 64);
 
 type Piece = Buffer;
 
+/**
+ * Longest a part waits to be filled before it goes out as it is: a slow
+ * stream's bytes still reach the chain every second or so, so that its
+ * idle guard (made for hung DataNodes) never mistakes a slow writer for one.
+ */
+const PART_WAIT_MS = 1000;
+
 /** Reads a stream's bytes into parts of at most PART bytes, cut where the caller says. */
 class PartReader {
   private readonly input: AsyncIterator<Uint8Array>;
@@ -32,9 +39,10 @@ class PartReader {
     let part: Buffer | undefined;
     let filled = 0;
     const want = Math.min(max, PART);
+    const started = Date.now();
     while (filled < want) {
       if (this.rest.length === 0) {
-        if (this.ended) break;
+        if (this.ended || (filled > 0 && Date.now() - started >= PART_WAIT_MS)) break;
         const next = await this.input.next();
         if (next.done) {
           this.ended = true;
@@ -54,6 +62,12 @@ class PartReader {
       return undefined;
     }
     this.position += filled;
+    if (filled < part.length / 2 && filled < want) {
+      // Cut short (a slow stream, or its end): kept at its own size, the pooled part reused.
+      const exact = Buffer.from(part.subarray(0, filled));
+      streamParts.give(part);
+      return exact;
+    }
     return filled === part.length ? part : part.subarray(0, filled);
   }
 
@@ -137,6 +151,15 @@ export class SequentialChunks {
       if (!part) return;
       yield part;
     }
+  }
+
+  /**
+   * Resolves once the chunk [start, end) has its first bytes (the chunks
+   * before it read): its chain is opened then, not while earlier chunks
+   * are still arriving, which could outlast the chain's idle guard.
+   */
+  async firstBytes(start: number, end: number): Promise<void> {
+    await this.partAt(start, end, 0);
   }
 
   /** The chunk at `start` was acknowledged by its chain: its parts are given back. */
