@@ -52,9 +52,13 @@ export const s3GatewayConfigSchema = z.object({
   }),
   chunkSize: configFields.size({ allowZero: true }).default(0).meta({
     description: "chunk size of the files the gateway writes; `0` means the NameNode's default",
-    details: "A PUT holds one chunk in memory at a time while it sends it.",
+    details: "A PUT holds at most two chunks in memory while it sends them: the one arriving, and the one before until its chain acknowledged it.",
   }),
   replication: z.coerce.number().int().min(0).max(64).default(0).meta({ description: "replicas per chunk of the files the gateway writes; `0` means the NameNode's default" }),
+  bodyIdleTimeoutMs: configFields.milliseconds().default(30_000).meta({
+    description: "a PUT or UploadPart whose body sends nothing for this long fails with RequestTimeout, its write abandoned",
+    details: "Shorter than the write path's 60 s idle guard on DataNodes, so that a stalled client is not taken for a hung DataNode.",
+  }),
   multipartExpiryMs: configFields.milliseconds().default(24 * 60 * 60 * 1000).meta({
     description: "a multipart upload neither completed nor aborted for this long is removed, its parts' chunks trashed",
   }),

@@ -5,7 +5,7 @@ import { compareKeys } from "./names.js";
 import { parseXml, xmlDocument } from "./xml.js";
 
 /** An in-memory tree listed as the NameNode lists it: one directory, in name order, after `startAfter`. */
-function tree(keys: string[], emptyDirs: string[] = []): DirectoryLister & { calls: number } {
+function tree(keys: string[], emptyDirs: string[] = [], pageSize?: number): DirectoryLister & { calls: number; pageSize?: number } {
   const entries = new Map<string, Map<string, "file" | "directory">>();
   const add = (path: string, type: "file" | "directory") => {
     const parent = path.slice(0, path.lastIndexOf("/")) || "/";
@@ -17,12 +17,15 @@ function tree(keys: string[], emptyDirs: string[] = []): DirectoryLister & { cal
   for (const d of emptyDirs) add(`/b/${d}`, "directory");
   const lister = {
     calls: 0,
-    async *listPages(path: string, o: { startAfter?: string }) {
+    pageSize,
+    async listPage(path: string, o: { startAfter?: string; pageSize?: number }) {
       lister.calls++;
       const names = [...(entries.get(path)?.keys() ?? [])].sort(compareKeys).filter((n) => !o.startAfter || compareKeys(n, o.startAfter) > 0);
-      for (const n of names) {
-        yield { path: `${path}/${n}`, type: entries.get(path)!.get(n)!, size: 1, modificationTime: new Date(0), attributes: {} } as unknown as FileStatus;
-      }
+      const page = names.slice(0, lister.pageSize ?? o.pageSize ?? 1000);
+      return {
+        entries: page.map((n) => ({ path: `${path}/${n}`, type: entries.get(path)!.get(n)!, size: 1, modificationTime: new Date(0), attributes: {} }) as unknown as FileStatus),
+        hasMore: page.length < names.length,
+      };
     },
   };
   return lister;
@@ -30,7 +33,7 @@ function tree(keys: string[], emptyDirs: string[] = []): DirectoryLister & { cal
 
 async function collect(fs: DirectoryLister, prefix = "", after = "", delimiter = "") {
   const out: string[] = [];
-  for await (const i of listObjects(fs, "/b", { prefix, after, delimiter })) out.push(i.kind === "object" ? i.key : `[${i.prefix}]`);
+  for await (const batch of listObjects(fs, "/b", { prefix, after, delimiter })) for (const i of batch) out.push(i.kind === "object" ? i.key : `[${i.prefix}]`);
   return out;
 }
 
@@ -59,6 +62,13 @@ describe("listing in S3's key order", () => {
     expect(await collect(fs, "b/", "", "/")).toEqual(["[b/y/]"]);
     expect(await collect(fs, "", "a/", "/")).toEqual(["ab", "[b/]", "top"]);
     expect(await collect(fs, "", "", "-")).toEqual(["[a-]", "a/b", "a/c/d", "ab", "b/y/z", "top"]);
+  });
+
+  it("gives the same keys, prefixes and order when directories span several pages", async () => {
+    const keys = ["a-b", "a.txt", "a/b", "a/c/d", "a/c/e", "a/f", "ab", "b/x", "b/y/z", "c!", "c/d", "top", "z"];
+    for (const [prefix, after, delimiter] of [["", "", ""], ["a/", "", ""], ["", "a/b", ""], ["", "", "/"], ["a/", "", "/"], ["", "", "-"]] as const) {
+      expect(await collect(tree(keys, ["empty"], 2), prefix, after, delimiter), `${prefix}|${after}|${delimiter}`).toEqual(await collect(tree(keys, ["empty"]), prefix, after, delimiter));
+    }
   });
 
   it("seeks into a directory rather than listing it from the start", () => {

@@ -233,7 +233,8 @@ export class Multipart {
     if (!/^[0-9a-f]{32}$/.test(uploadId)) throw missing;
     let status: FileStatus;
     try {
-      status = await this.fs.stat(`${MULTIPART_DIR}/${uploadId}/${UPLOAD_FILE}`);
+      // Shared: the parts of one upload, sent together, check the same record.
+      status = await this.ops.sharedStat(`${MULTIPART_DIR}/${uploadId}/${UPLOAD_FILE}`);
     } catch (err) {
       if (err instanceof TrainfsError && err.code === "not_found") throw missing;
       throw toS3Error(err);

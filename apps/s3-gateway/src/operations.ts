@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { FileStatus } from "@trainfs/client";
 import { TrainfsError, joinPath } from "@trainfs/common";
+import { partBuffers } from "@trainfs/node";
 import { bodyExpectations, verifiedBody } from "./body-decoder.js";
 import { holdsFile, listObjects, type Listed } from "./listing.js";
 import { MULTIPART_DIR, checkBucketName, isBucketName, objectPath } from "./names.js";
@@ -78,11 +79,46 @@ export class Operations {
     sendEmpty(r.res, 204);
   }
 
+  /** Stats by path: the one in flight, and the one queued behind it. */
+  private readonly stats = new Map<string, { running?: Promise<FileStatus>; queued?: Promise<FileStatus> }>();
+
+  /**
+   * Stat of a path that many requests check at once: a bucket (every
+   * request checks its own; 16 small PUTs in flight would make 16 equal
+   * Stats) or a multipart upload's record (each part checks it). One Stat
+   * per path is in flight; requests that arrive meanwhile share the next
+   * one, sent when it answers. Each request is still answered by a Stat sent
+   * after it arrived, so a bucket created or deleted before it is seen so.
+   */
+  sharedStat(path: string): Promise<FileStatus> {
+    const e = this.stats.get(path) ?? {};
+    this.stats.set(path, e);
+    if (e.queued) return e.queued;
+    if (!e.running) return this.runStat(path, e);
+    const after = () => {
+      e.queued = undefined;
+      return this.runStat(path, e);
+    };
+    e.queued = e.running.then(after, after);
+    return e.queued;
+  }
+
+  private runStat(path: string, e: { running?: Promise<FileStatus>; queued?: Promise<FileStatus> }): Promise<FileStatus> {
+    const stat = this.fs.stat(path);
+    e.running = stat;
+    const done = () => {
+      if (e.running === stat) e.running = undefined;
+      if (!e.running && !e.queued && this.stats.get(path) === e) this.stats.delete(path);
+    };
+    stat.then(done, done);
+    return stat;
+  }
+
   /** The bucket's directory, or NoSuchBucket. */
   async bucketDir(bucket: string): Promise<FileStatus> {
     if (!isBucketName(bucket)) throw new S3Error("NoSuchBucket", `the bucket ${bucket} does not exist`);
     try {
-      const s = await this.fs.stat(`/${bucket}`);
+      const s = await this.sharedStat(`/${bucket}`);
       if (s.type === "directory") return s;
     } catch (err) {
       if (!(err instanceof TrainfsError && err.code === "not_found")) throw toS3Error(err);
@@ -93,7 +129,9 @@ export class Operations {
   // ---- Listing
 
   async listObjects(r: S3Request, v2: boolean): Promise<void> {
-    await this.bucketDir(r.bucket);
+    // The bucket is checked while its listing starts (one round trip, not two); its answer comes first.
+    const bucket = this.bucketDir(r.bucket);
+    bucket.catch(() => {});
     const q = r.query;
     const prefix = q.get("prefix") ?? "";
     const delimiter = q.get("delimiter") ?? "";
@@ -111,15 +149,23 @@ export class Operations {
     } else after = q.get("marker") ?? "";
     const items: Listed[] = [];
     let truncated = false;
-    if (maxKeys > 0) {
-      for await (const item of listObjects(this.fs, `/${r.bucket}`, { prefix, after, delimiter })) {
-        if (items.length === maxKeys) {
-          truncated = true;
-          break;
+    try {
+      if (maxKeys > 0) {
+        batches: for await (const batch of listObjects(this.fs, `/${r.bucket}`, { prefix, after, delimiter })) {
+          for (const item of batch) {
+            if (items.length === maxKeys) {
+              truncated = true;
+              break batches;
+            }
+            items.push(item);
+          }
         }
-        items.push(item);
       }
+    } catch (err) {
+      await bucket;
+      throw toS3Error(err);
     }
+    await bucket;
     const enc = (s: string) => (encode ? uriEncode(s, true) : s);
     const contents = items.flatMap((i) =>
       i.kind === "object"
@@ -161,8 +207,9 @@ export class Operations {
   }
 
   /**
-   * Streams the request's body into a TrainFS file (a chunk at a time,
-   * with the body's backpressure), checked on the way; the file is
+   * Streams the request's body into a TrainFS file (each chunk to its chain
+   * as its bytes arrive, with the body's backpressure; two chunks held at
+   * most, for chain recovery), checked on the way; the file is
    * confirmed with its MD5 as `etag` only when every check passed, and
    * abandoned otherwise (its chunks trashed), the S3 error thrown.
    */
@@ -172,10 +219,29 @@ export class Operations {
       throw new S3Error("MissingContentLength", "You must provide the Content-Length HTTP header");
     }
     let failure: unknown;
+    // A client that stops sending is given up (S3's RequestTimeout) before
+    // the chains' idle guard, meant for hung DataNodes, would blame them.
+    // Only the waits for the client count, not those for the chains.
+    const idleMs = this.p.config.bodyIdleTimeoutMs;
     const counted = async function* (source: AsyncIterable<Buffer>) {
-      for await (const data of source) {
-        r.bytesIn += data.length;
-        yield data;
+      const it = source[Symbol.asyncIterator]();
+      for (;;) {
+        let timer: NodeJS.Timeout | undefined;
+        const stalled = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new S3Error("RequestTimeout", `Your socket connection to the server was not read from or written to within the timeout period (no byte of the body for ${idleMs} ms).`)),
+            idleMs,
+          );
+        });
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await Promise.race([it.next(), stalled]);
+        } finally {
+          clearTimeout(timer);
+        }
+        if (next.done) return;
+        r.bytesIn += next.value.length;
+        yield next.value;
       }
     };
     const body = verifiedBody(counted(r.req), r.auth, expect);
@@ -191,6 +257,9 @@ export class Operations {
     try {
       status = await this.fs.put(bytes, path, {
         overwrite: true,
+        // A declared length lets the SDK plan every chunk at once and stream
+        // each to its chain as the body arrives (see WriteOptions.size).
+        size: expect.length,
         attributes,
         attributesAtConfirm: () => ({ ...attributes, etag: body.done()!.md5Hex }),
         ...this.writeSettings(),
@@ -264,8 +333,10 @@ export class Operations {
     r.res.writeHead(code, headers);
     try {
       for (let next = first; !next.done; next = await it.next()) {
-        r.bytesOut += next.value.length;
-        if (!r.res.write(next.value)) await waitDrain(r);
+        const data = next.value;
+        r.bytesOut += data.length;
+        // Once the socket has it, the part's buffer goes back for the next part to arrive in.
+        if (!r.res.write(data, () => partBuffers.give(data))) await waitDrain(r);
       }
       r.res.end();
     } catch (err) {
@@ -387,6 +458,7 @@ export class Operations {
     try {
       written = await this.fs.put(hashed, path, {
         overwrite: true,
+        size: status.size,
         attributes,
         attributesAtConfirm: () => ({ ...attributes, etag: (etag = md5.digest("hex")) }),
         ...this.writeSettings(),

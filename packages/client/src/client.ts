@@ -302,16 +302,24 @@ export class TrainfsClient {
    * directories; with `startAfter`, only the names after it.
    */
   async *listPages(remotePath: string, options: CallOptions & { pageSize?: number; startAfter?: string } = {}): AsyncGenerator<FileStatus> {
-    validatePath(remotePath);
     let startAfter = options.startAfter ?? "";
     for (;;) {
-      const res = await this.read(() =>
-        this.namenode.list({ path: remotePath, startAfter, limit: options.pageSize ?? 1000 }, options),
-      options);
-      for (const e of res.entries) yield toFileStatus(e);
-      if (!res.hasMore || res.entries.length === 0) return;
-      startAfter = res.entries.at(-1)!.path.slice(res.entries.at(-1)!.path.lastIndexOf("/") + 1);
+      const page = await this.listPage(remotePath, { ...options, startAfter });
+      yield* page.entries;
+      if (!page.hasMore) return;
+      startAfter = page.entries.at(-1)!.path.slice(page.entries.at(-1)!.path.lastIndexOf("/") + 1);
     }
+  }
+
+  /**
+   * One page of `listPages` (one List call): up to `pageSize` entries (1000
+   * by default) after `startAfter`, and whether more follow. For callers that
+   * work through a page at once rather than an entry at a time.
+   */
+  async listPage(remotePath: string, options: CallOptions & { pageSize?: number; startAfter?: string } = {}): Promise<{ entries: FileStatus[]; hasMore: boolean }> {
+    validatePath(remotePath);
+    const res = await this.read(() => this.namenode.list({ path: remotePath, startAfter: options.startAfter ?? "", limit: options.pageSize ?? 1000 }, options), options);
+    return { entries: res.entries.map(toFileStatus), hasMore: res.hasMore && res.entries.length > 0 };
   }
 
   async stat(remotePath: string, options: CallOptions = {}): Promise<FileStatus> {

@@ -122,7 +122,10 @@ export async function readToFile(d: Deps, remotePath: string, localPath: string,
 /**
  * Bytes [start, end] (inclusive, like fs.createReadStream) of a file, across
  * chunk boundaries, every piece verified on arrival; a failing replica is
- * replaced by the next without repeating or skipping a byte.
+ * replaced by the next without repeating or skipping a byte. The next
+ * chunk's read starts while this one is consumed (its first parts wait in
+ * its connection's buffer, the socket paused beyond), so a chunk boundary
+ * costs no round trip to a DataNode and its disk.
  */
 export function readRange(d: Deps, remotePath: string, o: { start?: number; end?: number; signal?: AbortSignal }): Readable {
   async function* bytes(): AsyncGenerator<Buffer> {
@@ -133,20 +136,39 @@ export function readRange(d: Deps, remotePath: string, o: { start?: number; end?
     const res = await getFile(d, remotePath, o.signal);
     const size = Number(res.file!.size);
     const end = Math.min(o.end ?? size - 1, size - 1) + 1;
-    for (const chunk of res.chunks) {
+    const reads = res.chunks.flatMap((chunk) => {
       const offset = Number(chunk.offset);
       const from = Math.max(start, offset) - offset;
       const to = Math.min(end, offset + Number(chunk.length)) - offset;
-      if (from >= to) continue;
-      try {
-        yield* readChunkRange(d.datanodeAt, chunk, from, to, {
-          signal: o.signal,
-          idleTimeoutMs: d.idleTimeoutMs,
-          refresh: refresher(d, remotePath, chunk.chunkId, o.signal),
-        });
-      } catch (err) {
-        const e = toTrainfsError(err);
-        throw new TrainfsError(e.code, `${remotePath}: ${e.message}`, { cause: err });
+      if (from >= to) return [];
+      return [() => readChunkRange(d.datanodeAt, chunk, from, to, { signal: o.signal, idleTimeoutMs: d.idleTimeoutMs, refresh: refresher(d, remotePath, chunk.chunkId, o.signal) })];
+    });
+    let ahead: { it: AsyncGenerator<Buffer>; first: Promise<IteratorResult<Buffer>> } | undefined;
+    const startRead = (i: number) => {
+      const it = reads[i]!();
+      const first = it.next();
+      first.catch(() => {}); // observed when its turn comes
+      return { it, first };
+    };
+    try {
+      for (let i = 0; i < reads.length; i++) {
+        const current = ahead ?? startRead(i);
+        ahead = undefined;
+        try {
+          let next = await current.first;
+          if (i + 1 < reads.length) ahead = startRead(i + 1);
+          for (; !next.done; next = await current.it.next()) yield next.value;
+        } catch (err) {
+          await current.it.return(undefined).catch(() => {});
+          const e = toTrainfsError(err);
+          throw new TrainfsError(e.code, `${remotePath}: ${e.message}`, { cause: err });
+        }
+      }
+    } finally {
+      // Stopped early or failed: the read started ahead lets go of its connection.
+      if (ahead) {
+        const { it, first } = ahead;
+        void first.then(() => it.return(undefined), () => {}).catch(() => {});
       }
     }
   }

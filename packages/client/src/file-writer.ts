@@ -2,16 +2,25 @@ import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import type { Client } from "@connectrpc/connect";
 import type { ClientService, ConfirmFileRequest, ConfirmFileResponse, DataNodeService, PutFileRequest, PutFileResponse } from "@trainfs/proto";
-import { TrainfsError, clientWriteCalls, writeFile as writeChunks, type ChunkSender, type WriteBody, type WriteFileOptions } from "@trainfs/core";
+import { TrainfsError, clientWriteCalls, writeFile as writeChunks, type ChunkSender, type WriteBody, type WriteCalls, type WriteFileOptions } from "@trainfs/core";
 import { sendChunk, type ChunkSource } from "@trainfs/node";
 import { toFileStatus, type FileStatus } from "./file-status.js";
+import { SequentialChunks, partsByChunk, releaseParts } from "./stream-chunks.js";
 
 /** What `put` accepts: a local file's path, bytes in memory, or a stream of unknown length. */
 export type PutSource = string | Uint8Array | Readable | AsyncIterable<Uint8Array>;
 
 export interface WriteOptions extends WriteFileOptions {
-  /** Chunks sent at once (known sizes only; default 4). */
+  /** Chunks sent at once (known sizes only; default 4, 2 for a stream of known `size`). */
   concurrency?: number | undefined;
+  /**
+   * A stream's length, when known (an HTTP body's, say): its chunks are
+   * planned at once and each streams to its chain as its bytes arrive, the
+   * next one starting while the last is acknowledged. Each chunk in flight
+   * is held until its chain acknowledged it. A stream that ends short of it,
+   * or goes past it, fails the write. Ignored for paths and bytes.
+   */
+  size?: number | undefined;
 }
 
 interface Deps {
@@ -30,21 +39,62 @@ interface Deps {
  * chunks as they arrive (one chunk is buffered at a time).
  */
 export async function writeFile(d: Deps, source: PutSource, remotePath: string, o: WriteOptions): Promise<FileStatus> {
-  const known = typeof source === "string" ? await localFileSize(source) : source instanceof Uint8Array ? source.byteLength : undefined;
   const calls = { ...clientWriteCalls(d.namenode, (signal) => ({ signal })), putFile: d.putFile, confirmFile: d.confirmFile };
+  if (typeof source !== "string" && !(source instanceof Uint8Array) && o.size !== undefined) return writeSizedStream(d, calls, source, o.size, remotePath, o);
+  const known = typeof source === "string" ? await localFileSize(source) : source instanceof Uint8Array ? source.byteLength : undefined;
+  let sentParts: Buffer[] = [];
   const body: WriteBody =
     known !== undefined
       ? { size: known, concurrency: o.concurrency ?? 4, sender: dataTransferSender(d, typeof source === "string" ? source : bytesOf(source as Uint8Array)) }
       : {
           size: undefined,
           chunks: async function* (chunkSize) {
-            for await (const piece of cutIntoChunks(source as AsyncIterable<Uint8Array>, chunkSize)) {
-              // sendChunk asks for exactly the chunk's bytes, which are this piece.
-              yield { length: piece.length, sender: dataTransferSender(d, (start, end) => bytesOf(piece)(0, end - start)) };
+            for await (const { parts, length } of partsByChunk(source as AsyncIterable<Uint8Array>, chunkSize)) {
+              // The driver sends each chunk (recoveries included) before it asks for the next.
+              releaseParts(sentParts);
+              sentParts = parts;
+              yield { length, sender: dataTransferSender(d, () => fromParts(parts)) };
             }
           },
         };
-  return toFileStatus(await writeChunks(calls, body, remotePath, o));
+  try {
+    return toFileStatus(await writeChunks(calls, body, remotePath, o));
+  } finally {
+    releaseParts(sentParts);
+  }
+}
+
+/**
+ * A stream of known length: PutFile plans every chunk, and each is sent as
+ * its bytes arrive (SequentialChunks), `concurrency` at a time (default 2:
+ * one arriving while the one before is acknowledged).
+ */
+async function writeSizedStream(d: Deps, calls: WriteCalls, source: AsyncIterable<Uint8Array>, size: number, remotePath: string, o: WriteOptions): Promise<FileStatus> {
+  if (!Number.isSafeInteger(size) || size < 0) throw new TrainfsError("invalid_argument", `invalid stream size ${size}`);
+  // An empty stream plans no chunk: it must end (and pass whatever checks it makes at its end) before the file is written.
+  if (size === 0) {
+    for await (const piece of source) if (piece.length > 0) throw new TrainfsError("invalid_argument", "the stream is longer than the 0 bytes it was said to have");
+  }
+  const chunks = new SequentialChunks(source, size);
+  const inner = dataTransferSender(d, (start, end) => chunks.range(start, end));
+  const sender: ChunkSender = {
+    send: async (plan, attempt) => {
+      await chunks.firstBytes(Number(plan.offset), Number(plan.offset) + Number(plan.length));
+      const sent = await inner.send(plan, attempt);
+      chunks.release(Number(plan.offset));
+      return sent;
+    },
+  };
+  try {
+    return toFileStatus(await writeChunks(calls, { size, concurrency: o.concurrency ?? 2, sender }, remotePath, o));
+  } catch (err) {
+    chunks.fail(err);
+    throw err;
+  }
+}
+
+async function* fromParts(parts: Buffer[]): AsyncGenerator<Uint8Array> {
+  yield* parts;
 }
 
 /**
@@ -69,33 +119,6 @@ function bytesOf(data: Uint8Array): (start: number, end: number) => AsyncIterabl
   return async function* (start, end) {
     for (let at = start; at < end; at += 1024 * 1024) yield data.subarray(at, Math.min(end, at + 1024 * 1024));
   };
-}
-
-/**
- * Regroups a stream into pieces of exactly `size` bytes (the last may be
- * shorter, never empty), copied into one buffer that is filled again for
- * the next piece: the write driver sends each chunk, recoveries included,
- * before it asks for the next, so a stream of any length holds one chunk
- * in memory, not the stream's own buffers plus a joined copy of them.
- */
-async function* cutIntoChunks(stream: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
-  let chunk: Buffer | undefined;
-  let filled = 0;
-  for await (const input of stream) {
-    let data = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-    while (data.length > 0) {
-      chunk ??= Buffer.allocUnsafe(size);
-      const take = Math.min(size - filled, data.length);
-      data.copy(chunk, filled, 0, take);
-      filled += take;
-      data = data.subarray(take);
-      if (filled === size) {
-        yield chunk;
-        filled = 0;
-      }
-    }
-  }
-  if (filled > 0) yield chunk!.subarray(0, filled);
 }
 
 async function localFileSize(path: string): Promise<number> {

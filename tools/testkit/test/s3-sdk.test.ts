@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { crc32 as zlibCrc32 } from "node:zlib";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -26,7 +27,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MiniCluster, generateS3Credential, generateSecurity, startS3Gateway, type S3GatewayHandle } from "../src/index.js";
 import { eventually } from "./helpers.js";
-import { errorCode, s3Client, s3Failure, signedFetch } from "./s3-helpers.js";
+import { errorCode, s3Client, s3Failure, signedFetch, signedTrailerPut } from "./s3-helpers.js";
 
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
@@ -314,6 +315,37 @@ describe("errors", () => {
     expect([stale.status, errorCode(stale.text)]).toEqual([403, "RequestTimeTooSkewed"]);
     expect(await c.client().exists("/data/lie")).toBe(false);
     expect((await c.client().readFile("/data/trailer")).toString()).toBe("hello world");
+  });
+});
+
+describe("signed chunks with a signed trailer (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER)", () => {
+  const chunks = [randomBytes(64 * 1024), randomBytes(64 * 1024), randomBytes(1000)];
+  const whole = Buffer.concat(chunks);
+  const crc32 = (data: Buffer) => {
+    const out = Buffer.alloc(4);
+    out.writeUInt32BE(zlibCrc32(data) >>> 0);
+    return out.toString("base64");
+  };
+
+  it("a body whose chunk and trailer signatures and CRC-32 trailer match is stored, with its MD5 ETag", async () => {
+    const res = await signedTrailerPut(gw.address, rw, { path: "/data/signed-trailer", chunks, trailer: ["x-amz-checksum-crc32", crc32(whole)] });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("etag")).toBe(`"${createHash("md5").update(whole).digest("hex")}"`);
+    expect((await c.client().readFile("/data/signed-trailer")).equals(whole)).toBe(true);
+  });
+
+  it("a wrong trailer signature, a trailer changed after signing or a changed chunk → SignatureDoesNotMatch; a signed wrong checksum → BadDigest; nothing stored", async () => {
+    const cases: Array<[string, Parameters<typeof signedTrailerPut>[2], string]> = [
+      ["wrong trailer signature", { path: "/data/t-sig", chunks, trailer: ["x-amz-checksum-crc32", crc32(whole)], tamper: { trailerSignature: "0".repeat(64) } }, "SignatureDoesNotMatch"],
+      ["trailer changed after signing", { path: "/data/t-changed", chunks, trailer: ["x-amz-checksum-crc32", crc32(whole)], tamper: { trailerValue: "AAAAAA==" } }, "SignatureDoesNotMatch"],
+      ["chunk changed after signing", { path: "/data/t-chunk", chunks, trailer: ["x-amz-checksum-crc32", crc32(whole)], tamper: { chunkByte: true } }, "SignatureDoesNotMatch"],
+      ["signed wrong CRC-32", { path: "/data/t-crc", chunks, trailer: ["x-amz-checksum-crc32", "AAAAAA=="] }, "BadDigest"],
+    ];
+    for (const [what, request, code] of cases) {
+      const res = await signedTrailerPut(gw.address, rw, request);
+      expect([res.status, errorCode(res.text)], what).toEqual([code === "BadDigest" ? 400 : 403, code]);
+      expect(await c.client().exists(request.path), what).toBe(false);
+    }
   });
 });
 
