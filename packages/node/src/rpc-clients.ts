@@ -57,7 +57,11 @@ export class RpcClients {
       const secure = baseUrl.startsWith("https:");
       const sessions = new WindowedSessionManager(
         baseUrl,
-        { idleConnectionTimeoutMs: 60_000 },
+        // While calls are open, a PING unanswered for 5 s ends the session: a
+        // paused or partitioned server (a NameNode stopped by SIGSTOP, a
+        // cut-off host) fails the call instead of holding it forever, so a
+        // client of several NameNodes moves on to the next one.
+        { idleConnectionTimeoutMs: 60_000, pingIntervalMs: 5_000, pingTimeoutMs: 5_000 },
         secure
           ? { settings: { initialWindowSize: HTTP2_WINDOW_BYTES }, ...(this.options.ca ? { ca: this.options.ca } : {}) }
           : {
