@@ -76,6 +76,7 @@ export class ClusterManager {
     // once it counts again they are surplus nobody else would look at.
     const late = this.datanodes.isRegistered(datanodeId) && !this.datanodes.isLive(datanodeId);
     if (!this.datanodes.heartbeat(datanodeId, space)) return "reregister";
+    if (this.datanodes.takeReportRequest(datanodeId)) return "reregister";
     if (late) await this.chunks.nodeBack(datanodeId);
     return this.chunks.heartbeat(datanodeId, deleted, failedCopies);
   }

@@ -55,6 +55,24 @@ export class DataNodeManager {
     this.startedMs = now();
   }
 
+  /** DataNodes whose full chunk report this NameNode has not processed since it became active (HA). */
+  private readonly reportsWanted = new Set<string>();
+
+  /**
+   * Elected (HA): a standby took no chunk reports, so every DataNode is asked
+   * (by `reregister` in its next heartbeat answer) to register again and send
+   * its full report: replicas the log never heard of (a write cut off by the
+   * failover) are found and trashed. The nodes stay live meanwhile.
+   */
+  requestFullReports(): void {
+    for (const id of this.nodes.keys()) this.reportsWanted.add(id);
+  }
+
+  /** Whether the node's next heartbeat answer must ask it to register and report again; asks once. */
+  takeReportRequest(id: string): boolean {
+    return this.reportsWanted.delete(id);
+  }
+
   /** `persist` false (an HA standby): liveness only; the active NameNode's log brings the record. */
   async register(id: string, address: string, capacityBytes: number, freeBytes: number, zone = "", diskId = "", persist = true): Promise<void> {
     const nowMs = this.now();

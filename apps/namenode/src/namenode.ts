@@ -214,10 +214,12 @@ export class NameNode {
   /**
    * Elected (HA): the log is applied to its end. The replica map came with it
    * from the previous active one, so the startup safe mode has nothing to wait
-   * for; the replication scan checks every chunk again, and background work
+   * for; every DataNode is asked for a full chunk report, the replication
+   * scan checks every chunk again, and background work
    * (replication, trash, lease expiry, the balancer's rounds) starts.
    */
   private async promote(): Promise<void> {
+    this.parts.datanodes.requestFullReports();
     if (this.parts.safeMode.isOn && !this.parts.safeMode.isManual) await this.parts.safeMode.leave();
     else this.parts.chunks.scan.start();
     this.becomeActive();

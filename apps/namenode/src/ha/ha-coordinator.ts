@@ -76,6 +76,9 @@ function splitOps(ops: readonly string[], max: number): string[][] {
   return runs;
 }
 
+/** How long a NameNode starting in HA mode keeps trying to reach etcd before it gives up. */
+const START_WAIT_MS = 30_000;
+
 /**
  * NameNode high availability on etcd (docs/architecture.md, "High
  * availability"). Members elect the active one with a key bound to their
@@ -144,10 +147,25 @@ export class HaCoordinator implements WriteReplicator {
       faultHandling: { host: () => noop, global: noop },
     });
     const ha = new HaCoordinator(store, client, options, hooks, logger);
+    // Each call goes to one member picked at random: one that is down (or an
+    // etcd still starting) fails that call, not the start, which tries again
+    // for a while before it gives up.
+    const deadline = Date.now() + START_WAIT_MS;
+    const reach = async <T>(step: () => Promise<T>): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await step();
+        } catch (err) {
+          if (err instanceof TrainfsError || Date.now() > deadline) throw err;
+          if (attempt === 1) logger.warn({ err: (err as Error).message }, "etcd did not answer; trying again");
+          await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
+        }
+      }
+    };
     try {
       // The first member to come registers its cluster id; the others copy it with the first snapshot.
-      await client.if(ha.key("cluster-id"), "Create", "==", 0).then(client.put(ha.key("cluster-id")).value(store.clusterId)).commit();
-      const clusterId = await client.get(ha.key("cluster-id")).string();
+      await reach(() => client.if(ha.key("cluster-id"), "Create", "==", 0).then(client.put(ha.key("cluster-id")).value(store.clusterId)).commit());
+      const clusterId = await reach(() => client.get(ha.key("cluster-id")).string());
       // A new member takes the cluster's metadata with its first snapshot; one
       // holding another cluster's must not have it overwritten.
       const fresh = store.appliedSeq === 0 && store.fileCount() === 0 && store.directoryCount() <= 1;
@@ -157,8 +175,8 @@ export class HaCoordinator implements WriteReplicator {
           `the data directory holds cluster ${store.clusterId}, but etcd (${options.prefix}) belongs to cluster ${clusterId}: use an empty dataDir to join this cluster, or another haClusterName`,
         );
       }
-      await ha.grantLease();
-      await ha.watch();
+      await reach(() => ha.grantLease());
+      await reach(() => ha.watch());
     } catch (err) {
       client.close();
       if (err instanceof TrainfsError) throw err;
@@ -390,6 +408,8 @@ export class HaCoordinator implements WriteReplicator {
   }
 
   private async watch(): Promise<void> {
+    // Tried again at start when a member did not answer: no watch twice.
+    for (const w of this.watchers.splice(0)) await w.cancel().catch(() => undefined);
     for (const name of ["leader", "head"]) {
       const watcher = await this.client.watch().key(this.key(name)).create();
       watcher.on("put", () => this.wake());
