@@ -713,11 +713,7 @@ export class HaCoordinator implements WriteReplicator {
     // Answered even when etcd is not: the members as last read.
     const members = await Promise.race([this.readMembers(), sleep(1000).then(() => this.members)]).catch(() => this.members);
     return {
-      role: this.currentRole,
-      advertiseAddress: this.options.advertiseAddress,
-      activeAddress: this.activeAddress,
-      epoch: this.epoch,
-      appliedSeq: this.store.appliedSeq,
+      ...this.local(),
       members,
     };
   }
