@@ -334,5 +334,9 @@ describe("NameNode high availability", () => {
     expect(await code(clients(a.url).admin.failover({}))).toBe("FailedPrecondition");
     // The snapshot endpoint wants the cluster credential.
     expect((await fetch(`${a.url}/trainfs-ha/snapshot`)).status).toBe(401);
+    // Not with a wrong credential, nor with an API token, read-write or read-only.
+    for (const bearer of ["not-the-cluster-credential", RW, "ha-test-read-only-token-0123"]) {
+      expect((await fetch(`${a.url}/trainfs-ha/snapshot`, { headers: { authorization: `Bearer ${bearer}` } })).status, bearer).toBe(401);
+    }
   }, 30_000);
 });
