@@ -39,6 +39,11 @@ export function localDiskError(chunkId: string, err: unknown): unknown {
   return new TrainfsError("resource_exhausted", `no room for chunk ${chunkId} on this DataNode: its disk is full (${(err as Error).message})`, { cause: err });
 }
 
+/** Either writer refuses bytes past the length the chunk was declared with. */
+function refuseBeyondLength(chunkId: string, received: number, length: number): void {
+  if (received > length) throw new TrainfsError("invalid_argument", `chunk ${chunkId}: more than the declared ${length} bytes were sent`);
+}
+
 /** A chunk being received into a temporary file, with its checksums computed on the way. */
 export class FileChunkWriter implements ChunkWriter {
   private readonly pieces: PieceChecksums;
@@ -65,9 +70,7 @@ export class FileChunkWriter implements ChunkWriter {
   }
 
   async write(data: Uint8Array): Promise<void> {
-    if (this.bytes + data.byteLength > this.length) {
-      throw new TrainfsError("invalid_argument", `chunk ${this.chunkId}: more than the declared ${this.length} bytes were sent`);
-    }
+    refuseBeyondLength(this.chunkId, this.bytes + data.byteLength, this.length);
     // One pass over the bytes: the whole chunk's CRC-32 is folded from the pieces' at the end.
     this.pieces.update(data);
     this.bytes += data.byteLength;
@@ -176,9 +179,7 @@ export class PackedChunkWriter implements ChunkWriter {
   }
 
   async write(data: Uint8Array): Promise<void> {
-    if (this.bytes + data.byteLength > this.length) {
-      throw new TrainfsError("invalid_argument", `chunk ${this.chunkId}: more than the declared ${this.length} bytes were sent`);
-    }
+    refuseBeyondLength(this.chunkId, this.bytes + data.byteLength, this.length);
     this.pieces.update(data);
     this.data.set(data, this.bytes);
     this.bytes += data.byteLength;
