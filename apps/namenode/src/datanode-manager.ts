@@ -46,6 +46,12 @@ export class DataNodeManager {
   private readonly promises = new Map<string, Map<string, number>>();
 
   private readonly startedMs: number;
+  /**
+   * Times a zone with no live node in service gained one. A zone may be lost
+   * and back between two background rounds; counting arrivals as they happen
+   * lets the chunk manager look again at chunks placed while it was away.
+   */
+  zoneArrivals = 0;
 
   constructor(
     private readonly store: MetadataStore,
@@ -85,6 +91,7 @@ export class DataNodeManager {
       const previous = this.store.datanodes.get(id);
       this.store.datanodes.put(id, { ...previous, id, address, capacityBytes, registeredMs: nowMs, zone });
     });
+    this.noteArrival(id, zone);
     this.nodes.set(id, {
       id, address, zone, capacityBytes, freeBytes, usedBytes: 0, chunkCount: 0, lastHeartbeatMs: nowMs, registeredMs: nowMs, dead: false,
       diskId, bytesReadTotal: 0, bytesWrittenTotal: 0, volumeDeadBytes: 0, compactionReclaimedBytesTotal: 0,
@@ -101,8 +108,15 @@ export class DataNodeManager {
   ): boolean {
     const node = this.nodes.get(id);
     if (!node || node.dead) return false;
+    // Silent past the timeout but not yet declared dead: it is back now.
+    if (!this.isLive(id)) this.noteArrival(id, node.zone);
     Object.assign(node, space, { lastHeartbeatMs: this.now() });
     return true;
+  }
+
+  /** Before node `id` becomes live: counts an arrival if its zone has no live node in service. */
+  private noteArrival(id: string, zone: string): void {
+    if (this.adminState(id) === "normal" && !this.liveZones().has(zone)) this.zoneArrivals++;
   }
 
   /**

@@ -109,6 +109,23 @@ describe("zone-aware placement", () => {
     expect(nn.chunks.counts()).toMatchObject({ misplaced: 0, surplus: 0, underReplicated: 0 });
   });
 
+  it("looks again at chunks written while a zone was away, even when it left and came back between two rounds", async () => {
+    const nn = await testNameNode({ nodes: 6, zones });
+    await nn.chunks.runRound();
+    for (const id of ["dn-4", "dn-5", "dn-6"]) nn.datanodes.markDead(id);
+    // Past the monitor's one-second view of the zones: the commit judges placement with zone a alone.
+    nn.clock.now += 1000;
+    const chunkId = await storedFile(nn, "/f", ["dn-1", "dn-2", "dn-3"]);
+    expect(nn.chunks.counts().misplaced).toBe(0);
+    for (let i = 4; i <= 6; i++) await nn.datanodes.register(`dn-${i}`, `http://127.0.0.1:${i}`, 1e9, 1e9, "b");
+    // No round saw zone b gone; the next one still finds the chunk misplaced.
+    await nn.chunks.runRound();
+    await nn.chunks.scan.whenDone();
+    expect(nn.chunks.counts().misplaced).toBe(1);
+    await nn.chunks.runRound();
+    expect(zones[Number(nn.chunks.pending.get(chunkId)!.targetIds[0]!.slice(3)) - 1]).toBe("b");
+  });
+
   it("behaves as before with a single zone: nothing is misplaced", async () => {
     const nn = await testNameNode({ nodes: 3 });
     await storedFile(nn, "/f", ["dn-1", "dn-2", "dn-3"]);

@@ -78,8 +78,9 @@ export class ChunkManager {
   readonly replication: ReplicationMonitor;
   /** Every chunk's count checked again: after safe mode, and when a zone comes back. */
   readonly scan: ReplicationScan;
-  /** Zones live at the last round: one more means chunks placed without it may be misplaced now. */
+  /** Zones live at the last round, and zone arrivals counted by then: a zone back means chunks placed without it may be misplaced now. */
   private zonesSeen = 0;
+  private zoneArrivalsSeen = 0;
   // The parts below are the manager's own: read them in tests, change them only through its methods.
   readonly map: ChunkMap;
   readonly corrupt: CorruptReplicas;
@@ -435,9 +436,12 @@ export class ChunkManager {
   /** One round of replication and balancing; skipped by the caller while in safe mode. */
   async runRound(): Promise<void> {
     const zones = this.datanodes.liveZones().size;
-    if (zones !== this.zonesSeen) this.replication.zonesChanged();
-    if (zones > this.zonesSeen && zones > 1) this.scan.start();
+    const arrivals = this.datanodes.zoneArrivals;
+    const zoneBack = zones > this.zonesSeen || arrivals !== this.zoneArrivalsSeen;
+    if (zones !== this.zonesSeen || zoneBack) this.replication.zonesChanged();
+    if (zoneBack && zones > 1) this.scan.start();
     this.zonesSeen = zones;
+    this.zoneArrivalsSeen = arrivals;
     await this.balancer.runOnce();
     await this.replication.runOnce();
   }
