@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { noop } from "cockatiel";
-import { Etcd3, type Lease, type Watcher } from "etcd3";
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError, noop } from "cockatiel";
+import { Etcd3, isRecoverableError, type Lease, type Watcher } from "etcd3";
 import { TrainfsError, dataNodeCredential, type Logger } from "@trainfs/common";
 import type { Journal, JournalOp, MetadataStore, WriteReplicator } from "../metadata-store.js";
 
@@ -78,6 +78,10 @@ function splitOps(ops: readonly string[], max: number): string[][] {
 
 /** How long a NameNode starting in HA mode keeps trying to reach etcd before it gives up. */
 const START_WAIT_MS = 30_000;
+/** How long an etcd member that failed a call is passed over (others answer meanwhile; then it is tried again). */
+const HOST_SKIP_MS = 1000;
+/** The first try of an append waits this long for etcd's answer before it is sent again (see appendEntries). */
+const APPEND_FIRST_DEADLINE_MS = 1500;
 
 /**
  * NameNode high availability on etcd (docs/architecture.md, "High
@@ -101,6 +105,8 @@ export class HaCoordinator implements WriteReplicator {
   private appending: Promise<void> | undefined;
   /** Last seq durable in etcd while active. */
   private appendedSeq = 0;
+  /** The head key's mod revision as this active member last wrote (or, once elected, read) it: appends are fenced on it. */
+  private headRevision = "0";
   /** The local copy is broken (a numbered write rolled back): rebuild it from a snapshot whatever the log says. */
   private needsResync = false;
   /** The local copy is known to be a prefix of the log (checked once after start or demotion). */
@@ -142,21 +148,30 @@ export class HaCoordinator implements WriteReplicator {
       hosts: options.endpoints,
       dialTimeout: 3000,
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + options.leaseTtlSeconds * 1000 }),
-      // No circuit breaker: it would keep refusing calls for seconds after etcd is back, and our own rounds retry anyway.
+      // Each call goes to a member picked at random. One that failed a call
+      // (down, refusing, past a deadline) is passed over for a second, so the
+      // others take the calls instead of every round failing at random on it
+      // (an etcd member killed during puts stalled them for 30 s without this).
       // One attempt per call: our own loops retry, and appends stop when the NameNode steps down.
-      faultHandling: { host: () => noop, global: noop },
+      faultHandling: {
+        host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: HOST_SKIP_MS, breaker: new ConsecutiveBreaker(1) }),
+        global: noop,
+      },
     });
     const ha = new HaCoordinator(store, client, options, hooks, logger);
     // Each call goes to one member picked at random: one that is down (or an
     // etcd still starting) fails that call, not the start, which tries again
     // for a while before it gives up.
     const deadline = Date.now() + START_WAIT_MS;
+    // What a member answered, rather than "circuit open" for one passed over.
+    let memberError: unknown;
     const reach = async <T>(step: () => Promise<T>): Promise<T> => {
       for (let attempt = 1; ; attempt++) {
         try {
           return await step();
         } catch (err) {
-          if (err instanceof TrainfsError || Date.now() > deadline) throw err;
+          if (!isBrokenCircuitError(err)) memberError = err;
+          if (err instanceof TrainfsError || Date.now() > deadline) throw memberError ?? err;
           if (attempt === 1) logger.warn({ err: (err as Error).message }, "etcd did not answer; trying again");
           await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
         }
@@ -308,8 +323,9 @@ export class HaCoordinator implements WriteReplicator {
           puts.push(this.client.put(this.logKey(seq)).value(JSON.stringify({ seq, epoch, parts: parts.length })));
         }
         if (puts.length === batch.length) {
-          puts.push(this.client.put(this.key("head")).value(JSON.stringify({ seq: last.journal.seq, epoch })));
-          ok = await attempt(() => this.appendTxn(epoch).then(...puts).commit().then((r) => r.succeeded));
+          const head = JSON.stringify({ seq: last.journal.seq, epoch });
+          puts.push(this.client.put(this.key("head")).value(head));
+          ok = await this.appendEntries(epoch, puts, head, attempt);
         } else ok = false;
       } catch (err) {
         this.logger.warn({ err: (err as Error).message }, "cannot append to the metadata log in etcd");
@@ -348,11 +364,45 @@ export class HaCoordinator implements WriteReplicator {
     }
   }
 
-  /** A transaction fenced on our leader key, with room for a large write on a busy etcd (the watchdog, not this deadline, bounds how long we wait). */
-  private appendTxn(epoch: number) {
-    return this.client
-      .if(this.key("leader"), "Create", "==", String(epoch))
-      .options({ deadline: Date.now() + Math.max(10, 2 * this.options.leaseTtlSeconds) * 1000 });
+  /**
+   * The log entries and the new head in one transaction, fenced on our leader
+   * key and on the head as we last wrote it. A request etcd lost with its
+   * leader is only answered after etcd's own request timeout (7 s by
+   * default), so it is sent again sooner, with a longer deadline each time.
+   * The head fence makes that safe: of several tries of one append at most one
+   * commits, and a late one can never move the head back; a try that finds the
+   * head already at this append's value learns that an earlier one went in.
+   */
+  private async appendEntries(
+    epoch: number,
+    puts: Array<ReturnType<Etcd3["put"]>>,
+    head: string,
+    attempt: <T>(call: () => Promise<T>) => Promise<T>,
+  ): Promise<boolean> {
+    const expected = this.headRevision;
+    let deadlineMs = APPEND_FIRST_DEADLINE_MS;
+    return attempt(async () => {
+      const res = await this.appendTxn(epoch, deadlineMs).and(this.key("head"), "Mod", "==", expected).then(...puts).commit();
+      deadlineMs = Math.min(2 * deadlineMs, this.appendDeadlineMs);
+      if (res.succeeded) {
+        this.headRevision = String(res.header.revision);
+        return true;
+      }
+      const now = await this.readHead();
+      if (now.value !== head) return false;
+      this.headRevision = now.modRevision;
+      return true;
+    });
+  }
+
+  /** The longest wait for one append request: room for a large write on a busy etcd (the watchdog, not this deadline, bounds how long we wait). */
+  private get appendDeadlineMs(): number {
+    return Math.max(10, 2 * this.options.leaseTtlSeconds) * 1000;
+  }
+
+  /** A transaction fenced on our leader key. */
+  private appendTxn(epoch: number, deadlineMs = this.appendDeadlineMs) {
+    return this.client.if(this.key("leader"), "Create", "==", String(epoch)).options({ deadline: Date.now() + deadlineMs });
   }
 
   /**
@@ -490,9 +540,11 @@ export class HaCoordinator implements WriteReplicator {
     return { address: (JSON.parse(kv.value.toString()) as { address: string }).address, epoch: Number(kv.create_revision) };
   }
 
-  private async readHead(): Promise<{ seq: number; epoch: number }> {
-    const value = await this.client.get(this.key("head")).string();
-    return value ? (JSON.parse(value) as { seq: number; epoch: number }) : { seq: 0, epoch: 0 };
+  private async readHead(): Promise<{ seq: number; epoch: number; value: string; modRevision: string }> {
+    const kv = (await this.client.get(this.key("head")).exec()).kvs[0];
+    if (!kv) return { seq: 0, epoch: 0, value: "", modRevision: "0" };
+    const value = kv.value.toString();
+    return { ...(JSON.parse(value) as { seq: number; epoch: number }), value, modRevision: String(kv.mod_revision) };
   }
 
   /**
@@ -596,6 +648,7 @@ export class HaCoordinator implements WriteReplicator {
       ready = await this.catchUp(undefined);
       if (ready) {
         const head = await this.readHead();
+        this.headRevision = head.modRevision;
         const noted = await this.client
           .if(leaderKey, "Create", "==", String(epoch))
           .then(this.client.put(this.key(`epochs/${pad(epoch)}`)).value(JSON.stringify({ firstSeq: head.seq + 1 })))
