@@ -54,10 +54,15 @@ export function clusterView(ctx: ConsoleContext, root: HTMLElement): () => void 
     }
     if (!stopped) historyTimer = window.setTimeout(() => void refreshHistory(), HISTORY_MS);
   };
+  // Whichever call found the NameNode unreachable, the figures on screen are stale from then on.
+  const unwatch = ctx.connection.onChange(() => {
+    if (ctx.connection.downSince && last) overview.classList.add("stale");
+  });
   void refresh();
   void refreshHistory();
   return () => {
     stopped = true;
+    unwatch();
     window.clearTimeout(statusTimer);
     window.clearTimeout(historyTimer);
     charts.destroy();
