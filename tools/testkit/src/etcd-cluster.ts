@@ -30,6 +30,10 @@ export interface EtcdClusterOptions {
   startTimeoutMs?: number;
   /** The etcd binary; ETCD_BIN by default. */
   bin?: string;
+  /** The address members listen on; 127.0.0.1 by default (a NetLab host's address, with its `wrap`). */
+  host?: string;
+  /** A command prefix that runs each member, e.g. NetLab's `wrap(host)`. */
+  wrap?: string[];
 }
 
 /** What etcd's maintenance Status answers (the /v3 JSON gateway spells 64-bit numbers as strings). */
@@ -52,7 +56,7 @@ interface Member {
 }
 
 /**
- * An etcd cluster of real members (Debian's /usr/bin/etcd) on loopback, each
+ * An etcd cluster of real members (Debian's /usr/bin/etcd) on loopback (or a NetLab host), each
  * with its own ports and data directory, for NameNode HA: started healthy,
  * any member killable (any signal) and restartable with its data, stopped
  * by the PIDs it started and nothing else.
@@ -80,8 +84,8 @@ export class EtcdCluster {
       const peerPort = options.peerPorts?.[i] ?? free.pop()!;
       return {
         name: `etcd-${i + 1}`,
-        clientUrl: `http://127.0.0.1:${clientPort}`,
-        peerUrl: `http://127.0.0.1:${peerPort}`,
+        clientUrl: `http://${options.host ?? "127.0.0.1"}:${clientPort}`,
+        peerUrl: `http://${options.host ?? "127.0.0.1"}:${peerPort}`,
         dataDir: join(options.dir, `etcd-${i + 1}`),
         proc: undefined,
       };
@@ -290,6 +294,7 @@ export class EtcdCluster {
     await mkdir(m.dataDir, { recursive: true, mode: 0o700 });
     const proc = spawnChild(
       [
+        ...(this.options.wrap ?? []),
         this.options.bin ?? ETCD_BIN,
         "--name", m.name,
         "--data-dir", m.dataDir,
