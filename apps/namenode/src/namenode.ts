@@ -52,6 +52,12 @@ export class NameNode {
     let store: MetadataStore | undefined;
     let audit: AuditLog | undefined;
     let ha: HaCoordinator | undefined;
+    // Until etcd has answered, an HA member knows neither its role nor whether
+    // its metadata is the cluster's: it serves nothing (DataNodes included,
+    // whose reports would change an LMDB that must stay a prefix of the log).
+    let haStarting = haEndpoints.length > 0;
+    const startingError = () =>
+      new TrainfsError("unavailable", `NameNode ${config.advertiseAddress} is starting: it has not reached etcd (${haEndpoints.join(",")}) yet`);
     try {
       store = await MetadataStore.open(config.dataDir);
       const parts = assembleNameNode(store, config, logger, now);
@@ -74,11 +80,12 @@ export class NameNode {
         logger,
         routes: nameNodeRoutes(parts),
         // With HA only the active member is ready: a load balancer sends clients to it alone.
-        ready: () => (ha ? ha.isActive : true) && !parts.safeMode.isOn,
+        ready: () => !haStarting && (ha ? ha.isActive : true) && !parts.safeMode.isOn,
         metrics,
         interceptors: audit ? [audit.interceptor(now)] : [],
         authorize: (method, headers, nameCaller) => {
           access.authorize(method, headers, nameCaller);
+          if (haStarting) throw startingError();
           // A standby serves no client or operator call but the HA status: it points to the active one.
           if (ha && !ha.isActive && method.parent.typeName !== DataNodeProtocolService.typeName && method.name !== "GetHaStatus") throw ha.standbyError();
           checkSafeMode(method, parts.safeMode.isManual);
@@ -87,8 +94,8 @@ export class NameNode {
         httpRoutes: {
           [SNAPSHOT_PATH]: (req, res) => {
             if (!ha) {
-              res.writeHead(404, { "content-type": "text/plain" });
-              res.end("high availability is off on this NameNode\n");
+              res.writeHead(haStarting ? 503 : 404, { "content-type": "text/plain" });
+              res.end(haStarting ? `${startingError().message}\n` : "high availability is off on this NameNode\n");
               return;
             }
             serveSnapshot(ha, req, res, logger);
@@ -117,6 +124,7 @@ export class NameNode {
           throw err;
         });
         nn.ha = ha;
+        haStarting = false;
         const coordinator = ha;
         parts.ha = {
           enabled: true,

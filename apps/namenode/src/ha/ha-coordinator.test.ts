@@ -47,10 +47,10 @@ async function until<T>(what: string, check: () => Promise<T | undefined | false
 }
 
 /** A private one-member etcd on loopback: a temp data dir, random ports, killed by its PID. */
-async function startEtcd(): Promise<{ url: string; proc: ChildProcess; dir: string }> {
+async function startEtcd(clientPort?: number): Promise<{ url: string; proc: ChildProcess; dir: string }> {
   if (!existsSync(ETCD)) throw new Error(`${ETCD} is missing: install it with scripts/ensure-etcd.sh (Debian etcd-server)`);
   const dir = await mkdtemp(join(tmpdir(), "trainfs-etcd-"));
-  const [client, peer] = [await freePort(), await freePort()];
+  const [client, peer] = [clientPort ?? (await freePort()), await freePort()];
   const url = `http://127.0.0.1:${client}`;
   const peerUrl = `http://127.0.0.1:${peer}`;
   const proc = spawn(
@@ -309,6 +309,47 @@ describe("NameNode high availability", () => {
     await expect(startNameNode(c, other.dir)).rejects.toThrow(/holds cluster .* but etcd .* belongs to cluster/);
     expect(await role(a.url)).toBe("active");
   }, 30_000);
+
+  it("serves nothing while it has not reached etcd (clients, DataNodes, readiness, snapshots), then joins once etcd answers", async () => {
+    const etcdPort = await freePort();
+    const dataDir = await mkdtemp(join(tmpdir(), "trainfs-ha-nn-"));
+    dirs.push(dataDir);
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const config = nameNodeConfigSchema.parse({
+      host: "127.0.0.1", port, dataDir, haEtcd: `http://127.0.0.1:${etcdPort}`, advertiseAddress: url, haLeaseTtlSeconds: TTL, haClusterName: `t${++clusterN}`,
+      clusterSecret: SECRET, apiTokens: [`rw:${RW}`], auditLog: "off", logLevel: "error", safeModeThreshold: 0,
+    });
+    const starting = NameNode.start(config, createLogger("namenode", "error"));
+    starting.catch(() => undefined);
+    await until("the NameNode listening", async () => (await fetch(`${url}/healthz`)).ok);
+    const code = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => `${Code[ConnectError.from(e).code]}: ${ConnectError.from(e).rawMessage}`);
+    expect(await code(clients(url).fs.mkdir({ path: "/early", parents: true }))).toMatch(/^Unavailable: NameNode .* is starting: it has not reached etcd/);
+    expect(await code(clients(url).admin.getHaStatus({}))).toMatch(/^Unavailable: .*starting/);
+    const dataNodes = createClient(DataNodeProtocolService, createConnectTransport({
+      baseUrl: url, httpVersion: "1.1",
+      interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${dataNodeCredential(SECRET)}`), next(req))],
+    }));
+    expect(await code(dataNodes.registerDataNode({ datanodeId: "dn-early", address: "http://127.0.0.1:1", capacityBytes: 1n, freeBytes: 1n }))).toMatch(/^Unavailable/);
+    expect((await fetch(`${url}/readyz`)).status).toBe(503);
+    expect((await fetch(`${url}/trainfs-ha/snapshot`)).status).toBe(503);
+
+    // etcd comes up within the NameNode's wait: it joins, is elected, and serves.
+    const late = await startEtcd(etcdPort);
+    try {
+      const nn = await starting;
+      nodes.push(nn);
+      await until("active", async () => (await role(url)) === "active");
+      expect(await code(clients(url).fs.mkdir({ path: "/now", parents: true }))).toBe("ok");
+      // Nothing of the refused DataNode's registration was kept.
+      expect(nn.datanodes.all().map((d) => d.id)).not.toContain("dn-early");
+      await nn.stop();
+      nodes.splice(nodes.indexOf(nn), 1);
+    } finally {
+      if (late.proc.pid) process.kill(late.proc.pid, "SIGKILL");
+      await rm(late.dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it("refuses HA settings that cannot work: no advertise address; API tokens without a cluster secret", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "trainfs-ha-nn-"));
