@@ -21,6 +21,14 @@ describe("lockDataDir", () => {
     expect(() => lockDataDir(dir, "DataNode")).toThrow(new RegExp(`in use by process ${process.ppid}`));
   });
 
+  it("takes over a lock naming this process's pid that it does not hold: left by an earlier process with the same pid (a restarted container)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "trainfs-lock-"));
+    writeFileSync(join(dir, "in_use.lock"), `${process.pid}\n`);
+    const lock = lockDataDir(dir, "NameNode");
+    expect(() => lockDataDir(dir, "NameNode")).toThrow(/already in use by this process/);
+    lock.release();
+  });
+
   it("takes over a lock left by a process that is gone", () => {
     const dir = mkdtempSync(join(tmpdir(), "trainfs-lock-"));
     writeFileSync(join(dir, "in_use.lock"), "2147483646\n");

@@ -14,6 +14,9 @@ export interface DataDirLock {
  * question is "is that pid alive on this machine", which needs no timers or
  * mtime refreshes.
  */
+/** Lock files this process holds: one naming our pid that is not among them was left by an earlier process that had the same pid (a container restarted: its server is pid 1 again). */
+const held = new Set<string>();
+
 export function lockDataDir(dir: string, role: string): DataDirLock {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, "in_use.lock");
@@ -22,11 +25,13 @@ export function lockDataDir(dir: string, role: string): DataDirLock {
       const fd = openSync(path, "wx");
       writeSync(fd, `${process.pid}\n`);
       closeSync(fd);
+      held.add(path);
       let released = false;
       return {
         release() {
           if (released) return;
           released = true;
+          held.delete(path);
           rmSync(path, { force: true });
         },
       };
@@ -36,10 +41,10 @@ export function lockDataDir(dir: string, role: string): DataDirLock {
       if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
         throw new TrainfsError("failed_precondition", `${role} data directory ${dir} is in use by process ${owner} (${path})`);
       }
-      if (owner === process.pid) {
+      if (owner === process.pid && held.has(path)) {
         throw new TrainfsError("failed_precondition", `${role} data directory ${dir} is already in use by this process`);
       }
-      rmSync(path, { force: true }); // stale: its owner is gone
+      rmSync(path, { force: true }); // stale: its owner is gone (or was an earlier process with our pid)
     }
   }
   throw new TrainfsError("failed_precondition", `cannot lock ${role} data directory ${dir}`);
