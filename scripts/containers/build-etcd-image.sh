@@ -51,10 +51,12 @@ buildah copy --quiet "$ctr" "$root" / >/dev/null
 mnt=$(buildah mount "$ctr")
 chown 1000:1000 "$mnt/etcd-data"
 buildah umount "$ctr" >/dev/null
-buildah config --env PATH=/usr/local/bin --user 1000:1000 --entrypoint '["/usr/local/bin/etcd"]' --cmd '' --workingdir /etcd-data \
+# No entrypoint, as upstream's image: a Compose `command:` or a Kubernetes
+# `command:` naming /usr/local/bin/etcd and its flags works with either.
+buildah config --env PATH=/usr/local/bin --user 1000:1000 --entrypoint '[]' --cmd '["/usr/local/bin/etcd"]' --workingdir /etcd-data \
   --port 2379 --port 2380 \
   --label org.opencontainers.image.description="etcd $version from Debian's etcd-server, on scratch" "$ctr"
 buildah commit --quiet --rm "$ctr" "$image" >/dev/null
 ctr=""
-podman run --rm --pull=never --network none "$image" --version | head -1
+podman run --rm --pull=never --network none "$image" /usr/local/bin/etcd --version | head -1
 echo "containers: built $image (etcd $version)"

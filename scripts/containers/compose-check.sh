@@ -17,9 +17,30 @@
 # volumes, the network, processes left in the namespace, the namespace) is
 # removed on exit, success or not.
 #
+# With --ha it does the same with deploy/compose-ha.yaml (3 etcd members, two
+# NameNodes), then kills the active NameNode's container with SIGKILL and
+# checks that a new one is elected (the epoch moves on), that the file put
+# before reads back and a new put works, and that the killed one, started
+# again, rejoins as the standby (about 90 s more).
+#
 # Exits 0 (passed), 1 (failed) or 3 (skipped: this host cannot run it; why is
 # printed). TRAINFS_COMPOSE_CHECK_LOG=<file> keeps podman-compose's output.
 set -euo pipefail
+ha=0
+case "${1:-}" in
+  --ha) ha=1 ;;
+  "") ;;
+  *) echo "usage: compose-check.sh [--ha]" >&2; exit 2 ;;
+esac
+if [ "$ha" = 1 ]; then
+  compose_file=compose-ha.yaml
+  servers=(etcd-1 etcd-2 etcd-3 namenode-1 namenode-2 datanode-1 datanode-2 datanode-3 s3-gateway)
+  healthchecked=(namenode-1 namenode-2 datanode-1 datanode-2 datanode-3 s3-gateway)
+else
+  compose_file=compose.yaml
+  servers=(namenode datanode-1 datanode-2 datanode-3 s3-gateway)
+  healthchecked=("${servers[@]}")
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 source "$here/env.sh"
@@ -59,6 +80,10 @@ for image in trainfs-namenode trainfs-datanode trainfs-cli trainfs-s3-gateway; d
     break
   fi
 done
+if [ "$ha" = 1 ] && ! podman image exists "localhost/trainfs-etcd:$IMAGE_TAG"; then
+  echo "compose check: localhost/trainfs-etcd:$IMAGE_TAG is missing, building it"
+  bash "$here/build-etcd-image.sh"
+fi
 
 # The CI config (same storage and quirk fixes) plus a network section: netavark
 # explicitly (podman would pick CNI, since the storage already holds images)
@@ -91,7 +116,7 @@ in_ns() { nsenter --net="/run/netns/$ns" "$@" 2> >(grep -v 'unable to get system
 # podman-compose 1.0.3 echoes every podman command it runs on stdout; its
 # output is kept in a log and shown on failure.
 log="$work/podman-compose.log"
-compose() { in_ns podman-compose -p "$project" -f "$work/deploy/compose.yaml" "$@"; }
+compose() { in_ns podman-compose -p "$project" -f "$work/deploy/$compose_file" "$@"; }
 podman() {
   command podman "$@" 2> >(grep -v 'unable to get systemd connection' >&2)
 }
@@ -143,7 +168,7 @@ ip -n "$ns" link set lo up
 
 # What an operator does: copy the example, put a fresh secret and tokens in .env.
 mkdir "$work/deploy"
-cp "$root/deploy/compose.yaml" "$work/deploy/compose.yaml"
+cp "$root/deploy/$compose_file" "$work/deploy/$compose_file"
 secret=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')
 token=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
 ro_token=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
@@ -162,8 +187,8 @@ EOF
 
 # podman-compose 1.0.3 has no profiles: a bare `up -d` would also start `cli`
 # (which prints its help and exits), so the servers are named.
-echo "compose check: up -d (project $project, network namespace $ns)"
-compose up -d namenode datanode-1 datanode-2 datanode-3 s3-gateway >>"$log" 2>&1 || fail "podman-compose up failed"
+echo "compose check: up -d $compose_file (project $project, network namespace $ns)"
+compose up -d "${servers[@]}" >>"$log" 2>&1 || fail "podman-compose up failed"
 
 # The pretty-printed JSON of `admin report --json`, out of podman-compose's
 # chatter on the same stdout.
@@ -187,7 +212,7 @@ done
 echo "compose check: namenode reports 3 live datanodes after $((SECONDS - start)) s"
 
 # The health checks the images define run (podman-compose sets only timings).
-for service in namenode datanode-1 datanode-2 datanode-3 s3-gateway; do
+for service in "${healthchecked[@]}"; do
   podman healthcheck run "${project}_${service}_1" >/dev/null || fail "health check of $service failed"
 done
 
@@ -261,3 +286,47 @@ for try in $(seq 15); do
 done
 [ "$chunks" = "6,6,6" ] || fail "chunks per datanode: $chunks, expected 6,6,6"
 echo "compose check: put and get of $(stat -c %s "$work/in.bin") bytes through the cli service, sha256 $want matches; 6 chunks on each datanode"
+
+[ "$ha" = 1 ] || exit 0
+
+# HA: kill -9 of the active NameNode's container. What must hold: a NameNode
+# is elected (a later epoch), the cluster serves, and the killed one, started
+# again as an operator would (podman counts a kill as a stop, so its restart
+# policy does not bring it back), rejoins as the standby.
+ha_field() {
+  node -e 'let s="";process.stdin.on("data",(d)=>s+=d).on("end",()=>{try{const h=JSON.parse(s).ha;console.log(process.argv[1]==="members"?h.members.map((m)=>m.role).sort().join():h[process.argv[1]])}catch{}})' "$1"
+}
+ha_report=$(report </dev/null)
+epoch=$(ha_field epoch <<<"$ha_report")
+active=$(ha_field activeAddress <<<"$ha_report")
+case "$active" in
+  *namenode-1*) victim=namenode-1 ;;
+  *namenode-2*) victim=namenode-2 ;;
+  *) fail "no active NameNode in admin report (activeAddress '$active')" ;;
+esac
+echo "compose check: $victim is active (epoch $epoch); killing its container with SIGKILL"
+killed_at=$SECONDS
+podman kill -s KILL "${project}_${victim}_1" >/dev/null || fail "podman kill of $victim failed"
+deadline=$((SECONDS + 60))
+while :; do
+  now=$(report </dev/null | ha_field epoch || true)
+  if [ -n "$now" ] && [ "$now" != "$epoch" ]; then break; fi
+  [ "$SECONDS" -lt "$deadline" ] || fail "no NameNode elected within 60 s of the kill (epoch still '$now')"
+  sleep 1
+done
+echo "compose check: a NameNode was elected (epoch $now) $((SECONDS - killed_at)) s after the kill"
+cli get2 get /check/in.bin /work/out.bin || fail "get after the failover failed: $cli_output"
+podman cp "${project}_cli_get2:/work/out.bin" "$work/out2.bin" || fail "could not copy the downloaded file out of the cli container"
+remove get2
+[ "$(sha256sum <"$work/out2.bin" | cut -d' ' -f1)" = "$want" ] || fail "the file put before the failover reads back different"
+cli_stdin="$work/in.bin" cli put2 put --chunk-size 1MiB - /check/after.bin || fail "put after the failover failed: $cli_output"
+remove put2
+in_ns podman start "${project}_${victim}_1" >/dev/null || fail "podman start of $victim failed"
+deadline=$((SECONDS + 90))
+while :; do
+  roles=$(report </dev/null | ha_field members || true)
+  [ "$roles" = "active,standby" ] && break
+  [ "$SECONDS" -lt "$deadline" ] || fail "NameNode roles '$roles' 90 s after $victim was started again, expected one active and one standby"
+  sleep 2
+done
+echo "compose check: HA: the file put before reads back, a new put works, and $victim is back as the standby"
