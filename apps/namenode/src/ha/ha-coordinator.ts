@@ -54,7 +54,7 @@ const MAX_RETAINED_ENTRIES = 100_000;
 const APPLY_PAGE = 500;
 const TICK_MS = 500;
 /** A standby applies the log at most this often while it grows (see headMoved). */
-const FOLLOW_MS = 100;
+const FOLLOW_MS = 250;
 const PUBLISH_MS = 1000;
 const COMPACT_MS = 2000;
 const EPOCHS_KEPT = 100;
