@@ -58,5 +58,8 @@ buildah config --env PATH=/usr/local/bin --user 1000:1000 --entrypoint '[]' --cm
   --label org.opencontainers.image.description="etcd $version from Debian's etcd-server, on scratch" "$ctr"
 buildah commit --quiet --rm "$ctr" "$image" >/dev/null
 ctr=""
-podman run --rm --pull=never --network none "$image" /usr/local/bin/etcd --version | head -1
+# Read whole, then the first line: a `| head -1` closing the pipe early makes
+# podman fail with "broken pipe" (and pipefail the script) at random.
+said=$(podman run --rm --pull=never --network none "$image" /usr/local/bin/etcd --version)
+echo "${said%%$'\n'*}"
 echo "containers: built $image (etcd $version)"
