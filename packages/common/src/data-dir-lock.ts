@@ -1,10 +1,13 @@
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from "node:fs";
-import { join } from "node:path";
+import { resolve } from "node:path";
 import { TrainfsError } from "@trainfs/core";
 
 export interface DataDirLock {
   release(): void;
 }
+
+/** Lock files this process holds: one naming our pid that is not among them was left by an earlier process that had the same pid (a container restarted: its server is pid 1 again). */
+const held = new Set<string>();
 
 /**
  * Claims a data directory for this process, like HDFS's `in_use.lock`: two
@@ -14,12 +17,10 @@ export interface DataDirLock {
  * question is "is that pid alive on this machine", which needs no timers or
  * mtime refreshes.
  */
-/** Lock files this process holds: one naming our pid that is not among them was left by an earlier process that had the same pid (a container restarted: its server is pid 1 again). */
-const held = new Set<string>();
-
 export function lockDataDir(dir: string, role: string): DataDirLock {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, "in_use.lock");
+  // Absolute, so that one directory named two ways is one entry in `held`.
+  const path = resolve(dir, "in_use.lock");
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, "wx");

@@ -163,9 +163,8 @@ export class HaCoordinator implements WriteReplicator {
       },
     });
     const ha = new HaCoordinator(store, client, options, hooks, logger);
-    // Each call goes to one member picked at random: one that is down (or an
-    // etcd still starting) fails that call, not the start, which tries again
-    // for a while before it gives up.
+    // A member that is down (or an etcd still starting) fails a call, not the
+    // start, which tries again for a while before it gives up.
     const deadline = Date.now() + START_WAIT_MS;
     // What a member answered, rather than "circuit open" for one passed over.
     let memberError: unknown;
