@@ -33,6 +33,10 @@ export const nameNodeConfigSchema = z
     uploadLeaseMs: configFields.milliseconds().default(10 * 60 * 1000).meta({
       description: "a write whose writer is silent for longer (no commit, AddChunk or RenewLease) is abandoned and its chunks trashed",
     }),
+    uploadLeaseSoftMs: configFields.milliseconds().default(60_000).meta({
+      description: "a write whose writer is silent for longer may be taken over by a new write to the same path (HDFS's soft limit; at most `uploadLeaseMs`)",
+      details: "So that a put cut off with no NameNode to tell (a crash, a failover it did not survive) can be retried within a minute rather than after `uploadLeaseMs`. Writers renew their lease three times per this period.",
+    }),
     monitorIntervalMs: configFields.milliseconds().default(1000).meta({
       description: "period of the NameNode's background round: safe mode check, dead DataNodes, expired upload leases, replication planning",
       details: "Formerly `replicationIntervalMs`.",

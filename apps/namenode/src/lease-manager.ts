@@ -4,18 +4,26 @@ import type { MetadataStore, UploadRecord } from "./metadata-store.js";
 /**
  * Leases on files under construction (HDFS's LeaseManager): a write's lease
  * is renewed by its writer (RenewLease) and by every replica its DataNodes
- * commit; a write whose lease ran out is abandoned by the NameNode, and its
- * path can be taken over by another writer. The lease is the upload
+ * commit. As in HDFS there are two limits: past the soft one another writer
+ * may take the path over (the old write is abandoned then); past the hard
+ * one the NameNode abandons the write itself. The lease is the upload
  * record's `lastActiveMs`. Methods named as running inside a write must be
  * called inside `store.write`.
  */
 export class LeaseManager {
   constructor(
     private readonly store: MetadataStore,
-    /** A write idle for longer loses its lease. */
+    /** A write idle for longer is abandoned by the NameNode (the hard limit). */
     readonly leaseMs: number,
+    /** A write idle for longer may be taken over by another writer (the soft limit). */
+    softMs: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.softMs = Math.min(softMs, leaseMs);
+  }
+
+  /** The soft limit, capped by the hard one; writers renew three times within it. */
+  readonly softMs: number;
 
   /** The writer is alive: its lease starts over. Inside a write. */
   touch(uploadId: string, nowMs: number): void {
@@ -34,8 +42,8 @@ export class LeaseManager {
   }
 
   /**
-   * The write in progress on `path` that a new writer may take over (its
-   * lease ran out), or undefined if there is none; fails while its writer
+   * The write in progress on `path` that a new writer may take over (idle
+   * past the soft limit), or undefined if there is none; fails while its writer
    * still holds the lease. Inside a write.
    */
   takeOver(path: string, nowMs: number): UploadRecord | undefined {
@@ -43,10 +51,10 @@ export class LeaseManager {
     if (current === undefined) return undefined;
     const upload = this.store.uploads.get(current)!;
     const idleMs = nowMs - upload.lastActiveMs;
-    if (idleMs <= this.leaseMs) {
+    if (idleMs <= this.softMs) {
       throw new TrainfsError(
         "failed_precondition",
-        `${path} is being written by another client (upload ${current}, active ${Math.round(idleMs / 1000)} s ago); it can be taken over after ${Math.round(this.leaseMs / 1000)} s idle`,
+        `${path} is being written by another client (upload ${current}, active ${Math.round(idleMs / 1000)} s ago); it can be taken over after ${Math.round(this.softMs / 1000)} s idle`,
       );
     }
     return upload;

@@ -97,7 +97,7 @@ export function assembleNameNode(store: MetadataStore, config: NameNodeConfig, l
   const tokens = config.clusterSecret ? new ChunkTokens(config.clusterSecret, config.chunkTokenTtlMs, now) : undefined;
   const datanodes = new DataNodeManager(store, config.heartbeatTimeoutMs, now);
   const namespace = new Namespace(store);
-  const leases = new LeaseManager(store, config.uploadLeaseMs, now);
+  const leases = new LeaseManager(store, config.uploadLeaseMs, config.uploadLeaseSoftMs, now);
   const safeMode = new SafeMode(store, config.safeModeThreshold, config.safeModeTimeoutMs, logger, now);
   const chunks = new ChunkManager(store, datanodes, safeMode, leases, {
     placementPolicy: config.placementPolicy,

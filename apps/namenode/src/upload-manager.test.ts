@@ -5,12 +5,12 @@ import { testNameNode } from "../test/test-namenode.js";
 
 const LEASE_MS = 1000;
 
-async function setup(liveNodes = 4, minWriteReplicas = 3) {
+async function setup(liveNodes = 4, minWriteReplicas = 3, uploadLeaseSoftMs = LEASE_MS) {
   const nn = await testNameNode({
     nodes: liveNodes,
     startMs: 10_000,
     free: () => 1e6,
-    config: { defaultReplication: 3, maxReplication: 16, defaultChunkSize: 100, minChunkSize: 10, maxChunkSize: 1000, maxChunksPerFile: 50, uploadLeaseMs: LEASE_MS, heartbeatTimeoutMs: 60_000, minWriteReplicas },
+    config: { defaultReplication: 3, maxReplication: 16, defaultChunkSize: 100, minChunkSize: 10, maxChunkSize: 1000, maxChunksPerFile: 50, uploadLeaseMs: LEASE_MS, uploadLeaseSoftMs, heartbeatTimeoutMs: 60_000, minWriteReplicas },
   });
   const { store, clock, datanodes, namespace, chunks, writes: uploads } = nn;
   const { map: chunkMap, trash, queue, replication } = chunks;
@@ -202,6 +202,19 @@ describe("UploadManager", () => {
     expect(store.uploads.get(stale.uploadId)).toBeUndefined();
     expect(store.uploadsByPath.get("/f")).toBe(fresh.uploadId);
     await expect(uploads.abandon("/f", stale.uploadId)).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("lets a new writer take over past the soft limit, long before the NameNode abandons the write itself", async () => {
+    const { uploads, clock, store } = await setup(4, 3, LEASE_MS / 4);
+    const stale = await uploads.start("/f", 50, 3, 100);
+    expect(stale.leaseMs).toBe(LEASE_MS / 4); // what the writer renews against
+    clock.now += LEASE_MS / 4 - 10;
+    await expect(uploads.start("/f", 50, 3, 100)).rejects.toMatchObject({ code: "failed_precondition", message: expect.stringContaining("being written by another client") });
+    expect(store.uploads.get(stale.uploadId)).toBeDefined();
+    clock.now += 20; // past the soft limit, far from the hard one
+    const fresh = await uploads.start("/f", 50, 3, 100);
+    expect(store.uploadsByPath.get("/f")).toBe(fresh.uploadId);
+    expect(store.uploads.get(stale.uploadId)).toBeUndefined();
   });
 
   it("confirms an empty file with no chunks and no DataNodes", async () => {

@@ -100,7 +100,7 @@ export class UploadManager {
       this.datanodes.releasePromises(uploadId);
       throw err;
     }
-    return { uploadId, replication, chunkSize, chunks, leaseMs: this.leases.leaseMs };
+    return { uploadId, replication, chunkSize, chunks, leaseMs: this.leases.softMs };
   }
 
   /** Plans the next chunk of a write of unknown size. */

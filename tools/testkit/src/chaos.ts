@@ -295,7 +295,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
    * nothing meanwhile: fencing).
    */
   const staleSince = new Map<string, number>();
-  let lastActive: string | undefined;
+  let lastEpoch: bigint | undefined;
   const watchHa = async () => {
     while (!stop) {
       const statuses = await Promise.all(
@@ -321,8 +321,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           staleSince.set(a.advertiseAddress, Date.now()); // once per lapse, not every round
         }
       }
-      if (newest && lastActive !== undefined && newest.advertiseAddress !== lastActive) stats.ha!.failovers++;
-      if (newest) lastActive = newest.advertiseAddress;
+      // A new epoch is a new election: a killed active that restarts and wins
+      // again between two rounds is a failover too, though the address is the same.
+      if (newest && lastEpoch !== undefined && newest.epoch > lastEpoch) stats.ha!.failovers++;
+      if (newest && (lastEpoch === undefined || newest.epoch > lastEpoch)) lastEpoch = newest.epoch;
       await sleep(200);
     }
   };
