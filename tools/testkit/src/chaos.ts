@@ -249,9 +249,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const nameNodesDown = new Set<number>();
   const etcdDown = new Set<number>();
   /** One of the HA faults, when the cluster can take it (one NameNode and one etcd member down at most). */
+  // HA faults take turns, so that every kind happens in a run of any seed
+  // (drawn at random, a 60 s run sometimes had no etcd kill at all).
+  let haTurn = 0;
   const haFault = async () => {
-    const r = random();
-    if (r < 0.4 && nameNodesDown.size === 0) {
+    const kind = haTurn % 3;
+    if (kind === 0 && nameNodesDown.size === 0) {
       const active = await c.activeNameNode();
       if (active === undefined) return;
       await c.killNameNode(active, "SIGKILL");
@@ -262,7 +265,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         await c.restartNameNode(active);
         nameNodesDown.delete(active);
       });
-    } else if (r < 0.65 && nameNodesDown.size === 0) {
+      haTurn++;
+    } else if (kind === 1 && nameNodesDown.size === 0) {
       const active = await c.activeNameNode();
       if (active === undefined) return;
       // Past its lease: the standby takes over, and the paused one must not commit when it wakes.
@@ -272,7 +276,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       log(`SIGSTOP active namenode-${active + 1} for ${Math.round(pausedMs)} ms`);
       await sleep(pausedMs);
       if (c.isNameNodeRunning(active)) await c.killNameNode(active, "SIGCONT");
-    } else if (etcdDown.size === 0) {
+      haTurn++;
+    } else if (kind === 2 && etcdDown.size === 0) {
       const leader = await c.etcd.leader();
       const i = random() < 0.5 && leader !== undefined ? leader : Math.floor(random() * c.etcd.size);
       await c.etcd.kill(i, "SIGKILL");
@@ -284,6 +289,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         await c.etcd.restart(i);
         etcdDown.delete(i);
       });
+      haTurn++;
     }
   };
 
