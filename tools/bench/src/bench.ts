@@ -16,7 +16,7 @@ import { MiniCluster, randomFile, startS3Gateway, type S3GatewayHandle } from "@
 import { nameNodeDefaults } from "@trainfs/namenode";
 import { dataNodeDefaults } from "@trainfs/datanode";
 import { chunkInstallFloor, rawDurableSmallFiles, rawLoopbackTcp, rawSequentialWrite } from "./baselines.js";
-import { MiB, medianOf, processUsage, rate, seconds } from "./measure.js";
+import { MiB, medianOf, processUsage, rate, seconds, warmMetadata } from "./measure.js";
 import { printTable, type Row } from "./report.js";
 import { haFigures, haUnavailable, type SingleFigures } from "./ha.js";
 
@@ -150,6 +150,7 @@ try {
   }
 
   log("metadata…");
+  await warmMetadata(fs);
   const mkdirs = await rate(2000, 16, (i) => fs.mkdir(`/meta/d${i}`, { parents: true }));
   const stats = await rate(5000, 16, (i) => fs.stat(`/meta/d${i % 2000}`));
   await rate(8000, 16, (i) => fs.mkdir(`/meta/d${2000 + i}`));

@@ -5,7 +5,7 @@ import { formatSize } from "@trainfs/common";
 import { ETCD_BIN, MiniCluster, randomFile } from "@trainfs/testkit";
 import { nameNodeDefaults } from "@trainfs/namenode";
 import { dataNodeDefaults } from "@trainfs/datanode";
-import { MiB, medianOf, rate, seconds } from "./measure.js";
+import { MiB, medianOf, rate, seconds, warmMetadata } from "./measure.js";
 import type { Row } from "./report.js";
 
 /** What the single-NameNode cluster of the same run measured, for the HA figures to stand beside. */
@@ -73,6 +73,7 @@ export async function haFigures(single: SingleFigures, o: HaBenchOptions): Promi
   let bytesMoved = 0;
   try {
     o.log("HA: metadata…");
+    await warmMetadata(fs);
     const mkdirs = await rate(2000, 16, (i) => fs.mkdir(`/meta/d${i}`, { parents: true }));
     const stats = await rate(5000, 16, (i) => fs.stat(`/meta/d${i % 2000}`));
     rows.push(

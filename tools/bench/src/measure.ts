@@ -44,3 +44,13 @@ export function processUsage(pid: number): { peakRssBytes: number; cpuSeconds: n
 }
 
 export const MiB = 1024 * 1024;
+
+/**
+ * The metadata figures' warm-up, run the same way before the single and the
+ * HA figures: a NameNode process just started runs its first thousand calls
+ * unoptimised (JIT), while the single one has served the whole bench by then.
+ */
+export async function warmMetadata(fs: { mkdir(path: string, o: { parents: boolean }): Promise<unknown>; stat(path: string): Promise<unknown> }): Promise<void> {
+  await rate(1000, 16, (i) => fs.mkdir(`/warm/d${i}`, { parents: true }));
+  await rate(1000, 16, (i) => fs.stat(`/warm/d${i}`));
+}
