@@ -7,9 +7,17 @@ import { crc32Of } from "@trainfs/common";
 import { ChunkStore } from "./chunk-store.js";
 
 const dirs: string[] = [];
+const stores: ChunkStore[] = [];
 afterEach(async () => {
+  // Closed here too when a test did not (closing twice is harmless): its volume files are open.
+  for (const s of stores.splice(0)) await s.close();
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
+async function openStore(...args: Parameters<typeof ChunkStore.open>): Promise<ChunkStore> {
+  const store = await ChunkStore.open(...args);
+  stores.push(store);
+  return store;
+}
 async function tempDir() {
   const d = await mkdtemp(join(tmpdir(), "trainfs-dn-"));
   dirs.push(d);
@@ -43,8 +51,8 @@ async function readAll(store: ChunkStore, chunkId: string, offset: number, lengt
 
 describe("ChunkStore", () => {
   it("times each chunk's final fsync and names its disk by st_dev, the same for two stores on one filesystem", async () => {
-    const a = await ChunkStore.open(await tempDir(), undefined, 1024);
-    const b = await ChunkStore.open(await tempDir(), undefined, 1024);
+    const a = await openStore(await tempDir(), undefined, 1024);
+    const b = await openStore(await tempDir(), undefined, 1024);
     const fsyncs: number[] = [];
     a.onFsync = (s) => fsyncs.push(s);
     await writeChunk(a, id(9), randomBytes(3000));
@@ -55,7 +63,7 @@ describe("ChunkStore", () => {
   });
 
   it("stores a verified chunk under its final name and reads any range of it", async () => {
-    const store = await ChunkStore.open(await tempDir(), undefined, 1024);
+    const store = await openStore(await tempDir(), undefined, 1024);
     const data = randomBytes(5000);
     expect(await writeChunk(store, id(1), data)).toEqual({ chunkId: id(1), length: 5000, checksum: crc32Of(data) });
     expect(await store.stat(id(1))).toEqual({ chunkId: id(1), length: 5000, checksum: crc32Of(data) });
@@ -68,7 +76,7 @@ describe("ChunkStore", () => {
 
   it("keeps nothing under the final name when the checksum or length is wrong", async () => {
     const dir = await tempDir();
-    const store = await ChunkStore.open(dir);
+    const store = await openStore(dir);
     const data = randomBytes(3000);
     await expect(writeChunk(store, id(2), data, crc32Of(data) ^ 1)).rejects.toMatchObject({ code: "data_loss" });
     const short = await store.createWriter(id(3), 10);
@@ -86,7 +94,7 @@ describe("ChunkStore", () => {
 
   it("lists chunks after a restart, drops partial writes, and rebuilds missing metadata", async () => {
     const dir = await tempDir();
-    const store = await ChunkStore.open(dir);
+    const store = await openStore(dir);
     const a = randomBytes(100);
     const b = randomBytes(200);
     await writeChunk(store, id(5), a);
@@ -98,7 +106,7 @@ describe("ChunkStore", () => {
     const orphanMeta = `${store.chunkPath(id(11))}.meta`;
     await writeFile(orphanMeta, JSON.stringify({ length: 1, checksum: 1 }));
 
-    const reopened = await ChunkStore.open(dir);
+    const reopened = await openStore(dir);
     const listed = (await reopened.list()).sort((x, y) => x.chunkId.localeCompare(y.chunkId));
     expect(listed).toEqual([
       { chunkId: id(5), length: 100, checksum: crc32Of(a) },
@@ -107,23 +115,24 @@ describe("ChunkStore", () => {
     expect(await readdir(join(dir, "tmp"))).toEqual([]);
     expect(reopened.chunkCount).toBe(2);
     await expect(readdir(join(dir, "chunks", "00"))).resolves.not.toContain(`${id(11)}.meta`);
+    await partial.abort(); // the "crashed" writer still holds its file open
   });
 
   it("refuses chunk ids that are not 32 hex digits (no path tricks)", async () => {
-    const store = await ChunkStore.open(await tempDir());
+    const store = await openStore(await tempDir());
     await expect(store.createWriter("../../etc/passwd", 1)).rejects.toMatchObject({ code: "invalid_argument" });
     await expect(store.stat("ABC")).rejects.toMatchObject({ code: "invalid_argument" });
   });
 
   it("reports a chunk truncated on disk as data loss when read", async () => {
-    const store = await ChunkStore.open(await tempDir());
+    const store = await openStore(await tempDir());
     await writeChunk(store, id(8), randomBytes(4000));
     await truncate(store.chunkPath(id(8)), 1000);
     await expect(readAll(store, id(8), 0, 4000)).rejects.toMatchObject({ code: "data_loss", reason: "its data file is shorter than 4000 bytes" });
   });
 
   it("caps free space at the configured capacity and refuses chunks that do not fit", async () => {
-    const store = await ChunkStore.open(await tempDir(), 10_000);
+    const store = await openStore(await tempDir(), 10_000);
     await writeChunk(store, id(9), randomBytes(6000));
     expect(await store.space()).toEqual({ capacityBytes: 10_000, freeBytes: 4000 });
     await expect(store.createWriter(id(10), 5000)).rejects.toMatchObject({ code: "resource_exhausted" });
@@ -134,7 +143,7 @@ describe("ChunkStore", () => {
   it("drops a quarantined copy's bytes when a good copy is installed, also after a restart", async () => {
     const dir = await tempDir();
     const data = randomBytes(3000);
-    let store = await ChunkStore.open(dir);
+    let store = await openStore(dir);
     await writeChunk(store, id(7), data);
     await store.quarantine(id(7));
     expect(await readdir(join(dir, "chunks", id(7).slice(0, 2)))).toEqual([`${id(7)}.corrupt`]);
@@ -142,7 +151,7 @@ describe("ChunkStore", () => {
     expect((await readdir(join(dir, "chunks", id(7).slice(0, 2)))).sort()).toEqual([id(7), `${id(7)}.meta`]);
     // Quarantined before a restart: the store finds the .corrupt file at start.
     await store.quarantine(id(7));
-    store = await ChunkStore.open(dir);
+    store = await openStore(dir);
     expect(store.has(id(7))).toBe(false);
     await writeChunk(store, id(7), data);
     await expect(readdir(join(dir, "chunks", id(7).slice(0, 2)))).resolves.not.toContain(`${id(7)}.corrupt`);
@@ -150,7 +159,7 @@ describe("ChunkStore", () => {
 
   it("never rewrites a stored chunk: a new writer is refused, and of two concurrent writes the second to install fails", async () => {
     const dir = await tempDir();
-    const store = await ChunkStore.open(dir);
+    const store = await openStore(dir);
     const first = randomBytes(3000);
     await writeChunk(store, id(5), first);
     await expect(store.createWriter(id(5), 3000)).rejects.toMatchObject({ code: "already_exists" });
@@ -178,7 +187,7 @@ describe("ChunkStore", () => {
 
   it("makes a chunk directory again when it was removed behind its back", async () => {
     const dir = await tempDir();
-    const store = await ChunkStore.open(dir);
+    const store = await openStore(dir);
     await writeChunk(store, id(1), randomBytes(100));
     await rm(join(dir, "chunks", id(1).slice(0, 2)), { recursive: true });
     // The first install into the vanished directory fails cleanly; the next one makes it again.
@@ -197,7 +206,7 @@ describe("ChunkStore", () => {
     afterEach(() => vi.restoreAllMocks());
 
     it("starts flushing a chunk being received every syncBehindBytes, and not at all when 0", async () => {
-      const store = await ChunkStore.open(await tempDir());
+      const store = await openStore(await tempDir());
       const datasync = vi.spyOn(await handlePrototype(), "datasync");
       store.syncBehindBytes = 4000;
       const data = randomBytes(20_500);
@@ -215,7 +224,7 @@ describe("ChunkStore", () => {
 
     it("fails the commit when a background flush failed (the final fsync may not report it again)", async () => {
       const dir = await tempDir();
-      const store = await ChunkStore.open(dir);
+      const store = await openStore(dir);
       // After open, whose first volume's header is fsynced too.
       vi.spyOn(await handlePrototype(), "datasync").mockRejectedValueOnce(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
       store.syncBehindBytes = 4000;
@@ -227,7 +236,7 @@ describe("ChunkStore", () => {
 });
 
 describe("ChunkStore: packed chunks (the format hidden behind the same interface)", () => {
-  const packed = (dir: string, pieceSize = 1024) => ChunkStore.open(dir, undefined, pieceSize, { packedChunkMaxBytes: 64 * 1024 });
+  const packed = (dir: string, pieceSize = 1024) => openStore(dir, undefined, pieceSize, { packedChunkMaxBytes: 64 * 1024 });
 
   it("packs chunks up to packedChunkMaxBytes into a volume, reads them whole and by range, and keeps larger ones as plain files", async () => {
     const dir = await tempDir();
@@ -347,7 +356,7 @@ describe("ChunkStore: packed chunks (the format hidden behind the same interface
     const data = randomBytes(700);
     await writeChunk(store, id(10), data);
     await store.close();
-    const plain = await ChunkStore.open(dir, undefined, 1024, { packedChunkMaxBytes: 0 });
+    const plain = await openStore(dir, undefined, 1024, { packedChunkMaxBytes: 0 });
     expect((await readAll(plain, id(10), 0, data.length)).equals(data)).toBe(true);
     await writeChunk(plain, id(11), randomBytes(700));
     expect(plain.isPacked(id(11))).toBe(false);
