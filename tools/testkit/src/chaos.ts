@@ -336,8 +336,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   };
 
   const faults = async () => {
+    let round = 0;
     while (Date.now() < deadline) {
       await sleep(300 + random() * 1200);
+      // With --ha, every other round is an HA fault until each kind has had
+      // its turn: drawn at the usual odds, a 45 s run on a slow machine
+      // sometimes ended before the third kind's.
+      if (o.ha && haTurn < 3 && ++round % 2 === 0) {
+        await haFault();
+        continue;
+      }
       const r = random();
       const up = [...Array(n).keys()].filter((i) => !down.has(i));
       if (r < 0.35 && up.length > 3) {
