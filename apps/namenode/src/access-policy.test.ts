@@ -40,6 +40,11 @@ describe("the NameNode's access policy", () => {
       [ClientService, "Stat", "unknown-token-0123456789", "unauthenticated"],
       [ClientService, "Stat", RO, "ok"],
       [ClientService, "GetFile", RO, "ok"],
+      [ClientService, "GetFiles", RO, "ok"],
+      [ClientService, "GetFiles", undefined, "unauthenticated"],
+      [ClientService, "DeleteFiles", RO, "permission_denied"],
+      [ClientService, "DeleteFiles", "unknown-token-0123456789", "unauthenticated"],
+      [ClientService, "DeleteFiles", RW, "ok"],
       [AdminService, "ClusterStatus", RO, "ok"],
       [AdminService, "ClusterHistory", RO, "ok"],
       // A report of bad replicas makes the NameNode act: never for a read-only token.

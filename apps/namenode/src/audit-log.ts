@@ -32,6 +32,7 @@ const OPERATIONS: Record<string, { op: string; items: (m: Message) => Array<{ pa
   ConfirmFiles: { op: "confirm", items: (m) => (m.files as Message[]).map((f) => ({ path: f.path as string })) },
   AbandonFile: { op: "abandon", items: (m) => [{ path: m.path as string }] },
   GetFile: { op: "open", items: (m) => [{ path: m.path as string }] },
+  GetFiles: { op: "open", items: (m) => (m.files as Message[]).map((f) => ({ path: f.path as string })) },
   List: { op: "list", items: (m) => [{ path: m.path as string }] },
   Stat: { op: "stat", items: (m) => [{ path: m.path as string }] },
   Mkdir: { op: "mkdir", items: (m) => [{ path: m.path as string }] },
@@ -39,12 +40,16 @@ const OPERATIONS: Record<string, { op: string; items: (m: Message) => Array<{ pa
   SetReplication: { op: "setReplication", items: (m) => [{ path: m.path as string }] },
   ContentSummary: { op: "contentSummary", items: (m) => [{ path: m.path as string }] },
   DeleteFile: { op: "delete", items: (m) => [{ path: m.path as string }] },
+  DeleteFiles: { op: "delete", items: (m) => (m.files as Message[]).map((f) => ({ path: f.path as string })) },
   Fsck: { op: "fsck", items: (m) => [{ path: m.path as string }] },
   DecommissionDataNode: { op: "decommission", items: (m) => [{ path: m.datanode as string }] },
   RecommissionDataNode: { op: "recommission", items: (m) => [{ path: m.datanode as string }] },
   StartBalancer: { op: "startBalancer", items: () => [{ path: "" }] },
   StopBalancer: { op: "stopBalancer", items: () => [{ path: "" }] },
 };
+
+/** The batched calls, whose items each have an outcome of their own. */
+const BATCHES = new Set(["PutFiles", "ConfirmFiles", "GetFiles", "DeleteFiles"]);
 
 /** Longest path written per line: a hostile client must not make one line megabytes long. */
 const MAX_FIELD = 4096;
@@ -110,8 +115,8 @@ export class AuditLog {
       try {
         const res = await next(req);
         const results = (res.message as unknown as { results?: Array<{ code: number }> }).results;
-        const batch = req.method.name === "PutFiles" || req.method.name === "ConfirmFiles";
-        items().forEach((item, i) => this.write({ ...base(), ...item, result: batch ? codeName(results?.[i]?.code ?? 0) : "ok" }));
+        const batch = BATCHES.has(req.method.name);
+        items().forEach((item, i) => this.write({ ...base(), ...item, result: batch && results?.[i]?.code ? codeName(results[i]!.code) : "ok" }));
         return res;
       } catch (err) {
         const result = codeName(toConnectError(err).code);

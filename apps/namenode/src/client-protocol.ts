@@ -3,11 +3,17 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import {
   ChunkLocationSchema,
   ConfirmFileResponseSchema,
+  DeleteFileResponseSchema,
+  GetFileResponseSchema,
   PutFileResponseSchema,
   type ChunkReceipt,
   type ClientService,
   type ConfirmFileRequest,
   type ConfirmFileResponse,
+  type DeleteFileRequest,
+  type DeleteFileResponse,
+  type GetFileRequest,
+  type GetFileResponse,
   type PutFileRequest,
   type PutFileResponse,
 } from "@trainfs/proto";
@@ -73,6 +79,26 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
     const inode = await p.writes.confirm(req.path, req.uploadId, chunks, checkReceipts(p, chunks, req.receipts), req.attributes);
     return create(ConfirmFileResponseSchema, { file: fileInfo(req.path, inode) });
   };
+  const getFile = async (req: GetFileRequest): Promise<GetFileResponse> => {
+    const { inode, chunks } = p.files.getFile(req.path);
+    return create(GetFileResponseSchema, {
+      file: fileInfo(req.path, inode),
+      chunks: chunks.map(({ chunk, replicas, corruptCount }) =>
+        create(ChunkLocationSchema, {
+          chunkId: chunk.chunkId,
+          index: chunk.index,
+          offset: BigInt(chunk.offset),
+          length: BigInt(chunk.length),
+          checksum: chunk.checksum ?? 0,
+          replicas: replicas.map(at),
+          corruptReplicaCount: corruptCount,
+          accessToken: p.tokens.read(chunk.chunkId),
+        }),
+      ),
+    });
+  };
+  const deleteFile = async (req: DeleteFileRequest): Promise<DeleteFileResponse> =>
+    create(DeleteFileResponseSchema, { chunkCount: await p.files.delete(req.path, req.recursive) });
   return {
     putFile,
     confirmFile,
@@ -110,23 +136,11 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
       return {};
     },
 
-    async getFile(req) {
-      const { inode, chunks } = p.files.getFile(req.path);
-      return {
-        file: fileInfo(req.path, inode),
-        chunks: chunks.map(({ chunk, replicas, corruptCount }) =>
-          create(ChunkLocationSchema, {
-            chunkId: chunk.chunkId,
-            index: chunk.index,
-            offset: BigInt(chunk.offset),
-            length: BigInt(chunk.length),
-            checksum: chunk.checksum ?? 0,
-            replicas: replicas.map(at),
-            corruptReplicaCount: corruptCount,
-            accessToken: p.tokens.read(chunk.chunkId),
-          }),
-        ),
-      };
+    getFile,
+
+    async getFiles(req) {
+      const outcomes = await eachOnItsOwn(req.files, req.requestIds, getFile);
+      return { results: outcomes.map(({ code, message, answer }) => ({ code, message, file: answer })) };
     },
 
     async list(req) {
@@ -160,8 +174,11 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
       return { file: fileInfo(req.destination, inode) };
     },
 
-    async deleteFile(req) {
-      return { chunkCount: await p.files.delete(req.path, req.recursive) };
+    deleteFile,
+
+    async deleteFiles(req) {
+      const outcomes = await eachOnItsOwn(req.files, req.requestIds, deleteFile);
+      return { results: outcomes.map(({ code, message, answer }) => ({ code, message, file: answer })) };
     },
 
     async reportBadChunks(req) {

@@ -1,8 +1,9 @@
 import { mkdir as mkdirLocal, stat as statLocal } from "node:fs/promises";
 import { PassThrough, Writable, type Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { createClient, createContextValues, type Client } from "@connectrpc/connect";
-import { AdminService, ClientService, type ConfirmFileRequest, type ConfirmFileResponse, type PutFileRequest, type PutFileResponse } from "@trainfs/proto";
+import { AdminService, ClientService, type ConfirmFileRequest, type ConfirmFileResponse, type DeleteFileRequestSchema, type DeleteFileResponse, type GetFileResponse, type PutFileRequest, type PutFileResponse } from "@trainfs/proto";
 import { CallBatcher } from "./call-batcher.js";
 import { REPEATABLE_CALL, TrainfsError, crc32Combine, formatChecksum, joinPath, newRequestId, parseNameNodeAddresses, toTrainfsError, validatePath, type NameNodeFailover } from "@trainfs/core";
 import { RpcClients, currentRequestId, withRequestId, withRetry } from "@trainfs/node";
@@ -21,7 +22,7 @@ import {
   type DataNodeStatus,
   type SafeModeStatus,
 } from "./cluster-status.js";
-import { readRange, readToFile, type ReadOptions } from "./file-reader.js";
+import { readRange, readToFile, type GetFileQuery, type ReadOptions } from "./file-reader.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
 import { writeFile, type PutSource, type WriteOptions } from "./file-writer.js";
 import { toFsckReport, type FsckReport } from "./fsck.js";
@@ -61,6 +62,8 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+type DeleteFileQuery = MessageInitShape<typeof DeleteFileRequestSchema>;
+
 /** Options of putMany/putTree: those of a bulk transfer and of each put. */
 export type PutManyOptions = BulkOptions & Pick<PutOptions, "replication" | "chunkSize" | "concurrency">;
 /** Options of getMany/getTree: those of a bulk transfer and of each get. */
@@ -99,6 +102,17 @@ function operationId(): string {
   return currentRequestId() ?? newRequestId();
 }
 
+/** A NameNode call and its batched form (PutFile and PutFiles, ...), whose results carry the single call's answer as `file`. */
+function batcher<Req, Res>(
+  single: (req: Req, options: { signal: AbortSignal | undefined }) => Promise<Res>,
+  batch: (req: { files: Req[]; requestIds: string[] }) => Promise<{ results: Array<{ code: number; message: string; file?: Res | undefined }> }>,
+): CallBatcher<Req, Res> {
+  return new CallBatcher<Req, Res>({
+    single: (req, signal) => single(req, { signal }),
+    batch: async (files, requestIds) => (await batch({ files, requestIds })).results.map((r) => ({ ...r, answer: r.file })),
+  });
+}
+
 async function localSize(path: string): Promise<number | undefined> {
   return statLocal(path).then((s) => s.size, () => undefined);
 }
@@ -117,15 +131,12 @@ export class TrainfsClient {
   private readonly namenode: Client<typeof ClientService>;
   private readonly admin: Client<typeof AdminService>;
   private readonly datanodeAt = (address: string) => this.dataNodeClients.dataNode(address);
-  // Small puts in flight together share their PutFile and ConfirmFile calls.
-  private readonly putFiles = new CallBatcher<PutFileRequest, PutFileResponse>({
-    single: (req, signal) => this.namenode.putFile(req, { signal }),
-    batch: async (files, requestIds) => (await this.namenode.putFiles({ files, requestIds })).results.map((r) => ({ ...r, answer: r.file })),
-  });
-  private readonly confirmFiles = new CallBatcher<ConfirmFileRequest, ConfirmFileResponse>({
-    single: (req, signal) => this.namenode.confirmFile(req, { signal }),
-    batch: async (files, requestIds) => (await this.namenode.confirmFiles({ files, requestIds })).results.map((r) => ({ ...r, answer: r.file })),
-  });
+  // Operations in flight together share their NameNode calls: a call made
+  // while its kind is already in flight waits and goes in the next batch.
+  private readonly putFiles = batcher<PutFileRequest, PutFileResponse>((r, o) => this.namenode.putFile(r, o), (b) => this.namenode.putFiles(b));
+  private readonly confirmFiles = batcher<ConfirmFileRequest, ConfirmFileResponse>((r, o) => this.namenode.confirmFile(r, o), (b) => this.namenode.confirmFiles(b));
+  private readonly getFiles = batcher<GetFileQuery, GetFileResponse>((r, o) => this.namenode.getFile(r, o), (b) => this.namenode.getFiles(b));
+  private readonly deleteFiles = batcher<DeleteFileQuery, DeleteFileResponse>((r, o) => this.namenode.deleteFile(r, o), (b) => this.namenode.deleteFiles(b));
 
   constructor(private readonly options: TrainfsClientOptions) {
     const addresses = parseNameNodeAddresses(options.namenode);
@@ -273,7 +284,7 @@ export class TrainfsClient {
   /** The file's COMPOSITE-CRC32 checksum (see FileChecksum), from the chunks' checksums on record. */
   async checksum(remotePath: string, options: CallOptions = {}): Promise<FileChecksum> {
     validatePath(remotePath);
-    const res = await this.read(() => this.namenode.getFile({ path: remotePath }, options), options);
+    const res = await this.read(() => this.getFiles.call({ path: remotePath }, options.signal), options);
     let crc = 0;
     for (const c of [...res.chunks].sort((a, b) => a.index - b.index)) crc = crc32Combine(crc, c.checksum, Number(c.length));
     return { path: res.file!.path, algorithm: "COMPOSITE-CRC32", checksum: formatChecksum(crc), bytes: Number(res.file!.size) };
@@ -383,7 +394,7 @@ export class TrainfsClient {
    */
   async rm(remotePath: string, options: CallOptions & { recursive?: boolean } = {}): Promise<{ chunkCount: number }> {
     validatePath(remotePath);
-    const res = await this.call(() => this.namenode.deleteFile({ path: remotePath, recursive: options.recursive ?? false }, options));
+    const res = await this.call(() => this.deleteFiles.call({ path: remotePath, recursive: options.recursive ?? false }, options.signal));
     return { chunkCount: res.chunkCount };
   }
 
@@ -489,6 +500,7 @@ export class TrainfsClient {
       idleTimeoutMs: this.options.idleTimeoutMs,
       putFile: (req: PutFileRequest, signal: AbortSignal | undefined) => this.putFiles.call(req, signal),
       confirmFile: (req: ConfirmFileRequest, signal: AbortSignal | undefined) => this.confirmFiles.call(req, signal),
+      getFile: (req: GetFileQuery, signal: AbortSignal | undefined) => this.getFiles.call(req, signal),
     };
   }
 

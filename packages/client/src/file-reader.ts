@@ -3,7 +3,8 @@ import { open, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import type { Client } from "@connectrpc/connect";
-import type { ChunkLocation, DataNodeService, GetFileResponse, ClientService } from "@trainfs/proto";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ChunkLocation, DataNodeService, GetFileRequestSchema, GetFileResponse } from "@trainfs/proto";
 import { TrainfsError, crc32Combine, formatChecksum, mapLimit, toTrainfsError } from "@trainfs/core";
 import { fsyncDirectory, partBuffers, withRetry } from "@trainfs/node";
 import { readChunkRange } from "./chunk-reader.js";
@@ -28,10 +29,13 @@ export interface ReadOptions {
 }
 
 interface Deps {
-  namenode: Client<typeof ClientService>;
   datanodeAt: (address: string) => Client<typeof DataNodeService>;
   idleTimeoutMs?: number | undefined;
+  /** GetFile, as the client batches it (call-batcher.ts). */
+  getFile: (req: GetFileQuery, signal: AbortSignal | undefined) => Promise<GetFileResponse>;
 }
+
+export type GetFileQuery = MessageInitShape<typeof GetFileRequestSchema>;
 
 /** The chunk as the NameNode gives it now (with a fresh access token). */
 function refresher(d: Deps, path: string, chunkId: string, signal: AbortSignal | undefined): () => Promise<ChunkLocation> {
@@ -43,7 +47,7 @@ function refresher(d: Deps, path: string, chunkId: string, signal: AbortSignal |
 }
 
 function getFile(d: Deps, path: string, signal: AbortSignal | undefined): Promise<GetFileResponse> {
-  return withRetry(() => d.namenode.getFile({ path }, { signal }), { signal }).catch((err: unknown) => {
+  return withRetry(() => d.getFile({ path }, signal), { signal }).catch((err: unknown) => {
     throw toTrainfsError(err);
   });
 }

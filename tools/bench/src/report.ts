@@ -6,8 +6,8 @@ export interface Row {
   unit: string;
   baseline?: string;
   baselineValue?: number;
-  /** atLeast: ratio to the baseline; atMostValue: absolute ceiling. */
-  target?: { atLeast?: number; atMostValue?: number | undefined };
+  /** atLeast: ratio to the baseline; atLeastValue and atMostValue: absolute floor and ceiling. */
+  target?: { atLeast?: number; atLeastValue?: number | undefined; atMostValue?: number | undefined };
 }
 
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
@@ -34,6 +34,9 @@ export function printTable(
     if (r.target?.atLeast !== undefined && ratio !== undefined) {
       target = `≥ ${r.target.atLeast}×`;
       met = ratio >= r.target.atLeast ? "yes" : "NO";
+    } else if (r.target?.atLeastValue !== undefined) {
+      target = `≥ ${r.target.atLeastValue} ${r.unit}`;
+      met = r.value >= r.target.atLeastValue ? "yes" : "NO";
     } else if (r.target?.atMostValue !== undefined) {
       target = `≤ ${r.target.atMostValue} ${r.unit}`;
       met = r.value <= r.target.atMostValue ? "yes" : "NO";

@@ -2,6 +2,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TrainfsClient } from "@trainfs/client";
+import { RpcClients } from "@trainfs/common";
+import { ClientService } from "@trainfs/proto";
 import { generateSecurity } from "../src/index.js";
 import { cluster, eventually, rejection } from "./helpers.js";
 
@@ -18,6 +20,12 @@ describe("the audit log", () => {
     await alice.rename("/d", "/e");
     const before = Date.now();
     await alice.rm("/x");
+    await alice.writeFile("/y", "batched");
+    const rpc = new RpcClients({ token: security.clientToken });
+    const nn = rpc.client(ClientService, c.nameNodeAddress);
+    await nn.getFiles({ files: [{ path: "/y" }, { path: "/nope" }] });
+    await nn.deleteFiles({ files: [{ path: "/y" }, { path: "/nope" }] });
+    rpc.close();
     const reader = new TrainfsClient({ namenode: c.nameNodeAddress, token: RO });
     expect((await rejection(reader.rm("/e", { recursive: true }))).code).toBe("permission_denied");
     expect((await rejection(alice.stat("/x"))).code).toBe("not_found");
@@ -40,6 +48,11 @@ describe("the audit log", () => {
     expect(lines).toContainEqual(expect.objectContaining({ op: "create", path: "/x", user: "alice", result: "ok" }));
     expect(lines).toContainEqual(expect.objectContaining({ op: "confirm", path: "/x", result: "ok" }));
     expect(lines).toContainEqual(expect.objectContaining({ op: "rename", path: "/d", dst: "/e", result: "ok" }));
+    // A batched call gives a line per item, each with its own outcome.
+    for (const op of ["open", "delete"]) {
+      expect(lines).toContainEqual(expect.objectContaining({ op, path: "/y", user: "alice", result: "ok" }));
+      expect(lines).toContainEqual(expect.objectContaining({ op, path: "/nope", user: "alice", result: "not_found" }));
+    }
     // A refused call is there, with the read-only token's fingerprint for a name.
     const refused = lines.find((l) => l.op === "delete" && l.path === "/e")!;
     expect(refused).toMatchObject({ result: "permission_denied", client: "127.0.0.1" });

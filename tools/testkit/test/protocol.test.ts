@@ -23,6 +23,11 @@ describe("the wire protocol at its edges", () => {
     };
   }
   const code = async (p: Promise<unknown>) => ConnectError.from(await rejection(p)).code;
+  /** The NameNode's count of successful calls of each method, from its /metrics. */
+  const okCalls = async (address: string) => {
+    const metrics = await (await fetch(`${address}/metrics`)).text();
+    return (method: string) => Number(new RegExp(`trainfs_rpc_requests_total\\{method="${method}",code="ok"[^}]*\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+  };
 
   it("keeps a file that was never confirmed invisible", async () => {
     const { c, nn, close } = await setup();
@@ -108,10 +113,44 @@ describe("the wire protocol at its edges", () => {
     const fs = c.client();
     await Promise.all(Array.from({ length: 12 }, (_, i) => fs.writeFile(`/sdk/f${i}`, `file ${i}`)));
     for (let i = 0; i < 12; i++) expect((await fs.readFile(`/sdk/f${i}`)).toString()).toBe(`file ${i}`);
-    const metrics = await (await fetch(`${c.nameNodeAddress}/metrics`)).text();
-    const calls = (method: string) => Number(new RegExp(`trainfs_rpc_requests_total\\{method="${method}",code="ok"[^}]*\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    const calls = await okCalls(c.nameNodeAddress);
     expect(calls("PutFiles")).toBeGreaterThanOrEqual(2); // one above, at least one from the SDK
     expect(calls("PutFile") + calls("PutFiles")).toBeLessThan(12);
+    close();
+  });
+
+  it("serves GetFiles and DeleteFiles item by item, each answered or refused as its single call would be", async () => {
+    const { c, nn, close } = await setup();
+    const fs = c.client();
+    await fs.writeFile("/g/a", "alpha");
+    await fs.writeFile("/g/d/inner", "x");
+    const got = await nn.getFiles({ files: [{ path: "/g/a" }, { path: "/g/missing" }, { path: "relative" }, { path: "/g/d" }], requestIds: ["req-a", "", "", ""] });
+    expect(got.results.map((r) => r.code)).toEqual([0, Code.NotFound, Code.InvalidArgument, (await code(nn.getFile({ path: "/g/d" })))]);
+    expect(got.results[0]!.file!.file!.path).toBe("/g/a");
+    expect(got.results[0]!.file!.chunks.map((ch) => ch.replicas.length)).toEqual([3]);
+    expect(got.results[1]!.message).toMatch(/missing/);
+    expect(await code(nn.getFiles({ files: Array.from({ length: 1001 }, () => ({ path: "/g/a" })) }))).toBe(Code.InvalidArgument);
+
+    const deleted = await nn.deleteFiles({ files: [{ path: "/g/a" }, { path: "/g/a" }, { path: "/g/d" }, { path: "/" }, { path: "/g/d", recursive: true }] });
+    // The second comes after the first in the same batch: nothing is left to delete.
+    expect(deleted.results.map((r) => r.code)).toEqual([0, Code.NotFound, Code.FailedPrecondition, Code.InvalidArgument, 0]);
+    expect(deleted.results[0]!.file!.chunkCount).toBe(1);
+    expect(await fs.exists("/g/a")).toBe(false);
+    expect(await fs.exists("/g/d")).toBe(false);
+    expect(await code(nn.deleteFiles({ files: Array.from({ length: 1001 }, (_, i) => ({ path: `/many/${i}` })) }))).toBe(Code.InvalidArgument);
+
+    // The SDK batches the GetFile and DeleteFile calls of reads and deletes in flight together.
+    await Promise.all(Array.from({ length: 12 }, (_, i) => fs.writeFile(`/sdk/f${i}`, `file ${i}`)));
+    const texts = await Promise.all(Array.from({ length: 12 }, (_, i) => fs.readFile(`/sdk/f${i}`)));
+    expect(texts.map(String)).toEqual(Array.from({ length: 12 }, (_, i) => `file ${i}`));
+    const removed = await Promise.allSettled([...Array.from({ length: 12 }, (_, i) => fs.rm(`/sdk/f${i}`)), fs.rm("/sdk/never-was")]);
+    expect(removed.slice(0, 12).every((r) => r.status === "fulfilled")).toBe(true);
+    expect(removed[12]).toMatchObject({ status: "rejected", reason: { code: "not_found" } });
+    expect(await fs.list("/sdk")).toEqual([]);
+    const calls = await okCalls(c.nameNodeAddress);
+    expect(calls("GetFiles")).toBeGreaterThanOrEqual(2); // one above, at least one from the SDK
+    expect(calls("DeleteFiles")).toBeGreaterThanOrEqual(2);
+    expect(calls("DeleteFile") + calls("DeleteFiles")).toBeLessThan(13);
     close();
   });
 

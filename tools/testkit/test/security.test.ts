@@ -83,10 +83,20 @@ describe("security", () => {
       expect(refused.code).toBe("permission_denied");
       expect(refused.message).toMatch(/read-only/);
     }
+    // Reads and deletes in flight together share batched calls: the same rules hold.
+    const reads = await Promise.all(Array.from({ length: 4 }, () => reader.readFile("/docs/a.txt")));
+    expect(reads.map(String)).toEqual(["hello", "hello", "hello", "hello"]);
+    const deletes = await Promise.allSettled(Array.from({ length: 4 }, () => reader.rm("/docs/a.txt")));
+    expect(deletes.map((d) => (d.status === "rejected" ? (d.reason as { code: string }).code : "deleted"))).toEqual(Array(4).fill("permission_denied"));
+    expect(await anonymous.readFile("/docs/a.txt").then(() => "read", (err: { code: string }) => err.code)).toBe("unauthenticated");
     // The batched form of a write is a write too.
     const rawReader = new RpcClients({ token: "read-only-token-0123456789" });
-    const batched = await rejection(rawReader.client(ClientService, c.nameNodeAddress).putFiles({ files: [{ path: "/docs/d.txt", size: 0n }] }));
+    const rawNameNode = rawReader.client(ClientService, c.nameNodeAddress);
+    const batched = await rejection(rawNameNode.putFiles({ files: [{ path: "/docs/d.txt", size: 0n }] }));
     expect(ConnectError.from(batched).code).toBe(Code.PermissionDenied);
+    expect(ConnectError.from(await rejection(rawNameNode.deleteFiles({ files: [{ path: "/docs/a.txt" }] }))).code).toBe(Code.PermissionDenied);
+    // Batched reads are reads: a read-only token may make them.
+    expect((await rawNameNode.getFiles({ files: [{ path: "/docs/a.txt" }] })).results.map((r) => r.code)).toEqual([0]);
     rawReader.close();
     expect((await writer.list("/docs")).map((f) => f.path)).toEqual(["/docs/a.txt"]);
     expect(await writer.exists("/other")).toBe(false);
