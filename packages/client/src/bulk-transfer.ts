@@ -23,7 +23,11 @@ export interface TransferProgress {
 }
 
 export interface BulkOptions {
-  /** Files moved at once (default 8); each also moves several chunks at once. */
+  /**
+   * Files moved at once. Default: 16 when every file's size is known and
+   * they average 1 MiB or less (a small file's transfer is mostly waiting on
+   * calls), otherwise 8 (each large file also moves several chunks at once).
+   */
   filesInFlight?: number | undefined;
   /** Replace existing destinations. */
   overwrite?: boolean | undefined;
@@ -39,6 +43,19 @@ export interface BulkOptions {
 export interface BulkResult {
   done: Array<{ source: string; destination: string; file: FileStatus }>;
   failed: Array<{ source: string; destination: string; error: TrainfsError }>;
+}
+
+/** A mean size at or under which a set counts as small files. */
+const SMALL_FILES_MEAN_BYTES = 1024 * 1024;
+
+/** BulkOptions.filesInFlight when not given; measured in docs/performance.md (round 11). */
+export function defaultFilesInFlight(items: readonly TransferItem[]): number {
+  let bytes = 0;
+  for (const i of items) {
+    if (i.size === undefined) return 8;
+    bytes += i.size;
+  }
+  return bytes <= SMALL_FILES_MEAN_BYTES * items.length ? 16 : 8;
 }
 
 /**
@@ -114,7 +131,7 @@ export async function runBulk(
     while (!stop.signal.aborted && next < items.length) await one(items[next++]!);
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.filesInFlight ?? 8, items.length)) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.filesInFlight ?? defaultFilesInFlight(items), items.length)) }, worker));
   } finally {
     o.signal?.removeEventListener("abort", abort);
   }
