@@ -42,6 +42,8 @@ describe("the NameNode's access policy", () => {
       [ClientService, "GetFile", RO, "ok"],
       [ClientService, "GetFiles", RO, "ok"],
       [ClientService, "GetFiles", undefined, "unauthenticated"],
+      [ClientService, "GetFiles", "unknown-token-0123456789", "unauthenticated"],
+      [ClientService, "DeleteFiles", undefined, "unauthenticated"],
       [ClientService, "DeleteFiles", RO, "permission_denied"],
       [ClientService, "DeleteFiles", "unknown-token-0123456789", "unauthenticated"],
       [ClientService, "DeleteFiles", RW, "ok"],

@@ -19,20 +19,30 @@ export interface AuditEntry {
 
 type Message = Record<string, unknown>;
 
+interface Operation {
+  op: string;
+  items: (m: Message) => Array<{ path: string; dst?: string }>;
+  /** A batched call: each item has an outcome of its own in the response's `results`. */
+  batch?: boolean;
+}
+
+/** A batched call (PutFiles, GetFiles, ...): a line per item of its `files`. */
+const eachFile = (op: string): Operation => ({ op, batch: true, items: (m) => (m.files as Message[]).map((f) => ({ path: f.path as string })) });
+
 /**
  * The namespace operations audited, by RPC: the operation's name and the
  * paths it names. Batches give one line per item. Calls a write makes on
  * its way (AddChunk, RenewLease, ReplaceChain) and the status polls are
  * not namespace operations and are left out, as HDFS leaves them.
  */
-const OPERATIONS: Record<string, { op: string; items: (m: Message) => Array<{ path: string; dst?: string }> }> = {
+const OPERATIONS: Record<string, Operation> = {
   PutFile: { op: "create", items: (m) => [{ path: m.path as string }] },
-  PutFiles: { op: "create", items: (m) => (m.files as Message[]).map((f) => ({ path: f.path as string })) },
+  PutFiles: eachFile("create"),
   ConfirmFile: { op: "confirm", items: (m) => [{ path: m.path as string }] },
-  ConfirmFiles: { op: "confirm", items: (m) => (m.files as Message[]).map((f) => ({ path: f.path as string })) },
+  ConfirmFiles: eachFile("confirm"),
   AbandonFile: { op: "abandon", items: (m) => [{ path: m.path as string }] },
   GetFile: { op: "open", items: (m) => [{ path: m.path as string }] },
-  GetFiles: { op: "open", items: (m) => (m.files as Message[]).map((f) => ({ path: f.path as string })) },
+  GetFiles: eachFile("open"),
   List: { op: "list", items: (m) => [{ path: m.path as string }] },
   Stat: { op: "stat", items: (m) => [{ path: m.path as string }] },
   Mkdir: { op: "mkdir", items: (m) => [{ path: m.path as string }] },
@@ -40,16 +50,13 @@ const OPERATIONS: Record<string, { op: string; items: (m: Message) => Array<{ pa
   SetReplication: { op: "setReplication", items: (m) => [{ path: m.path as string }] },
   ContentSummary: { op: "contentSummary", items: (m) => [{ path: m.path as string }] },
   DeleteFile: { op: "delete", items: (m) => [{ path: m.path as string }] },
-  DeleteFiles: { op: "delete", items: (m) => (m.files as Message[]).map((f) => ({ path: f.path as string })) },
+  DeleteFiles: eachFile("delete"),
   Fsck: { op: "fsck", items: (m) => [{ path: m.path as string }] },
   DecommissionDataNode: { op: "decommission", items: (m) => [{ path: m.datanode as string }] },
   RecommissionDataNode: { op: "recommission", items: (m) => [{ path: m.datanode as string }] },
   StartBalancer: { op: "startBalancer", items: () => [{ path: "" }] },
   StopBalancer: { op: "stopBalancer", items: () => [{ path: "" }] },
 };
-
-/** The batched calls, whose items each have an outcome of their own. */
-const BATCHES = new Set(["PutFiles", "ConfirmFiles", "GetFiles", "DeleteFiles"]);
 
 /** Longest path written per line: a hostile client must not make one line megabytes long. */
 const MAX_FIELD = 4096;
@@ -115,8 +122,7 @@ export class AuditLog {
       try {
         const res = await next(req);
         const results = (res.message as unknown as { results?: Array<{ code: number }> }).results;
-        const batch = BATCHES.has(req.method.name);
-        items().forEach((item, i) => this.write({ ...base(), ...item, result: batch && results?.[i]?.code ? codeName(results[i]!.code) : "ok" }));
+        items().forEach((item, i) => this.write({ ...base(), ...item, result: operation.batch && results?.[i]?.code ? codeName(results[i]!.code) : "ok" }));
         return res;
       } catch (err) {
         const result = codeName(toConnectError(err).code);

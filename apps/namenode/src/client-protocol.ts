@@ -19,7 +19,7 @@ import {
 } from "@trainfs/proto";
 import { TrainfsError, safeNumber } from "@trainfs/common";
 import type { NameNodeFacades } from "./namenode-facades.js";
-import { eachOnItsOwn, fileInfo, location, required } from "./rpc-fields.js";
+import { batched, fileInfo, location, required } from "./rpc-fields.js";
 import type { ConfirmedChunk, PlannedChunk, StoredReplica } from "./upload-manager.js";
 
 /**
@@ -103,15 +103,9 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
     putFile,
     confirmFile,
 
-    async putFiles(req) {
-      const outcomes = await eachOnItsOwn(req.files, req.requestIds, putFile);
-      return { results: outcomes.map(({ code, message, answer }) => ({ code, message, file: answer })) };
-    },
+    putFiles: batched(putFile),
 
-    async confirmFiles(req) {
-      const outcomes = await eachOnItsOwn(req.files, req.requestIds, confirmFile);
-      return { results: outcomes.map(({ code, message, answer }) => ({ code, message, file: answer })) };
-    },
+    confirmFiles: batched(confirmFile),
 
     async addChunk(req) {
       required(req.uploadId, "upload_id");
@@ -138,10 +132,7 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
 
     getFile,
 
-    async getFiles(req) {
-      const outcomes = await eachOnItsOwn(req.files, req.requestIds, getFile);
-      return { results: outcomes.map(({ code, message, answer }) => ({ code, message, file: answer })) };
-    },
+    getFiles: batched(getFile),
 
     async list(req) {
       const page = p.files.list(req.path, req.startAfter, req.limit);
@@ -176,10 +167,7 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
 
     deleteFile,
 
-    async deleteFiles(req) {
-      const outcomes = await eachOnItsOwn(req.files, req.requestIds, deleteFile);
-      return { results: outcomes.map(({ code, message, answer }) => ({ code, message, file: answer })) };
-    },
+    deleteFiles: batched(deleteFile),
 
     async reportBadChunks(req) {
       const suspects = req.replicas.map((r, i) => {

@@ -34,6 +34,13 @@ export async function eachOnItsOwn<Req, Res>(
   });
 }
 
+/** The handler of a batched call (PutFiles, GetFiles, ...) from its single call's: each item's outcome as `code`, `message` and `file`. */
+export function batched<Req, Res>(one: (item: Req) => Promise<Res>) {
+  return async (req: { files: Req[]; requestIds: string[] }) => ({
+    results: (await eachOnItsOwn(req.files, req.requestIds, one)).map(({ code, message, answer }) => ({ code, message, file: answer })),
+  });
+}
+
 export function location(datanodes: DataNodeManager, datanodeId: string): DataNodeLocation {
   return create(DataNodeLocationSchema, { datanodeId, address: datanodes.address(datanodeId) });
 }

@@ -306,10 +306,10 @@ async function directoryFigures(c: MiniCluster, count: number): Promise<{ put: n
   const back = join(dir, "tree-out");
   const originals = new Map<string, string>();
   let bytes = 0;
+  for (let s = 0; s < 10; s++) await mkdir(join(local, `shard-${s}`), { recursive: true });
   for (let i = 0; i < count; i++) {
     const name = join(`shard-${i % 10}`, `sample-${String(i).padStart(6, "0")}.bin`);
     const data = randomBytes(1024 + Math.floor(Math.random() * 63 * 1024));
-    await mkdir(join(local, `shard-${i % 10}`), { recursive: true });
     await writeFile(join(local, name), data);
     originals.set(name, createHash("sha256").update(data).digest("hex"));
     bytes += data.length;
