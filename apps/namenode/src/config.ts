@@ -111,6 +111,24 @@ export const nameNodeConfigSchema = z
       details: "Every NameNode of the cluster names the same etcd cluster and shares `clusterSecret` and `apiTokens`; see [High availability](#high-availability).",
       placeholder: "<url,...>",
     }),
+    haEtcdCa: z.string().min(1).optional().meta({
+      description: "PEM certificates to trust for `https://` etcd URLs (unset: the system's roots)",
+      placeholder: "<file>",
+    }),
+    haEtcdCert: z.string().min(1).optional().meta({
+      description: "PEM client certificate this NameNode shows etcd (`https://` URLs; with `haEtcdKey`), for an etcd started with `--client-cert-auth`",
+      details: "With etcd's authentication on and no `haEtcdUser`, etcd takes the certificate's common name for the user.",
+      placeholder: "<file>",
+    }),
+    haEtcdKey: z.string().min(1).optional().meta({ description: "PEM private key of `haEtcdCert`", placeholder: "<file>" }),
+    haEtcdUser: z.string().min(1).optional().meta({
+      description: "etcd user (etcd's `auth enable`) this NameNode acts as, with `haEtcdPassword`; it needs read-write on `/trainfs/<haClusterName>/`",
+      placeholder: "<name>",
+    }),
+    haEtcdPassword: z.string().min(1).optional().meta({
+      description: "password of `haEtcdUser` (prefer the environment or the config file: `ps` shows flags)",
+      placeholder: "<password>",
+    }),
     advertiseAddress: z.string().trim().min(1).optional().meta({
       description: "the URL clients and DataNodes reach this NameNode at, e.g. `http://10.0.0.5:9870`; required with `haEtcd`",
       placeholder: "<url>",

@@ -16,6 +16,7 @@ import { clientProtocol } from "./client-protocol.js";
 import type { NameNodeConfig } from "./config.js";
 import { dataNodeProtocol } from "./datanode-protocol.js";
 import { MetadataStore } from "./metadata-store.js";
+import { etcdConnection } from "./ha/etcd-connection.js";
 import { ACTIVE_NAMENODE_HEADER, HaCoordinator, SNAPSHOT_PATH } from "./ha/ha-coordinator.js";
 import { nameNodeMetrics } from "./namenode-metrics.js";
 import { assembleNameNode, singleNameNode, type NameNodeFacades, type NameNodeParts } from "./namenode-facades.js";
@@ -38,7 +39,8 @@ export class NameNode {
   ) {}
 
   static async start(config: NameNodeConfig, logger: Logger, now: () => number = Date.now): Promise<NameNode> {
-    const haEndpoints = (config.haEtcd ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+    const etcd = etcdConnection(config);
+    const haEndpoints = etcd?.endpoints ?? [];
     if (haEndpoints.length > 0 && !config.advertiseAddress) {
       throw new TrainfsError("invalid_argument", "haEtcd needs advertiseAddress: the URL clients and DataNodes reach this NameNode at (e.g. --advertise-address http://10.0.0.5:9870)");
     }
@@ -116,7 +118,7 @@ export class NameNode {
         const advertise = config.advertiseAddress!.replace(/\/+$/, "");
         ha = await HaCoordinator.start(
           store,
-          { endpoints: haEndpoints, prefix: `/trainfs/${config.haClusterName}/`, advertiseAddress: advertise, leaseTtlSeconds: config.haLeaseTtlSeconds, clusterSecret: config.clusterSecret },
+          { etcd: etcd!, prefix: `/trainfs/${config.haClusterName}/`, advertiseAddress: advertise, leaseTtlSeconds: config.haLeaseTtlSeconds, clusterSecret: config.clusterSecret },
           { promote: () => nn.promote(), demote: () => nn.demote() },
           logger,
         ).catch(async (err: unknown) => {

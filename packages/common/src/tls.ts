@@ -26,6 +26,20 @@ export function loadCa(path: string | undefined): Buffer | undefined {
   return path ? readPem(path, "CA file") : undefined;
 }
 
+/** A client's TLS files: the roots to trust and its own certificate and key (both or neither). */
+export function loadClientTls(
+  files: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined },
+  names: { ca: string; cert: string; key: string },
+): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  if (!files.cert !== !files.key) {
+    throw new TrainfsError("invalid_argument", `a client certificate needs both ${names.cert} and ${names.key} (PEM files); only one is set`);
+  }
+  return {
+    ...(files.ca ? { ca: readPem(files.ca, names.ca) } : {}),
+    ...(files.cert && files.key ? { cert: readPem(files.cert, names.cert), key: readPem(files.key, names.key) } : {}),
+  };
+}
+
 function readPem(path: string, what: string): Buffer {
   let pem: Buffer;
   try {

@@ -1,8 +1,13 @@
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { access, constants, mkdir } from "node:fs/promises";
+import { get as httpsGet } from "node:https";
 import { createServer, type AddressInfo, type Server } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { spawnChild, type ChildHandle } from "./node-process.js";
+import type { CertificateAuthority } from "./tls-files.js";
 
 /** Debian's etcd (scripts/ensure-etcd.sh installs it); TRAINFS_ETCD_BIN points elsewhere. */
 export const ETCD_BIN = process.env.TRAINFS_ETCD_BIN ?? "/usr/bin/etcd";
@@ -34,6 +39,21 @@ export interface EtcdClusterOptions {
   host?: string;
   /** A command prefix that runs each member, e.g. NetLab's `wrap(host)`. */
   wrap?: string[];
+  /**
+   * TLS on every client and peer port, from this CA, and a certificate from
+   * it required of every client and peer (etcd's `--client-cert-auth` and
+   * `--peer-client-cert-auth`): only holders of one can reach etcd at all.
+   * The kit's own calls (status, defragment, auth) then go through etcdctl
+   * with a certificate of its own (common name `root`).
+   */
+  tls?: CertificateAuthority;
+}
+
+/** A client certificate etcd accepts: what a NameNode's haEtcdCa, haEtcdCert and haEtcdKey name. */
+export interface EtcdClientTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
 }
 
 /** What etcd's maintenance Status answers (the /v3 JSON gateway spells 64-bit numbers as strings). */
@@ -53,6 +73,8 @@ interface Member {
   peerUrl: string;
   dataDir: string;
   proc: ChildHandle | undefined;
+  /** Its certificate, for client and peer ports alike (TLS only). */
+  cert?: { certFile: string; keyFile: string };
 }
 
 /**
@@ -63,6 +85,10 @@ interface Member {
  */
 export class EtcdCluster {
   private stopping = false;
+  /** The kit's own client certificate (TLS only). */
+  private kitTls: EtcdClientTls | undefined;
+  /** root's password, once `enableAuth` turned etcd's authentication on. */
+  private rootPassword: string | undefined;
 
   private constructor(
     private readonly members: Member[],
@@ -82,10 +108,11 @@ export class EtcdCluster {
     const members: Member[] = Array.from({ length: options.members }, (_, i) => {
       const clientPort = options.clientPorts?.[i] ?? free.pop()!;
       const peerPort = options.peerPorts?.[i] ?? free.pop()!;
+      const scheme = options.tls ? "https" : "http";
       return {
         name: `etcd-${i + 1}`,
-        clientUrl: `http://${options.host ?? "127.0.0.1"}:${clientPort}`,
-        peerUrl: `http://${options.host ?? "127.0.0.1"}:${peerPort}`,
+        clientUrl: `${scheme}://${options.host ?? "127.0.0.1"}:${clientPort}`,
+        peerUrl: `${scheme}://${options.host ?? "127.0.0.1"}:${peerPort}`,
         dataDir: join(options.dir, `etcd-${i + 1}`),
         proc: undefined,
       };
@@ -95,6 +122,11 @@ export class EtcdCluster {
     const token = `trainfs-${randomBytes(6).toString("hex")}`;
     const cluster = new EtcdCluster(members, members.map((m) => `${m.name}=${m.peerUrl}`).join(","), token, options);
     await mkdir(options.dir, { recursive: true });
+    if (options.tls) {
+      const ip = options.host ?? "127.0.0.1";
+      for (const m of members) m.cert = await options.tls.issue(m.name, { commonName: m.name, ips: [ip] });
+      cluster.kitTls = await cluster.issueClientTls("root");
+    }
     try {
       // Members of a new cluster wait for each other: start them all, then wait.
       for (let i = 0; i < members.length; i++) await cluster.spawn(i);
@@ -133,9 +165,53 @@ export class EtcdCluster {
     return join(this.options.dir, `${this.member(i).name}.log`);
   }
 
+  /**
+   * A client certificate from the cluster's CA (TLS only) with `commonName`:
+   * with etcd's authentication on and no user given, etcd takes it for the user.
+   */
+  async issueClientTls(commonName: string): Promise<EtcdClientTls> {
+    const ca = this.options.tls;
+    if (!ca) throw new Error("this etcd cluster has no TLS (start it with `tls`)");
+    return { caFile: ca.caFile, ...(await ca.issue(`client-${commonName}`, { commonName })) };
+  }
+
+  /** Turns etcd's authentication on (etcd's `auth enable`): a `root` user with this password, and the root role. */
+  async enableAuth(rootPassword: string): Promise<void> {
+    await this.etcdctl(["user", "add", "root", `--new-user-password=${rootPassword}`]);
+    await this.etcdctl(["role", "add", "root"]);
+    await this.etcdctl(["user", "grant-role", "root", "root"]);
+    await this.etcdctl(["auth", "enable"]);
+    this.rootPassword = rootPassword;
+  }
+
+  /** Adds a user (a random password when none is given: a certificate's user) with read-write on the keys under `prefix`, if any. */
+  async addUser(name: string, password: string | undefined, prefix?: string): Promise<void> {
+    await this.etcdctl(["user", "add", name, `--new-user-password=${password ?? randomBytes(18).toString("base64url")}`]);
+    if (prefix === undefined) return;
+    await this.etcdctl(["role", "add", `${name}-role`]);
+    await this.etcdctl(["role", "grant-permission", `${name}-role`, "--prefix=true", "readwrite", prefix]);
+    await this.etcdctl(["user", "grant-role", name, `${name}-role`]);
+  }
+
+  /** Runs etcdctl against the running members, with the kit's certificate and root's password when set. */
+  private async etcdctl(args: string[], endpoints = this.members.filter((m) => m.proc).map((m) => m.clientUrl)): Promise<string> {
+    const tls = this.kitTls ? ["--cacert", this.kitTls.caFile, "--cert", this.kitTls.certFile, "--key", this.kitTls.keyFile] : [];
+    const user = this.rootPassword ? ["--user", `root:${this.rootPassword}`] : [];
+    // The environment's ETCDCTL_* variables would override these flags.
+    const env: NodeJS.ProcessEnv = { ...process.env, ETCDCTL_API: "3" };
+    for (const key of Object.keys(env)) if (key.startsWith("ETCDCTL_") && key !== "ETCDCTL_API") delete env[key];
+    try {
+      const { stdout } = await promisify(execFile)(join(dirname(this.options.bin ?? ETCD_BIN), "etcdctl"), ["--endpoints", endpoints.join(","), ...tls, ...user, ...args], { env, timeout: 30_000 });
+      return stdout;
+    } catch (err) {
+      throw new Error(`etcdctl ${args.slice(0, 2).join(" ")} failed: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
+    }
+  }
+
   /** Member i's maintenance status, or undefined when it does not answer. */
   async status(i: number, timeoutMs = 2000): Promise<EtcdMemberStatus | undefined> {
     const m = this.member(i);
+    if (this.kitTls) return this.statusByEtcdctl(m);
     try {
       const res = await fetch(`${m.clientUrl}/v3/maintenance/status`, { method: "POST", body: "{}", signal: AbortSignal.timeout(timeoutMs) });
       if (!res.ok) return undefined;
@@ -157,6 +233,17 @@ export class EtcdCluster {
         raftTerm: Number(body.raftTerm ?? 0),
         version: body.version ?? "",
       };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async statusByEtcdctl(m: Member): Promise<EtcdMemberStatus | undefined> {
+    try {
+      // etcdctl spells the ids as JSON numbers beyond 2^53: kept as digits, not rounded.
+      const out = (await this.etcdctl(["endpoint", "status", "-w", "json"], [m.clientUrl])).replace(/("(?:member_id|leader|cluster_id)":)(\d+)/g, '$1"$2"');
+      const s = (JSON.parse(out) as Array<{ Status: { header: { member_id: string }; leader: string; dbSize: number; dbSizeInUse?: number; raftIndex: number; raftTerm: number; version: string } }>)[0]!.Status;
+      return { memberId: s.header.member_id, leaderId: s.leader, dbSize: s.dbSize, dbSizeInUse: s.dbSizeInUse ?? s.dbSize, raftIndex: s.raftIndex, raftTerm: s.raftTerm, version: s.version };
     } catch {
       return undefined;
     }
@@ -202,6 +289,10 @@ export class EtcdCluster {
     await Promise.all(
       this.members.map(async (m) => {
         if (!m.proc) return;
+        if (this.kitTls) {
+          await this.etcdctl(["defrag"], [m.clientUrl]);
+          return;
+        }
         const res = await fetch(`${m.clientUrl}/v3/maintenance/defragment`, { method: "POST", body: "{}", signal: AbortSignal.timeout(60_000) });
         if (!res.ok) throw new Error(`defragmenting ${m.name} failed: ${res.status} ${await res.text()}`);
       }),
@@ -268,15 +359,34 @@ export class EtcdCluster {
       }
       try {
         // etcd's /health is true once the member sees a leader and can serve a read.
-        const res = await fetch(`${m.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
-        const body = (await res.json()) as { health?: string | boolean };
-        if (res.ok && String(body.health) === "true") return;
+        if ((await this.health(m)) === "true") return;
       } catch {
         // not listening yet
       }
       if (Date.now() > deadline) throw new Error(`${m.name} (${m.clientUrl}) was not healthy within ${timeoutMs} ms (see ${this.logFile(i)}):\n${proc.tail.join("\n")}`);
       await sleep(100);
     }
+  }
+
+  private async health(m: Member): Promise<string> {
+    if (!this.kitTls) {
+      const res = await fetch(`${m.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
+      return res.ok ? String(((await res.json()) as { health?: string | boolean }).health) : "";
+    }
+    const { caFile, certFile, keyFile } = this.kitTls;
+    return new Promise((resolve, reject) => {
+      const req = httpsGet(`${m.clientUrl}/health`, { ca: readFileSync(caFile), cert: readFileSync(certFile), key: readFileSync(keyFile), timeout: 1000 }, (res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (d: string) => (body += d)).on("end", () => {
+          try {
+            resolve(res.statusCode === 200 ? String((JSON.parse(body) as { health?: string | boolean }).health) : "");
+          } catch (err) {
+            reject(err as Error);
+          }
+        });
+      });
+      req.on("timeout", () => req.destroy(new Error("timed out"))).on("error", reject);
+    });
   }
 
   private member(i: number): Member {
@@ -309,6 +419,10 @@ export class EtcdCluster {
         "--auto-compaction-mode", "periodic",
         "--auto-compaction-retention", this.options.compactionRetention ?? "1m",
         "--quota-backend-bytes", String(this.options.quotaBackendBytes ?? 1024 ** 3),
+        ...(m.cert && this.options.tls
+          ? ["--cert-file", m.cert.certFile, "--key-file", m.cert.keyFile, "--client-cert-auth", "--trusted-ca-file", this.options.tls.caFile,
+              "--peer-cert-file", m.cert.certFile, "--peer-key-file", m.cert.keyFile, "--peer-client-cert-auth", "--peer-trusted-ca-file", this.options.tls.caFile]
+          : []),
         "--logger", "zap",
         "--log-outputs", "stderr",
       ],

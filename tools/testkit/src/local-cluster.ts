@@ -76,6 +76,8 @@ try {
           ha: {
             nameNodes: nameNodeCount,
             etcdMembers: 3 as const,
+            // Only holders of a certificate from the cluster's own CA reach etcd (the NameNodes, and etcdctl as the banner shows).
+            etcdTls: true,
             // 0 is "pick one" for the kit's HA options too (free ports are chosen when none is given).
             ...(Number(opts.namenodePort) === 0 ? {} : { nameNodePorts: portsFrom(opts.namenodePort, nameNodeCount) }),
             ...(Number(opts.etcdPort) === 0
@@ -159,6 +161,11 @@ ${Array.from({ length: count }, (_, i) => `  DataNode ${i + 1} ${cluster.dataNod
 Security is on: the cluster secret (shared by both NameNodes), an API token and an
 S3 key pair are kept in ${join(baseDir, "security.json")} (mode 600).
   API token  ${security.clientToken ?? ""}
+
+etcd serves TLS only and lets in only certificates from the cluster's CA, in
+${shortPath(join(baseDir, "etcd-tls"))} (a new one at each start). To look at the keys:
+  etcdctl --endpoints ${etcd.endpoints} --cacert ${shortPath(join(baseDir, "etcd-tls", "ca.pem"))} \\
+    --cert ${shortPath(join(baseDir, "etcd-tls", "client-root.pem"))} --key ${shortPath(join(baseDir, "etcd-tls", "client-root-key.pem"))} get --prefix /trainfs/ --keys-only
 
 Kill the active NameNode and watch the other take over, from another terminal in this repository:
   export TRAINFS_NAMENODE=${nn}

@@ -7,7 +7,8 @@ import { DataNode, dataNodeConfigSchema, packedChunksOnDisk, type DataNodeConfig
 import { TrainfsClient, type TrainfsClientOptions } from "@trainfs/client";
 import { RpcClients, createLogger, flagName } from "@trainfs/common";
 import { startNodeProcess, type NodeProcess } from "./node-process.js";
-import { EtcdCluster, freePorts } from "./etcd-cluster.js";
+import { EtcdCluster, freePorts, type EtcdClientTls } from "./etcd-cluster.js";
+import { createCertificateAuthority } from "./tls-files.js";
 import { findActive, getHaStatus, haStatusMethod, type HaStatus } from "./ha-status.js";
 
 export interface MiniClusterOptions {
@@ -56,6 +57,10 @@ export interface MiniClusterHaOptions {
   /** etcd's fixed client and peer ports by member; free ports by default. */
   etcdClientPorts?: number[];
   etcdPeerPorts?: number[];
+  /** The etcd started for it serves TLS only and requires client certificates (a CA of its own); the NameNodes get one. */
+  etcdTls?: boolean;
+  /** How the NameNodes reach an etcd started by the caller (`etcd`): a client certificate, an etcd user (the password goes by environment). */
+  etcdAccess?: { tls?: EtcdClientTls; user?: string; password?: string };
 }
 
 export interface ClusterSecurity {
@@ -96,6 +101,7 @@ export class MiniCluster {
   private readonly slots: Array<DataNodeSlot | undefined> = [];
   private readonly clients: TrainfsClient[] = [];
   private etcdCluster: EtcdCluster | undefined;
+  private etcdAccess: MiniClusterHaOptions["etcdAccess"];
   private ownsEtcd = false;
   private adminRpc: RpcClients | undefined;
 
@@ -444,9 +450,12 @@ export class MiniCluster {
         ...(ha.etcdClientPorts ? { clientPorts: ha.etcdClientPorts } : {}),
         ...(ha.etcdPeerPorts ? { peerPorts: ha.etcdPeerPorts } : {}),
         onUnexpectedExit: (m, status) => this.options.onUnexpectedExit?.(`etcd member ${m + 1}`, status),
+        ...(ha.etcdTls ? { tls: await createCertificateAuthority(join(this.baseDir, "etcd-tls")) } : {}),
       });
       this.ownsEtcd = true;
+      if (ha.etcdTls) this.etcdAccess = { tls: await this.etcdCluster.issueClientTls("trainfs-namenode") };
     }
+    if (ha.etcdAccess) this.etcdAccess = ha.etcdAccess;
     // Each NameNode advertises its own address, so its port is chosen first.
     const free = await freePorts(count);
     for (let i = 0; i < count; i++) this.nameNodes[i] = { address: `http://127.0.0.1:${ha.nameNodePorts?.[i] ?? free[i]!}` };
@@ -482,17 +491,21 @@ export class MiniCluster {
       slot.address = slot.inProcess.address;
     } else {
       // The HA flags of the contract (apps/namenode's haEtcd, advertiseAddress, haLeaseTtlSeconds).
+      const access = this.etcdAccess;
       const haFlags = ha
         ? ["--ha-etcd", this.etcd.endpoints, "--advertise-address", slot.address,
-            ...(ha.leaseTtlSeconds !== undefined ? ["--ha-lease-ttl-seconds", String(ha.leaseTtlSeconds)] : [])]
+            ...(ha.leaseTtlSeconds !== undefined ? ["--ha-lease-ttl-seconds", String(ha.leaseTtlSeconds)] : []),
+            ...(access?.tls ? ["--ha-etcd-ca", access.tls.caFile, "--ha-etcd-cert", access.tls.certFile, "--ha-etcd-key", access.tls.keyFile] : []),
+            ...(access?.user !== undefined ? ["--ha-etcd-user", access.user] : [])]
         : [];
+      const etcdPassword = access?.password !== undefined ? { TRAINFS_NAMENODE_HA_ETCD_PASSWORD: access.password } : {};
       const proc = await startNodeProcess(
         "@trainfs/namenode",
         ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir,
           "--heartbeat-timeout-ms", String(heartbeatTimeoutMs), "--log-level", this.logLevel,
           ...haFlags,
           ...flagsOf({ monitorIntervalMs: FAST_ROUNDS_MS, ...this.options.nameNode })],
-        { logFile: join(this.baseDir, ha ? `namenode-${i + 1}.log` : "namenode.log"), env: this.securityEnv("TRAINFS_NAMENODE_") },
+        { logFile: join(this.baseDir, ha ? `namenode-${i + 1}.log` : "namenode.log"), env: { ...this.securityEnv("TRAINFS_NAMENODE_"), ...etcdPassword } },
       );
       slot.proc = proc;
       void proc.exited.then((status) => {

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -58,7 +58,13 @@ describe("the HA local cluster (scripts/cluster.sh --ha)", () => {
     try {
       await run.waitFor(/^Press Ctrl-C to stop\./, 120_000);
       const banner = run.lines.join("\n");
-      expect(banner.match(/^ {2}etcd \d +http:\S+ +pid \d+$/gm)).toHaveLength(3);
+      const etcdUrls = [...banner.matchAll(/^ {2}etcd \d +(https:\S+) +pid \d+$/gm)].map((m) => m[1]!);
+      expect(etcdUrls).toHaveLength(3);
+      // etcd lets in only certificates from the cluster's CA: the banner's etcdctl line works, a client without one does not.
+      const etcdctl = /^ {2}(etcdctl .*)\\\n {4}(.*)$/m.exec(banner)!;
+      const args = `${etcdctl[1]!} ${etcdctl[2]!}`.split(/\s+/).slice(1).map((a) => (a.startsWith(".") ? join(process.cwd(), a) : a));
+      expect(execFileSync("etcdctl", args, { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } })).toContain("/trainfs/default/leader");
+      expect(() => execFileSync("etcdctl", ["--endpoints", etcdUrls[0]!, "--cacert", args[args.indexOf("--cacert") + 1]!, "--command-timeout", "3s", "get", "--prefix", "/trainfs/"], { stdio: "pipe", env: { ...process.env, ETCDCTL_API: "3" } })).toThrow();
       const nameNodes = [...banner.matchAll(/^ {2}NameNode (\d) (http:\S+) +pid (\d+) +(active|standby)$/gm)].map((m) => ({ n: Number(m[1]), url: m[2]!, pid: Number(m[3]), role: m[4]! }));
       expect(nameNodes.map((x) => x.role).sort()).toEqual(["active", "standby"]);
       const active = nameNodes.find((x) => x.role === "active")!;

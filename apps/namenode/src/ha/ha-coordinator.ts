@@ -1,8 +1,19 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError, noop } from "cockatiel";
-import { Etcd3, isRecoverableError, type Lease, type Watcher } from "etcd3";
+import {
+  Etcd3,
+  EtcdAuthenticationFailedError,
+  EtcdPermissionDeniedError,
+  EtcdRoleNotGrantedError,
+  EtcdUserNotFoundError,
+  GRPCUnauthenticatedError,
+  isRecoverableError,
+  type Lease,
+  type Watcher,
+} from "etcd3";
 import { TrainfsError, dataNodeCredential, type Logger } from "@trainfs/common";
 import type { Journal, JournalOp, MetadataStore, WriteReplicator } from "../metadata-store.js";
+import type { EtcdConnection } from "./etcd-connection.js";
 
 /** The header a standby sets on its `unavailable` answers: where the active NameNode is. */
 export const ACTIVE_NAMENODE_HEADER = "trainfs-active-namenode";
@@ -27,8 +38,7 @@ export interface HaStatus {
 }
 
 export interface HaOptions {
-  /** etcd client URLs. */
-  endpoints: string[];
+  etcd: EtcdConnection;
   /** The key prefix, `/trainfs/<cluster>/`. */
   prefix: string;
   advertiseAddress: string;
@@ -77,6 +87,10 @@ function splitOps(ops: readonly string[], max: number): string[][] {
   }
   return runs;
 }
+
+/** etcd refused our credentials or their rights: trying again will not help. */
+const refused = (err: unknown) =>
+  err instanceof EtcdAuthenticationFailedError || err instanceof EtcdPermissionDeniedError || err instanceof EtcdUserNotFoundError || err instanceof EtcdRoleNotGrantedError || err instanceof GRPCUnauthenticatedError;
 
 /** How long a NameNode starting in HA mode keeps trying to reach etcd before it gives up. */
 const START_WAIT_MS = 30_000;
@@ -148,8 +162,12 @@ export class HaCoordinator implements WriteReplicator {
   /** Connects to etcd, joins as a standby and starts following; the election runs in the background. */
   static async start(store: MetadataStore, options: HaOptions, hooks: HaHooks, logger: Logger): Promise<HaCoordinator> {
     // Every unary call gives up after a lease TTL: an etcd that stopped answering must not hang a write or a round.
+    const { endpoints, tls, auth } = options.etcd;
     const client = new Etcd3({
-      hosts: options.endpoints,
+      hosts: endpoints,
+      // https:// members: the given roots (or grpc's defaults when none) and our client certificate, if any.
+      ...(tls?.ca || tls?.cert ? { credentials: { rootCertificate: tls.ca ?? (null as unknown as Buffer), privateKey: tls.key, certChain: tls.cert } } : {}),
+      ...(auth ? { auth } : {}),
       dialTimeout: 3000,
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + options.leaseTtlSeconds * 1000 }),
       // Each call goes to a member picked at random. One that failed a call
@@ -174,7 +192,7 @@ export class HaCoordinator implements WriteReplicator {
           return await step();
         } catch (err) {
           if (!isBrokenCircuitError(err)) memberError = err;
-          if (err instanceof TrainfsError || Date.now() > deadline) throw memberError ?? err;
+          if (err instanceof TrainfsError || refused(err) || Date.now() > deadline) throw memberError ?? err;
           if (attempt === 1) logger.warn({ err: (err as Error).message }, "etcd did not answer; trying again");
           await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
         }
@@ -198,7 +216,14 @@ export class HaCoordinator implements WriteReplicator {
     } catch (err) {
       client.close();
       if (err instanceof TrainfsError) throw err;
-      throw new TrainfsError("unavailable", `cannot reach etcd at ${options.endpoints.join(",")}: ${(err as Error).message}`, { cause: err });
+      const at = endpoints.join(",");
+      if (refused(err)) {
+        const who = auth ? `user ${auth.username}` : tls?.cert ? "the client certificate's user" : "no user (haEtcdUser unset)";
+        throw new TrainfsError("permission_denied", `etcd at ${at} refused this NameNode (${who}): ${(err as Error).message}; it needs read-write on ${options.prefix}`, { cause: err });
+      }
+      // grpc reports a failed TLS handshake as "No connection established", with no reason.
+      const hint = tls ? " (over https:// this is also how a failed TLS handshake shows: check haEtcdCa, and haEtcdCert and haEtcdKey if etcd asks for a client certificate)" : "";
+      throw new TrainfsError("unavailable", `cannot reach etcd at ${at}: ${(err as Error).message}${hint}`, { cause: err });
     }
     store.setReplicator(ha);
     ha.schedule(0);
