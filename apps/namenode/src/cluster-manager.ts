@@ -107,7 +107,7 @@ export class ClusterManager {
 
   /** Enters (read-only namespace, no replication or trash) or leaves safe mode by an operator's hand. */
   async setSafeMode(on: boolean): Promise<SafeModeStatus> {
-    if (on) this.safeMode.enter();
+    if (on) await this.safeMode.enter();
     else await this.safeMode.leave();
     return this.safeMode.status();
   }

@@ -458,6 +458,17 @@ export class MetadataStore {
     this.meta.put(key, ((this.meta.get(key) as number | undefined) ?? 0) + delta);
   }
 
+  /** An operator's safe mode, journaled with the metadata: it holds across a restart and a failover until an operator leaves it. */
+  get operatorSafeMode(): boolean {
+    return this.meta.get("operatorSafeMode") === 1;
+  }
+
+  /** Call inside `write`. */
+  setOperatorSafeMode(on: boolean): void {
+    if (on) this.meta.put("operatorSafeMode", 1);
+    else this.meta.remove("operatorSafeMode");
+  }
+
   /** Complete files in the namespace, kept in the meta table: no scan. */
   fileCount(): number {
     return (this.meta.get("fileCount") as number | undefined) ?? 0;

@@ -230,6 +230,7 @@ export class NameNode {
    */
   private async promote(): Promise<void> {
     this.parts.datanodes.requestFullReports();
+    await this.parts.safeMode.followMetadata();
     if (this.parts.safeMode.isOn && !this.parts.safeMode.isManual) await this.parts.safeMode.leave();
     else this.parts.chunks.scan.start();
     this.becomeActive();

@@ -99,7 +99,7 @@ describe("SafeMode", () => {
     expect(safe.status()).toMatchObject({ on: false, manual: false });
     expect(await safe.leave()).toBe(false);
     // Entered by hand: reports and the timeout do not end it.
-    safe.enter();
+    await safe.enter();
     expect(safe.status()).toMatchObject({ on: true, manual: true, reportedChunks: 2, totalChunks: 2 });
     await report(store, safe, "dn-1", ["c0", "c1"]);
     now += 10_000;
@@ -108,5 +108,32 @@ describe("SafeMode", () => {
     expect(await safe.leave()).toBe(true);
     expect(exited).toBe(2);
     expect(safe.status()).toMatchObject({ on: false, manual: false });
+  });
+
+  it("keeps an operator's safe mode in the metadata: a restart finds it on, and an elected NameNode follows what the metadata says", async () => {
+    const store = await storeWithChunks(2);
+    const before = new SafeMode(store, 0.5, 1000, silent, () => 0);
+    await before.enter();
+    expect(store.operatorSafeMode).toBe(true);
+    // A restart (a new SafeMode on the same metadata): on, by the operator, whatever the reports.
+    const restarted = new SafeMode(store, 0.5, 1000, silent, () => 0);
+    expect(restarted.status()).toMatchObject({ on: true, manual: true });
+    await report(store, restarted, "dn-1", ["c0", "c1"]);
+    expect(await restarted.check()).toBe(false);
+    expect(await restarted.leave()).toBe(true);
+    expect(store.operatorSafeMode).toBe(false);
+
+    // A standby's SafeMode, while the active one's changes reach the metadata through the log.
+    const standby = new SafeMode(store, 0, 1000, silent, () => 0);
+    let exited = 0;
+    standby.onExit(() => void exited++);
+    expect(standby.isOn).toBe(false);
+    await store.write(() => store.setOperatorSafeMode(true)); // entered on the active one
+    await standby.followMetadata(); // elected
+    expect(standby.status()).toMatchObject({ on: true, manual: true });
+    await store.write(() => store.setOperatorSafeMode(false)); // left on another active one meanwhile
+    await standby.followMetadata(); // elected again
+    expect(standby.status()).toMatchObject({ on: false, manual: false });
+    expect(exited).toBe(1);
   });
 });

@@ -44,7 +44,8 @@ export class SafeMode {
     this.totalChunks = total;
     this.startedMs = now();
     this.on = total > 0 && threshold > 0;
-    if (this.on) logger.info({ totalChunks: total, threshold, timeoutMs }, "safe mode: waiting for chunk reports");
+    if (store.operatorSafeMode) this.holdForOperator();
+    else if (this.on) logger.info({ totalChunks: total, threshold, timeoutMs }, "safe mode: waiting for chunk reports");
   }
 
   get isOn(): boolean {
@@ -59,10 +60,12 @@ export class SafeMode {
   /**
    * An operator's safe mode (HDFS's `dfsadmin -safemode enter`): no
    * replication or trash, and the namespace read-only, until `leave`. It
-   * never ends on its own, whatever the reports.
+   * never ends on its own, whatever the reports; it is kept in the metadata
+   * (journaled with it in HA), so a restart or a failover keeps it on.
    */
-  enter(): void {
+  async enter(): Promise<void> {
     if (this.manual) return;
+    await this.store.write(() => this.store.setOperatorSafeMode(true));
     this.manual = true;
     this.on = true;
     this.logger.warn("safe mode entered by an operator: the namespace is read-only and no replication or trash is scheduled until an operator leaves it");
@@ -70,10 +73,27 @@ export class SafeMode {
 
   /** Leaves safe mode now, the operator's or the startup one; true if it was on. */
   async leave(): Promise<boolean> {
+    if (this.store.operatorSafeMode) await this.store.write(() => this.store.setOperatorSafeMode(false));
     if (!this.on) return false;
     this.manual = false;
     await this.exit({ reason: "an operator", reportedChunks: this.reportedCount, totalChunks: this.totalChunks });
     return true;
+  }
+
+  /**
+   * Elected (HA): an operator's safe mode follows the metadata, where the
+   * previous active NameNode may have entered or left it since this one last
+   * served.
+   */
+  async followMetadata(): Promise<void> {
+    if (this.store.operatorSafeMode && !this.manual) this.holdForOperator();
+    else if (!this.store.operatorSafeMode && this.manual) await this.leave();
+  }
+
+  private holdForOperator(): void {
+    this.manual = true;
+    this.on = true;
+    this.logger.warn("safe mode, entered by an operator, is still on: the namespace is read-only until an operator leaves it (trainfs admin safemode leave)");
   }
 
   onExit(listener: () => void | Promise<void>): void {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TrainfsClient } from "@trainfs/client";
 import { generateSecurity } from "../src/index.js";
-import { cluster, rejection } from "./helpers.js";
+import { cluster, eventually, rejection } from "./helpers.js";
 
 const RO = "read-only-token-for-safe-mode-01";
 
@@ -41,5 +41,36 @@ describe("safe mode by an operator's hand", () => {
       reader.close();
       stranger.close();
     }
+  });
+
+  it("holds across a NameNode restart, until an operator leaves it", async () => {
+    const c = await cluster({ mode: "process", dataNodes: 1, security: generateSecurity(), nameNode: { defaultReplication: 1 } });
+    const fs = c.client();
+    await fs.setSafeMode(true);
+    await c.restartNameNode({ kill: true });
+    await eventually(async () => expect((await fs.clusterStatus()).safeMode).toMatchObject({ on: true, manual: true }), 20_000, 200);
+    expect((await rejection(fs.writeFile("/new", "x"))).message).toMatch(/safe mode, entered by an operator/);
+    await fs.setSafeMode(false);
+    // Once the DataNode has registered with the restarted NameNode.
+    await eventually(() => fs.writeFile("/new", "after"), 20_000, 200);
+  });
+
+  it("holds across a failover (HA): the NameNode elected next keeps the namespace read-only", async () => {
+    const c = await cluster({ mode: "process", dataNodes: 1, security: generateSecurity(), nameNode: { defaultReplication: 1 }, ha: { nameNodes: 2, etcdMembers: 1, leaseTtlSeconds: 2 } });
+    const fs = c.client();
+    await fs.writeFile("/kept", "before");
+    await fs.setSafeMode(true);
+    const active = await c.waitForActiveNameNode();
+    await c.killNameNode(active, "SIGKILL");
+    await eventually(async () => {
+      const now = await c.activeNameNode(1000);
+      if (now === undefined || now === active) throw new Error("no other NameNode took over yet");
+    }, 20_000, 100);
+    expect((await fs.clusterStatus()).safeMode).toMatchObject({ on: true, manual: true });
+    expect((await rejection(fs.writeFile("/new", "x"))).message).toMatch(/safe mode, entered by an operator/);
+    expect((await fs.readFile("/kept")).toString()).toBe("before");
+    await fs.setSafeMode(false);
+    await fs.writeFile("/new", "after");
+    expect((await fs.readFile("/new")).toString()).toBe("after");
   });
 });
