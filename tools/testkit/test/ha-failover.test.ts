@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ClientService } from "@trainfs/proto";
 import { RpcClients } from "@trainfs/common";
 import { MiniCluster, generateSecurity, type ClusterSecurity } from "../src/index.js";
-import { cluster, eventually } from "./helpers.js";
+import { cluster, eventually, newActiveNameNode } from "./helpers.js";
 
 /**
  * NameNode high availability through the test kit: real processes, a
@@ -21,13 +21,7 @@ async function haCluster(security: ClusterSecurity): Promise<MiniCluster> {
 }
 
 /** A different NameNode became active (any other than `was`); its index. */
-async function newActive(c: MiniCluster, was: number, timeoutMs = (LEASE_TTL_SECONDS + 10) * 1000): Promise<number> {
-  return eventually(async () => {
-    const now = await c.activeNameNode(1000);
-    if (now === undefined || now === was) throw new Error(`NameNode ${was} is still the active one (or none is)`);
-    return now;
-  }, timeoutMs, 100);
-}
+const newActive = (c: MiniCluster, was: number) => newActiveNameNode(c, was, (LEASE_TTL_SECONDS + 10) * 1000);
 
 describe("NameNode HA", () => {
   it("failover under load: every acknowledged put reads back with its sha256, and a failed put shows nothing or its own bytes", async () => {

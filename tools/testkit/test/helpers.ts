@@ -35,6 +35,15 @@ export async function rejection(p: Promise<unknown>): Promise<Error & { code?: s
   throw new Error("expected the call to fail, but it succeeded");
 }
 
+/** Waits until a NameNode other than `was` is the active one (HA), and returns its index. */
+export async function newActiveNameNode(c: MiniCluster, was: number, timeoutMs = 20_000): Promise<number> {
+  return eventually(async () => {
+    const now = await c.activeNameNode(1000);
+    if (now === undefined || now === was) throw new Error(`NameNode ${was} is still the active one (or none is)`);
+    return now;
+  }, timeoutMs, 100);
+}
+
 /** Polls `check` until it stops throwing, or fails with its last error after `timeoutMs`. */
 export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 30_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TrainfsClient } from "@trainfs/client";
 import { generateSecurity } from "../src/index.js";
-import { cluster, eventually, rejection } from "./helpers.js";
+import { cluster, eventually, newActiveNameNode, rejection } from "./helpers.js";
 
 const RO = "read-only-token-for-safe-mode-01";
 
@@ -62,10 +62,7 @@ describe("safe mode by an operator's hand", () => {
     await fs.setSafeMode(true);
     const active = await c.waitForActiveNameNode();
     await c.killNameNode(active, "SIGKILL");
-    await eventually(async () => {
-      const now = await c.activeNameNode(1000);
-      if (now === undefined || now === active) throw new Error("no other NameNode took over yet");
-    }, 20_000, 100);
+    await newActiveNameNode(c, active);
     expect((await fs.clusterStatus()).safeMode).toMatchObject({ on: true, manual: true });
     expect((await rejection(fs.writeFile("/new", "x"))).message).toMatch(/safe mode, entered by an operator/);
     expect((await fs.readFile("/kept")).toString()).toBe("before");
