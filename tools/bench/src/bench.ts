@@ -18,9 +18,9 @@ import { MiniCluster, randomFile, startS3Gateway, type S3GatewayHandle } from "@
 import { nameNodeDefaults } from "@trainfs/namenode";
 import { dataNodeDefaults } from "@trainfs/datanode";
 import { chunkInstallFloor, rawDurableSmallFiles, rawLoopbackTcp, rawSequentialWrite } from "./baselines.js";
-import { MiB, medianOf, processUsage, rate, seconds, warmMetadata } from "./measure.js";
+import { dropPageCache, medianOf, MiB, processUsage, rate, seconds, warmMetadata } from "./measure.js";
 import { printTable, type Row } from "./report.js";
-import { haFigures, haUnavailable, type SingleFigures } from "./ha.js";
+import { haFigures, haUnavailable } from "./ha.js";
 
 const opts = new Command("trainfs-bench")
   .description("TrainFS against this machine's own limits, measured in the same run (median of --reps).")
@@ -93,9 +93,6 @@ const cluster = await MiniCluster.start({
 });
 const fs = cluster.client();
 let bytesMoved = 0;
-// The HA figures stand beside this run's 256 MiB put and get (or the smallest size asked for).
-const haSize = sizes.includes(256 * MiB) ? 256 * MiB : Math.min(...sizes);
-const single: SingleFigures = { mkdir: 0, stat: 0, put: 0, get: 0, size: haSize };
 const usageExtra: Array<{ name: string; peakRssBytes: number; cpuSeconds: number }> = [];
 try {
   for (const size of sizes) {
@@ -111,7 +108,6 @@ try {
       return size / MiB / s;
     });
     bytesMoved += 2 * size * reps;
-    if (size === haSize) Object.assign(single, { put, get });
     await fs.rm("/big", { recursive: true });
     await rm(local);
     rows.push(
@@ -170,7 +166,6 @@ try {
   const mkdirs = await rate(2000, 16, (i) => fs.mkdir(`/meta/d${i}`, { parents: true }));
   const stats = await rate(5000, 16, (i) => fs.stat(`/meta/d${i % 2000}`));
   await rate(8000, 16, (i) => fs.mkdir(`/meta/d${2000 + i}`));
-  Object.assign(single, { mkdir: mkdirs, stat: stats });
   const list10k = await medianOf(reps, async () => (await seconds(() => fs.list("/meta"))) * 1000);
   rows.push(
     { figure: "mkdir, 16 in flight", value: mkdirs, unit: "ops/s", baseline: "no-op unary, 16 in flight", baselineValue: noop.parallel },
@@ -196,9 +191,9 @@ try {
     // One cluster at a time: the single-NameNode one stops before the HA one starts.
     fs.close();
     await cluster.shutdown();
-    const ha = await haFigures(single, {
-      dir, reps, churnFiles: Number(opts.haFiles), heartbeatTimeoutMs: timeoutMs, log, dropPageCache,
-    });
+    // The HA figures' large put and get: 256 MiB (or the smallest size asked for).
+    const size = sizes.includes(256 * MiB) ? 256 * MiB : Math.min(...sizes);
+    const ha = await haFigures({ dir, reps, size, churnFiles: Number(opts.haFiles), heartbeatTimeoutMs: timeoutMs, log, dropPageCache });
     rows.push(...ha.rows);
     bytesMoved += ha.bytesMoved;
   }
@@ -343,16 +338,6 @@ async function noopUnary(): Promise<{ sequential: number; parallel: number }> {
     return { sequential, parallel };
   } finally {
     child.kill();
-  }
-}
-
-/** Drops the page cache so reads come from disk; false where not permitted. */
-async function dropPageCache(): Promise<boolean> {
-  try {
-    await writeFile("/proc/sys/vm/drop_caches", "3\n");
-    return true;
-  } catch {
-    return false;
   }
 }
 

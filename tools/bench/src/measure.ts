@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -53,4 +54,14 @@ export const MiB = 1024 * 1024;
 export async function warmMetadata(fs: { mkdir(path: string, o: { parents: boolean }): Promise<unknown>; stat(path: string): Promise<unknown> }): Promise<void> {
   await rate(1000, 16, (i) => fs.mkdir(`/warm/d${i}`, { parents: true }));
   await rate(1000, 16, (i) => fs.stat(`/warm/d${i}`));
+}
+
+/** Drops the page cache so reads come from disk; false where not permitted. */
+export async function dropPageCache(): Promise<boolean> {
+  try {
+    await writeFile("/proc/sys/vm/drop_caches", "3\n");
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -26,6 +26,23 @@ export function printTable(
     floor: { sequential: number; parallel: number };
   },
 ): void {
+  printRows(rows);
+  console.log(
+    `\nbaselines: raw fsync write ${Object.entries(baselines.rawWrite).map(([s, v]) => `${formatSize(Number(s))}: ${fmt(v)} MiB/s`).join(", ")}; ` +
+      `loopback TCP ${fmt(baselines.rawTcp)} MiB/s; durable 4 KiB files ${fmt(baselines.rawSmall)}/s; ` +
+      `no-op unary ${fmt(baselines.noop.sequential)}/s sequential, ${fmt(baselines.noop.parallel)}/s with 16 in flight`,
+  );
+  console.log(
+    `storage floor of a small put (three chunk stores on this disk, as three DataNodes, installing 4 KiB chunks with no network ` +
+      `and no NameNode; the most a put could reach): ${fmt(baselines.floor.sequential)}/s sequential, ${fmt(baselines.floor.parallel)}/s with 16 in flight`,
+  );
+  const gib = bytesMoved / 1024 ** 3;
+  console.log(`\nprocesses (peak RSS, CPU seconds per GiB moved; ${gib.toFixed(2)} GiB moved):`);
+  for (const u of usage) console.log(`  ${u.name.padEnd(22)} ${formatSize(u.peakRssBytes).padStart(10)}  ${(u.cpuSeconds / gib).toFixed(2)} s/GiB`);
+}
+
+/** The figures, each beside its baseline, with the ratio and whether its target is met. */
+export function printRows(rows: Row[]): void {
   const lines: string[][] = [["figure", "TrainFS", "baseline", "ratio", "target", "met"]];
   for (const r of rows) {
     const ratio = r.baselineValue ? r.value / r.baselineValue : undefined;
@@ -52,16 +69,4 @@ export function printTable(
   }
   const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   for (const l of lines) console.log(l.map((c, i) => c.padEnd(widths[i]!)).join("  "));
-  console.log(
-    `\nbaselines: raw fsync write ${Object.entries(baselines.rawWrite).map(([s, v]) => `${formatSize(Number(s))}: ${fmt(v)} MiB/s`).join(", ")}; ` +
-      `loopback TCP ${fmt(baselines.rawTcp)} MiB/s; durable 4 KiB files ${fmt(baselines.rawSmall)}/s; ` +
-      `no-op unary ${fmt(baselines.noop.sequential)}/s sequential, ${fmt(baselines.noop.parallel)}/s with 16 in flight`,
-  );
-  console.log(
-    `storage floor of a small put (three chunk stores on this disk, as three DataNodes, installing 4 KiB chunks with no network ` +
-      `and no NameNode; the most a put could reach): ${fmt(baselines.floor.sequential)}/s sequential, ${fmt(baselines.floor.parallel)}/s with 16 in flight`,
-  );
-  const gib = bytesMoved / 1024 ** 3;
-  console.log(`\nprocesses (peak RSS, CPU seconds per GiB moved; ${gib.toFixed(2)} GiB moved):`);
-  for (const u of usage) console.log(`  ${u.name.padEnd(22)} ${formatSize(u.peakRssBytes).padStart(10)}  ${(u.cpuSeconds / gib).toFixed(2)} s/GiB`);
 }
