@@ -6,7 +6,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Code, createContextKey, createContextValues, type ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { corsPolicy } from "./cors-policy.js";
-import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES, toConnectError } from "@trainfs/core";
+import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES, toConnectError, useFastUtf8Encoder } from "@trainfs/core";
 import { requestIdServerInterceptor } from "@trainfs/node";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
@@ -90,6 +90,7 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * compress, so gzip would only cost throughput).
  */
 export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
+  useFastUtf8Encoder();
   const logCall = callLogger(options.logger, new Set(options.quietMethods ?? []));
   const observe: CallObserver = (method) => {
     const counted = options.metrics?.beginCall(method);

@@ -13,3 +13,4 @@ export * from "./map-limit.js";
 export * from "./chain-failure.js";
 export * from "./file-writer.js";
 export * from "./namenode-failover.js";
+export * from "./text-encoding.js";

@@ -4,7 +4,7 @@ import { createClient, type Client, type Interceptor, type Transport } from "@co
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
 import { DataNodeService } from "@trainfs/proto";
-import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES, NameNodeFailover, bearerInterceptor, type NameNodeFailoverOptions } from "@trainfs/core";
+import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES, NameNodeFailover, bearerInterceptor, useFastUtf8Encoder, type NameNodeFailoverOptions } from "@trainfs/core";
 import { DataTransferClient } from "./data-transfer/data-transfer-client.js";
 import { requestIdClientInterceptor } from "./request-context.js";
 
@@ -47,6 +47,7 @@ export class RpcClients {
   private readonly dataNodes = new Map<string, { client: Client<typeof DataNodeService>; transfer: DataTransferClient }>();
 
   constructor(private readonly options: RpcClientsOptions = {}) {
+    useFastUtf8Encoder();
     const token = options.token;
     this.interceptors = token ? [bearerInterceptor(() => token)] : [];
   }
