@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { Command } from "commander";
@@ -46,6 +47,14 @@ if (ha && !MiniCluster.haAvailable) {
 }
 if (ha && (!Number.isInteger(nameNodeCount) || nameNodeCount < 2)) {
   console.error(`trainfs-local-cluster: --namenodes must be 2 or more with --ha, not ${opts.namenodes}`);
+  process.exit(1);
+}
+if (ha && existsSync(join(baseDir, "etcd")) && !existsSync(join(baseDir, "etcd-tls"))) {
+  // Its members were made with cleartext peer URLs, which etcd keeps in its data: they cannot rejoin over TLS.
+  console.error(
+    `trainfs-local-cluster: the etcd in ${baseDir} was made by a version without etcd TLS, and cannot be reused over TLS; ` +
+      `remove ${baseDir} (the HA cluster's data, files included) to start afresh`,
+  );
   process.exit(1);
 }
 /** Port `base + step * i`, or 0 (a free one) when base is 0. */

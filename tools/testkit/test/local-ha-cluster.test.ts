@@ -1,12 +1,12 @@
 import { execFileSync, spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { TrainfsClient } from "@trainfs/client";
 import { MiniCluster } from "../src/index.js";
-import { workDir } from "./helpers.js";
+import { eventually, workDir } from "./helpers.js";
 
 const require = createRequire(import.meta.url);
 const localCluster = join(require.resolve("@trainfs/testkit/package.json"), "..", "dist", "local-cluster.js");
@@ -50,6 +50,14 @@ function runHa(dataDir: string) {
 }
 
 describe("the HA local cluster (scripts/cluster.sh --ha)", () => {
+  it("refuses, saying what to do, a data directory whose etcd was made without TLS", async () => {
+    const data = join(await workDir(), "ha");
+    await mkdir(join(data, "etcd", "etcd-1"), { recursive: true });
+    const run = runHa(data);
+    expect(await run.exited).toBe(1);
+    // Its last output may be read just after the exit is seen.
+    await eventually(() => expect(run.lines.join("\n")).toMatch(/the etcd in .*\/ha was made by a version without etcd TLS.*remove .*\/ha/), 5000);
+  });
 
   it("prints who is active and the kill -9 line; killing the active makes the other take over, and the files stay", async () => {
     const dir = await workDir();
