@@ -85,8 +85,9 @@ interface Member {
  */
 export class EtcdCluster {
   private stopping = false;
-  /** The kit's own client certificate (TLS only). */
+  /** The kit's own client certificate (TLS only), and its PEMs read once for the health polls. */
   private kitTls: EtcdClientTls | undefined;
+  private kitPems: { ca: Buffer; cert: Buffer; key: Buffer } | undefined;
   /** root's password, once `enableAuth` turned etcd's authentication on. */
   private rootPassword: string | undefined;
 
@@ -126,6 +127,7 @@ export class EtcdCluster {
       const ip = options.host ?? "127.0.0.1";
       for (const m of members) m.cert = await options.tls.issue(m.name, { commonName: m.name, ips: [ip] });
       cluster.kitTls = await cluster.issueClientTls("root");
+      cluster.kitPems = { ca: readFileSync(cluster.kitTls.caFile), cert: readFileSync(cluster.kitTls.certFile), key: readFileSync(cluster.kitTls.keyFile) };
     }
     try {
       // Members of a new cluster wait for each other: start them all, then wait.
@@ -211,7 +213,7 @@ export class EtcdCluster {
   /** Member i's maintenance status, or undefined when it does not answer. */
   async status(i: number, timeoutMs = 2000): Promise<EtcdMemberStatus | undefined> {
     const m = this.member(i);
-    if (this.kitTls) return this.statusByEtcdctl(m);
+    if (this.kitTls) return this.statusByEtcdctl(m, timeoutMs);
     try {
       const res = await fetch(`${m.clientUrl}/v3/maintenance/status`, { method: "POST", body: "{}", signal: AbortSignal.timeout(timeoutMs) });
       if (!res.ok) return undefined;
@@ -238,10 +240,10 @@ export class EtcdCluster {
     }
   }
 
-  private async statusByEtcdctl(m: Member): Promise<EtcdMemberStatus | undefined> {
+  private async statusByEtcdctl(m: Member, timeoutMs: number): Promise<EtcdMemberStatus | undefined> {
     try {
       // etcdctl spells the ids as JSON numbers beyond 2^53: kept as digits, not rounded.
-      const out = (await this.etcdctl(["endpoint", "status", "-w", "json"], [m.clientUrl])).replace(/("(?:member_id|leader|cluster_id)":)(\d+)/g, '$1"$2"');
+      const out = (await this.etcdctl(["endpoint", "status", "-w", "json", `--command-timeout=${timeoutMs}ms`], [m.clientUrl])).replace(/("(?:member_id|leader|cluster_id)":)(\d+)/g, '$1"$2"');
       const s = (JSON.parse(out) as Array<{ Status: { header: { member_id: string }; leader: string; dbSize: number; dbSizeInUse?: number; raftIndex: number; raftTerm: number; version: string } }>)[0]!.Status;
       return { memberId: s.header.member_id, leaderId: s.leader, dbSize: s.dbSize, dbSizeInUse: s.dbSizeInUse ?? s.dbSize, raftIndex: s.raftIndex, raftTerm: s.raftTerm, version: s.version };
     } catch {
@@ -369,13 +371,13 @@ export class EtcdCluster {
   }
 
   private async health(m: Member): Promise<string> {
-    if (!this.kitTls) {
+    const pems = this.kitPems;
+    if (!pems) {
       const res = await fetch(`${m.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
       return res.ok ? String(((await res.json()) as { health?: string | boolean }).health) : "";
     }
-    const { caFile, certFile, keyFile } = this.kitTls;
     return new Promise((resolve, reject) => {
-      const req = httpsGet(`${m.clientUrl}/health`, { ca: readFileSync(caFile), cert: readFileSync(certFile), key: readFileSync(keyFile), timeout: 1000 }, (res) => {
+      const req = httpsGet(`${m.clientUrl}/health`, { ...pems, timeout: 1000 }, (res) => {
         let body = "";
         res.setEncoding("utf8").on("data", (d: string) => (body += d)).on("end", () => {
           try {
