@@ -128,7 +128,12 @@ export class Operations {
 
   // ---- Listing
 
-  async listObjects(r: S3Request, v2: boolean): Promise<void> {
+  /**
+   * ListObjects (V1), ListObjectsV2 and ListObjectVersions: one walk of the
+   * bucket. Versioning is never enabled on a TrainFS bucket, so, as S3 does
+   * for such a bucket, every object is its only version, "null".
+   */
+  async listObjects(r: S3Request, flavour: "v1" | "v2" | "versions"): Promise<void> {
     // The bucket is checked while its listing starts (one round trip, not two); its answer comes first.
     const bucket = this.bucketDir(r.bucket);
     bucket.catch(() => {});
@@ -140,12 +145,19 @@ export class Operations {
     if (q.has("encoding-type") && !encode) throw new S3Error("InvalidArgument", "encoding-type must be url");
     let after = "";
     let token: string | undefined;
-    if (v2) {
+    if (flavour === "v2") {
       token = q.get("continuation-token");
       if (token !== undefined) {
         after = Buffer.from(token, "base64url").toString("utf8");
         if (after === "" || Buffer.from(after, "utf8").toString("base64url") !== token) throw new S3Error("InvalidArgument", "the continuation token is not one this gateway gave");
       } else after = q.get("start-after") ?? "";
+    } else if (flavour === "versions") {
+      after = q.get("key-marker") ?? "";
+      const versionMarker = q.get("version-id-marker");
+      if (versionMarker !== undefined && versionMarker !== "") {
+        if (after === "") throw new S3Error("InvalidArgument", "A version-id marker cannot be specified without a key marker.");
+        checkVersionId(versionMarker);
+      }
     } else after = q.get("marker") ?? "";
     const items: Listed[] = [];
     let truncated = false;
@@ -167,16 +179,21 @@ export class Operations {
     }
     await bucket;
     const enc = (s: string) => (encode ? uriEncode(s, true) : s);
-    const contents = items.flatMap((i) =>
-      i.kind === "object"
-        ? [{ Key: enc(i.key), LastModified: isoDate(i.status.modificationTime), ETag: etagOf(i.status), Size: i.status.size, StorageClass: "STANDARD", ...(v2 ? {} : { Owner: OWNER }) }]
-        : [],
-    );
+    const object = (i: Listed & { kind: "object" }) => ({
+      Key: enc(i.key),
+      ...(flavour === "versions" ? { VersionId: "null", IsLatest: true } : {}),
+      LastModified: isoDate(i.status.modificationTime),
+      ETag: etagOf(i.status),
+      Size: i.status.size,
+      StorageClass: "STANDARD",
+      ...(flavour === "v2" ? {} : { Owner: OWNER }),
+    });
+    const contents = items.flatMap((i) => (i.kind === "object" ? [object(i)] : []));
     const prefixes = items.flatMap((i) => (i.kind === "prefix" ? [{ Prefix: enc(i.prefix) }] : []));
     const last = items.at(-1);
     const lastKey = last ? (last.kind === "object" ? last.key : last.prefix) : "";
     const body: Record<string, unknown> = { Name: r.bucket, Prefix: enc(prefix) };
-    if (v2) {
+    if (flavour === "v2") {
       if (token !== undefined) body.ContinuationToken = token;
       if (q.has("start-after")) body.StartAfter = enc(q.get("start-after")!);
       body.KeyCount = items.length;
@@ -184,6 +201,16 @@ export class Operations {
       if (delimiter) body.Delimiter = enc(delimiter);
       body.IsTruncated = truncated;
       if (truncated) body.NextContinuationToken = Buffer.from(lastKey, "utf8").toString("base64url");
+    } else if (flavour === "versions") {
+      body.KeyMarker = enc(after);
+      body.VersionIdMarker = q.get("version-id-marker") ?? "";
+      if (truncated) {
+        body.NextKeyMarker = enc(lastKey);
+        if (last?.kind === "object") body.NextVersionIdMarker = "null";
+      }
+      body.MaxKeys = maxKeys;
+      if (delimiter) body.Delimiter = enc(delimiter);
+      body.IsTruncated = truncated;
     } else {
       body.Marker = enc(after);
       if (truncated && delimiter) body.NextMarker = enc(lastKey);
@@ -192,9 +219,16 @@ export class Operations {
       body.IsTruncated = truncated;
     }
     if (encode) body.EncodingType = "url";
-    body.Contents = contents;
+    if (flavour === "versions") body.Version = contents;
+    else body.Contents = contents;
     body.CommonPrefixes = prefixes;
-    sendXml(r, 200, "ListBucketResult", body);
+    sendXml(r, 200, flavour === "versions" ? "ListVersionsResult" : "ListBucketResult", body);
+  }
+
+  /** GetBucketVersioning: versioning was never enabled on a TrainFS bucket, which S3 says with an empty configuration. */
+  async bucketVersioning(r: S3Request): Promise<void> {
+    await this.bucketDir(r.bucket);
+    sendXml(r, 200, "VersioningConfiguration", {});
   }
 
   // ---- Objects
@@ -279,6 +313,7 @@ export class Operations {
 
   async getObject(r: S3Request, head: boolean): Promise<void> {
     if (r.query.has("partNumber")) throw new S3Error("NotImplemented", "GetObject with partNumber is not supported; use a Range");
+    checkVersionId(r.query.get("versionId"));
     const path = objectPath(r.bucket, r.key);
     const status = await this.objectStatus(r.bucket, path, r.key);
     const verdict = checkConditions(
@@ -360,6 +395,7 @@ export class Operations {
   }
 
   async deleteObject(r: S3Request): Promise<void> {
+    checkVersionId(r.query.get("versionId"));
     await this.bucketDir(r.bucket);
     await this.removeKey(r.bucket, r.key);
     sendEmpty(r.res, 204);
@@ -402,16 +438,18 @@ export class Operations {
     if (objects.length === 0) throw new S3Error("MalformedXML", "the Delete document names no Object");
     if (objects.length > 1000) throw new S3Error("MalformedXML", `at most 1000 keys are deleted at once, not ${objects.length}`);
     const quiet = String(doc.Quiet ?? "").trim() === "true";
-    const deleted: Array<{ Key: string }> = [];
-    const errors: Array<{ Key: string; Code: string; Message: string }> = [];
+    const deleted: Array<{ Key: string; VersionId?: string }> = [];
+    const errors: Array<{ Key: string; VersionId?: string; Code: string; Message: string }> = [];
     for (const o of objects) {
       const key = typeof o.Key === "string" ? o.Key : String(o.Key ?? "");
+      const version = o.VersionId === undefined ? {} : { VersionId: String(o.VersionId) };
       try {
+        checkVersionId(version.VersionId);
         await this.removeKey(r.bucket, key);
-        if (!quiet) deleted.push({ Key: key });
+        if (!quiet) deleted.push({ Key: key, ...version });
       } catch (err) {
         const e = toS3Error(err);
-        errors.push({ Key: key, Code: e.code, Message: e.message });
+        errors.push({ Key: key, ...version, Code: e.code, Message: e.message });
       }
     }
     sendXml(r, 200, "DeleteResult", { Deleted: deleted, Error: errors });
@@ -488,6 +526,12 @@ export class Operations {
       if (r.bytesIn > SMALL_BODY) throw new S3Error("InvalidRequest", "this request takes no large body");
     }
   }
+}
+
+/** A versionId in a request: "null" names an object of a bucket never versioned (every TrainFS bucket); any other names none. */
+export function checkVersionId(versionId: string | undefined): void {
+  if (versionId === undefined || versionId === "null") return;
+  throw new S3Error("NoSuchVersion", `no version ${JSON.stringify(versionId.slice(0, 100))}: TrainFS buckets are not versioned, and an object's only version is "null"`);
 }
 
 function waitDrain(r: S3Request): Promise<void> {

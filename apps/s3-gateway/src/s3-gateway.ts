@@ -23,7 +23,7 @@ const WRITES = new Set([
 
 /** Bucket and object subresources S3 has and this gateway does not. */
 const UNSUPPORTED = [
-  "acl", "policy", "policyStatus", "cors", "lifecycle", "versioning", "versions", "website", "tagging", "logging", "notification",
+  "acl", "policy", "policyStatus", "cors", "lifecycle", "website", "tagging", "logging", "notification",
   "replication", "encryption", "object-lock", "retention", "legal-hold", "requestPayment", "accelerate", "analytics", "metrics",
   "inventory", "intelligent-tiering", "ownershipControls", "publicAccessBlock", "restore", "select", "torrent", "attributes",
 ];
@@ -283,14 +283,17 @@ function routeOf(r: S3Request, h: Handlers): Route {
     return notImplemented(`${m} on the service`);
   }
   if (unsupported) return notImplemented(`the ?${unsupported} subresource`);
+  if (q.has("versioning") && !(r.key === "" && m === "GET")) return notImplemented("changing versioning (TrainFS buckets are never versioned)");
   if (r.key === "") {
     switch (m) {
       case "GET":
+        if (q.has("versioning")) return { operation: "GetBucketVersioning", run: (x) => ops.bucketVersioning(x) };
+        if (q.has("versions")) return { operation: "ListObjectVersions", run: (x) => ops.listObjects(x, "versions") };
         if (q.has("location")) return { operation: "GetBucketLocation", run: (x) => ops.bucketLocation(x) };
         if (q.has("uploads")) return { operation: "ListMultipartUploads", run: (x) => multipart.listUploads(x) };
-        if (q.get("list-type") === "2") return { operation: "ListObjectsV2", run: (x) => ops.listObjects(x, true) };
+        if (q.get("list-type") === "2") return { operation: "ListObjectsV2", run: (x) => ops.listObjects(x, "v2") };
         if (q.has("list-type")) return notImplemented(`list-type=${q.get("list-type")}`);
-        return { operation: "ListObjects", run: (x) => ops.listObjects(x, false) };
+        return { operation: "ListObjects", run: (x) => ops.listObjects(x, "v1") };
       case "HEAD":
         return { operation: "HeadBucket", run: (x) => ops.headBucket(x) };
       case "PUT":

@@ -10,6 +10,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetBucketLocationCommand,
+  GetBucketTaggingCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -17,8 +18,10 @@ import {
   ListBucketsCommand,
   ListMultipartUploadsCommand,
   ListObjectsCommand,
+  ListObjectVersionsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
@@ -200,6 +203,50 @@ describe("listing", () => {
   });
 });
 
+describe("versions of a bucket never versioned (every TrainFS bucket), as S3 answers them", () => {
+  it("GetBucketVersioning has no status; ListObjectVersions lists each object once, as version \"null\", paged by key marker", async () => {
+    const keys = ["v/a", "v/b/c", "v/b/d", "v/e"];
+    for (const k of keys) await s3.send(new PutObjectCommand({ Bucket: "data", Key: k, Body: k }));
+    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: "data" }))).Status).toBeUndefined();
+    const all = await s3.send(new ListObjectVersionsCommand({ Bucket: "data", Prefix: "v/" }));
+    expect(all.Versions!.map((v) => [v.Key, v.VersionId, v.IsLatest, v.Size])).toEqual(keys.map((k) => [k, "null", true, k.length]));
+    expect(all.Versions![0]!.ETag).toBe(`"${md5(Buffer.from("v/a"))}"`);
+    expect(all.IsTruncated).toBe(false);
+    expect(all.DeleteMarkers).toBeUndefined();
+    const rolled = await s3.send(new ListObjectVersionsCommand({ Bucket: "data", Prefix: "v/", Delimiter: "/" }));
+    expect(rolled.Versions!.map((v) => v.Key)).toEqual(["v/a", "v/e"]);
+    expect(rolled.CommonPrefixes!.map((p) => p.Prefix)).toEqual(["v/b/"]);
+    // Paged the way cleanup scripts page it (s3-tests' nuke_bucket, boto3's object_versions).
+    const seen: string[] = [];
+    let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
+    for (;;) {
+      const page = await s3.send(new ListObjectVersionsCommand({ Bucket: "data", Prefix: "v/", MaxKeys: 3, ...markers }));
+      seen.push(...page.Versions!.map((v) => v.Key!));
+      if (!page.IsTruncated) break;
+      expect(page).toMatchObject({ NextKeyMarker: "v/b/d", NextVersionIdMarker: "null" });
+      markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
+    }
+    expect(seen).toEqual(keys);
+    expect(await s3Failure(s3.send(new ListObjectVersionsCommand({ Bucket: "data", VersionIdMarker: "null" })))).toMatchObject({ code: "InvalidArgument", status: 400 });
+    expect(await s3Failure(s3.send(new ListObjectVersionsCommand({ Bucket: "nope" })))).toMatchObject({ code: "NoSuchBucket", status: 404 });
+  });
+
+  it("version \"null\" reads and deletes the object; any other version id names none and changes nothing", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "w/1", Body: "one" }));
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "w/2", Body: "two" }));
+    expect((await body(await s3.send(new GetObjectCommand({ Bucket: "data", Key: "w/1", VersionId: "null" })))).toString()).toBe("one");
+    expect((await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "w/1", VersionId: "null" }))).ContentLength).toBe(3);
+    expect(await s3Failure(s3.send(new DeleteObjectCommand({ Bucket: "data", Key: "w/1", VersionId: "v2" })))).toMatchObject({ code: "NoSuchVersion", status: 404 });
+    const res = await s3.send(new DeleteObjectsCommand({ Bucket: "data", Delete: { Objects: [{ Key: "w/1", VersionId: "null" }, { Key: "w/2", VersionId: "v2" }] } }));
+    expect(res.Deleted).toEqual([{ Key: "w/1", VersionId: "null" }]);
+    expect(res.Errors).toEqual([expect.objectContaining({ Key: "w/2", VersionId: "v2", Code: "NoSuchVersion" })]);
+    expect(await c.client().exists("/data/w/1")).toBe(false);
+    expect(await c.client().exists("/data/w/2")).toBe(true);
+    await s3.send(new DeleteObjectCommand({ Bucket: "data", Key: "w/2", VersionId: "null" }));
+    expect(await c.client().exists("/data/w")).toBe(false);
+  });
+});
+
 describe("multipart", () => {
   it("lib-storage uploads in 3 parts; completion joins the parts' chunks without copying", async () => {
     const data = randomBytes(12 * MiB + 5);
@@ -276,7 +323,9 @@ describe("errors", () => {
       ["key too long", () => s3.send(new PutObjectCommand({ Bucket: "data", Key: "k".repeat(1025), Body: "x" })), "KeyTooLongError", 400],
       ["wrong Content-MD5", () => s3.send(new PutObjectCommand({ Bucket: "data", Key: "md5", Body: "abc", ContentMD5: Buffer.alloc(16).toString("base64") })), "BadDigest", 400],
       ["no such upload", () => s3.send(new UploadPartCommand({ Bucket: "data", Key: "k", UploadId: "0".repeat(32), PartNumber: 1, Body: "x" })), "NoSuchUpload", 404],
-      ["unsupported", () => s3.send(new GetBucketVersioningCommand({ Bucket: "data" })), "NotImplemented", 501],
+      ["unsupported", () => s3.send(new GetBucketTaggingCommand({ Bucket: "data" })), "NotImplemented", 501],
+      ["versioning turned on", () => s3.send(new PutBucketVersioningCommand({ Bucket: "data", VersioningConfiguration: { Status: "Enabled" } })), "NotImplemented", 501],
+      ["no such version", () => s3.send(new GetObjectCommand({ Bucket: "data", Key: "k", VersionId: "3sL4kqtJlcpXroDTDmJ" })), "NoSuchVersion", 404],
       ["wrong secret", () => s3Client(gw.address, { ...rw, secretAccessKey: "not-the-secret" }).send(new ListBucketsCommand({})), "SignatureDoesNotMatch", 403],
       ["unknown key", () => s3Client(gw.address, generateS3Credential()).send(new ListBucketsCommand({})), "InvalidAccessKeyId", 403],
       ["skewed clock", () => s3Client(gw.address, rw, { systemClockOffset: -20 * 60_000, maxAttempts: 1 }).send(new ListBucketsCommand({})), "RequestTimeTooSkewed", 403],
@@ -359,6 +408,8 @@ describe("access", () => {
       ["GetBucketLocation", false, (cl) => cl.send(new GetBucketLocationCommand({ Bucket: "data" }))],
       ["ListObjectsV2", false, (cl) => cl.send(new ListObjectsV2Command({ Bucket: "data" }))],
       ["ListObjects", false, (cl) => cl.send(new ListObjectsCommand({ Bucket: "data" }))],
+      ["ListObjectVersions", false, (cl) => cl.send(new ListObjectVersionsCommand({ Bucket: "data" }))],
+      ["GetBucketVersioning", false, (cl) => cl.send(new GetBucketVersioningCommand({ Bucket: "data" }))],
       ["GetObject", false, (cl) => cl.send(new GetObjectCommand({ Bucket: "data", Key: "acl/x" }))],
       ["HeadObject", false, (cl) => cl.send(new HeadObjectCommand({ Bucket: "data", Key: "acl/x" }))],
       ["ListParts", false, (cl) => cl.send(new ListPartsCommand({ Bucket: "data", Key: "acl/mp", UploadId }))],
