@@ -17,7 +17,9 @@ export const STORED_HEADERS = ["content-type", "content-encoding", "content-disp
 export function metadataAttributes(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of STORED_HEADERS) {
-    const v = headers[name];
+    let v = headers[name];
+    // aws-chunked names how this request's body was framed, not how the object is encoded: S3 keeps the rest.
+    if (name === "content-encoding" && typeof v === "string") v = v.split(",").map((e) => e.trim()).filter((e) => e !== "" && e.toLowerCase() !== "aws-chunked").join(",");
     if (typeof v === "string" && v !== "") out[name] = v;
   }
   const meta: Record<string, string> = {};

@@ -147,7 +147,8 @@ export class Operations {
     let token: string | undefined;
     if (flavour === "v2") {
       token = q.get("continuation-token");
-      if (token !== undefined) {
+      // An empty token is no token (S3 echoes it and lists from the start).
+      if (token !== undefined && token !== "") {
         after = Buffer.from(token, "base64url").toString("utf8");
         if (after === "" || Buffer.from(after, "utf8").toString("base64url") !== token) throw new S3Error("InvalidArgument", "the continuation token is not one this gateway gave");
       } else after = q.get("start-after") ?? "";
@@ -186,7 +187,7 @@ export class Operations {
       ETag: etagOf(i.status),
       Size: i.status.size,
       StorageClass: "STANDARD",
-      ...(flavour === "v2" ? {} : { Owner: OWNER }),
+      ...(flavour !== "v2" || q.get("fetch-owner") === "true" ? { Owner: OWNER } : {}),
     });
     const contents = items.flatMap((i) => (i.kind === "object" ? [object(i)] : []));
     const prefixes = items.flatMap((i) => (i.kind === "prefix" ? [{ Prefix: enc(i.prefix) }] : []));

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
 import { crc32 as zlibCrc32 } from "node:zlib";
 import {
   AbortMultipartUploadCommand,
@@ -90,6 +91,14 @@ describe("objects", () => {
     // Objects are files: the SDK sees the same bytes.
     expect((await c.client().readFile("/data/dir/sub/obj.bin")).equals(data)).toBe(true);
     expect((await c.client().stat("/data/dir/sub/obj.bin")).attributes.etag).toBe(md5(data));
+  });
+
+  it("Content-Encoding is kept without the aws-chunked the SDK adds to frame a streamed body", async () => {
+    const data = randomBytes(1000);
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "enc/gz", Body: Readable.from([data]), ContentLength: data.length, ContentEncoding: "gzip" }));
+    expect((await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "enc/gz" }))).ContentEncoding).toBe("gzip");
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "enc/plain", Body: Readable.from([data]), ContentLength: data.length }));
+    expect((await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "enc/plain" }))).ContentEncoding).toBeUndefined();
   });
 
   it("GetObject with a Range answers 206 and Content-Range, across chunk boundaries", async () => {
@@ -193,6 +202,17 @@ describe("listing", () => {
     expect(after.Contents!.map((o) => o.Key)).toEqual(expected.slice(expected.indexOf("l/a/b") + 1));
     const item = all.Contents!.find((o) => o.Key === "l/ab")!;
     expect(item).toMatchObject({ Size: 4, ETag: `"${md5(Buffer.from("l/ab"))}"` });
+  });
+
+  it("ListObjectsV2: the owner only with fetch-owner; an empty continuation token lists from the start and is echoed", async () => {
+    const plain = await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "l/" }));
+    expect(plain.Contents![0]!.Owner).toBeUndefined();
+    const owned = await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "l/", FetchOwner: true }));
+    expect(owned.Contents![0]!.Owner).toMatchObject({ ID: expect.any(String) });
+    const res = await signedFetch(gw.address, rw, { method: "GET", path: "/data", query: "continuation-token=&list-type=2&prefix=l%2F" });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain("<ContinuationToken></ContinuationToken>");
+    expect([...res.text.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1])).toEqual(expected);
   });
 
   it("ListObjects (V1) pages with marker", async () => {
