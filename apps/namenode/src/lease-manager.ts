@@ -53,7 +53,7 @@ export class LeaseManager {
     const idleMs = nowMs - upload.lastActiveMs;
     if (idleMs <= this.softMs) {
       throw new TrainfsError(
-        "failed_precondition",
+        "aborted",
         `${path} is being written by another client (upload ${current}, active ${Math.round(idleMs / 1000)} s ago); it can be taken over after ${Math.round(this.softMs / 1000)} s idle`,
       );
     }

@@ -134,7 +134,7 @@ describe("UploadManager", () => {
     const { uploads, commitAll } = await setup();
     const first = await uploads.start("/f", 10, 3, 100);
     await expect(uploads.start("/f", 10, 3, 100)).rejects.toMatchObject({
-      code: "failed_precondition",
+      code: "aborted",
       message: expect.stringContaining("being written by another client"),
     });
     await uploads.confirm("/f", first.uploadId, await commitAll(first));
@@ -209,7 +209,7 @@ describe("UploadManager", () => {
     const stale = await uploads.start("/f", 50, 3, 100);
     expect(stale.leaseMs).toBe(LEASE_MS / 4); // what the writer renews against
     clock.now += LEASE_MS / 4 - 10;
-    await expect(uploads.start("/f", 50, 3, 100)).rejects.toMatchObject({ code: "failed_precondition", message: expect.stringContaining("being written by another client") });
+    await expect(uploads.start("/f", 50, 3, 100)).rejects.toMatchObject({ code: "aborted", message: expect.stringContaining("being written by another client") });
     expect(store.uploads.get(stale.uploadId)).toBeDefined();
     clock.now += 20; // past the soft limit, far from the hard one
     const fresh = await uploads.start("/f", 50, 3, 100);

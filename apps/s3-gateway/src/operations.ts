@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import type { FileStatus } from "@trainfs/client";
+import { createHash, randomBytes } from "node:crypto";
+import type { FileStatus, PutOptions } from "@trainfs/client";
 import { TrainfsError, joinPath } from "@trainfs/common";
 import { partBuffers } from "@trainfs/node";
 import { bodyExpectations, verifiedBody } from "./body-decoder.js";
@@ -290,14 +290,12 @@ export class Operations {
     })();
     let status: FileStatus;
     try {
-      status = await this.fs.put(bytes, path, {
-        overwrite: true,
+      status = await this.putReplacing(bytes, path, {
         // A declared length lets the SDK plan every chunk at once and stream
         // each to its chain as the body arrives (see WriteOptions.size).
         size: expect.length,
         attributes,
         attributesAtConfirm: () => ({ ...attributes, etag: body.done()!.md5Hex }),
-        ...this.writeSettings(),
       });
     } catch (err) {
       if (failure instanceof S3Error) throw failure;
@@ -305,6 +303,41 @@ export class Operations {
       throw putError(err, r.key);
     }
     return { etag: body.done()!.md5Hex, status };
+  }
+
+  /**
+   * Writes an object's bytes to `path`, replacing what is there. S3 lets two
+   * PUTs of one key run at once, the last to finish winning; TrainFS leases a
+   * path to one writer, and refuses another with Aborted. A PUT refused so
+   * before it read a byte is written aside (under MULTIPART_DIR) and moved
+   * into place with ConcatFiles, one NameNode transaction that copies no byte
+   * and takes no lease: whichever finishes last wins, as on S3.
+   */
+  async putReplacing(
+    source: AsyncIterable<Buffer>,
+    path: string,
+    o: { size: number | undefined; attributes: Record<string, string>; attributesAtConfirm: () => Record<string, string> },
+  ): Promise<FileStatus> {
+    let started = false;
+    const once = () =>
+      (async function* () {
+        started = true;
+        yield* source;
+      })();
+    const options: PutOptions = { ...(o.size === undefined ? {} : { size: o.size }), attributes: o.attributes, attributesAtConfirm: o.attributesAtConfirm, ...this.writeSettings() };
+    try {
+      return await this.fs.put(once(), path, { ...options, overwrite: true });
+    } catch (err) {
+      // An empty body is read whole before the NameNode is asked: it can be sent again.
+      if (!(err instanceof TrainfsError && err.code === "aborted") || (started && o.size !== 0)) throw err;
+    }
+    const aside = `${MULTIPART_DIR}/put-${randomBytes(16).toString("hex")}`;
+    try {
+      await this.fs.put(o.size === 0 ? new Uint8Array(0) : once(), `${aside}/object`, options);
+      return await this.fs.concat([`${aside}/object`], path, { overwrite: true, attributes: o.attributesAtConfirm() });
+    } finally {
+      await this.fs.rm(aside, { recursive: true }).catch(() => {});
+    }
   }
 
   writeSettings() {
@@ -495,12 +528,10 @@ export class Operations {
     let etag = "";
     let written: FileStatus;
     try {
-      written = await this.fs.put(hashed, path, {
-        overwrite: true,
+      written = await this.putReplacing(hashed, path, {
         size: status.size,
         attributes,
-        attributesAtConfirm: () => ({ ...attributes, etag: (etag = md5.digest("hex")) }),
-        ...this.writeSettings(),
+        attributesAtConfirm: () => ({ ...attributes, etag: (etag ||= md5.digest("hex")) }),
       });
     } catch (err) {
       throw putError(err, r.key);

@@ -28,6 +28,7 @@ export const S3_ERRORS = {
   NoSuchUpload: 404,
   NoSuchVersion: 404,
   NotImplemented: 501,
+  OperationAborted: 409,
   PreconditionFailed: 412,
   RequestTimeout: 400,
   RequestTimeTooSkewed: 403,
@@ -67,6 +68,8 @@ export function toS3Error(err: unknown, notFound: S3ErrorCode = "NoSuchKey"): S3
       case "permission_denied":
       case "unauthenticated":
         return new S3Error("AccessDenied", `the NameNode refused the gateway's token: ${err.message}`);
+      case "aborted":
+        return new S3Error("OperationAborted", `${err.message}; try again`);
       case "unavailable":
       case "resource_exhausted":
       case "deadline_exceeded":

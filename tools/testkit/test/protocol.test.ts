@@ -99,7 +99,7 @@ describe("the wire protocol at its edges", () => {
       requestIds: ["req-1", "", "req-3", "req-4"],
     });
     // The third came after the first in the same batch: the path is being written.
-    expect(put.results.map((r) => r.code)).toEqual([0, Code.InvalidArgument, Code.FailedPrecondition, 0]);
+    expect(put.results.map((r) => r.code)).toEqual([0, Code.InvalidArgument, Code.Aborted, 0]);
     expect(put.results[1]!.message).toMatch(/absolute/);
     const [one, , , two] = put.results.map((r) => r.file!);
     const confirmed = await nn.confirmFiles({

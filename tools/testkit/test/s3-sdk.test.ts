@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { crc32 as zlibCrc32 } from "node:zlib";
 import {
   AbortMultipartUploadCommand,
@@ -45,6 +45,7 @@ const roKey = generateS3Credential("read-only");
 
 beforeAll(async () => {
   c = await MiniCluster.start({ security: generateSecurity(), nameNode: { defaultChunkSize: 4 * MiB, minChunkSize: 1024 } });
+  await c.waitForLiveDataNodes(3);
   gw = await startS3Gateway(c, { credentials: [rw, roKey] });
   s3 = s3Client(gw.address, rw);
   ro = s3Client(gw.address, roKey);
@@ -164,6 +165,46 @@ describe("objects", () => {
     await s3.send(new CopyObjectCommand({ Bucket: "data", Key: "copy/dst", CopySource: "/data/copy/src", MetadataDirective: "REPLACE", ContentType: "text/plain", Metadata: { b: "2" } }));
     expect(await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "copy/dst" }))).toMatchObject({ ContentType: "text/plain", Metadata: { b: "2" } });
     expect(await s3Failure(s3.send(new CopyObjectCommand({ Bucket: "data", Key: "copy/src", CopySource: "data/copy/src" })))).toMatchObject({ code: "InvalidRequest", status: 400 });
+  });
+
+  it("two PUTs of one key, or two uploads of one part, at once: both succeed, the last to finish wins (as on S3), nothing is left aside", async () => {
+    const first = randomBytes(2 * MiB);
+    const second = randomBytes(MiB);
+    // The first PUT sends half its body, then waits: it holds the key's path.
+    const slow = new PassThrough();
+    slow.write(first.subarray(0, MiB));
+    const putFirst = s3.send(new PutObjectCommand({ Bucket: "data", Key: "race/k", Body: slow, ContentLength: first.length }));
+    await new Promise((r) => setTimeout(r, 300));
+    const put2 = await s3.send(new PutObjectCommand({ Bucket: "data", Key: "race/k", Body: second }));
+    expect(put2.ETag).toBe(`"${md5(second)}"`);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "race/k" }))).ETag).toBe(`"${md5(second)}"`);
+    slow.end(first.subarray(MiB));
+    expect((await putFirst).ETag).toBe(`"${md5(first)}"`);
+    const got = await s3.send(new GetObjectCommand({ Bucket: "data", Key: "race/k" }));
+    expect(got.ETag).toBe(`"${md5(first)}"`);
+    // By digest: toEqual on megabytes blocks this process (and the in-process DataNodes' heartbeats) for seconds.
+    expect(md5(await body(got))).toBe(md5(first));
+    // An empty object raced the same way.
+    const slow2 = new PassThrough();
+    slow2.write(first.subarray(0, MiB));
+    const putAgain = s3.send(new PutObjectCommand({ Bucket: "data", Key: "race/k", Body: slow2, ContentLength: first.length }));
+    await new Promise((r) => setTimeout(r, 300));
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "race/k", Body: "" }));
+    expect((await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "race/k" }))).ContentLength).toBe(0);
+    slow2.end(first.subarray(MiB));
+    await putAgain;
+    // Two uploads of one part: the last to finish is the part.
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "data", Key: "race/mp" }));
+    const slow3 = new PassThrough();
+    slow3.write(first.subarray(0, MiB));
+    const partSlow = s3.send(new UploadPartCommand({ Bucket: "data", Key: "race/mp", UploadId, PartNumber: 1, Body: slow3, ContentLength: first.length }));
+    await new Promise((r) => setTimeout(r, 300));
+    await s3.send(new UploadPartCommand({ Bucket: "data", Key: "race/mp", UploadId, PartNumber: 1, Body: second }));
+    slow3.end(first.subarray(MiB));
+    const { ETag } = await partSlow;
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: "data", Key: "race/mp", UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }));
+    expect(md5(await body(await s3.send(new GetObjectCommand({ Bucket: "data", Key: "race/mp" }))))).toBe(md5(first));
+    expect((await c.client().list("/.s3-multipart").catch(() => [])).filter((e) => e.path.includes("/put-"))).toEqual([]);
   });
 
   it("files put with the TrainFS SDK show as objects (with a non-MD5 ETag)", async () => {
