@@ -283,6 +283,9 @@ function routeOf(r: S3Request, h: Handlers): Route {
     return notImplemented(`${m} on the service`);
   }
   if (unsupported) return notImplemented(`the ?${unsupported} subresource`);
+  // Stored unencrypted, a request that asked for encryption at rest would be told a lie: it is refused, as MinIO does without a KMS.
+  const encryption = Object.keys(r.req.headers).find((h) => /^x-amz-(copy-source-)?server-side-encryption/.test(h));
+  if (encryption) return notImplemented(`server-side encryption (${encryption}): objects are stored as sent; encrypt on the client`);
   if (q.has("versioning") && !(r.key === "" && m === "GET")) return notImplemented("changing versioning (TrainFS buckets are never versioned)");
   if (r.key === "") {
     switch (m) {

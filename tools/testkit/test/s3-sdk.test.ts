@@ -386,6 +386,8 @@ describe("errors", () => {
       ["no such upload", () => s3.send(new UploadPartCommand({ Bucket: "data", Key: "k", UploadId: "0".repeat(32), PartNumber: 1, Body: "x" })), "NoSuchUpload", 404],
       ["unsupported", () => s3.send(new GetBucketTaggingCommand({ Bucket: "data" })), "NotImplemented", 501],
       ["versioning turned on", () => s3.send(new PutBucketVersioningCommand({ Bucket: "data", VersioningConfiguration: { Status: "Enabled" } })), "NotImplemented", 501],
+      ["SSE-S3", () => s3.send(new PutObjectCommand({ Bucket: "data", Key: "sse", Body: "x", ServerSideEncryption: "AES256" })), "NotImplemented", 501],
+      ["SSE-KMS", () => s3.send(new CreateMultipartUploadCommand({ Bucket: "data", Key: "sse", ServerSideEncryption: "aws:kms", SSEKMSKeyId: "k" })), "NotImplemented", 501],
       ["no such version", () => s3.send(new GetObjectCommand({ Bucket: "data", Key: "k", VersionId: "3sL4kqtJlcpXroDTDmJ" })), "NoSuchVersion", 404],
       ["wrong secret", () => s3Client(gw.address, { ...rw, secretAccessKey: "not-the-secret" }).send(new ListBucketsCommand({})), "SignatureDoesNotMatch", 403],
       ["unknown key", () => s3Client(gw.address, generateS3Credential()).send(new ListBucketsCommand({})), "InvalidAccessKeyId", 403],
@@ -395,6 +397,7 @@ describe("errors", () => {
     ];
     for (const [what, call, code, status] of table) expect(await s3Failure(call()), what).toMatchObject({ code, status });
     expect(await c.client().exists("/data/md5")).toBe(false);
+    expect(await c.client().exists("/data/sse")).toBe(false);
   });
 
   it("a payload hash that lies, a bad checksum trailer or header, bad XML", async () => {
