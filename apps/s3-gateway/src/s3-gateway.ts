@@ -67,6 +67,9 @@ export class S3Gateway {
     const metrics = new S3Metrics();
     const handler = (req: IncomingMessage, res: ServerResponse) => void handle(req, res, { ops, multipart, verifier, metrics, logger, fs });
     const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
+    // Expect: 100-continue is answered by `handle` once the request's signature and access are checked, not by Node at once:
+    // a refused client never sends its body.
+    server.on("checkContinue", handler);
     // Long PUTs stream for as long as they take; an idle connection is closed.
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
@@ -195,6 +198,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handlers): P
     if (WRITES.has(operation) && r.auth.credential.access === "read-only") {
       throw new S3Error("AccessDenied", `the access key ${r.auth.credential.accessKeyId} is read-only; ${operation} writes`);
     }
+    if (/^100-continue$/i.test(req.headers.expect ?? "")) res.writeContinue();
     await route.run(r);
   } catch (err) {
     const e = toS3Error(err);

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { request } from "node:http";
 import { PassThrough, Readable } from "node:stream";
 import { crc32 as zlibCrc32 } from "node:zlib";
 import {
@@ -503,6 +504,42 @@ describe("access", () => {
     expect(await c.client().exists("/data/acl/x")).toBe(true);
     expect(await c.client().exists("/acl-bucket")).toBe(false);
     await eventually(async () => expect(await c.client().exists(`/.s3-multipart/${UploadId}`)).toBe(true));
+  });
+});
+
+describe("Expect: 100-continue", () => {
+  /** A PUT that sends its headers and waits for 100 Continue before its body, as curl and the SDKs do for large bodies. */
+  const putExpecting = (headers: Record<string, string>) =>
+    new Promise<{ status: number; continued: boolean; text: string }>((resolve, reject) => {
+      const url = new URL(`${gw.address}/data/expect-continue`);
+      const body = Buffer.alloc(64 * 1024, 1);
+      let continued = false;
+      const req = request(url, { method: "PUT", headers: { ...headers, expect: "100-continue", "content-length": String(body.length) } });
+      req.on("continue", () => {
+        continued = true;
+        req.end(body);
+      });
+      req.on("response", (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode!, continued, text }));
+      });
+      req.on("error", reject);
+      req.flushHeaders();
+    });
+
+  it("a request without valid credentials is refused before its body is asked for", async () => {
+    const anonymous = await putExpecting({});
+    expect(anonymous).toMatchObject({ status: 403, continued: false });
+    expect(errorCode(anonymous.text)).toBe("AccessDenied");
+    const forged = await putExpecting({ authorization: `AWS4-HMAC-SHA256 Credential=${rw.accessKeyId}/20260101/eu-west-3/s3/aws4_request, SignedHeaders=host, Signature=${"0".repeat(64)}`, "x-amz-date": "20260101T000000Z", "x-amz-content-sha256": "UNSIGNED-PAYLOAD" });
+    expect(forged).toMatchObject({ status: 403, continued: false });
+    expect(await c.client().exists("/data/expect-continue")).toBe(false);
+    // A signed PUT of 5 MiB through the SDK sends Expect: 100-continue and is stored.
+    const big = randomBytes(5 * MiB);
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "expect-continue", Body: big }));
+    expect(md5(await body(await s3.send(new GetObjectCommand({ Bucket: "data", Key: "expect-continue" }))))).toBe(md5(big));
   });
 });
 
