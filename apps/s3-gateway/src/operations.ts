@@ -300,7 +300,7 @@ export class Operations {
     } catch (err) {
       if (failure instanceof S3Error) throw failure;
       if (failure !== undefined) throw new S3Error("IncompleteBody", `the request body was cut short: ${(failure as Error).message}`);
-      throw putError(err, r.key);
+      throw await this.putFailure(err, path, r.key);
     }
     return { etag: body.done()!.md5Hex, status };
   }
@@ -338,6 +338,25 @@ export class Operations {
     } finally {
       await this.fs.rm(aside, { recursive: true }).catch(() => {});
     }
+  }
+
+  /**
+   * A write's failure as S3 says it. FailedPrecondition is either a file in
+   * the way along the key's path (the mapping's limit, the client's to fix)
+   * or the cluster unable to take the write now (too few live DataNodes,
+   * replicas not committed): the path tells which.
+   */
+  private async putFailure(err: unknown, path: string, key: string): Promise<S3Error> {
+    if (!(err instanceof TrainfsError)) return toS3Error(err);
+    if (err.code === "already_exists") return collision(key, err);
+    if (err.code !== "failed_precondition") return toS3Error(err);
+    const segments = path.split("/").filter((s) => s !== "");
+    for (let i = 1; i < segments.length; i++) {
+      const along = await this.fs.stat(`/${segments.slice(0, i).join("/")}`).catch(() => undefined);
+      if (along?.type === "file") return collision(key, err);
+      if (!along) break;
+    }
+    return new S3Error("ServiceUnavailable", `the cluster cannot store ${key} now: ${err.message}`);
   }
 
   writeSettings() {
@@ -534,7 +553,7 @@ export class Operations {
         attributesAtConfirm: () => ({ ...attributes, etag: (etag ||= md5.digest("hex")) }),
       });
     } catch (err) {
-      throw putError(err, r.key);
+      throw await this.putFailure(err, path, r.key);
     }
     sendXml(r, 200, "CopyObjectResult", { LastModified: isoDate(written.modificationTime), ETag: `"${etag}"` });
   }
@@ -581,15 +600,12 @@ function waitDrain(r: S3Request): Promise<void> {
   });
 }
 
-/** A write's failure as S3 says it: a key that collides with a directory or a file along its path is the mapping's limit. */
-function putError(err: unknown, key: string): S3Error {
-  if (err instanceof TrainfsError && (err.code === "already_exists" || err.code === "failed_precondition")) {
-    return new S3Error(
-      "InvalidArgument",
-      `the key ${key} cannot be stored: ${err.message}. TrainFS keeps a key's '/' as directories, so a key cannot be both an object and a prefix of other keys`,
-    );
-  }
-  return toS3Error(err);
+/** A key whose path collides with a file or directory of other keys: the mapping's limit. */
+function collision(key: string, err: TrainfsError): S3Error {
+  return new S3Error(
+    "InvalidArgument",
+    `the key ${key} cannot be stored: ${err.message}. TrainFS keeps a key's '/' as directories, so a key cannot be both an object and a prefix of other keys`,
+  );
 }
 
 export function parseCopySource(value: string): { bucket: string; key: string } {

@@ -8,7 +8,7 @@ import * as Minio from "minio";
 import { describe, expect, it } from "vitest";
 import { generateSecurity, startS3Gateway } from "../src/index.js";
 import { cluster, eventually } from "./helpers.js";
-import { s3Client } from "./s3-helpers.js";
+import { s3Client, s3Failure } from "./s3-helpers.js";
 
 const MiB = 1024 * 1024;
 
@@ -132,6 +132,27 @@ describe("S3 gateway with other clients and failures", () => {
       await gw.stop();
     }
   }, 120_000);
+
+  it("too few live DataNodes is ServiceUnavailable (503, retry later), a file in the key's path InvalidArgument (400)", async () => {
+    const c = await cluster({ dataNodes: 3 });
+    const gw = await startS3Gateway(c);
+    try {
+      const s3 = s3Client(gw.address, gw.credentials[0], { maxAttempts: 1 });
+      await s3.send(new CreateBucketCommand({ Bucket: "few" }));
+      await s3.send(new PutObjectCommand({ Bucket: "few", Key: "a", Body: "a" }));
+      const inTheWay = await s3Failure(s3.send(new PutObjectCommand({ Bucket: "few", Key: "a/b", Body: "b" })));
+      expect(inTheWay).toMatchObject({ code: "InvalidArgument", status: 400, message: expect.stringContaining("cannot be both an object and a prefix") });
+      await c.stopDataNode(1);
+      await c.stopDataNode(2);
+      await c.waitForLiveDataNodes(1);
+      const few = await s3Failure(s3.send(new PutObjectCommand({ Bucket: "few", Key: "b", Body: "b" })));
+      expect(few).toMatchObject({ code: "ServiceUnavailable", status: 503, message: expect.stringContaining("minWriteReplicas") });
+      expect(few.message).not.toContain("prefix");
+      s3.destroy();
+    } finally {
+      await gw.stop();
+    }
+  }, 60_000);
 
   it("a 1 GiB streamed PUT and GET keep the gateway's RSS bounded", async () => {
     // 1 GiB rather than the 5 GiB: the suite runs on two shared cores.
