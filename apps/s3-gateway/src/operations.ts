@@ -36,12 +36,30 @@ export class Operations {
 
   // ---- Buckets
 
+  /** ListBuckets, in name order; with max-buckets, paged by an opaque continuation token (the last name given), and prefix. */
   async listBuckets(r: S3Request): Promise<void> {
+    const q = r.query;
+    const max = q.has("max-buckets") ? parseMax(q.get("max-buckets"), "max-buckets", 10_000) : Infinity;
+    if (max === 0) throw new S3Error("InvalidArgument", "max-buckets must be between 1 and 10000");
+    const prefix = q.get("prefix") ?? "";
+    const token = q.get("continuation-token") ?? "";
+    const after = Buffer.from(token, "base64url").toString("utf8");
+    if (token !== "" && Buffer.from(after, "utf8").toString("base64url") !== token) throw new S3Error("InvalidArgument", "the continuation token is not one this gateway gave");
     const buckets: Array<{ Name: string; CreationDate: string }> = [];
+    let more = false;
     for await (const e of this.fs.listPages("/")) {
-      if (e.type === "directory" && isBucketName(e.path.slice(1))) buckets.push({ Name: e.path.slice(1), CreationDate: isoDate(e.modificationTime) });
+      const name = e.path.slice(1);
+      if (e.type !== "directory" || !isBucketName(name) || !name.startsWith(prefix) || name <= after) continue;
+      if (buckets.length === max) {
+        more = true;
+        break;
+      }
+      buckets.push({ Name: name, CreationDate: isoDate(e.modificationTime) });
     }
-    sendXml(r, 200, "ListAllMyBucketsResult", { Owner: OWNER, Buckets: { Bucket: buckets } });
+    const body: Record<string, unknown> = { Owner: OWNER, Buckets: { Bucket: buckets } };
+    if (more) body.ContinuationToken = Buffer.from(buckets.at(-1)!.Name, "utf8").toString("base64url");
+    if (q.has("prefix")) body.Prefix = prefix;
+    sendXml(r, 200, "ListAllMyBucketsResult", body);
   }
 
   async createBucket(r: S3Request): Promise<void> {

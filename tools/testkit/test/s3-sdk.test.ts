@@ -80,6 +80,22 @@ describe("buckets", () => {
   });
 });
 
+describe("ListBuckets pages", () => {
+  it("max-buckets and a continuation token page the buckets in name order; prefix filters them", async () => {
+    for (const b of ["pg-c", "pg-a", "pg-b"]) await s3.send(new CreateBucketCommand({ Bucket: b }));
+    const first = await s3.send(new ListBucketsCommand({ MaxBuckets: 2, Prefix: "pg-" }));
+    expect(first.Buckets!.map((b) => b.Name)).toEqual(["pg-a", "pg-b"]);
+    expect(first.Prefix).toBe("pg-");
+    expect(first.ContinuationToken).toBeTruthy();
+    const rest = await s3.send(new ListBucketsCommand({ MaxBuckets: 2, Prefix: "pg-", ContinuationToken: first.ContinuationToken }));
+    expect(rest.Buckets!.map((b) => b.Name)).toEqual(["pg-c"]);
+    expect(rest.ContinuationToken).toBeUndefined();
+    expect((await s3.send(new ListBucketsCommand({}))).Buckets!.map((b) => b.Name)).toEqual(expect.arrayContaining(["data", "pg-a", "pg-b", "pg-c"]));
+    expect(await s3Failure(s3.send(new ListBucketsCommand({ MaxBuckets: 2, ContinuationToken: "not a token!" })))).toMatchObject({ code: "InvalidArgument", status: 400 });
+    for (const b of ["pg-a", "pg-b", "pg-c"]) await s3.send(new DeleteBucketCommand({ Bucket: b }));
+  });
+});
+
 describe("objects", () => {
   it("PutObject keeps the bytes, the MD5 ETag, Content-Type and x-amz-meta-*; GetObject and HeadObject return them", async () => {
     const data = randomBytes(9 * MiB + 123);
