@@ -19,7 +19,9 @@ export function metadataAttributes(headers: IncomingHttpHeaders): Record<string,
   for (const name of STORED_HEADERS) {
     let v = headers[name];
     // aws-chunked names how this request's body was framed, not how the object is encoded: S3 keeps the rest.
-    if (name === "content-encoding" && typeof v === "string") v = v.split(",").map((e) => e.trim()).filter((e) => e !== "" && e.toLowerCase() !== "aws-chunked").join(",");
+    if (name === "content-encoding" && typeof v === "string" && /aws-chunked/i.test(v)) {
+      v = v.split(",").map((e) => e.trim()).filter((e) => e !== "" && e.toLowerCase() !== "aws-chunked").join(", ");
+    }
     if (typeof v === "string" && v !== "") out[name] = v;
   }
   const meta: Record<string, string> = {};
