@@ -97,7 +97,7 @@ describe("the namespace through the SDK", () => {
     // A writer that starts, then vanishes without a word.
     const started = await nn.putFile({ path: "/orphan", size: 10n });
     expect(started.leaseMs).toBe(500);
-    await expect(c.client().put(Buffer.from("x"), "/orphan")).rejects.toMatchObject({ code: "failed_precondition" });
+    await expect(c.client().put(Buffer.from("x"), "/orphan")).rejects.toMatchObject({ code: "aborted" });
     await eventually(() => expect(c.nameNode.store.uploads.get(started.uploadId)).toBeUndefined());
     await expect(nn.confirmFile({ path: "/orphan", uploadId: started.uploadId, chunks: [] })).rejects.toThrow(/no write in progress/);
     await c.client().writeFile("/orphan", "mine now");
