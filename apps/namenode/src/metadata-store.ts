@@ -101,7 +101,6 @@ export const ROOT_INODE_ID = 1;
  */
 const STRUCTURES = Symbol.for("structures");
 
-
 /** One change of a write: a put (table, key, value) or a removal (table, key), as JSON for the HA log. */
 export type JournalOp = ["p", string, Key, unknown] | ["r", string, Key];
 
