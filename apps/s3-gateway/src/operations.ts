@@ -43,8 +43,7 @@ export class Operations {
     if (max === 0) throw new S3Error("InvalidArgument", "max-buckets must be between 1 and 10000");
     const prefix = q.get("prefix") ?? "";
     const token = q.get("continuation-token") ?? "";
-    const after = Buffer.from(token, "base64url").toString("utf8");
-    if (token !== "" && Buffer.from(after, "utf8").toString("base64url") !== token) throw new S3Error("InvalidArgument", "the continuation token is not one this gateway gave");
+    const after = token === "" ? "" : fromToken(token);
     const buckets: Array<{ Name: string; CreationDate: string }> = [];
     let more = false;
     for await (const e of this.fs.listPages("/")) {
@@ -57,7 +56,7 @@ export class Operations {
       buckets.push({ Name: name, CreationDate: isoDate(e.modificationTime) });
     }
     const body: Record<string, unknown> = { Owner: OWNER, Buckets: { Bucket: buckets } };
-    if (more) body.ContinuationToken = Buffer.from(buckets.at(-1)!.Name, "utf8").toString("base64url");
+    if (more) body.ContinuationToken = toToken(buckets.at(-1)!.Name);
     if (q.has("prefix")) body.Prefix = prefix;
     sendXml(r, 200, "ListAllMyBucketsResult", body);
   }
@@ -166,10 +165,7 @@ export class Operations {
     if (flavour === "v2") {
       token = q.get("continuation-token");
       // An empty token is no token (S3 echoes it and lists from the start).
-      if (token !== undefined && token !== "") {
-        after = Buffer.from(token, "base64url").toString("utf8");
-        if (after === "" || Buffer.from(after, "utf8").toString("base64url") !== token) throw new S3Error("InvalidArgument", "the continuation token is not one this gateway gave");
-      } else after = q.get("start-after") ?? "";
+      after = token !== undefined && token !== "" ? fromToken(token) : (q.get("start-after") ?? "");
     } else if (flavour === "versions") {
       after = q.get("key-marker") ?? "";
       const versionMarker = q.get("version-id-marker");
@@ -219,7 +215,7 @@ export class Operations {
       body.MaxKeys = maxKeys;
       if (delimiter) body.Delimiter = enc(delimiter);
       body.IsTruncated = truncated;
-      if (truncated) body.NextContinuationToken = Buffer.from(lastKey, "utf8").toString("base64url");
+      if (truncated) body.NextContinuationToken = toToken(lastKey);
     } else if (flavour === "versions") {
       body.KeyMarker = enc(after);
       body.VersionIdMarker = q.get("version-id-marker") ?? "";
@@ -595,6 +591,17 @@ export class Operations {
       if (r.bytesIn > SMALL_BODY) throw new S3Error("InvalidRequest", "this request takes no large body");
     }
   }
+}
+
+/** A listing's continuation token: the last name it gave, opaque to clients. */
+function toToken(last: string): string {
+  return Buffer.from(last, "utf8").toString("base64url");
+}
+
+function fromToken(token: string): string {
+  const after = Buffer.from(token, "base64url").toString("utf8");
+  if (after === "" || toToken(after) !== token) throw new S3Error("InvalidArgument", "the continuation token is not one this gateway gave");
+  return after;
 }
 
 /** A versionId in a request: "null" names an object of a bucket never versioned (every TrainFS bucket); any other names none. */
