@@ -98,7 +98,7 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
     });
   };
   const deleteFile = async (req: DeleteFileRequest): Promise<DeleteFileResponse> =>
-    create(DeleteFileResponseSchema, { chunkCount: await p.files.delete(req.path, req.recursive) });
+    create(DeleteFileResponseSchema, { chunkCount: await p.files.delete(req.path, req.recursive, req.onlyEmptyPlainDirectory) });
   return {
     putFile,
     confirmFile,
@@ -144,7 +144,7 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
     },
 
     async mkdir(req) {
-      return { directory: fileInfo(req.path, await p.files.mkdir(req.path, req.parents)) };
+      return { directory: fileInfo(req.path, await p.files.mkdir(req.path, req.parents, req.setAttributes ? req.attributes : undefined)) };
     },
 
     async rename(req) {

@@ -17,11 +17,14 @@ export interface NamespaceParts {
  * reports the chunk as unknown when it comes back, and trash takes it then.
  * Returns how many chunks went to trash.
  */
-export function deletePath(p: NamespaceParts, path: string, recursive: boolean, nowMs: number): number {
+export function deletePath(p: NamespaceParts, path: string, recursive: boolean, nowMs: number, onlyEmptyPlainDirectory = false): number {
   const segments = validatePath(path);
   if (segments.length === 0) throw new TrainfsError("invalid_argument", "the root directory cannot be deleted");
   const inode = p.namespace.resolve(segments);
   if (!inode) throw new TrainfsError("not_found", `${path}: no such file or directory`);
+  if (onlyEmptyPlainDirectory && (inode.type !== "dir" || inode.attributes !== undefined || recursive)) {
+    throw new TrainfsError("failed_precondition", `${path} is not a directory without attributes (only such an empty directory was to be deleted)`);
+  }
   if (inode.type === "dir" && !recursive && p.namespace.list(inode).length > 0) {
     throw new TrainfsError("failed_precondition", `${path} is a directory that is not empty (delete it recursively to remove its contents)`);
   }

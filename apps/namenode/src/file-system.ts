@@ -58,9 +58,10 @@ export class FileSystem {
     return this.namespace.lookup(path);
   }
 
-  mkdir(path: string, parents: boolean): Promise<InodeRecord> {
+  /** Mkdir; `attributes`, when given, replace the directory's (an S3 folder marker's). */
+  mkdir(path: string, parents: boolean, attributes?: Record<string, string>): Promise<InodeRecord> {
     const nowMs = this.now();
-    return this.store.write(() => mkdir(this.parts(), path, parents, nowMs));
+    return this.store.write(() => mkdir(this.parts(), path, parents, nowMs, attributes));
   }
 
   rename(source: string, destination: string, overwrite: boolean): Promise<InodeRecord> {
@@ -83,10 +84,10 @@ export class FileSystem {
     return contentSummary(this.parts(), path);
   }
 
-  /** Deletes a path (recursively if asked); returns how many chunks went to trash. */
-  delete(path: string, recursive: boolean): Promise<number> {
+  /** Deletes a path (recursively if asked, or only an empty directory without attributes); returns how many chunks went to trash. */
+  delete(path: string, recursive: boolean, onlyEmptyPlainDirectory = false): Promise<number> {
     const nowMs = this.now();
-    return this.store.write(() => deletePath(this.parts(), path, recursive, nowMs));
+    return this.store.write(() => deletePath(this.parts(), path, recursive, nowMs, onlyEmptyPlainDirectory));
   }
 
   /** Every file under `path` with each chunk's health, counted as the replication monitor counts. */

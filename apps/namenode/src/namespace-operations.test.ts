@@ -20,6 +20,34 @@ describe("namespace operations", () => {
     await expect(p.store.write(() => mkdir(p, "/a/f", true, 1))).rejects.toMatchObject({ code: "already_exists", message: "/a/f already exists (a file)" });
   });
 
+  it("keeps attributes on a directory when asked, and deletes only a plain empty directory when asked", async () => {
+    const p = await parts();
+    const marked = await p.store.write(() => mkdir(p, "/m/d", true, 1, { etag: "e1" }));
+    expect(marked.attributes).toEqual({ etag: "e1" });
+    expect(p.namespace.lookup("/m").attributes).toBeUndefined();
+    // Set on an existing directory (parents), replaced, then cleared; without attributes, left as they are.
+    await p.store.write(() => mkdir(p, "/m", true, 2, { etag: "e0" }));
+    expect(p.namespace.lookup("/m").attributes).toEqual({ etag: "e0" });
+    await p.store.write(() => mkdir(p, "/m/d", true, 2));
+    expect(p.namespace.lookup("/m/d").attributes).toEqual({ etag: "e1" });
+    await p.store.write(() => mkdir(p, "/m/d", true, 2, { etag: "e2", "content-type": "x/y" }));
+    expect(p.namespace.lookup("/m/d").attributes).toEqual({ etag: "e2", "content-type": "x/y" });
+    // A bad attribute changes nothing, not even the directories it would create.
+    await expect(p.store.write(() => mkdir(p, "/n/e", true, 3, { "Bad Name": "v" }))).rejects.toMatchObject({ code: "invalid_argument" });
+    expect(p.namespace.resolve(["n"])).toBeUndefined();
+    await expect(p.store.write(() => mkdir(p, "/", true, 3, { etag: "e" }))).rejects.toMatchObject({ code: "invalid_argument" });
+
+    await expect(p.store.write(() => deletePath(p, "/m/d", false, 4, true))).rejects.toMatchObject({ code: "failed_precondition" });
+    await p.store.write(() => mkdir(p, "/m/d", true, 4, {}));
+    expect(p.namespace.lookup("/m/d").attributes).toBeUndefined();
+    await p.store.write(() => p.namespace.addFile(["m", "d", "f"], file()));
+    await expect(p.store.write(() => deletePath(p, "/m/d/f", false, 5, true))).rejects.toMatchObject({ code: "failed_precondition" });
+    await expect(p.store.write(() => deletePath(p, "/m/d", false, 5, true))).rejects.toMatchObject({ code: "failed_precondition" });
+    await p.store.write(() => deletePath(p, "/m/d/f", false, 5));
+    await p.store.write(() => deletePath(p, "/m/d", false, 5, true));
+    expect(p.namespace.resolve(["m", "d"])).toBeUndefined();
+  });
+
   it("renames files and trees in one step, refusing cycles and silent replacement", async () => {
     const p = await parts();
     await p.store.write(() => {

@@ -9,17 +9,29 @@ type Parts = NamespaceParts & { store: MetadataStore };
  * The namespace verbs beyond put, get and delete (as HDFS's FSDirMkdirOp,
  * FSDirRenameOp, ...). Each runs inside the caller's one `store.write`.
  */
-export function mkdir(p: Parts, path: string, parents: boolean, nowMs: number): InodeRecord {
+export function mkdir(p: Parts, path: string, parents: boolean, nowMs: number, attributes?: Record<string, string>): InodeRecord {
   const segments = validatePath(path);
+  // Checked before anything changes: a bad attribute creates no directory.
+  const set = attributes === undefined ? undefined : { attributes: checkAttributes(attributes) };
+  if (set && segments.length === 0) throw new TrainfsError("invalid_argument", "the root directory has no attributes");
   const existing = p.namespace.resolve(segments);
+  let dir: InodeRecord;
   if (existing) {
-    if (existing.type === "dir" && parents) return existing;
-    throw new TrainfsError("already_exists", `${path} already exists${existing.type === "file" ? " (a file)" : ""}`);
+    if (existing.type !== "dir" || !parents) {
+      throw new TrainfsError("already_exists", `${path} already exists${existing.type === "file" ? " (a file)" : ""}`);
+    }
+    dir = existing;
+  } else {
+    if (!parents && !p.namespace.resolve(segments.slice(0, -1))) {
+      throw new TrainfsError("not_found", `the parent of ${path} does not exist (create parents to make it)`);
+    }
+    dir = p.namespace.mkdirs(segments, nowMs);
   }
-  if (!parents && !p.namespace.resolve(segments.slice(0, -1))) {
-    throw new TrainfsError("not_found", `the parent of ${path} does not exist (create parents to make it)`);
-  }
-  return p.namespace.mkdirs(segments, nowMs);
+  if (!set || (set.attributes === undefined && dir.attributes === undefined)) return dir;
+  const { attributes: _old, ...rest } = dir;
+  const updated: InodeRecord = set.attributes ? { ...rest, attributes: set.attributes } : rest;
+  p.store.inodes.put(updated.id, updated);
+  return updated;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { FileStatus } from "@trainfs/client";
 import { compareKeys } from "./names.js";
+import { isFolderMarker } from "./object-meta.js";
 
 /** What the listing reads of TrainFS: one directory, a page at a time, in name order. */
 export interface DirectoryLister {
@@ -25,8 +26,9 @@ const name = (s: FileStatus) => s.path.slice(s.path.lastIndexOf("/") + 1);
  * from TrainFS directories listed one at a time in name order. The two
  * orders differ: a directory `a` holds keys `a/…`, which sort after a file
  * `a-b` ('-' is below '/'), so a directory's subtree is walked only once
- * every name below `a/` in its parent was passed. Empty directories give no
- * key and no common prefix (S3 has no empty prefixes).
+ * every name below `a/` in its parent was passed. A folder marker's
+ * directory gives the key `a/`, first of its subtree; other empty
+ * directories give no key and no common prefix (S3 has no empty prefixes).
  *
  * Yields batches (about a page each), not single entries: an entry passed
  * through a stack of async generators costs a promise per level, which for
@@ -86,7 +88,7 @@ async function* walk(fs: DirectoryLister, dirPath: string, rel: string, range: L
     }
     while (due(upTo)) {
       const dir = pending.shift()!;
-      yield* subtree(fs, dir.status.path, dir.key, range);
+      yield* subtree(fs, dir.status, dir.key, range);
     }
   };
   let past = false;
@@ -121,26 +123,28 @@ async function* walk(fs: DirectoryLister, dirPath: string, rel: string, range: L
   yield* flush(undefined);
 }
 
-/** A directory's subtree, or with the "/" delimiter its common prefix when the subtree holds a file. */
-async function* subtree(fs: DirectoryLister, dirPath: string, key: string, range: ListingRange): AsyncGenerator<Listed[]> {
+/** A directory's subtree (its folder marker first), or with the "/" delimiter its common prefix when the subtree holds an object. */
+async function* subtree(fs: DirectoryLister, dir: FileStatus, key: string, range: ListingRange): AsyncGenerator<Listed[]> {
+  const marker = isFolderMarker(dir);
   if (range.delimiter === "/" && key.startsWith(range.prefix) && key.length > range.prefix.length) {
     // The first '/' after the prefix ends the common prefix; walking from the top, that is this directory's.
-    if (compareKeys(key, range.after) > 0 && (await holdsFile(fs, dirPath))) yield [{ kind: "prefix", prefix: key }];
+    if (compareKeys(key, range.after) > 0 && (marker || (await holdsObject(fs, dir.path)))) yield [{ kind: "prefix", prefix: key }];
     return;
   }
-  yield* walk(fs, dirPath, key, range);
+  if (marker && key.startsWith(range.prefix) && compareKeys(key, range.after) > 0) yield [{ kind: "object", key, status: dir }];
+  yield* walk(fs, dir.path, key, range);
 }
 
-/** Whether a directory has a file anywhere below it. */
-export async function holdsFile(fs: DirectoryLister, dirPath: string): Promise<boolean> {
+/** Whether a directory has an object (a file or a folder marker) anywhere below it. */
+export async function holdsObject(fs: DirectoryLister, dirPath: string): Promise<boolean> {
   const dirs: string[] = [];
   for await (const page of pages(fs, dirPath, "")) {
     for (const status of page) {
-      if (status.type === "file") return true;
+      if (status.type === "file" || isFolderMarker(status)) return true;
       dirs.push(status.path);
     }
   }
-  for (const d of dirs) if (await holdsFile(fs, d)) return true;
+  for (const d of dirs) if (await holdsObject(fs, d)) return true;
   return false;
 }
 

@@ -38,6 +38,14 @@ export function metadataAttributes(headers: IncomingHttpHeaders): Record<string,
   return out;
 }
 
+/** The MD5 of no bytes: a folder marker's ETag. */
+export const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
+
+/** Whether a status is a folder marker's: a directory with attributes (plain directories have none). */
+export function isFolderMarker(status: FileStatus): boolean {
+  return status.type === "directory" && Object.keys(status.attributes).length > 0;
+}
+
 /** The metadata part of an object's attributes (all but its ETag). */
 export function copyableAttributes(status: FileStatus): Record<string, string> {
   const { etag: _, ...rest } = status.attributes;

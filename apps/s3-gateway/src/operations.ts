@@ -3,13 +3,15 @@ import type { FileStatus, PutOptions } from "@trainfs/client";
 import { TrainfsError, joinPath } from "@trainfs/common";
 import { partBuffers } from "@trainfs/node";
 import { bodyExpectations, verifiedBody } from "./body-decoder.js";
-import { holdsFile, listObjects, type Listed } from "./listing.js";
-import { MULTIPART_DIR, checkBucketName, isBucketName, objectPath } from "./names.js";
+import { holdsObject, listObjects, type Listed } from "./listing.js";
+import { MULTIPART_DIR, checkBucketName, isBucketName, keyPath } from "./names.js";
 import {
+  EMPTY_MD5,
   checkConditions,
   copyableAttributes,
   etagOf,
   httpDate,
+  isFolderMarker,
   isoDate,
   metadataAttributes,
   metadataHeaders,
@@ -88,12 +90,26 @@ export class Operations {
 
   async deleteBucket(r: S3Request): Promise<void> {
     await this.bucketDir(r.bucket);
-    if (await holdsFile(this.fs, `/${r.bucket}`)) throw new S3Error("BucketNotEmpty", `the bucket ${r.bucket} holds objects; delete them first`);
-    // Only empty directories are left: they are no objects.
-    await this.fs.rm(`/${r.bucket}`, { recursive: true }).catch((err: unknown) => {
-      throw toS3Error(err, "NoSuchBucket");
-    });
+    const notEmpty = () => new S3Error("BucketNotEmpty", `the bucket ${r.bucket} holds objects; delete them first`);
+    if (await holdsObject(this.fs, `/${r.bucket}`)) throw notEmpty();
+    // Only empty plain directories are left: they are no objects. Each goes
+    // only while empty and plain, so an object put meanwhile stops it.
+    try {
+      await this.removeEmptyTree(`/${r.bucket}`);
+    } catch (err) {
+      if (err instanceof TrainfsError && err.code === "failed_precondition") throw notEmpty();
+      if (err instanceof TrainfsError && err.code === "not_found") throw new S3Error("NoSuchBucket", `the bucket ${r.bucket} does not exist`);
+      throw toS3Error(err);
+    }
     sendEmpty(r.res, 204);
+  }
+
+  /** Removes a tree of empty plain directories, deepest first; FailedPrecondition where one holds anything else. */
+  private async removeEmptyTree(dir: string): Promise<void> {
+    const below: string[] = [];
+    for await (const e of this.fs.listPages(dir)) if (e.type === "directory" && !isFolderMarker(e)) below.push(e.path);
+    for (const d of below) await this.removeEmptyTree(d);
+    await this.fs.rm(dir, { onlyEmptyPlainDirectory: true });
   }
 
   /** Stats by path: the one in flight, and the one queued behind it. */
@@ -249,10 +265,27 @@ export class Operations {
   // ---- Objects
 
   async putObject(r: S3Request): Promise<void> {
-    const path = objectPath(r.bucket, r.key);
+    const { path, folder } = keyPath(r.bucket, r.key);
     await this.bucketDir(r.bucket);
-    const { etag, status } = await this.writeBody(r, path, metadataAttributes(r.req.headers));
+    const attributes = metadataAttributes(r.req.headers);
+    if (folder) {
+      const body = await this.readSmallBody(r);
+      if (body.length > 0) throw folderBytes(r.key, body.length);
+      const status = await this.markFolder(path, r.key, attributes);
+      sendEmpty(r.res, 200, { etag: `"${EMPTY_MD5}"`, "last-modified": httpDate(status.modificationTime) });
+      return;
+    }
+    const { etag, status } = await this.writeBody(r, path, attributes);
     sendEmpty(r.res, 200, { etag: `"${etag}"`, "last-modified": httpDate(status.modificationTime) });
+  }
+
+  /** Makes a folder marker: its directory (and any missing above it), with the object's metadata as attributes. */
+  private async markFolder(path: string, key: string, attributes: Record<string, string>): Promise<FileStatus> {
+    try {
+      return await this.fs.mkdir(path, { parents: true, attributes: { ...attributes, etag: EMPTY_MD5 } });
+    } catch (err) {
+      throw await this.putFailure(err, path, key);
+    }
   }
 
   /**
@@ -381,8 +414,7 @@ export class Operations {
   async getObject(r: S3Request, head: boolean): Promise<void> {
     if (r.query.has("partNumber")) throw new S3Error("NotImplemented", "GetObject with partNumber is not supported; use a Range");
     checkVersionId(r.query.get("versionId"));
-    const path = objectPath(r.bucket, r.key);
-    const status = await this.objectStatus(r.bucket, path, r.key);
+    const { path, status } = await this.objectStatus(r.bucket, r.key);
     const verdict = checkConditions(
       {
         ifMatch: header(r, "if-match"),
@@ -449,11 +481,12 @@ export class Operations {
     }
   }
 
-  /** The file at an object's path, or NoSuchKey (NoSuchBucket when its bucket is missing). */
-  async objectStatus(bucket: string, path: string, key: string): Promise<FileStatus> {
+  /** The file at an object's path (a folder marker's directory), or NoSuchKey (NoSuchBucket when its bucket is missing). */
+  async objectStatus(bucket: string, key: string): Promise<{ path: string; status: FileStatus }> {
+    const { path, folder } = keyPath(bucket, key);
     try {
-      const s = await this.fs.stat(path);
-      if (s.type === "file") return s;
+      const status = await this.fs.stat(path);
+      if (folder ? isFolderMarker(status) : status.type === "file") return { path, status };
     } catch (err) {
       if (!(err instanceof TrainfsError && err.code === "not_found")) throw toS3Error(err);
     }
@@ -468,30 +501,40 @@ export class Operations {
     sendEmpty(r.res, 204);
   }
 
-  /** Deletes a key's file if there is one (S3 answers success either way), then the empty directories it leaves. */
+  /**
+   * Deletes a key's file, or a folder marker's attributes, if there is one
+   * (S3 answers success either way), then the empty directories it leaves.
+   */
   async removeKey(bucket: string, key: string): Promise<void> {
-    const path = objectPath(bucket, key);
+    const { path, folder } = keyPath(bucket, key);
     try {
       const s = await this.fs.stat(path);
-      if (s.type !== "file") return;
-      await this.fs.rm(path);
+      if (folder) {
+        if (!isFolderMarker(s)) return;
+        // The directory stays while objects below it do; pruning takes it once empty.
+        await this.fs.mkdir(path, { parents: true, attributes: {} });
+      } else {
+        if (s.type !== "file") return;
+        await this.fs.rm(path);
+      }
     } catch (err) {
       if (err instanceof TrainfsError && err.code === "not_found") return;
       throw toS3Error(err);
     }
-    await this.pruneEmptyDirectories(bucket, path);
+    await this.pruneEmptyDirectories(bucket, folder ? path : path.slice(0, path.lastIndexOf("/")));
   }
 
   /**
-   * Removes the directories a deleted key leaves empty, up to its bucket:
-   * S3 has no empty prefixes. A directory that is not empty (or that a
-   * write is filling) stops it; a write that loses its directory meanwhile
-   * makes it again when it completes.
+   * Removes `dir` and the directories above it, up to the bucket, while a
+   * deleted key leaves them empty: S3 has no empty prefixes. A directory that
+   * is not empty (or that a write is filling), or a folder marker's, stops it
+   * (the NameNode checks both in the one delete); a write that loses its
+   * directory meanwhile makes it again when it completes.
    */
-  async pruneEmptyDirectories(bucket: string, path: string): Promise<void> {
-    for (let dir = path.slice(0, path.lastIndexOf("/")); dir.length > bucket.length + 1; dir = dir.slice(0, dir.lastIndexOf("/"))) {
+  async pruneEmptyDirectories(bucket: string, dir: string): Promise<void> {
+    for (; dir.length > bucket.length + 1; dir = dir.slice(0, dir.lastIndexOf("/"))) {
       try {
-        await this.fs.rm(dir);
+        await this.fs.rm(dir, { onlyEmptyPlainDirectory: true });
       } catch {
         return;
       }
@@ -524,10 +567,9 @@ export class Operations {
 
   async copyObject(r: S3Request): Promise<void> {
     const source = parseCopySource(header(r, "x-amz-copy-source")!);
-    const sourcePath = objectPath(source.bucket, source.key);
-    const path = objectPath(r.bucket, r.key);
+    const { path, folder } = keyPath(r.bucket, r.key);
     await this.bucketDir(r.bucket);
-    const status = await this.objectStatus(source.bucket, sourcePath, source.key);
+    const { path: sourcePath, status } = await this.objectStatus(source.bucket, source.key);
     const verdict = checkConditions(
       {
         ifMatch: header(r, "x-amz-copy-source-if-match"),
@@ -541,7 +583,7 @@ export class Operations {
     if (verdict === "not-modified") throw new S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold (copy source not modified)");
     const directive = (header(r, "x-amz-metadata-directive") ?? "COPY").toUpperCase();
     if (directive !== "COPY" && directive !== "REPLACE") throw new S3Error("InvalidArgument", "x-amz-metadata-directive must be COPY or REPLACE");
-    if (sourcePath === path && directive === "COPY") {
+    if (source.bucket === r.bucket && source.key === r.key && directive === "COPY") {
       throw new S3Error(
         "InvalidRequest",
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -549,11 +591,17 @@ export class Operations {
     }
     await this.drain(r);
     const attributes = directive === "REPLACE" ? metadataAttributes(r.req.headers) : copyableAttributes(status);
+    if (folder) {
+      if (status.size > 0) throw folderBytes(r.key, status.size);
+      const marked = await this.markFolder(path, r.key, attributes);
+      sendXml(r, 200, "CopyObjectResult", { LastModified: isoDate(marked.modificationTime), ETag: `"${EMPTY_MD5}"` });
+      return;
+    }
     // The bytes pass through the gateway (TrainFS has no server-side copy); their MD5 is the new ETag.
     const md5 = createHash("md5");
-    const reader = this.fs.createReadStream(sourcePath);
+    const reader: Iterable<Buffer> | AsyncIterable<Buffer> = isFolderMarker(status) ? [] : (this.fs.createReadStream(sourcePath) as AsyncIterable<Buffer>);
     const hashed = (async function* () {
-      for await (const data of reader as AsyncIterable<Buffer>) {
+      for await (const data of reader) {
         md5.update(data);
         yield data;
       }
@@ -623,6 +671,14 @@ function waitDrain(r: S3Request): Promise<void> {
     r.res.once("drain", onDrain);
     r.res.once("close", onClose);
   });
+}
+
+/** A body for a folder marker's key, which keeps no bytes. */
+function folderBytes(key: string, bytes: number): S3Error {
+  return new S3Error(
+    "InvalidArgument",
+    `the key ${key} ends in '/': TrainFS keeps such a key (a folder marker) as a directory, which holds no bytes, and this object would have ${bytes}`,
+  );
 }
 
 /** A key whose path collides with a file or directory of other keys: the mapping's limit. */

@@ -348,12 +348,18 @@ export class TrainfsClient {
     }
   }
 
-  /** Creates a directory; with `parents`, also its missing ancestors (and succeeds if it exists). */
-  async mkdir(remotePath: string, options: CallOptions & { parents?: boolean } = {}): Promise<FileStatus> {
+  /**
+   * Creates a directory; with `parents`, also its missing ancestors (and
+   * succeeds if it exists). `attributes`, when given, become the directory's,
+   * replacing any it had (`{}` clears them).
+   */
+  async mkdir(remotePath: string, options: CallOptions & { parents?: boolean; attributes?: Record<string, string> } = {}): Promise<FileStatus> {
     validatePath(remotePath);
     // With parents it succeeds whether or not the directory exists: safe to send again after a lost answer.
     const call = options.parents ? { ...options, contextValues: repeatable() } : options;
-    const res = await this.call(() => this.namenode.mkdir({ path: remotePath, parents: options.parents ?? false }, call));
+    const { attributes } = options;
+    const req = { path: remotePath, parents: options.parents ?? false, ...(attributes ? { attributes, setAttributes: true } : {}) };
+    const res = await this.call(() => this.namenode.mkdir(req, call));
     return toFileStatus(res.directory!);
   }
 
@@ -391,10 +397,13 @@ export class TrainfsClient {
   /**
    * Deletes a file or an empty directory, or with `recursive` a whole tree.
    * The namespace forgets it at once; its chunks leave the disks shortly after.
+   * `onlyEmptyPlainDirectory` deletes nothing but an empty directory without
+   * attributes (FailedPrecondition otherwise).
    */
-  async rm(remotePath: string, options: CallOptions & { recursive?: boolean } = {}): Promise<{ chunkCount: number }> {
+  async rm(remotePath: string, options: CallOptions & { recursive?: boolean; onlyEmptyPlainDirectory?: boolean } = {}): Promise<{ chunkCount: number }> {
     validatePath(remotePath);
-    const res = await this.call(() => this.deleteFiles.call({ path: remotePath, recursive: options.recursive ?? false }, options.signal));
+    const req = { path: remotePath, recursive: options.recursive ?? false, onlyEmptyPlainDirectory: options.onlyEmptyPlainDirectory ?? false };
+    const res = await this.call(() => this.deleteFiles.call(req, options.signal));
     return { chunkCount: res.chunkCount };
   }
 

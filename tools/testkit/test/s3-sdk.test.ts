@@ -232,6 +232,77 @@ describe("objects", () => {
   });
 });
 
+describe("folder markers (keys ending in '/', as the AWS console and s3fs make them)", () => {
+  const EMPTY = '"d41d8cd98f00b204e9800998ecf8427e"';
+  const keysOf = (l: { Contents?: Array<{ Key?: string }> }) => (l.Contents ?? []).map((o) => o.Key);
+  const prefixesOf = (l: { CommonPrefixes?: Array<{ Prefix?: string }> }) => (l.CommonPrefixes ?? []).map((p) => p.Prefix);
+
+  it("an empty PUT makes one; HEAD, GET and listings show it as S3 does; it outlives the objects below it", async () => {
+    const put = await s3.send(new PutObjectCommand({ Bucket: "data", Key: "fm/photos/", Body: "", ContentType: "application/x-directory", Metadata: { who: "console" } }));
+    expect(put.ETag).toBe(EMPTY);
+    expect((await c.client().stat("/data/fm/photos")).type).toBe("directory");
+    const head = await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "fm/photos/" }));
+    expect(head).toMatchObject({ ETag: EMPTY, ContentLength: 0, ContentType: "application/x-directory", Metadata: { who: "console" } });
+    expect((await body(await s3.send(new GetObjectCommand({ Bucket: "data", Key: "fm/photos/" })))).length).toBe(0);
+    // A directory without a marker is no object.
+    expect(await s3Failure(s3.send(new HeadObjectCommand({ Bucket: "data", Key: "fm/" })))).toMatchObject({ status: 404 });
+
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "fm/photos/cat.jpg", Body: "meow" }));
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "fm/photos-old", Body: "old" }));
+    expect(keysOf(await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "fm/" })))).toEqual(["fm/photos-old", "fm/photos/", "fm/photos/cat.jpg"]);
+    const top = await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "fm/", Delimiter: "/" }));
+    expect([keysOf(top), prefixesOf(top)]).toEqual([["fm/photos-old"], ["fm/photos/"]]);
+    const inside = await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "fm/photos/", Delimiter: "/" }));
+    expect(inside.Contents!.map((o) => [o.Key, o.Size, o.ETag])).toEqual([["fm/photos/", 0, EMPTY], ["fm/photos/cat.jpg", 4, `"${md5(Buffer.from("meow"))}"`]]);
+    expect(keysOf(await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "fm/", StartAfter: "fm/photos/" })))).toEqual(["fm/photos/cat.jpg"]);
+
+    // Deleting the object below keeps the marker (and its directory); deleting the marker then removes the directory.
+    await s3.send(new DeleteObjectCommand({ Bucket: "data", Key: "fm/photos/cat.jpg" }));
+    expect(keysOf(await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "fm/photos" })))).toEqual(["fm/photos-old", "fm/photos/"]);
+    expect((await s3.send(new DeleteObjectCommand({ Bucket: "data", Key: "fm/photos/" }))).$metadata.httpStatusCode).toBe(204);
+    expect(await c.client().exists("/data/fm/photos")).toBe(false);
+    expect(keysOf(await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "fm/" })))).toEqual(["fm/photos-old"]);
+    await s3.send(new DeleteObjectCommand({ Bucket: "data", Key: "fm/photos-old" }));
+    expect(await c.client().exists("/data/fm")).toBe(false);
+  });
+
+  it("a marker with objects below loses only its own key when deleted; DeleteObjects and copies take markers; a marker keeps a bucket from being deleted", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "fm2/a/", Body: "" }));
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "fm2/a/x", Body: "x" }));
+    await s3.send(new DeleteObjectCommand({ Bucket: "data", Key: "fm2/a/" }));
+    expect(keysOf(await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "fm2/" })))).toEqual(["fm2/a/x"]);
+    expect(await s3Failure(s3.send(new HeadObjectCommand({ Bucket: "data", Key: "fm2/a/" })))).toMatchObject({ status: 404 });
+
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "fm2/b/", Body: "", Metadata: { k: "v" } }));
+    const copied = await s3.send(new CopyObjectCommand({ Bucket: "data", Key: "fm2/c/", CopySource: "data/fm2/b/" }));
+    expect(copied.CopyObjectResult!.ETag).toBe(EMPTY);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "fm2/c/" }))).Metadata).toEqual({ k: "v" });
+    // Copied to a plain key, a marker is an empty object.
+    await s3.send(new CopyObjectCommand({ Bucket: "data", Key: "fm2/b-file", CopySource: "data/fm2/b/" }));
+    expect(await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "fm2/b-file" }))).toMatchObject({ ContentLength: 0, ETag: EMPTY });
+    expect(await s3Failure(s3.send(new CopyObjectCommand({ Bucket: "data", Key: "fm2/d/", CopySource: "data/fm2/a/x" })))).toMatchObject({ code: "InvalidArgument", status: 400 });
+    const deleted = await s3.send(new DeleteObjectsCommand({ Bucket: "data", Delete: { Objects: [{ Key: "fm2/b/" }, { Key: "fm2/c/" }, { Key: "fm2/b-file" }, { Key: "fm2/a/x" }] } }));
+    expect(deleted.Errors ?? []).toEqual([]);
+    expect(await c.client().exists("/data/fm2")).toBe(false);
+
+    await s3.send(new CreateBucketCommand({ Bucket: "marked" }));
+    await s3.send(new PutObjectCommand({ Bucket: "marked", Key: "only/", Body: "" }));
+    expect(await s3Failure(s3.send(new DeleteBucketCommand({ Bucket: "marked" })))).toMatchObject({ code: "BucketNotEmpty", status: 409 });
+    await s3.send(new DeleteObjectCommand({ Bucket: "marked", Key: "only/" }));
+    await s3.send(new DeleteBucketCommand({ Bucket: "marked" }));
+  });
+
+  it("a marker cannot hold bytes, nor share its path with a file; multipart cannot make one", async () => {
+    expect(await s3Failure(s3.send(new PutObjectCommand({ Bucket: "data", Key: "fm3/", Body: "bytes" })))).toMatchObject({ code: "InvalidArgument", status: 400, message: expect.stringContaining("holds no bytes") });
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "fm3", Body: "a file" }));
+    expect(await s3Failure(s3.send(new PutObjectCommand({ Bucket: "data", Key: "fm3/", Body: "" })))).toMatchObject({ code: "InvalidArgument", status: 400 });
+    expect(await s3Failure(s3.send(new CreateMultipartUploadCommand({ Bucket: "data", Key: "fm4/" })))).toMatchObject({ code: "InvalidArgument", status: 400 });
+    expect(await s3Failure(s3.send(new PutObjectCommand({ Bucket: "data", Key: "/", Body: "" })))).toMatchObject({ code: "InvalidArgument", status: 400 });
+    await s3.send(new DeleteObjectCommand({ Bucket: "data", Key: "fm3" }));
+    expect(await c.client().exists("/data/fm4")).toBe(false);
+  });
+});
+
 describe("listing", () => {
   const keys = ["l/a", "l/a-b", "l/a.txt", "l/a/b", "l/a/c/d", "l/ab", "l/b/x", "l/é"];
   beforeAll(async () => {
@@ -482,6 +553,7 @@ describe("signed chunks with a signed trailer (STREAMING-AWS4-HMAC-SHA256-PAYLOA
 describe("access", () => {
   it("no, wrong and read-only credentials on every operation", async () => {
     await s3.send(new PutObjectCommand({ Bucket: "data", Key: "acl/x", Body: "x" }));
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "acl/marked/", Body: "" }));
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "data", Key: "acl/mp" }));
     const ops: Array<[string, boolean, (cl: S3Client) => Promise<unknown>]> = [
       ["ListBuckets", false, (cl) => cl.send(new ListBucketsCommand({}))],
@@ -493,11 +565,14 @@ describe("access", () => {
       ["GetBucketVersioning", false, (cl) => cl.send(new GetBucketVersioningCommand({ Bucket: "data" }))],
       ["GetObject", false, (cl) => cl.send(new GetObjectCommand({ Bucket: "data", Key: "acl/x" }))],
       ["HeadObject", false, (cl) => cl.send(new HeadObjectCommand({ Bucket: "data", Key: "acl/x" }))],
+      ["HeadObject (folder marker)", false, (cl) => cl.send(new HeadObjectCommand({ Bucket: "data", Key: "acl/marked/" }))],
       ["ListParts", false, (cl) => cl.send(new ListPartsCommand({ Bucket: "data", Key: "acl/mp", UploadId }))],
       ["ListMultipartUploads", false, (cl) => cl.send(new ListMultipartUploadsCommand({ Bucket: "data" }))],
       ["CreateBucket", true, (cl) => cl.send(new CreateBucketCommand({ Bucket: "acl-bucket" }))],
       ["DeleteBucket", true, (cl) => cl.send(new DeleteBucketCommand({ Bucket: "data" }))],
       ["PutObject", true, (cl) => cl.send(new PutObjectCommand({ Bucket: "data", Key: "acl/y", Body: "y" }))],
+      ["PutObject (folder marker)", true, (cl) => cl.send(new PutObjectCommand({ Bucket: "data", Key: "acl/new-dir/", Body: "" }))],
+      ["DeleteObject (folder marker)", true, (cl) => cl.send(new DeleteObjectCommand({ Bucket: "data", Key: "acl/marked/" }))],
       ["CopyObject", true, (cl) => cl.send(new CopyObjectCommand({ Bucket: "data", Key: "acl/z", CopySource: "data/acl/x" }))],
       ["DeleteObject", true, (cl) => cl.send(new DeleteObjectCommand({ Bucket: "data", Key: "acl/x" }))],
       ["DeleteObjects", true, (cl) => cl.send(new DeleteObjectsCommand({ Bucket: "data", Delete: { Objects: [{ Key: "acl/x" }] } }))],
@@ -519,6 +594,8 @@ describe("access", () => {
     // Nothing changed.
     expect(await c.client().exists("/data/acl/x")).toBe(true);
     expect(await c.client().exists("/acl-bucket")).toBe(false);
+    expect(await c.client().exists("/data/acl/new-dir")).toBe(false);
+    expect((await c.client().stat("/data/acl/marked")).attributes).toHaveProperty("etag");
     await eventually(async () => expect(await c.client().exists(`/.s3-multipart/${UploadId}`)).toBe(true));
   });
 });
