@@ -3,9 +3,9 @@ import type { FileStatus } from "@trainfs/client";
 import { TrainfsError } from "@trainfs/common";
 import { MULTIPART_DIR, compareKeys, objectPath } from "./names.js";
 import { isoDate, metadataAttributes } from "./object-meta.js";
-import { parseMax, type Operations } from "./operations.js";
+import { MAX_PUT_BYTES, parseMax, type Operations } from "./operations.js";
 import { sendEmpty, sendXml } from "./responses.js";
-import type { GatewayParts, S3Request } from "./s3-context.js";
+import { header, type GatewayParts, type S3Request } from "./s3-context.js";
 import { S3Error, toS3Error } from "./s3-error.js";
 import { parseXml } from "./xml.js";
 
@@ -59,11 +59,23 @@ export class Multipart {
   }
 
   async uploadPart(r: S3Request): Promise<void> {
-    if (r.req.headers["x-amz-copy-source"] !== undefined) throw new S3Error("NotImplemented", "UploadPartCopy is not supported: upload the part's bytes");
     const n = partNumber(r.query.get("partNumber"));
     const upload = await this.upload(r);
     const { etag } = await this.ops.writeBody(r, `${MULTIPART_DIR}/${upload.uploadId}/${partName(n)}`, {});
     sendEmpty(r.res, 200, { etag: `"${etag}"` });
+  }
+
+  /** UploadPartCopy: a part made of a source object's bytes (all, or x-amz-copy-source-range), copied through the gateway. */
+  async uploadPartCopy(r: S3Request): Promise<void> {
+    const n = partNumber(r.query.get("partNumber"));
+    const upload = await this.upload(r);
+    const source = await this.ops.copySource(r);
+    const range = copyRange(header(r, "x-amz-copy-source-range"), source.status.size);
+    const size = range ? range.end - range.start + 1 : source.status.size;
+    if (size > MAX_PUT_BYTES) throw new S3Error("EntityTooLarge", `a part is at most ${MAX_PUT_BYTES} bytes; this copy would be ${size}: give an x-amz-copy-source-range`);
+    await this.ops.drain(r);
+    const { etag, status } = await this.ops.copyBytes(source, range, `${MULTIPART_DIR}/${upload.uploadId}/${partName(n)}`, upload.key, {});
+    sendXml(r, 200, "CopyPartResult", { LastModified: isoDate(status.modificationTime), ETag: `"${etag}"` });
   }
 
   async complete(r: S3Request): Promise<void> {
@@ -258,6 +270,23 @@ export class Multipart {
 function toUpload(uploadId: string, status: FileStatus): Upload {
   const { bucket = "", key = "", ...attributes } = status.attributes;
   return { uploadId, bucket, key, initiated: status.modificationTime, attributes };
+}
+
+/**
+ * x-amz-copy-source-range against the source's size: S3 takes only
+ * `bytes=first-last` (InvalidArgument otherwise), within the object
+ * (InvalidRange otherwise); none copies the whole object.
+ */
+export function copyRange(value: string | undefined, size: number): { start: number; end: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = /^bytes=(\d+)-(\d+)$/.exec(value.trim());
+  if (!m || Number(m[2]) < Number(m[1])) {
+    throw new S3Error("InvalidArgument", `x-amz-copy-source-range must be bytes=first-last with first <= last, not ${JSON.stringify(value.slice(0, 100))}`);
+  }
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  if (end >= size) throw new S3Error("InvalidRange", `the range ${start}-${end} is not within the source object of ${size} bytes`, { ActualObjectSize: String(size) });
+  return { start, end };
 }
 
 function partNumber(value: string | undefined): number {

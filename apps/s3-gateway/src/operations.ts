@@ -415,16 +415,7 @@ export class Operations {
     if (r.query.has("partNumber")) throw new S3Error("NotImplemented", "GetObject with partNumber is not supported; use a Range");
     checkVersionId(r.query.get("versionId"));
     const { path, status } = await this.objectStatus(r.bucket, r.key);
-    const verdict = checkConditions(
-      {
-        ifMatch: header(r, "if-match"),
-        ifNoneMatch: header(r, "if-none-match"),
-        ifModifiedSince: header(r, "if-modified-since"),
-        ifUnmodifiedSince: header(r, "if-unmodified-since"),
-      },
-      status,
-      true,
-    );
+    const verdict = checkConditions(conditionHeaders(r, ""), status, true);
     const headers: Record<string, string> = {
       etag: etagOf(status),
       "last-modified": httpDate(status.modificationTime),
@@ -492,6 +483,14 @@ export class Operations {
     }
     await this.bucketDir(bucket);
     throw new S3Error("NoSuchKey", `the key ${key} does not exist`, { Key: key });
+  }
+
+  /** GetObjectTagging and DeleteObjectTagging of an object, which has no tags: TrainFS does not keep them. */
+  async objectTagging(r: S3Request, verb: "get" | "delete"): Promise<void> {
+    checkVersionId(r.query.get("versionId"));
+    await this.objectStatus(r.bucket, r.key);
+    if (verb === "delete") sendEmpty(r.res, 204);
+    else sendXml(r, 200, "Tagging", { TagSet: "" });
   }
 
   async deleteObject(r: S3Request): Promise<void> {
@@ -566,21 +565,9 @@ export class Operations {
   }
 
   async copyObject(r: S3Request): Promise<void> {
-    const source = parseCopySource(header(r, "x-amz-copy-source")!);
     const { path, folder } = keyPath(r.bucket, r.key);
     await this.bucketDir(r.bucket);
-    const { path: sourcePath, status } = await this.objectStatus(source.bucket, source.key);
-    const verdict = checkConditions(
-      {
-        ifMatch: header(r, "x-amz-copy-source-if-match"),
-        ifNoneMatch: header(r, "x-amz-copy-source-if-none-match"),
-        ifModifiedSince: header(r, "x-amz-copy-source-if-modified-since"),
-        ifUnmodifiedSince: header(r, "x-amz-copy-source-if-unmodified-since"),
-      },
-      status,
-      true,
-    );
-    if (verdict === "not-modified") throw new S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold (copy source not modified)");
+    const source = await this.copySource(r);
     const directive = (header(r, "x-amz-metadata-directive") ?? "COPY").toUpperCase();
     if (directive !== "COPY" && directive !== "REPLACE") throw new S3Error("InvalidArgument", "x-amz-metadata-directive must be COPY or REPLACE");
     if (source.bucket === r.bucket && source.key === r.key && directive === "COPY") {
@@ -590,16 +577,42 @@ export class Operations {
       );
     }
     await this.drain(r);
-    const attributes = directive === "REPLACE" ? metadataAttributes(r.req.headers) : copyableAttributes(status);
+    const attributes = directive === "REPLACE" ? metadataAttributes(r.req.headers) : copyableAttributes(source.status);
     if (folder) {
-      if (status.size > 0) throw folderBytes(r.key, status.size);
+      if (source.status.size > 0) throw folderBytes(r.key, source.status.size);
       const marked = await this.markFolder(path, r.key, attributes);
       sendXml(r, 200, "CopyObjectResult", { LastModified: isoDate(marked.modificationTime), ETag: `"${EMPTY_MD5}"` });
       return;
     }
-    // The bytes pass through the gateway (TrainFS has no server-side copy); their MD5 is the new ETag.
+    const { etag, status } = await this.copyBytes(source, undefined, path, r.key, attributes);
+    sendXml(r, 200, "CopyObjectResult", { LastModified: isoDate(status.modificationTime), ETag: `"${etag}"` });
+  }
+
+  /** The object x-amz-copy-source names, once the x-amz-copy-source-if-* conditions hold (PreconditionFailed otherwise). */
+  async copySource(r: S3Request): Promise<{ bucket: string; key: string; path: string; status: FileStatus }> {
+    const source = parseCopySource(header(r, "x-amz-copy-source")!);
+    const { path, status } = await this.objectStatus(source.bucket, source.key);
+    const verdict = checkConditions(conditionHeaders(r, "x-amz-copy-source-"), status, true);
+    if (verdict === "not-modified") throw new S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold (copy source not modified)");
+    return { ...source, path, status };
+  }
+
+  /**
+   * Copies a source object's bytes (all, or [start, end]) to `path`. They
+   * pass through the gateway (TrainFS has no server-side copy); their MD5 is
+   * the copy's ETag.
+   */
+  async copyBytes(
+    source: { path: string; status: FileStatus },
+    range: { start: number; end: number } | undefined,
+    path: string,
+    key: string,
+    attributes: Record<string, string>,
+  ): Promise<{ etag: string; status: FileStatus }> {
+    const size = range ? range.end - range.start + 1 : source.status.size;
     const md5 = createHash("md5");
-    const reader: Iterable<Buffer> | AsyncIterable<Buffer> = isFolderMarker(status) ? [] : (this.fs.createReadStream(sourcePath) as AsyncIterable<Buffer>);
+    const reader: Iterable<Buffer> | AsyncIterable<Buffer> =
+      size === 0 || isFolderMarker(source.status) ? [] : (this.fs.createReadStream(source.path, range ?? {}) as AsyncIterable<Buffer>);
     const hashed = (async function* () {
       for await (const data of reader) {
         md5.update(data);
@@ -607,17 +620,16 @@ export class Operations {
       }
     })();
     let etag = "";
-    let written: FileStatus;
     try {
-      written = await this.putReplacing(hashed, path, {
-        size: status.size,
+      const status = await this.putReplacing(hashed, path, {
+        size,
         attributes,
         attributesAtConfirm: () => ({ ...attributes, etag: (etag ||= md5.digest("hex")) }),
       });
+      return { etag, status };
     } catch (err) {
-      throw await this.putFailure(err, path, r.key);
+      throw await this.putFailure(err, path, key);
     }
-    sendXml(r, 200, "CopyObjectResult", { LastModified: isoDate(written.modificationTime), ETag: `"${etag}"` });
   }
 
   /** A small request body (XML documents), checked like any body. */
@@ -650,6 +662,16 @@ function fromToken(token: string): string {
   const after = Buffer.from(token, "base64url").toString("utf8");
   if (after === "" || toToken(after) !== token) throw new S3Error("InvalidArgument", "the continuation token is not one this gateway gave");
   return after;
+}
+
+/** A request's If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since, or their x-amz-copy-source- forms. */
+function conditionHeaders(r: S3Request, prefix: "" | "x-amz-copy-source-") {
+  return {
+    ifMatch: header(r, `${prefix}if-match`),
+    ifNoneMatch: header(r, `${prefix}if-none-match`),
+    ifModifiedSince: header(r, `${prefix}if-modified-since`),
+    ifUnmodifiedSince: header(r, `${prefix}if-unmodified-since`),
+  };
 }
 
 /** A versionId in a request: "null" names an object of a bucket never versioned (every TrainFS bucket); any other names none. */

@@ -10,7 +10,7 @@ import type { S3GatewayConfig } from "./config.js";
 import { Multipart } from "./multipart.js";
 import { Operations } from "./operations.js";
 import { sendEmpty } from "./responses.js";
-import type { S3Request } from "./s3-context.js";
+import { header, type S3Request } from "./s3-context.js";
 import { S3Error, toS3Error } from "./s3-error.js";
 import { SigV4Verifier } from "./sigv4.js";
 import { errorDocument } from "./xml.js";
@@ -18,7 +18,7 @@ import { errorDocument } from "./xml.js";
 /** Operations that change something: refused to read-only keys. */
 const WRITES = new Set([
   "CreateBucket", "DeleteBucket", "PutObject", "CopyObject", "DeleteObject", "DeleteObjects",
-  "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload",
+  "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload", "AbortMultipartUpload", "DeleteObjectTagging",
 ]);
 
 /** Bucket and object subresources S3 has and this gateway does not. */
@@ -286,7 +286,12 @@ function routeOf(r: S3Request, h: Handlers): Route {
     if (m === "GET") return { operation: "ListBuckets", run: (x) => ops.listBuckets(x) };
     return notImplemented(`${m} on the service`);
   }
+  // Objects carry no tags (setting them is not supported): reading or clearing them is answered, as tools that copy tags (aws s3 cp between keys) ask.
+  if (r.key !== "" && unsupported === "tagging" && m === "GET") return { operation: "GetObjectTagging", run: (x) => ops.objectTagging(x, "get") };
+  if (r.key !== "" && unsupported === "tagging" && m === "DELETE") return { operation: "DeleteObjectTagging", run: (x) => ops.objectTagging(x, "delete") };
   if (unsupported) return notImplemented(`the ?${unsupported} subresource`);
+  const tagged = header(r, "x-amz-tagging");
+  if (tagged !== undefined && tagged !== "") return notImplemented("object tags (x-amz-tagging)");
   // Stored unencrypted, a request that asked for encryption at rest would be told a lie: it is refused, as MinIO does without a KMS.
   const encryption = Object.keys(r.req.headers).find((h) => /^x-amz-(copy-source-)?server-side-encryption/.test(h));
   if (encryption) return notImplemented(`server-side encryption (${encryption}): objects are stored as sent; encrypt on the client`);
@@ -321,7 +326,10 @@ function routeOf(r: S3Request, h: Handlers): Route {
     case "HEAD":
       return { operation: "HeadObject", run: (x) => ops.getObject(x, true) };
     case "PUT":
-      if (q.has("uploadId") || q.has("partNumber")) return { operation: "UploadPart", run: (x) => multipart.uploadPart(x) };
+      if (q.has("uploadId") || q.has("partNumber")) {
+        if (r.req.headers["x-amz-copy-source"] !== undefined) return { operation: "UploadPartCopy", run: (x) => multipart.uploadPartCopy(x) };
+        return { operation: "UploadPart", run: (x) => multipart.uploadPart(x) };
+      }
       if (r.req.headers["x-amz-copy-source"] !== undefined) return { operation: "CopyObject", run: (x) => ops.copyObject(x) };
       return { operation: "PutObject", run: (x) => ops.putObject(x) };
     case "DELETE":

@@ -15,6 +15,9 @@ import {
   GetBucketTaggingCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
+  DeleteObjectTaggingCommand,
+  PutObjectTaggingCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
@@ -26,6 +29,7 @@ import {
   PutBucketVersioningCommand,
   PutObjectCommand,
   UploadPartCommand,
+  UploadPartCopyCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
@@ -222,6 +226,18 @@ describe("objects", () => {
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: "data", Key: "race/mp", UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }));
     expect(md5(await body(await s3.send(new GetObjectCommand({ Bucket: "data", Key: "race/mp" }))))).toBe(md5(first));
     expect((await c.client().list("/.s3-multipart").catch(() => [])).filter((e) => e.path.includes("/put-"))).toEqual([]);
+  });
+
+  it("objects have no tags: reading and clearing them is answered, setting them is NotImplemented", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "tags/x", Body: "x" }));
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: "data", Key: "tags/x" }))).TagSet ?? []).toEqual([]);
+    expect((await s3.send(new DeleteObjectTaggingCommand({ Bucket: "data", Key: "tags/x" }))).$metadata.httpStatusCode).toBe(204);
+    expect(await s3Failure(s3.send(new GetObjectTaggingCommand({ Bucket: "data", Key: "tags/none" })))).toMatchObject({ code: "NoSuchKey", status: 404 });
+    const tags = { TagSet: [{ Key: "k", Value: "v" }] };
+    expect(await s3Failure(s3.send(new PutObjectTaggingCommand({ Bucket: "data", Key: "tags/x", Tagging: tags })))).toMatchObject({ code: "NotImplemented", status: 501 });
+    // Tags given with a write are refused rather than dropped: nothing is stored.
+    expect(await s3Failure(s3.send(new PutObjectCommand({ Bucket: "data", Key: "tags/y", Body: "y", Tagging: "k=v" })))).toMatchObject({ code: "NotImplemented", status: 501 });
+    expect(await c.client().exists("/data/tags/y")).toBe(false);
   });
 
   it("files put with the TrainFS SDK show as objects (with a non-MD5 ETag)", async () => {
@@ -445,6 +461,41 @@ describe("multipart", () => {
     expect(await s3Failure(s3.send(new AbortMultipartUploadCommand({ Bucket: "data", Key: "mp/aborted", UploadId: aborted.UploadId })))).toMatchObject({ code: "NoSuchUpload" });
   });
 
+  it("UploadPartCopy makes parts of existing objects' bytes, whole or by x-amz-copy-source-range, with the copy-source conditions", async () => {
+    const source = randomBytes(10 * MiB + 11);
+    const tail = randomBytes(1000);
+    const src = await s3.send(new PutObjectCommand({ Bucket: "data", Key: "upc/src", Body: source }));
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "upc/tail", Body: tail }));
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "data", Key: "upc/joined", ContentType: "x/joined" }));
+    const copy = (PartNumber: number, CopySource: string, CopySourceRange?: string, extra: Record<string, unknown> = {}) =>
+      s3.send(new UploadPartCopyCommand({ Bucket: "data", Key: "upc/joined", UploadId, PartNumber, CopySource, CopySourceRange, ...extra }));
+    const p1 = await copy(1, "data/upc/src", `bytes=${5 * MiB}-${10 * MiB + 10}`, { CopySourceIfMatch: src.ETag });
+    expect(p1.CopyPartResult!.ETag).toBe(`"${md5(source.subarray(5 * MiB))}"`);
+    const p2 = await copy(2, "data/upc/src", `bytes=0-${5 * MiB - 1}`);
+    expect(p2.CopyPartResult!.ETag).toBe(`"${md5(source.subarray(0, 5 * MiB))}"`);
+    const p3 = await copy(3, "/data/upc/tail");
+    expect(p3.CopyPartResult!.ETag).toBe(`"${md5(tail)}"`);
+    // A failed condition, a range past the end, a malformed range, a missing source: nothing stored.
+    expect(await s3Failure(copy(4, "data/upc/src", undefined, { CopySourceIfMatch: '"0000"' }))).toMatchObject({ code: "PreconditionFailed", status: 412 });
+    expect(await s3Failure(copy(4, "data/upc/tail", "bytes=0-1000"))).toMatchObject({ code: "InvalidRange", status: 416 });
+    for (const bad of ["0-2", "bytes=0", "bytes=-5", "bytes=0-2,3-5", "bytes=5-2"]) {
+      expect(await s3Failure(copy(4, "data/upc/tail", bad)), bad).toMatchObject({ code: "InvalidArgument", status: 400 });
+    }
+    expect(await s3Failure(copy(4, "data/upc/none"))).toMatchObject({ code: "NoSuchKey", status: 404 });
+    expect((await s3.send(new ListPartsCommand({ Bucket: "data", Key: "upc/joined", UploadId }))).Parts!.map((p) => [p.PartNumber, p.Size])).toEqual([
+      [1, 5 * MiB + 11],
+      [2, 5 * MiB],
+      [3, 1000],
+    ]);
+    await s3.send(new CompleteMultipartUploadCommand({
+      Bucket: "data", Key: "upc/joined", UploadId,
+      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.CopyPartResult!.ETag }, { PartNumber: 2, ETag: p2.CopyPartResult!.ETag }, { PartNumber: 3, ETag: p3.CopyPartResult!.ETag }] },
+    }));
+    const joined = await s3.send(new GetObjectCommand({ Bucket: "data", Key: "upc/joined" }));
+    expect(joined.ContentType).toBe("x/joined");
+    expect(md5(await body(joined))).toBe(md5(Buffer.concat([source.subarray(5 * MiB), source.subarray(0, 5 * MiB), tail])));
+  });
+
   it("uploads older than the expiry are swept, their chunks trashed", async () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "data", Key: "mp/stale" }));
     await s3.send(new UploadPartCommand({ Bucket: "data", Key: "mp/stale", UploadId, PartNumber: 1, Body: randomBytes(2000) }));
@@ -565,6 +616,7 @@ describe("access", () => {
       ["GetBucketVersioning", false, (cl) => cl.send(new GetBucketVersioningCommand({ Bucket: "data" }))],
       ["GetObject", false, (cl) => cl.send(new GetObjectCommand({ Bucket: "data", Key: "acl/x" }))],
       ["HeadObject", false, (cl) => cl.send(new HeadObjectCommand({ Bucket: "data", Key: "acl/x" }))],
+      ["GetObjectTagging", false, (cl) => cl.send(new GetObjectTaggingCommand({ Bucket: "data", Key: "acl/x" }))],
       ["HeadObject (folder marker)", false, (cl) => cl.send(new HeadObjectCommand({ Bucket: "data", Key: "acl/marked/" }))],
       ["ListParts", false, (cl) => cl.send(new ListPartsCommand({ Bucket: "data", Key: "acl/mp", UploadId }))],
       ["ListMultipartUploads", false, (cl) => cl.send(new ListMultipartUploadsCommand({ Bucket: "data" }))],
@@ -572,12 +624,14 @@ describe("access", () => {
       ["DeleteBucket", true, (cl) => cl.send(new DeleteBucketCommand({ Bucket: "data" }))],
       ["PutObject", true, (cl) => cl.send(new PutObjectCommand({ Bucket: "data", Key: "acl/y", Body: "y" }))],
       ["PutObject (folder marker)", true, (cl) => cl.send(new PutObjectCommand({ Bucket: "data", Key: "acl/new-dir/", Body: "" }))],
+      ["DeleteObjectTagging", true, (cl) => cl.send(new DeleteObjectTaggingCommand({ Bucket: "data", Key: "acl/x" }))],
       ["DeleteObject (folder marker)", true, (cl) => cl.send(new DeleteObjectCommand({ Bucket: "data", Key: "acl/marked/" }))],
       ["CopyObject", true, (cl) => cl.send(new CopyObjectCommand({ Bucket: "data", Key: "acl/z", CopySource: "data/acl/x" }))],
       ["DeleteObject", true, (cl) => cl.send(new DeleteObjectCommand({ Bucket: "data", Key: "acl/x" }))],
       ["DeleteObjects", true, (cl) => cl.send(new DeleteObjectsCommand({ Bucket: "data", Delete: { Objects: [{ Key: "acl/x" }] } }))],
       ["CreateMultipartUpload", true, (cl) => cl.send(new CreateMultipartUploadCommand({ Bucket: "data", Key: "acl/mp2" }))],
       ["UploadPart", true, (cl) => cl.send(new UploadPartCommand({ Bucket: "data", Key: "acl/mp", UploadId, PartNumber: 1, Body: "p" }))],
+      ["UploadPartCopy", true, (cl) => cl.send(new UploadPartCopyCommand({ Bucket: "data", Key: "acl/mp", UploadId, PartNumber: 2, CopySource: "data/acl/x" }))],
       ["CompleteMultipartUpload", true, (cl) => cl.send(new CompleteMultipartUploadCommand({ Bucket: "data", Key: "acl/mp", UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"x"' }] } }))],
       ["AbortMultipartUpload", true, (cl) => cl.send(new AbortMultipartUploadCommand({ Bucket: "data", Key: "acl/mp", UploadId }))],
     ];

@@ -48,7 +48,7 @@ async function treeHashes(dir: string): Promise<Map<string, string>> {
 
 describe("S3 gateway with real tools from Debian", () => {
   it.skipIf(skipReason("aws CLI test", [["aws (awscli)", aws !== undefined]]))(
-    "aws: s3 mb/cp/ls/sync/rm --recursive, s3api multipart, copy-object and head-object",
+    "aws: s3 mb/cp/mv/ls/sync/rm --recursive (cp and mv between keys over 8 MiB in copied parts), s3api multipart, copy-object and head-object",
     async () => {
       const dir = await workDir();
       const env = await awsEnv(join(dir, "home"), key());
@@ -65,6 +65,11 @@ describe("S3 gateway with real tools from Debian", () => {
       expect(sha256(await c.client().readFile("/aws-tools/single/big.bin"))).toBe(await sha256File(join(dir, "big.bin")));
       await a("s3", "cp", "s3://aws-tools/single/big.bin", join(dir, "big.copy"));
       expect(await sha256File(join(dir, "big.copy"))).toBe(await sha256File(join(dir, "big.bin")));
+      // Bucket to bucket over 8 MiB: aws copies in parts (UploadPartCopy); mv then deletes the source.
+      await a("s3", "cp", "s3://aws-tools/single/big.bin", "s3://aws-tools/copied/big.bin");
+      await a("s3", "mv", "s3://aws-tools/copied/big.bin", "s3://aws-tools/moved/big.bin");
+      expect(await c.client().exists("/aws-tools/copied")).toBe(false);
+      expect(sha256(await c.client().readFile("/aws-tools/moved/big.bin"))).toBe(await sha256File(join(dir, "big.bin")));
 
       // sync a tree up and back down.
       const up = join(dir, "up");
