@@ -1,3 +1,4 @@
+import { fileCondition } from "./file-condition.js";
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
@@ -64,6 +65,7 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
       overwrite: req.overwrite,
       unknownSize: req.unknownSize,
       attributes: req.attributes,
+      replaceOnly: fileCondition(req.replaceOnly),
     });
     return create(PutFileResponseSchema, {
       uploadId: planned.uploadId,
@@ -98,7 +100,7 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
     });
   };
   const deleteFile = async (req: DeleteFileRequest): Promise<DeleteFileResponse> =>
-    create(DeleteFileResponseSchema, { chunkCount: await p.files.delete(req.path, req.recursive, req.onlyEmptyPlainDirectory) });
+    create(DeleteFileResponseSchema, { chunkCount: await p.files.delete(req.path, req.recursive, { onlyEmptyPlainDirectory: req.onlyEmptyPlainDirectory, onlyIf: fileCondition(req.onlyIf) }) });
   return {
     putFile,
     confirmFile,
@@ -161,7 +163,7 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
     },
 
     async concatFiles(req) {
-      const inode = await p.files.concat(req.sources, req.destination, { overwrite: req.overwrite, attributes: req.attributes, replication: req.replication });
+      const inode = await p.files.concat(req.sources, req.destination, { overwrite: req.overwrite, attributes: req.attributes, replication: req.replication, replaceOnly: fileCondition(req.replaceOnly) });
       return { file: fileInfo(req.destination, inode) };
     },
 

@@ -63,6 +63,18 @@ describe("ConcatFiles", () => {
     expect(["dn-1", "dn-2", "dn-3"].some((dn) => chunks.trash.has(dn, old.chunkIds[0]!))).toBe(true);
   });
 
+  it("replaces conditionally: only the file replace_only names, nothing changed otherwise", async () => {
+    const { put, files, namespace } = await setup();
+    await put("/s/a", 50);
+    await expect(files.concat(["/s/a"], "/d/y", { overwrite: true, replaceOnly: { attributes: {} } })).rejects.toMatchObject({ code: "not_found" });
+    await put("/d/y", 40, 100, { etag: "old" });
+    await expect(files.concat(["/s/a"], "/d/y", { overwrite: true, replaceOnly: { attributes: { etag: "other" } } })).rejects.toMatchObject({ code: "failed_precondition" });
+    await expect(files.concat(["/s/a"], "/d/y", { replaceOnly: { attributes: { etag: "old" } } })).rejects.toMatchObject({ code: "invalid_argument" });
+    expect(namespace.resolve(["s", "a"])).toBeDefined();
+    const file = await files.concat(["/s/a"], "/d/y", { overwrite: true, replaceOnly: { attributes: { etag: "old" }, size: 40 }, attributes: { etag: "new" } });
+    expect(file).toMatchObject({ size: 50, attributes: { etag: "new" } });
+  });
+
   it("may write onto one of its sources", async () => {
     const { put, files } = await setup();
     await put("/d/x", 40);

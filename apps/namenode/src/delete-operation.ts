@@ -1,5 +1,6 @@
 import { TrainfsError, validatePath } from "@trainfs/common";
 import type { ChunkManager } from "./chunks/chunk-manager.js";
+import { checkFileCondition, type FileCondition } from "./file-condition.js";
 import type { InodeRecord } from "./metadata-store.js";
 import type { Namespace } from "./namespace.js";
 
@@ -17,12 +18,19 @@ export interface NamespaceParts {
  * reports the chunk as unknown when it comes back, and trash takes it then.
  * Returns how many chunks went to trash.
  */
-export function deletePath(p: NamespaceParts, path: string, recursive: boolean, nowMs: number, onlyEmptyPlainDirectory = false): number {
+export function deletePath(
+  p: NamespaceParts,
+  path: string,
+  recursive: boolean,
+  nowMs: number,
+  o: { onlyEmptyPlainDirectory?: boolean; onlyIf?: FileCondition | undefined } = {},
+): number {
   const segments = validatePath(path);
   if (segments.length === 0) throw new TrainfsError("invalid_argument", "the root directory cannot be deleted");
   const inode = p.namespace.resolve(segments);
+  checkFileCondition(path, inode, o.onlyIf);
   if (!inode) throw new TrainfsError("not_found", `${path}: no such file or directory`);
-  if (onlyEmptyPlainDirectory && (inode.type !== "dir" || inode.attributes !== undefined || recursive)) {
+  if (o.onlyEmptyPlainDirectory && (inode.type !== "dir" || inode.attributes !== undefined || recursive)) {
     throw new TrainfsError("failed_precondition", `${path} is not a directory without attributes (only such an empty directory was to be deleted)`);
   }
   if (inode.type === "dir" && !recursive && p.namespace.list(inode).length > 0) {

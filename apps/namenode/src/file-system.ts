@@ -1,3 +1,4 @@
+import type { FileCondition } from "./file-condition.js";
 import { TrainfsError, joinPath } from "@trainfs/common";
 import type { ChunkHealth, ChunkManager, LocatedChunk } from "./chunks/chunk-manager.js";
 import { deletePath } from "./delete-operation.js";
@@ -84,10 +85,10 @@ export class FileSystem {
     return contentSummary(this.parts(), path);
   }
 
-  /** Deletes a path (recursively if asked, or only an empty directory without attributes); returns how many chunks went to trash. */
-  delete(path: string, recursive: boolean, onlyEmptyPlainDirectory = false): Promise<number> {
+  /** Deletes a path (recursively if asked, or only an empty directory without attributes, or only the file a condition names); returns how many chunks went to trash. */
+  delete(path: string, recursive: boolean, o: { onlyEmptyPlainDirectory?: boolean; onlyIf?: FileCondition | undefined } = {}): Promise<number> {
     const nowMs = this.now();
-    return this.store.write(() => deletePath(this.parts(), path, recursive, nowMs, onlyEmptyPlainDirectory));
+    return this.store.write(() => deletePath(this.parts(), path, recursive, nowMs, o));
   }
 
   /** Every file under `path` with each chunk's health, counted as the replication monitor counts. */

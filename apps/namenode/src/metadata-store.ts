@@ -1,3 +1,4 @@
+import type { FileCondition } from "./file-condition.js";
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { open, type Database, type Key, type RootDatabase, type Transaction } from "lmdb";
@@ -26,6 +27,8 @@ export interface UploadRecord {
   size: number;
   /** Replace an existing file at confirm. */
   overwrite?: boolean;
+  /** With overwrite: replace only this file (replace-condition.ts). */
+  replaceOnly?: FileCondition;
   replication: number;
   chunkSize: number;
   chunkIds: string[];

@@ -37,15 +37,26 @@ describe("namespace operations", () => {
     expect(p.namespace.resolve(["n"])).toBeUndefined();
     await expect(p.store.write(() => mkdir(p, "/", true, 3, { etag: "e" }))).rejects.toMatchObject({ code: "invalid_argument" });
 
-    await expect(p.store.write(() => deletePath(p, "/m/d", false, 4, true))).rejects.toMatchObject({ code: "failed_precondition" });
+    await expect(p.store.write(() => deletePath(p, "/m/d", false, 4, { onlyEmptyPlainDirectory: true }))).rejects.toMatchObject({ code: "failed_precondition" });
     await p.store.write(() => mkdir(p, "/m/d", true, 4, {}));
     expect(p.namespace.lookup("/m/d").attributes).toBeUndefined();
     await p.store.write(() => p.namespace.addFile(["m", "d", "f"], file()));
-    await expect(p.store.write(() => deletePath(p, "/m/d/f", false, 5, true))).rejects.toMatchObject({ code: "failed_precondition" });
-    await expect(p.store.write(() => deletePath(p, "/m/d", false, 5, true))).rejects.toMatchObject({ code: "failed_precondition" });
+    await expect(p.store.write(() => deletePath(p, "/m/d/f", false, 5, { onlyEmptyPlainDirectory: true }))).rejects.toMatchObject({ code: "failed_precondition" });
+    await expect(p.store.write(() => deletePath(p, "/m/d", false, 5, { onlyEmptyPlainDirectory: true }))).rejects.toMatchObject({ code: "failed_precondition" });
     await p.store.write(() => deletePath(p, "/m/d/f", false, 5));
-    await p.store.write(() => deletePath(p, "/m/d", false, 5, true));
+    await p.store.write(() => deletePath(p, "/m/d", false, 5, { onlyEmptyPlainDirectory: true }));
     expect(p.namespace.resolve(["m", "d"])).toBeUndefined();
+  });
+
+  it("deletes conditionally: only the file a condition names", async () => {
+    const p = await parts();
+    await p.store.write(() => p.namespace.addFile(["c"], { ...file(), attributes: { etag: "1" } }));
+    await expect(p.store.write(() => deletePath(p, "/none", false, 1, { onlyIf: { attributes: {} } }))).rejects.toMatchObject({ code: "not_found" });
+    await expect(p.store.write(() => deletePath(p, "/c", false, 1, { onlyIf: { attributes: { etag: "2" } } }))).rejects.toMatchObject({ code: "failed_precondition" });
+    await expect(p.store.write(() => deletePath(p, "/c", false, 1, { onlyIf: { attributes: {}, size: 99 } }))).rejects.toMatchObject({ code: "failed_precondition" });
+    expect(p.namespace.resolve(["c"])).toBeDefined();
+    await p.store.write(() => deletePath(p, "/c", false, 1, { onlyIf: { attributes: { etag: "1" }, mtimeMs: 1, size: 100 } }));
+    expect(p.namespace.resolve(["c"])).toBeUndefined();
   });
 
   it("renames files and trees in one step, refusing cycles and silent replacement", async () => {

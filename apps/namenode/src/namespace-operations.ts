@@ -1,6 +1,7 @@
 import { TrainfsError, validatePath } from "@trainfs/common";
 import { removeInode, type NamespaceParts } from "./delete-operation.js";
 import { checkAttributes } from "./file-attributes.js";
+import { checkFileCondition, type FileCondition } from "./file-condition.js";
 import type { InodeRecord, MetadataStore } from "./metadata-store.js";
 
 type Parts = NamespaceParts & { store: MetadataStore };
@@ -93,6 +94,8 @@ export function contentSummary(p: Parts, path: string) {
 
 export interface ConcatOptions {
   overwrite?: boolean;
+  /** With overwrite: replace only this file. */
+  replaceOnly?: FileCondition | undefined;
   attributes?: Record<string, string>;
   /** 0 or unset: the highest of the sources'. */
   replication?: number;
@@ -134,6 +137,8 @@ export function concat(
     throw new TrainfsError("invalid_argument", `replication must be between 1 and ${o.maxReplication}, got ${replication}`);
   }
   const existing = p.namespace.resolve(to);
+  if (o.replaceOnly && !o.overwrite) throw new TrainfsError("invalid_argument", "replace_only needs overwrite");
+  checkFileCondition(destination, existing, o.replaceOnly);
   if (existing && !seen.has(existing.id)) {
     if (existing.type === "dir") throw new TrainfsError("already_exists", `${destination} already exists (a directory)`);
     if (!o.overwrite) throw new TrainfsError("already_exists", `${destination} already exists`);

@@ -147,6 +147,29 @@ describe("UploadManager", () => {
     await expect(uploads.start("relative", 10, 3, 100)).rejects.toMatchObject({ code: "invalid_argument" });
   });
 
+  it("replaces conditionally: only the file named by attributes, time and size, checked again at confirm", async () => {
+    const { uploads, namespace, commitAll, store } = await setup();
+    const put = async (attributes: Record<string, string>, options: Parameters<UploadManager["start"]>[4] = {}) => {
+      const planned = await uploads.start("/c", 50, 3, 100, { attributes, ...options });
+      return { planned, confirm: async () => uploads.confirm("/c", planned.uploadId, await commitAll(planned)) };
+    };
+    await expect(put({ etag: "1" }, { overwrite: true, replaceOnly: { attributes: { etag: "0" } } })).rejects.toMatchObject({ code: "not_found" });
+    await (await put({ etag: "1" })).confirm();
+    const v1 = namespace.lookup("/c");
+    await expect(put({ etag: "2" }, { replaceOnly: { attributes: { etag: "1" } } })).rejects.toMatchObject({ code: "invalid_argument" });
+    await expect(put({ etag: "2" }, { overwrite: true, replaceOnly: { attributes: { etag: "9" } } })).rejects.toMatchObject({ code: "failed_precondition" });
+    await expect(put({ etag: "2" }, { overwrite: true, replaceOnly: { attributes: {}, size: 51 } })).rejects.toMatchObject({ code: "failed_precondition" });
+    // The file changes while a conditional write runs (another path's write moved onto it, say): refused at confirm, the new file kept.
+    const a = await put({ etag: "2a" }, { overwrite: true, replaceOnly: { attributes: { etag: "1" }, mtimeMs: v1.mtimeMs, size: 50 } });
+    await store.write(() => store.inodes.put(v1.id, { ...v1, attributes: { etag: "1b" } }));
+    await expect(a.confirm()).rejects.toMatchObject({ code: "failed_precondition" });
+    expect(namespace.lookup("/c").attributes).toEqual({ etag: "1b" });
+    await uploads.abandon("/c", a.planned.uploadId);
+    const b = await put({ etag: "2b" }, { overwrite: true, replaceOnly: { attributes: { etag: "1b" }, mtimeMs: v1.mtimeMs, size: 50 } });
+    await b.confirm();
+    expect(namespace.lookup("/c").attributes).toEqual({ etag: "2b" });
+  });
+
   it("leaves nothing behind when too few DataNodes are live", async () => {
     const { uploads, store, datanodes } = await setup(2);
     await expect(uploads.start("/p/f", 10, 3, 100)).rejects.toMatchObject({

@@ -1,3 +1,4 @@
+import { checkFileCondition, type FileCondition } from "./file-condition.js";
 import { randomBytes, randomUUID } from "node:crypto";
 import { TrainfsError, formatChecksum, validatePath } from "@trainfs/common";
 import type { ChunkManager } from "./chunks/chunk-manager.js";
@@ -63,7 +64,7 @@ export class UploadManager {
     size: number,
     requestedReplication: number,
     requestedChunkSize: number,
-    options: { overwrite?: boolean; unknownSize?: boolean; attributes?: Record<string, string> } = {},
+    options: { overwrite?: boolean; unknownSize?: boolean; attributes?: Record<string, string>; replaceOnly?: FileCondition | undefined } = {},
   ) {
     const segments = validatePath(path);
     const attributes = checkAttributes(options.attributes);
@@ -74,13 +75,15 @@ export class UploadManager {
 
     // Checked again inside the transaction; this early look only spares a
     // doomed write its placement (and its misleading placement errors).
-    this.checkTarget(path, segments, options.overwrite ?? false);
+    const { replaceOnly } = options;
+    if (replaceOnly && !options.overwrite) throw new TrainfsError("invalid_argument", "replace_only needs overwrite");
+    this.checkTarget(path, segments, options.overwrite ?? false, replaceOnly);
     const uploadId = randomUUID();
     const chunks = options.unknownSize ? [] : this.plan(uploadId, size, replication, chunkSize);
     const nowMs = this.now();
     try {
       await this.store.write(() => {
-        this.checkTarget(path, segments, options.overwrite ?? false);
+        this.checkTarget(path, segments, options.overwrite ?? false, replaceOnly);
         const idle = this.leases.takeOver(path, nowMs);
         if (idle) {
           this.drop(idle);
@@ -91,6 +94,7 @@ export class UploadManager {
           uploadId, path, size: options.unknownSize ? -1 : size, replication, chunkSize, chunkIds: chunks.map((c) => c.chunkId),
           createdMs: nowMs, lastActiveMs: nowMs, overwrite: options.overwrite ?? false,
           ...(attributes ? { attributes } : {}),
+          ...(replaceOnly ? { replaceOnly } : {}),
         };
         this.store.uploads.put(uploadId, upload);
         this.store.uploadsByPath.put(path, uploadId);
@@ -172,9 +176,10 @@ export class UploadManager {
     return expired.map((u) => u.path);
   }
 
-  /** Refuses a write onto a directory, or onto a file unless overwriting. */
-  private checkTarget(path: string, segments: string[], overwrite: boolean): void {
+  /** Refuses a write onto a directory, onto a file unless overwriting, or, conditional, onto any file but the one expected. */
+  private checkTarget(path: string, segments: string[], overwrite: boolean, replaceOnly?: FileCondition): void {
     const existing = this.namespace.resolve(segments);
+    checkFileCondition(path, existing, replaceOnly);
     if (!existing) return;
     if (existing.type === "dir") throw new TrainfsError("already_exists", `${path} already exists (a directory)`);
     if (!overwrite) throw new TrainfsError("already_exists", `${path} already exists`);
@@ -244,7 +249,7 @@ export class UploadManager {
       }
       // The replacement is atomic: the old file and the new one swap in this
       // one transaction, and the old chunks go to trash.
-      this.checkTarget(path, segments, upload.overwrite ?? false);
+      this.checkTarget(path, segments, upload.overwrite ?? false, upload.replaceOnly);
       const old = this.namespace.resolve(segments);
       if (old) removeInode({ namespace: this.namespace, chunks: this.chunks }, old, this.now());
       const file = this.namespace.addFile(segments, {

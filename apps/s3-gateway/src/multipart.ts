@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { FileStatus } from "@trainfs/client";
 import { TrainfsError } from "@trainfs/common";
 import { MULTIPART_DIR, compareKeys, objectPath } from "./names.js";
-import { isoDate, metadataAttributes } from "./object-meta.js";
+import { UPLOAD_ATTRIBUTE, isoDate, metadataAttributes } from "./object-meta.js";
 import { MAX_PUT_BYTES, parseMax, type Operations } from "./operations.js";
 import { sendEmpty, sendXml } from "./responses.js";
 import { header, type GatewayParts, type S3Request } from "./s3-context.js";
@@ -14,6 +14,7 @@ const MAX_PARTS = 10_000;
 /** The file that records an upload (bucket, key, metadata) in its directory. */
 const UPLOAD_FILE = "upload";
 const partName = (n: number) => `part-${String(n).padStart(5, "0")}`;
+const completeResult = (bucket: string, key: string, etag: string) => ({ Location: `/${bucket}/${key}`, Bucket: bucket, Key: key, ETag: `"${etag}"` });
 
 interface Upload {
   uploadId: string;
@@ -79,7 +80,17 @@ export class Multipart {
   }
 
   async complete(r: S3Request): Promise<void> {
-    const upload = await this.upload(r);
+    let upload: Upload;
+    try {
+      upload = await this.upload(r);
+    } catch (err) {
+      // A retried Complete (its first answer lost) finds the object it made: S3 answers it again.
+      const done = err instanceof S3Error && err.code === "NoSuchUpload" ? await this.completed(r) : undefined;
+      if (!done) throw err;
+      await this.ops.drain(r);
+      sendXml(r, 200, "CompleteMultipartUploadResult", completeResult(r.bucket, r.key, done.attributes.etag!), { "last-modified": done.modificationTime.toUTCString() });
+      return;
+    }
     const doc = parseXml((await this.ops.readSmallBody(r)).toString("utf8"), "CompleteMultipartUpload");
     const given = ((doc.Part as Array<Record<string, unknown>> | undefined) ?? []).map((p) => ({
       number: Number(String(p.PartNumber ?? "").trim()),
@@ -88,10 +99,12 @@ export class Multipart {
     if (given.length === 0) throw new S3Error("MalformedXML", "the CompleteMultipartUpload document names no Part");
     given.forEach((g, i) => {
       if (!Number.isInteger(g.number) || g.number < 1 || g.number > MAX_PARTS) throw new S3Error("InvalidArgument", `part number ${g.number} is not between 1 and ${MAX_PARTS}`);
-      if (i > 0 && g.number <= given[i - 1]!.number) throw new S3Error("InvalidPartOrder", "The list of parts was not in ascending order. The parts list must be specified in order by part number.");
+      if (i > 0 && g.number < given[i - 1]!.number) throw new S3Error("InvalidPartOrder", "The list of parts was not in ascending order. The parts list must be specified in order by part number.");
     });
+    // A part number listed twice (a part uploaded again while the first upload of it ran): its last entry counts, as on S3.
+    const listed = given.filter((g, i) => given[i + 1]?.number !== g.number);
     const stored = await this.parts(upload.uploadId);
-    const chosen = given.map((g) => {
+    const chosen = listed.map((g) => {
       const part = stored.get(g.number);
       if (!part || part.attributes.etag !== g.etag) {
         throw new S3Error("InvalidPart", `part ${g.number} was not uploaded, or its ETag is not ${g.etag}: one or more of the specified parts could not be found`);
@@ -100,16 +113,21 @@ export class Multipart {
     });
     chosen.forEach((part, i) => {
       if (i < chosen.length - 1 && part.size < this.p.config.minPartSize) {
-        throw new S3Error("EntityTooSmall", `part ${given[i]!.number} is ${part.size} bytes; every part but the last must be at least ${this.p.config.minPartSize}`);
+        throw new S3Error("EntityTooSmall", `part ${listed[i]!.number} is ${part.size} bytes; every part but the last must be at least ${this.p.config.minPartSize}`);
       }
     });
     const md5s = Buffer.concat(chosen.map((p) => Buffer.from(p.attributes.etag!, "hex")));
     const etag = `${createHash("md5").update(md5s).digest("hex")}-${chosen.length}`;
     const path = objectPath(upload.bucket, upload.key);
+    const condition = await this.ops.writeCondition(r, path);
     let file: FileStatus;
     try {
-      file = await this.fs.concat(chosen.map((p) => p.path), path, { overwrite: true, attributes: { ...upload.attributes, etag } });
+      const { overwrite, replaceOnly } = condition;
+      const attributes = { ...upload.attributes, etag, [UPLOAD_ATTRIBUTE]: upload.uploadId };
+      file = await this.fs.concat(chosen.map((p) => p.path), path, { overwrite, attributes, ...(replaceOnly ? { replaceOnly } : {}) });
     } catch (err) {
+      const refused = await this.ops.conditionFailed(err, path, condition);
+      if (refused) throw refused;
       if (err instanceof TrainfsError && (err.code === "already_exists" || err.code === "failed_precondition")) {
         throw new S3Error("InvalidArgument", `the key ${upload.key} cannot be stored: ${err.message}`);
       }
@@ -117,12 +135,14 @@ export class Multipart {
     }
     // The parts not chosen and the upload's record go (their chunks to trash).
     await this.fs.rm(`${MULTIPART_DIR}/${upload.uploadId}`, { recursive: true }).catch(() => {});
-    sendXml(r, 200, "CompleteMultipartUploadResult", {
-      Location: `/${upload.bucket}/${upload.key}`,
-      Bucket: upload.bucket,
-      Key: upload.key,
-      ETag: `"${etag}"`,
-    }, { "last-modified": file.modificationTime.toUTCString() });
+    sendXml(r, 200, "CompleteMultipartUploadResult", completeResult(upload.bucket, upload.key, etag), { "last-modified": file.modificationTime.toUTCString() });
+  }
+
+  /** The object a completed upload made, while it is still the one at its key. */
+  private async completed(r: S3Request): Promise<FileStatus | undefined> {
+    const uploadId = r.query.get("uploadId") ?? "";
+    const s = await this.fs.stat(objectPath(r.bucket, r.key)).catch(() => undefined);
+    return s?.type === "file" && s.attributes[UPLOAD_ATTRIBUTE] === uploadId && s.attributes.etag ? s : undefined;
   }
 
   async abort(r: S3Request): Promise<void> {

@@ -46,9 +46,12 @@ export function isFolderMarker(status: FileStatus): boolean {
   return status.type === "directory" && Object.keys(status.attributes).length > 0;
 }
 
-/** The metadata part of an object's attributes (all but its ETag). */
+/** The attribute naming the multipart upload an object was completed from: a retried Complete is answered from it. */
+export const UPLOAD_ATTRIBUTE = "multipart-upload";
+
+/** The metadata part of an object's attributes (all but its ETag, and the multipart upload it came from). */
 export function copyableAttributes(status: FileStatus): Record<string, string> {
-  const { etag: _, ...rest } = status.attributes;
+  const { etag: _, [UPLOAD_ATTRIBUTE]: __, ...rest } = status.attributes;
   return rest;
 }
 

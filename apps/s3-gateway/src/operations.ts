@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { FileStatus, PutOptions } from "@trainfs/client";
+import type { FileStatus, PutOptions, FileCondition } from "@trainfs/client";
 import { TrainfsError, joinPath } from "@trainfs/common";
 import { partBuffers } from "@trainfs/node";
 import { bodyExpectations, verifiedBody } from "./body-decoder.js";
@@ -223,7 +223,8 @@ export class Operations {
     const prefixes = items.flatMap((i) => (i.kind === "prefix" ? [{ Prefix: enc(i.prefix) }] : []));
     const last = items.at(-1);
     const lastKey = last ? (last.kind === "object" ? last.key : last.prefix) : "";
-    const body: Record<string, unknown> = { Name: r.bucket, Prefix: enc(prefix) };
+    // ListObjects (V1) gives its Prefix as sent even with encoding-type=url, as S3 does (boto3 decodes it only in V2 and versions).
+    const body: Record<string, unknown> = { Name: r.bucket, Prefix: flavour === "v1" ? prefix : enc(prefix) };
     if (flavour === "v2") {
       if (token !== undefined) body.ContinuationToken = token;
       if (q.has("start-after")) body.StartAfter = enc(q.get("start-after")!);
@@ -275,8 +276,46 @@ export class Operations {
       sendEmpty(r.res, 200, { etag: `"${EMPTY_MD5}"`, "last-modified": httpDate(status.modificationTime) });
       return;
     }
-    const { etag, status } = await this.writeBody(r, path, attributes);
+    const { etag, status } = await this.writeBody(r, path, attributes, await this.writeCondition(r, path));
     sendEmpty(r.res, 200, { etag: `"${etag}"`, "last-modified": httpDate(status.modificationTime) });
+  }
+
+  /**
+   * S3's conditional writes: `If-None-Match: *` writes only where no object
+   * is, `If-Match: <etag>` (or `*`) replaces only that object. Both are
+   * checked by the NameNode in the transaction that makes the new file
+   * (overwrite off; a replace_only condition on the version seen here), so
+   * of two conditional writers only one succeeds; the other gets
+   * PreconditionFailed.
+   */
+  async writeCondition(r: S3Request, path: string): Promise<WriteCondition> {
+    const ifNoneMatch = header(r, "if-none-match");
+    const ifMatch = header(r, "if-match");
+    if (ifNoneMatch !== undefined && ifMatch !== undefined) throw new S3Error("NotImplemented", "If-Match and If-None-Match together on a write are not supported");
+    if (ifNoneMatch !== undefined) {
+      if (ifNoneMatch.trim() !== "*") throw new S3Error("NotImplemented", "If-None-Match on a write takes only *");
+      return { overwrite: false };
+    }
+    if (ifMatch === undefined) return { overwrite: true };
+    let current: FileStatus | undefined;
+    try {
+      current = await this.fs.stat(path);
+    } catch (err) {
+      if (!(err instanceof TrainfsError && err.code === "not_found")) throw toS3Error(err);
+    }
+    if (current?.type !== "file") throw new S3Error("NoSuchKey", `the key ${r.key} does not exist (If-Match names the object to replace)`, { Key: r.key });
+    if (!etagMatches(ifMatch, current)) throw new S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold (If-Match)");
+    return { overwrite: true, replaceOnly: versionOf(current) };
+  }
+
+  /** A conditional write refused because the object is not (or no longer) as its condition said: PreconditionFailed. */
+  async conditionFailed(err: unknown, path: string, c: WriteCondition): Promise<S3Error | undefined> {
+    if (!(err instanceof TrainfsError)) return undefined;
+    const now = await this.fs.stat(path).catch(() => undefined);
+    const refused = c.replaceOnly
+      ? (err.code === "not_found" || err.code === "failed_precondition") && !matches(now, c.replaceOnly)
+      : !c.overwrite && err.code === "already_exists" && now?.type === "file";
+    return refused ? new S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold (the object changed, or was created, meanwhile)") : undefined;
   }
 
   /** Makes a folder marker: its directory (and any missing above it), with the object's metadata as attributes. */
@@ -295,7 +334,7 @@ export class Operations {
    * confirmed with its MD5 as `etag` only when every check passed, and
    * abandoned otherwise (its chunks trashed), the S3 error thrown.
    */
-  async writeBody(r: S3Request, path: string, attributes: Record<string, string>): Promise<{ etag: string; status: FileStatus }> {
+  async writeBody(r: S3Request, path: string, attributes: Record<string, string>, condition: WriteCondition = { overwrite: true }): Promise<{ etag: string; status: FileStatus }> {
     const expect = bodyExpectations(r.req.headers, r.auth, MAX_PUT_BYTES);
     if (expect.length === undefined && !r.auth.payloadHash.startsWith("STREAMING-") && header(r, "transfer-encoding") === undefined) {
       throw new S3Error("MissingContentLength", "You must provide the Content-Length HTTP header");
@@ -343,11 +382,12 @@ export class Operations {
         size: expect.length,
         attributes,
         attributesAtConfirm: () => ({ ...attributes, etag: body.done()!.md5Hex }),
+        condition,
       });
     } catch (err) {
       if (failure instanceof S3Error) throw failure;
       if (failure !== undefined) throw new S3Error("IncompleteBody", `the request body was cut short: ${(failure as Error).message}`);
-      throw await this.putFailure(err, path, r.key);
+      throw (await this.conditionFailed(err, path, condition)) ?? (await this.putFailure(err, path, r.key));
     }
     return { etag: body.done()!.md5Hex, status };
   }
@@ -358,13 +398,15 @@ export class Operations {
    * path to one writer, and refuses another with Aborted. A PUT refused so
    * before it read a byte is written aside (under MULTIPART_DIR) and moved
    * into place with ConcatFiles, one NameNode transaction that copies no byte
-   * and takes no lease: whichever finishes last wins, as on S3.
+   * and takes no lease: whichever finishes last wins, as on S3. A
+   * conditional write's condition holds for both.
    */
   async putReplacing(
     source: AsyncIterable<Buffer>,
     path: string,
-    o: { size: number | undefined; attributes: Record<string, string>; attributesAtConfirm: () => Record<string, string> },
+    o: { size: number | undefined; attributes: Record<string, string>; attributesAtConfirm: () => Record<string, string>; condition?: WriteCondition },
   ): Promise<FileStatus> {
+    const { overwrite, replaceOnly } = o.condition ?? { overwrite: true };
     let started = false;
     const once = () =>
       (async function* () {
@@ -373,7 +415,7 @@ export class Operations {
       })();
     const options: PutOptions = { ...(o.size === undefined ? {} : { size: o.size }), attributes: o.attributes, attributesAtConfirm: o.attributesAtConfirm, ...this.writeSettings() };
     try {
-      return await this.fs.put(once(), path, { ...options, overwrite: true });
+      return await this.fs.put(once(), path, { ...options, overwrite, ...(replaceOnly ? { replaceOnly } : {}) });
     } catch (err) {
       // An empty body is read whole before the NameNode is asked: it can be sent again.
       if (!(err instanceof TrainfsError && err.code === "aborted") || (started && o.size !== 0)) throw err;
@@ -381,7 +423,7 @@ export class Operations {
     const aside = `${MULTIPART_DIR}/put-${randomBytes(16).toString("hex")}`;
     try {
       await this.fs.put(o.size === 0 ? new Uint8Array(0) : once(), `${aside}/object`, options);
-      return await this.fs.concat([`${aside}/object`], path, { overwrite: true, attributes: o.attributesAtConfirm() });
+      return await this.fs.concat([`${aside}/object`], path, { overwrite, attributes: o.attributesAtConfirm(), ...(replaceOnly ? { replaceOnly } : {}) });
     } finally {
       await this.fs.rm(aside, { recursive: true }).catch(() => {});
     }
@@ -496,16 +538,27 @@ export class Operations {
   async deleteObject(r: S3Request): Promise<void> {
     checkVersionId(r.query.get("versionId"));
     await this.bucketDir(r.bucket);
-    await this.removeKey(r.bucket, r.key);
+    await this.removeKey(r.bucket, r.key, {
+      etag: header(r, "if-match"),
+      lastModified: header(r, "x-amz-if-match-last-modified-time"),
+      size: header(r, "x-amz-if-match-size"),
+    });
     sendEmpty(r.res, 204);
   }
 
   /**
    * Deletes a key's file, or a folder marker's attributes, if there is one
    * (S3 answers success either way), then the empty directories it leaves.
+   * A conditional delete (S3's If-Match, and the object's last-modified time
+   * and size) deletes only the object named: NoSuchKey when there is none,
+   * PreconditionFailed when it differs, checked by the NameNode in the
+   * delete's transaction.
    */
-  async removeKey(bucket: string, key: string): Promise<void> {
+  async removeKey(bucket: string, key: string, cond: DeleteCondition = {}): Promise<void> {
     const { path, folder } = keyPath(bucket, key);
+    const conditional = cond.etag !== undefined || cond.lastModified !== undefined || cond.size !== undefined;
+    if (conditional && folder) throw new S3Error("NotImplemented", "a conditional delete of a folder marker (a key ending in '/') is not supported");
+    const failed = () => new S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold (the object is not the one named)");
     try {
       const s = await this.fs.stat(path);
       if (folder) {
@@ -513,11 +566,17 @@ export class Operations {
         // The directory stays while objects below it do; pruning takes it once empty.
         await this.fs.mkdir(path, { parents: true, attributes: {} });
       } else {
-        if (s.type !== "file") return;
-        await this.fs.rm(path);
+        if (s.type !== "file") {
+          if (conditional) throw new S3Error("NoSuchKey", `the key ${key} does not exist`, { Key: key });
+          return;
+        }
+        if (conditional && !deleteConditionHolds(s, cond)) throw failed();
+        await this.fs.rm(path, conditional ? { onlyIf: versionOf(s) } : {});
       }
     } catch (err) {
-      if (err instanceof TrainfsError && err.code === "not_found") return;
+      if (err instanceof TrainfsError && err.code === "not_found" && !conditional) return;
+      if (err instanceof TrainfsError && err.code === "not_found") throw new S3Error("NoSuchKey", `the key ${key} does not exist`, { Key: key });
+      if (err instanceof TrainfsError && err.code === "failed_precondition" && conditional) throw failed();
       throw toS3Error(err);
     }
     await this.pruneEmptyDirectories(bucket, folder ? path : path.slice(0, path.lastIndexOf("/")));
@@ -552,9 +611,10 @@ export class Operations {
     for (const o of objects) {
       const key = typeof o.Key === "string" ? o.Key : String(o.Key ?? "");
       const version = o.VersionId === undefined ? {} : { VersionId: String(o.VersionId) };
+      const text = (v: unknown) => (v === undefined ? undefined : String(v).trim());
       try {
         checkVersionId(version.VersionId);
-        await this.removeKey(r.bucket, key);
+        await this.removeKey(r.bucket, key, { etag: text(o.ETag), lastModified: text(o.LastModifiedTime), size: text(o.Size) });
         if (!quiet) deleted.push({ Key: key, ...version });
       } catch (err) {
         const e = toS3Error(err);
@@ -584,7 +644,7 @@ export class Operations {
       sendXml(r, 200, "CopyObjectResult", { LastModified: isoDate(marked.modificationTime), ETag: `"${EMPTY_MD5}"` });
       return;
     }
-    const { etag, status } = await this.copyBytes(source, undefined, path, r.key, attributes);
+    const { etag, status } = await this.copyBytes(source, undefined, path, r.key, attributes, await this.writeCondition(r, path));
     sendXml(r, 200, "CopyObjectResult", { LastModified: isoDate(status.modificationTime), ETag: `"${etag}"` });
   }
 
@@ -608,6 +668,7 @@ export class Operations {
     path: string,
     key: string,
     attributes: Record<string, string>,
+    condition: WriteCondition = { overwrite: true },
   ): Promise<{ etag: string; status: FileStatus }> {
     const size = range ? range.end - range.start + 1 : source.status.size;
     const md5 = createHash("md5");
@@ -625,10 +686,11 @@ export class Operations {
         size,
         attributes,
         attributesAtConfirm: () => ({ ...attributes, etag: (etag ||= md5.digest("hex")) }),
+        condition,
       });
       return { etag, status };
     } catch (err) {
-      throw await this.putFailure(err, path, key);
+      throw (await this.conditionFailed(err, path, condition)) ?? (await this.putFailure(err, path, key));
     }
   }
 
@@ -662,6 +724,54 @@ function fromToken(token: string): string {
   const after = Buffer.from(token, "base64url").toString("utf8");
   if (after === "" || toToken(after) !== token) throw new S3Error("InvalidArgument", "the continuation token is not one this gateway gave");
   return after;
+}
+
+/** How a write may treat what is at its path: S3's conditional writes (Operations.writeCondition). */
+export interface WriteCondition {
+  overwrite: boolean;
+  replaceOnly?: FileCondition;
+}
+
+/** A conditional delete's If-Match (an ETag or *), last-modified time and size, as given. */
+interface DeleteCondition {
+  etag?: string | undefined;
+  lastModified?: string | undefined;
+  size?: string | undefined;
+}
+
+/** Whether an object is the one a conditional delete names (times compared to the second, as S3 gives them). */
+function deleteConditionHolds(s: FileStatus, c: DeleteCondition): boolean {
+  if (c.etag !== undefined && !etagMatches(c.etag, s)) return false;
+  if (c.lastModified !== undefined) {
+    const ms = Date.parse(c.lastModified);
+    if (Number.isNaN(ms)) throw new S3Error("InvalidArgument", `the last-modified time ${JSON.stringify(c.lastModified.slice(0, 64))} is not a date`);
+    if (Math.floor(ms / 1000) !== Math.floor(s.modificationTime.getTime() / 1000)) return false;
+  }
+  if (c.size !== undefined) {
+    if (!/^\d+$/.test(c.size)) throw new S3Error("InvalidArgument", `the size ${JSON.stringify(c.size.slice(0, 64))} is not a number of bytes`);
+    if (Number(c.size) !== s.size) return false;
+  }
+  return true;
+}
+
+/** Whether an If-Match value (an ETag, quoted or not, or *) names an object. */
+function etagMatches(given: string, s: FileStatus): boolean {
+  const etag = given.trim();
+  return etag === "*" || etag === etagOf(s) || `"${etag}"` === etagOf(s);
+}
+
+/** The condition that names exactly this version of a file: its stored ETag, modification time and size. */
+function versionOf(s: FileStatus): FileCondition {
+  const stored = s.attributes.etag;
+  return { attributes: stored ? { etag: stored } : {}, modificationTimeMs: s.modificationTime.getTime(), size: s.size };
+}
+
+/** Whether a file is the version a replace_only condition names. */
+function matches(status: FileStatus | undefined, c: FileCondition): boolean {
+  if (status?.type !== "file") return false;
+  if (Object.entries(c.attributes ?? {}).some(([k, v]) => status.attributes[k] !== v)) return false;
+  if (c.modificationTimeMs !== undefined && status.modificationTime.getTime() !== c.modificationTimeMs) return false;
+  return c.size === undefined || status.size === c.size;
 }
 
 /** A request's If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since, or their x-amz-copy-source- forms. */

@@ -5,7 +5,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { createClient, createContextValues, type Client } from "@connectrpc/connect";
 import { AdminService, ClientService, type ConfirmFileRequest, type ConfirmFileResponse, type DeleteFileRequestSchema, type DeleteFileResponse, type GetFileResponse, type PutFileRequest, type PutFileResponse } from "@trainfs/proto";
 import { CallBatcher } from "./call-batcher.js";
-import { REPEATABLE_CALL, TrainfsError, crc32Combine, formatChecksum, joinPath, newRequestId, parseNameNodeAddresses, toTrainfsError, validatePath, type NameNodeFailover } from "@trainfs/core";
+import { REPEATABLE_CALL, TrainfsError, crc32Combine, formatChecksum, joinPath, newRequestId, parseNameNodeAddresses, fileCondition, toTrainfsError, validatePath, type NameNodeFailover, type FileCondition } from "@trainfs/core";
 import { RpcClients, currentRequestId, withRequestId, withRetry } from "@trainfs/node";
 import { runBulk, type BulkOptions, type BulkResult, type TransferItem } from "./bulk-transfer.js";
 import { expandGlob } from "./glob.js";
@@ -381,16 +381,13 @@ export class TrainfsClient {
   async concat(
     sources: string[],
     destination: string,
-    options: CallOptions & { overwrite?: boolean; attributes?: Record<string, string>; replication?: number } = {},
+    options: CallOptions & { overwrite?: boolean; attributes?: Record<string, string>; replication?: number; replaceOnly?: FileCondition } = {},
   ): Promise<FileStatus> {
     for (const s of sources) validatePath(s);
     validatePath(destination);
-    const res = await this.call(() =>
-      this.namenode.concatFiles(
-        { sources, destination, overwrite: options.overwrite ?? false, attributes: options.attributes ?? {}, replication: options.replication ?? 0 },
-        options,
-      ),
-    );
+    const { overwrite = false, attributes = {}, replication = 0, replaceOnly } = options;
+    const req = { sources, destination, overwrite, attributes, replication, ...(replaceOnly ? { replaceOnly: fileCondition(replaceOnly) } : {}) };
+    const res = await this.call(() => this.namenode.concatFiles(req, options));
     return toFileStatus(res.file!);
   }
 
@@ -398,11 +395,17 @@ export class TrainfsClient {
    * Deletes a file or an empty directory, or with `recursive` a whole tree.
    * The namespace forgets it at once; its chunks leave the disks shortly after.
    * `onlyEmptyPlainDirectory` deletes nothing but an empty directory without
-   * attributes (FailedPrecondition otherwise).
+   * attributes (FailedPrecondition otherwise); `onlyIf` nothing but the file
+   * it names (NotFound or FailedPrecondition otherwise), checked in the
+   * delete's transaction.
    */
-  async rm(remotePath: string, options: CallOptions & { recursive?: boolean; onlyEmptyPlainDirectory?: boolean } = {}): Promise<{ chunkCount: number }> {
+  async rm(
+    remotePath: string,
+    options: CallOptions & { recursive?: boolean; onlyEmptyPlainDirectory?: boolean; onlyIf?: FileCondition } = {},
+  ): Promise<{ chunkCount: number }> {
     validatePath(remotePath);
-    const req = { path: remotePath, recursive: options.recursive ?? false, onlyEmptyPlainDirectory: options.onlyEmptyPlainDirectory ?? false };
+    const { recursive = false, onlyEmptyPlainDirectory = false, onlyIf } = options;
+    const req = { path: remotePath, recursive, onlyEmptyPlainDirectory, ...(onlyIf ? { onlyIf: fileCondition(onlyIf) } : {}) };
     const res = await this.call(() => this.deleteFiles.call(req, options.signal));
     return { chunkCount: res.chunkCount };
   }

@@ -6,5 +6,5 @@ export { withRequestId, currentRequestId } from "@trainfs/node";
 export type { PutSource } from "./file-writer.js";
 export type { FileStatus } from "./file-status.js";
 export type { BalancerStatus, ClusterHistory, ClusterStatus, DataNodeStatus, HaStatus, SafeModeStatus } from "./cluster-status.js";
-export { TrainfsError, type ErrorCode } from "@trainfs/core";
+export { TrainfsError, type ErrorCode, type FileCondition } from "@trainfs/core";
 export type { FsckReport, ChunkHealthName } from "./fsck.js";

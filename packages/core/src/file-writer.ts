@@ -16,6 +16,7 @@ import {
   type PutFileResponse,
   type RenewLeaseRequestSchema,
   type ReplaceChainRequestSchema,
+  type FileConditionSchema,
   type ReplaceChainResponse,
 } from "@trainfs/proto";
 import { MAX_CHAIN_RECOVERIES, recoverable } from "./chain-failure.js";
@@ -95,6 +96,12 @@ export interface WriteFileOptions {
   /** Replace an existing file, atomically at the end of the write. */
   overwrite?: boolean | undefined;
   /**
+   * With overwrite: replace only an existing file (NotFound otherwise) that
+   * has these attributes, modification time and size (FailedPrecondition
+   * otherwise), checked in the transaction that replaces it.
+   */
+  replaceOnly?: FileCondition | undefined;
+  /**
    * Small string pairs kept with the file and returned by stat and list
    * (at most 32, 8 KiB together; names of a-z, 0-9 and -).
    */
@@ -107,6 +114,22 @@ export interface WriteFileOptions {
   signal?: AbortSignal | undefined;
   /** Bytes acknowledged so far (by the chain's receipts; taken back when a chain fails), and the size when known. */
   onProgress?: ((done: number, total: number | undefined) => void) | undefined;
+}
+
+/** What a conditional write may replace (PutFileRequest.replace_only). */
+export interface FileCondition {
+  attributes?: Record<string, string> | undefined;
+  modificationTimeMs?: number | undefined;
+  size?: number | undefined;
+}
+
+/** A FileCondition as the RPCs carry it. */
+export function fileCondition(r: FileCondition): MessageInitShape<typeof FileConditionSchema> {
+  return {
+    attributes: r.attributes ?? {},
+    ...(r.modificationTimeMs === undefined ? {} : { modificationTimeMs: BigInt(r.modificationTimeMs) }),
+    ...(r.size === undefined ? {} : { size: BigInt(r.size) }),
+  };
 }
 
 /**
@@ -130,6 +153,7 @@ export async function writeFile(calls: WriteCalls, body: WriteBody, path: string
         chunkSize: BigInt(o.chunkSize ?? 0),
         overwrite: o.overwrite ?? false,
         attributes: o.attributes ?? {},
+        ...(o.replaceOnly ? { replaceOnly: fileCondition(o.replaceOnly) } : {}),
       }),
       signal,
     )

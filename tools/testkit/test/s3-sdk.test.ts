@@ -240,6 +240,88 @@ describe("objects", () => {
     expect(await c.client().exists("/data/tags/y")).toBe(false);
   });
 
+  it("conditional writes: If-None-Match: * creates only, If-Match replaces only the version named; of two racing writers one wins", async () => {
+    const put = (Key: string, Body: string, cond: { IfMatch?: string; IfNoneMatch?: string } = {}) => s3.send(new PutObjectCommand({ Bucket: "data", Key, Body, ...cond }));
+    const read = async (Key: string) => (await body(await s3.send(new GetObjectCommand({ Bucket: "data", Key })))).toString();
+    const v1 = await put("cw/a", "one", { IfNoneMatch: "*" });
+    expect(await s3Failure(put("cw/a", "two", { IfNoneMatch: "*" }))).toMatchObject({ code: "PreconditionFailed", status: 412 });
+    expect(await s3Failure(put("cw/a", "two", { IfMatch: '"00000000000000000000000000000000"' }))).toMatchObject({ code: "PreconditionFailed", status: 412 });
+    expect(await s3Failure(put("cw/none", "x", { IfMatch: v1.ETag! }))).toMatchObject({ code: "NoSuchKey", status: 404 });
+    expect(await read("cw/a")).toBe("one");
+    const v2 = await put("cw/a", "two", { IfMatch: v1.ETag! });
+    expect(await read("cw/a")).toBe("two");
+    await put("cw/a", "three", { IfMatch: "*" });
+    // A file the TrainFS SDK wrote (no stored MD5) is matched by the ETag the gateway gives it.
+    await c.client().writeFile("/data/cw/sdk", "sdk");
+    const sdkEtag = (await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "cw/sdk" }))).ETag!;
+    await put("cw/sdk", "replaced", { IfMatch: sdkEtag });
+    expect(await read("cw/sdk")).toBe("replaced");
+    expect(v2.ETag).not.toBe(v1.ETag);
+
+    // Racing writers: slow bodies, so that both are in flight before either completes.
+    const slow = (text: string) => {
+      const stream = new PassThrough();
+      setTimeout(() => stream.end(text), 300);
+      return stream;
+    };
+    const race = async (Key: string, cond: { IfMatch?: string; IfNoneMatch?: string }) => {
+      const results = await Promise.allSettled(["left", "right"].map((text) => s3.send(new PutObjectCommand({ Bucket: "data", Key, Body: slow(text), ContentLength: text.length, ...cond }))));
+      const won = results.flatMap((res, i) => (res.status === "fulfilled" ? [["left", "right"][i]] : []));
+      const lost = results.flatMap((res) => (res.status === "rejected" ? [res.reason as { name?: string; $metadata?: { httpStatusCode?: number } }] : []));
+      return { won, lost };
+    };
+    const created = await race("cw/race-new", { IfNoneMatch: "*" });
+    expect(created.won).toHaveLength(1);
+    expect(created.lost.map((e) => e.$metadata?.httpStatusCode)).toEqual([412]);
+    expect(await read("cw/race-new")).toBe(created.won[0]);
+    const current = (await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "cw/race-new" }))).ETag!;
+    const replaced = await race("cw/race-new", { IfMatch: current });
+    expect(replaced.won).toHaveLength(1);
+    expect(replaced.lost.map((e) => e.$metadata?.httpStatusCode)).toEqual([412]);
+    expect(await read("cw/race-new")).toBe(replaced.won[0]);
+    expect(await c.client().list("/.s3-multipart").catch(() => [])).toEqual([]);
+  });
+
+  it("conditional deletes: DeleteObject and DeleteObjects remove only the object their ETag, time and size name", async () => {
+    const v = await s3.send(new PutObjectCommand({ Bucket: "data", Key: "cd/a", Body: "abc" }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "cd/a" }));
+    const del = (cond: Record<string, unknown>) => s3.send(new DeleteObjectCommand({ Bucket: "data", Key: "cd/a", ...cond }));
+    expect(await s3Failure(del({ IfMatch: '"00000000000000000000000000000000"' }))).toMatchObject({ code: "PreconditionFailed", status: 412 });
+    expect(await s3Failure(del({ IfMatchSize: 4 }))).toMatchObject({ code: "PreconditionFailed", status: 412 });
+    expect(await s3Failure(del({ IfMatchLastModifiedTime: new Date(head.LastModified!.getTime() - 10_000) }))).toMatchObject({ code: "PreconditionFailed", status: 412 });
+    expect(await c.client().exists("/data/cd/a")).toBe(true);
+    expect((await del({ IfMatch: v.ETag, IfMatchSize: 3, IfMatchLastModifiedTime: head.LastModified })).$metadata.httpStatusCode).toBe(204);
+    expect(await c.client().exists("/data/cd")).toBe(false);
+    expect(await s3Failure(del({ IfMatch: "*" }))).toMatchObject({ code: "NoSuchKey", status: 404 });
+
+    const b = await s3.send(new PutObjectCommand({ Bucket: "data", Key: "cd/b", Body: "b" }));
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "cd/c", Body: "c" }));
+    const res = await s3.send(new DeleteObjectsCommand({ Bucket: "data", Delete: { Objects: [{ Key: "cd/b", ETag: b.ETag }, { Key: "cd/c", ETag: '"0000"' }, { Key: "cd/c", Size: 5 }] } }));
+    expect(res.Deleted!.map((d) => d.Key)).toEqual(["cd/b"]);
+    expect(res.Errors!.map((e) => [e.Key, e.Code])).toEqual([["cd/c", "PreconditionFailed"], ["cd/c", "PreconditionFailed"]]);
+    expect(await c.client().exists("/data/cd/c")).toBe(true);
+    await s3.send(new DeleteObjectCommand({ Bucket: "data", Key: "cd/c" }));
+  });
+
+  it("conditional CopyObject and CompleteMultipartUpload; a retried Complete is answered again", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "cw2/src", Body: "source" }));
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "cw2/dst", Body: "taken" }));
+    expect(await s3Failure(s3.send(new CopyObjectCommand({ Bucket: "data", Key: "cw2/dst", CopySource: "data/cw2/src", IfNoneMatch: "*" })))).toMatchObject({ code: "PreconditionFailed", status: 412 });
+    await s3.send(new CopyObjectCommand({ Bucket: "data", Key: "cw2/new", CopySource: "data/cw2/src", IfNoneMatch: "*" }));
+    const part = randomBytes(1000);
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "data", Key: "cw2/dst" }));
+    const p1 = await s3.send(new UploadPartCommand({ Bucket: "data", Key: "cw2/dst", UploadId, PartNumber: 1, Body: part }));
+    const complete = (cond: { IfMatch?: string; IfNoneMatch?: string }) =>
+      s3.send(new CompleteMultipartUploadCommand({ Bucket: "data", Key: "cw2/dst", UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }] }, ...cond }));
+    expect(await s3Failure(complete({ IfNoneMatch: "*" }))).toMatchObject({ code: "PreconditionFailed", status: 412 });
+    const dst = await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "cw2/dst" }));
+    const done = await complete({ IfMatch: dst.ETag! });
+    expect(md5(await body(await s3.send(new GetObjectCommand({ Bucket: "data", Key: "cw2/dst" }))))).toBe(md5(part));
+    // Sent again (a lost answer, say): the same result, not NoSuchUpload; another upload ID is still unknown.
+    expect((await complete({})).ETag).toBe(done.ETag);
+    expect(await s3Failure(s3.send(new CompleteMultipartUploadCommand({ Bucket: "data", Key: "cw2/dst", UploadId: "0".repeat(32), MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }] } })))).toMatchObject({ code: "NoSuchUpload", status: 404 });
+  });
+
   it("files put with the TrainFS SDK show as objects (with a non-MD5 ETag)", async () => {
     await c.client().put(Buffer.from("from the cli"), "/data/cli/file.txt");
     const head = await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "cli/file.txt" }));
@@ -365,6 +447,13 @@ describe("listing", () => {
     expect(first.IsTruncated).toBe(true);
     const rest = await s3.send(new ListObjectsCommand({ Bucket: "data", Prefix: "l/", Marker: first.Contents!.at(-1)!.Key }));
     expect([...first.Contents!, ...rest.Contents!].map((o) => o.Key)).toEqual(expected);
+  });
+
+  it("encoding-type=url encodes keys and prefixes; V1 gives its Prefix as sent, as S3 does", async () => {
+    const v1 = await s3.send(new ListObjectsCommand({ Bucket: "data", Prefix: "l/é", EncodingType: "url" }));
+    expect([v1.Prefix, v1.Contents!.map((o) => o.Key)]).toEqual(["l/é", ["l/%C3%A9"]]);
+    const v2 = await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "l/é", EncodingType: "url" }));
+    expect([v2.Prefix, v2.Contents!.map((o) => o.Key)]).toEqual(["l/%C3%A9", ["l/%C3%A9"]]);
   });
 });
 
