@@ -221,10 +221,11 @@ export function bodyExpectations(headers: Record<string, string | string[] | und
   return { length, contentMd5, sha256Hex, checksums, trailerChecksums, maxLength };
 }
 
-/** The body's MD5 and length once it was read whole and every check passed. */
+/** The body's MD5 and length once it was read whole and every check passed, and the x-amz-checksum-* values it was checked against. */
 export interface VerifiedBody {
   md5Hex: string;
   length: number;
+  checksums: Partial<Record<ChecksumAlgorithm, string>>;
 }
 
 /**
@@ -274,13 +275,15 @@ export function verifiedBody(source: AsyncIterable<Uint8Array>, auth: Authentica
       ...expect.checksums.map((c) => ({ ...c, from: "header" })),
       ...expect.trailerChecksums.map((algorithm) => ({ algorithm, value: trailers.get(`x-amz-checksum-${algorithm}`), from: "trailer" })),
     ];
+    const checksums: VerifiedBody["checksums"] = {};
     given.forEach((g, i) => {
       if (g.value === undefined) throw new S3Error("InvalidRequest", `the trailer announced x-amz-checksum-${g.algorithm} but did not carry it`);
       if (sums[i]!.base64() !== g.value) {
         throw new S3Error("BadDigest", `the ${g.algorithm.toUpperCase()} you specified (in the ${g.from}) did not match the calculated checksum`);
       }
+      checksums[g.algorithm] = g.value;
     });
-    result = { md5Hex: md5Bytes.toString("hex"), length };
+    result = { md5Hex: md5Bytes.toString("hex"), length, checksums };
   }
   return { bytes: run(), done: () => result };
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { FileStatus } from "@trainfs/client";
 import { TrainfsError } from "@trainfs/common";
 import { MULTIPART_DIR, compareKeys, objectPath } from "./names.js";
-import { UPLOAD_ATTRIBUTE, isoDate, metadataAttributes } from "./object-meta.js";
+import { UPLOAD_ATTRIBUTE, checksumHeaders, isoDate, metadataAttributes } from "./object-meta.js";
 import { MAX_PUT_BYTES, parseMax, type Operations } from "./operations.js";
 import { sendEmpty, sendXml } from "./responses.js";
 import { header, type GatewayParts, type S3Request } from "./s3-context.js";
@@ -62,8 +62,8 @@ export class Multipart {
   async uploadPart(r: S3Request): Promise<void> {
     const n = partNumber(r.query.get("partNumber"));
     const upload = await this.upload(r);
-    const { etag } = await this.ops.writeBody(r, `${MULTIPART_DIR}/${upload.uploadId}/${partName(n)}`, {});
-    sendEmpty(r.res, 200, { etag: `"${etag}"` });
+    const { etag, status } = await this.ops.writeBody(r, `${MULTIPART_DIR}/${upload.uploadId}/${partName(n)}`, {});
+    sendEmpty(r.res, 200, { etag: `"${etag}"`, ...checksumHeaders(status.attributes) });
   }
 
   /** UploadPartCopy: a part made of a source object's bytes (all, or x-amz-copy-source-range), copied through the gateway. */

@@ -38,6 +38,18 @@ export function metadataAttributes(headers: IncomingHttpHeaders): Record<string,
   return out;
 }
 
+/** The x-amz-checksum-* values a body was checked against, as attributes (`checksum-crc32`, …) kept with its file. */
+export function checksumAttributes(checksums: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(checksums).map(([algorithm, value]) => [`checksum-${algorithm}`, value]));
+}
+
+/** The checksums kept with a file (checksumAttributes) as S3's response headers. */
+export function checksumHeaders(attributes: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(attributes)) if (name.startsWith("checksum-")) out[`x-amz-${name}`] = value;
+  return out;
+}
+
 /** The MD5 of no bytes: a folder marker's ETag. */
 export const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
 

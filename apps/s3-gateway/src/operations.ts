@@ -8,6 +8,8 @@ import { MULTIPART_DIR, checkBucketName, isBucketName, keyPath } from "./names.j
 import {
   EMPTY_MD5,
   checkConditions,
+  checksumAttributes,
+  checksumHeaders,
   copyableAttributes,
   etagOf,
   httpDate,
@@ -277,7 +279,7 @@ export class Operations {
       return;
     }
     const { etag, status } = await this.writeBody(r, path, attributes, await this.writeCondition(r, path));
-    sendEmpty(r.res, 200, { etag: `"${etag}"`, "last-modified": httpDate(status.modificationTime) });
+    sendEmpty(r.res, 200, { etag: `"${etag}"`, "last-modified": httpDate(status.modificationTime), ...checksumHeaders(status.attributes) });
   }
 
   /**
@@ -381,7 +383,8 @@ export class Operations {
         // each to its chain as the body arrives (see WriteOptions.size).
         size: expect.length,
         attributes,
-        attributesAtConfirm: () => ({ ...attributes, etag: body.done()!.md5Hex }),
+        // The checksums the client sent and the body matched are kept, to be given back (x-amz-checksum-mode).
+        attributesAtConfirm: () => ({ ...attributes, etag: body.done()!.md5Hex, ...checksumAttributes(body.done()!.checksums) }),
         condition,
       });
     } catch (err) {
@@ -464,6 +467,9 @@ export class Operations {
       "accept-ranges": "bytes",
       ...metadataHeaders(status),
     };
+    // The whole object's checksums, when asked for and kept (not for a range).
+    const checksums = header(r, "x-amz-checksum-mode")?.toUpperCase() === "ENABLED" && header(r, "range") === undefined ? checksumHeaders(status.attributes) : {};
+    if (Object.keys(checksums).length > 0) Object.assign(headers, checksums, { "x-amz-checksum-type": "FULL_OBJECT" });
     for (const name of ["content-type", "content-language", "expires", "cache-control", "content-disposition", "content-encoding"]) {
       const v = r.query.get(`response-${name}`);
       if (v !== undefined) headers[name] = v;

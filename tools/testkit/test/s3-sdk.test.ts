@@ -115,6 +115,24 @@ describe("objects", () => {
     expect((await c.client().stat("/data/dir/sub/obj.bin")).attributes.etag).toBe(md5(data));
   });
 
+  it("the x-amz-checksum-* a PUT was checked against is answered, kept, and given back with x-amz-checksum-mode (whole objects only)", async () => {
+    const data = randomBytes(100_000);
+    const sha = createHash("sha256").update(data).digest("base64");
+    const put = await s3.send(new PutObjectCommand({ Bucket: "data", Key: "sum/sha", Body: data, ChecksumAlgorithm: "SHA256", ChecksumSHA256: sha }));
+    expect(put.ChecksumSHA256).toBe(sha);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "sum/sha" }))).ChecksumSHA256).toBeUndefined();
+    expect((await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "sum/sha", ChecksumMode: "ENABLED" }))).ChecksumSHA256).toBe(sha);
+    // The SDK's defaults: a CRC-32 in a trailer on PUT; on GET it asks for the checksum and verifies the body against it.
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlibCrc32(data));
+    const plain = await s3.send(new PutObjectCommand({ Bucket: "data", Key: "sum/crc", Body: data }));
+    expect(plain.ChecksumCRC32).toBe(crc.toString("base64"));
+    const got = await s3.send(new GetObjectCommand({ Bucket: "data", Key: "sum/crc", ChecksumMode: "ENABLED" }));
+    expect(got.ChecksumCRC32).toBe(crc.toString("base64"));
+    expect((await body(got)).equals(data)).toBe(true);
+    expect((await s3.send(new GetObjectCommand({ Bucket: "data", Key: "sum/crc", ChecksumMode: "ENABLED", Range: "bytes=0-9" }))).ChecksumCRC32).toBeUndefined();
+  });
+
   it("Content-Encoding is kept without the aws-chunked the SDK adds to frame a streamed body", async () => {
     const data = randomBytes(1000);
     await s3.send(new PutObjectCommand({ Bucket: "data", Key: "enc/gz", Body: Readable.from([data]), ContentLength: data.length, ContentEncoding: "gzip" }));
