@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The S3 gateway's tests drive real clients from Debian (aws, rclone, s3cmd,
-# boto3) and mount a bucket with `rclone mount` (FUSE). Installs the packages
+# boto3) and mount a bucket with `rclone mount` and `s3fs` (FUSE). Installs the packages
 # that are missing (as root, as on CI and the developers' machines); the
 # package index is refreshed only when a first install fails. The tests look
 # for Debian's binaries in /usr/bin first, so a user's own aws or python
@@ -8,7 +8,7 @@
 set -euo pipefail
 missing=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in awscli rclone s3cmd python3-boto3; do
+for pkg in awscli rclone s3cmd python3-boto3 s3fs; do
   have "$pkg" || missing+=("$pkg")
 done
 # rclone mount needs fusermount3 (fuse3) or fusermount (fuse).

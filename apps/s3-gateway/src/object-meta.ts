@@ -50,6 +50,21 @@ export function checksumHeaders(attributes: Record<string, string>): Record<stri
   return out;
 }
 
+/** Canned ACLs that say what TrainFS does anyway: the owner (the gateway's keys) alone has access. */
+const PRIVATE_ACLS = new Set(["private", "bucket-owner-full-control", "bucket-owner-read"]);
+
+/**
+ * What a request asks of ACLs beyond "private", which TrainFS cannot give
+ * (it keeps no ACLs: access is the gateway's keys), or undefined. Such a
+ * request is refused rather than stored without the access it asked for.
+ */
+export function refusedAcl(r: { req: { headers: IncomingHttpHeaders } }): string | undefined {
+  const canned = r.req.headers["x-amz-acl"];
+  if (typeof canned === "string" && !PRIVATE_ACLS.has(canned)) return `the canned ACL ${canned} (TrainFS keeps no ACLs: objects are private to the gateway's keys)`;
+  const grant = Object.keys(r.req.headers).find((h) => h.startsWith("x-amz-grant-"));
+  return grant ? `ACL grants (${grant}; TrainFS keeps no ACLs: objects are private to the gateway's keys)` : undefined;
+}
+
 /** The MD5 of no bytes: a folder marker's ETag. */
 export const EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e";
 

@@ -16,6 +16,7 @@ import {
   isFolderMarker,
   isoDate,
   metadataAttributes,
+  refusedAcl,
   metadataHeaders,
   parseRange,
 } from "./object-meta.js";
@@ -531,6 +532,39 @@ export class Operations {
     }
     await this.bucketDir(bucket);
     throw new S3Error("NoSuchKey", `the key ${key} does not exist`, { Key: key });
+  }
+
+  /**
+   * GetBucketAcl, GetObjectAcl: the owner's full control, all a TrainFS
+   * bucket or object has. PutBucketAcl, PutObjectAcl: accepted when they ask
+   * for that (a private canned ACL, or a policy granting the owner alone full
+   * control), refused with NotImplemented otherwise; nothing is stored.
+   */
+  async acl(r: S3Request, verb: "get" | "put"): Promise<void> {
+    if (r.key === "") await this.bucketDir(r.bucket);
+    else {
+      checkVersionId(r.query.get("versionId"));
+      await this.objectStatus(r.bucket, r.key);
+    }
+    if (verb === "get") {
+      const grantee = { "@_xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance", "@_xsi:type": "CanonicalUser", ...OWNER };
+      sendXml(r, 200, "AccessControlPolicy", { Owner: OWNER, AccessControlList: { Grant: [{ Grantee: grantee, Permission: "FULL_CONTROL" }] } });
+      return;
+    }
+    const refused = refusedAcl(r);
+    if (refused) throw new S3Error("NotImplemented", `${refused} is not supported`);
+    const text = (await this.readSmallBody(r)).toString("utf8");
+    if (text.trim() !== "") {
+      const doc = parseXml(text, "AccessControlPolicy");
+      const grants = ((doc.AccessControlList as { Grant?: Array<Record<string, unknown>> } | undefined)?.Grant ?? []).map((g) => ({
+        id: String((g.Grantee as Record<string, unknown> | undefined)?.ID ?? ""),
+        permission: String(g.Permission ?? ""),
+      }));
+      if (grants.some((g) => g.id !== OWNER.ID || g.permission !== "FULL_CONTROL")) {
+        throw new S3Error("NotImplemented", `TrainFS keeps no ACLs: only the owner's (${OWNER.ID}) full control can be granted; objects are private to the gateway's keys`);
+      }
+    }
+    sendEmpty(r.res, 200);
   }
 
   /** GetObjectTagging and DeleteObjectTagging of an object, which has no tags: TrainFS does not keep them. */

@@ -10,6 +10,7 @@ import type { S3GatewayConfig } from "./config.js";
 import { Multipart } from "./multipart.js";
 import { Operations } from "./operations.js";
 import { sendEmpty } from "./responses.js";
+import { refusedAcl } from "./object-meta.js";
 import { header, type S3Request } from "./s3-context.js";
 import { S3Error, toS3Error } from "./s3-error.js";
 import { SigV4Verifier } from "./sigv4.js";
@@ -19,6 +20,7 @@ import { errorDocument } from "./xml.js";
 const WRITES = new Set([
   "CreateBucket", "DeleteBucket", "PutObject", "CopyObject", "DeleteObject", "DeleteObjects",
   "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload", "AbortMultipartUpload", "DeleteObjectTagging",
+  "PutBucketAcl", "PutObjectAcl",
 ]);
 
 /** Bucket and object subresources S3 has and this gateway does not. */
@@ -289,7 +291,14 @@ function routeOf(r: S3Request, h: Handlers): Route {
   // Objects carry no tags (setting them is not supported): reading or clearing them is answered, as tools that copy tags (aws s3 cp between keys) ask.
   if (r.key !== "" && unsupported === "tagging" && m === "GET") return { operation: "GetObjectTagging", run: (x) => ops.objectTagging(x, "get") };
   if (r.key !== "" && unsupported === "tagging" && m === "DELETE") return { operation: "DeleteObjectTagging", run: (x) => ops.objectTagging(x, "delete") };
+  // TrainFS keeps no ACLs: every bucket and object is private to the gateway's keys. Reading that, or setting it as it is, is answered.
+  if (unsupported === "acl" && (m === "GET" || m === "PUT")) {
+    const operation = `${m === "GET" ? "Get" : "Put"}${r.key === "" ? "Bucket" : "Object"}Acl`;
+    return { operation, run: (x) => ops.acl(x, m === "GET" ? "get" : "put") };
+  }
   if (unsupported) return notImplemented(`the ?${unsupported} subresource`);
+  const refused = refusedAcl(r);
+  if (refused) return notImplemented(refused);
   const tagged = header(r, "x-amz-tagging");
   if (tagged !== undefined && tagged !== "") return notImplemented("object tags (x-amz-tagging)");
   // Stored unencrypted, a request that asked for encryption at rest would be told a lie: it is refused, as MinIO does without a KMS.

@@ -6,7 +6,7 @@ export const S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/";
 // `htmlEntities` decodes numeric character references (`&#34;`), which Go's
 // encoder writes for the quotes around ETags (rclone, aws-sdk-go); it also
 // accepts HTML's named entities, a leniency S3 clients never rely on.
-const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: false, htmlEntities: true, isArray: (name) => ["Part", "Object"].includes(name) });
+const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: false, htmlEntities: true, isArray: (name) => ["Part", "Object", "Grant"].includes(name) });
 
 /** An S3 response document: `root` in S3's namespace, `body` as nested objects (arrays repeat an element). */
 export function xmlDocument(root: string, body: Record<string, unknown>): string {

@@ -8,8 +8,9 @@ import { generateSecurity, startS3Gateway } from "../src/index.js";
 import { cluster, eventually, workDir } from "./helpers.js";
 import { debianTool, rcloneEnv, skipReason, tool } from "./s3-tool-helpers.js";
 
-// A POSIX mount through the gateway: `rclone mount` (FUSE) of a bucket; what
-// cp, ls -l, cat, mv, rm and mkdir do on the mount is what TrainFS shows.
+// POSIX mounts through the gateway: `rclone mount` and `s3fs` (FUSE) of a
+// bucket; what cp, ls -l, cat, mv, rm, mkdir, rmdir and chmod do on the mount
+// is what TrainFS shows.
 
 const rclone = debianTool("rclone");
 const fusermount = debianTool("fusermount3") ?? debianTool("fusermount");
@@ -17,6 +18,14 @@ const isRoot = process.getuid?.() === 0;
 const skip = skipReason("rclone mount test", [
   ["/dev/fuse", existsSync("/dev/fuse")],
   ["rclone", rclone !== undefined],
+  ["fusermount3 or fusermount (fuse3)", fusermount !== undefined],
+  ["root (to mount)", isRoot],
+]);
+
+const s3fs = debianTool("s3fs");
+const skipS3fs = skipReason("s3fs mount test", [
+  ["/dev/fuse", existsSync("/dev/fuse")],
+  ["s3fs", s3fs !== undefined],
   ["fusermount3 or fusermount (fuse3)", fusermount !== undefined],
   ["root (to mount)", isRoot],
 ]);
@@ -101,6 +110,63 @@ describe("a POSIX mount through the S3 gateway", () => {
       if (rcloneProcess && rcloneProcess.exitCode === null) {
         const exited = new Promise((resolve) => rcloneProcess!.once("exit", resolve));
         rcloneProcess.kill("SIGTERM");
+        await exited;
+      }
+      await gw.stop();
+    }
+  });
+
+  it.skipIf(skipS3fs)("s3fs: mkdir and rmdir (folder markers), cp, ls -l, cat, mv, chmod and rm on the mount agree with TrainFS", async () => {
+    const c = await cluster({ security: generateSecurity() });
+    const gw = await startS3Gateway(c);
+    const dir = await workDir();
+    const mnt = join(dir, "mnt");
+    await mkdir(mnt);
+    const sdk = c.client();
+    await sdk.mkdir("/fuse-b");
+    const credential = gw.credentials[0]!;
+    const passwd = join(dir, "passwd");
+    await writeFile(passwd, `${credential.accessKeyId}:${credential.secretAccessKey}\n`, { mode: 0o600 });
+    const env = { ...process.env, HOME: dir };
+    const sh = (file: string, ...args: string[]) => tool(file, args, env, dir);
+    let s3fsProcess: ChildProcess | undefined;
+    try {
+      // In the foreground, so that the test owns its process; metadata cached for a second only.
+      const options = ["url=" + gw.address, "use_path_request_style", "passwd_file=" + passwd, "endpoint=us-east-1", "sigv4", "stat_cache_expire=1", "dbglevel=warn"];
+      s3fsProcess = spawn(s3fs!, ["fuse-b", mnt, "-f", ...options.flatMap((o) => ["-o", o])], { env, stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      s3fsProcess.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+      await eventually(async () => expect(await mounted(mnt), `s3fs: ${stderr}`).toBe(true), 30_000, 200);
+
+      // mkdir makes a folder marker: a TrainFS directory that stays while empty, and an S3 key ending in '/'.
+      await sh("mkdir", join(mnt, "sub"), join(mnt, "empty"));
+      expect((await sdk.stat("/fuse-b/empty")).attributes).toHaveProperty("etag");
+      const local = randomBytes(1024 * 1024 + 3);
+      await writeFile(join(dir, "local.bin"), local);
+      await sh("cp", join(dir, "local.bin"), join(mnt, "sub", "data.bin"));
+      expect(sha256(await sdk.readFile("/fuse-b/sub/data.bin"))).toBe(sha256(local));
+      expect(await sh("ls", "-l", join(mnt, "sub"))).toMatch(new RegExp(`\\s${local.length} .* data\\.bin\\n`));
+      expect((await sh("sha256sum", join(mnt, "sub", "data.bin"))).slice(0, 64)).toBe(sha256(local));
+
+      // mv and chmod go through CopyObject (the mode is object metadata); rmdir and rm delete.
+      await sh("mv", join(mnt, "sub", "data.bin"), join(mnt, "moved.bin"));
+      expect(await sdk.exists("/fuse-b/sub/data.bin")).toBe(false);
+      expect(sha256(await sdk.readFile("/fuse-b/moved.bin"))).toBe(sha256(local));
+      await sh("chmod", "600", join(mnt, "moved.bin"));
+      await eventually(async () => expect(await sh("ls", "-l", join(mnt, "moved.bin"))).toMatch(/^-rw------- /), 10_000, 300);
+      await sh("rmdir", join(mnt, "empty"));
+      expect(await sdk.exists("/fuse-b/empty")).toBe(false);
+      // sub is empty but marked: it stays, as a directory made on a disk would.
+      expect((await sdk.stat("/fuse-b/sub")).type).toBe("directory");
+      expect((await sh("ls", mnt)).split("\n").filter(Boolean).sort()).toEqual(["moved.bin", "sub"]);
+      await sh("rm", join(mnt, "moved.bin"));
+      await sh("rmdir", join(mnt, "sub"));
+      expect(await sdk.list("/fuse-b")).toEqual([]);
+    } finally {
+      if (await mounted(mnt)) await tool(fusermount!, ["-u", mnt], process.env).catch(() => tool(fusermount!, ["-uz", mnt], process.env));
+      if (s3fsProcess && s3fsProcess.exitCode === null) {
+        const exited = new Promise((resolve) => s3fsProcess!.once("exit", resolve));
+        s3fsProcess.kill("SIGTERM");
         await exited;
       }
       await gw.stop();

@@ -11,7 +11,11 @@ import {
   DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetBucketAclCommand,
   GetBucketLocationCommand,
+  GetObjectAclCommand,
+  PutBucketAclCommand,
+  PutObjectAclCommand,
   GetBucketTaggingCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
@@ -338,6 +342,23 @@ describe("objects", () => {
     // Sent again (a lost answer, say): the same result, not NoSuchUpload; another upload ID is still unknown.
     expect((await complete({})).ETag).toBe(done.ETag);
     expect(await s3Failure(s3.send(new CompleteMultipartUploadCommand({ Bucket: "data", Key: "cw2/dst", UploadId: "0".repeat(32), MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag }] } })))).toMatchObject({ code: "NoSuchUpload", status: 404 });
+  });
+
+  it("ACLs: every bucket and object is its owner's alone; setting that is accepted, anything wider refused and nothing stored", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: "data", Key: "acl2/x", Body: "x", ACL: "private" }));
+    const owner = { ID: "trainfs", DisplayName: "trainfs" };
+    const only = [{ Grantee: { ...owner, Type: "CanonicalUser" }, Permission: "FULL_CONTROL" }];
+    expect(await s3.send(new GetBucketAclCommand({ Bucket: "data" }))).toMatchObject({ Owner: owner, Grants: only });
+    expect(await s3.send(new GetObjectAclCommand({ Bucket: "data", Key: "acl2/x" }))).toMatchObject({ Owner: owner, Grants: only });
+    expect(await s3Failure(s3.send(new GetObjectAclCommand({ Bucket: "data", Key: "acl2/none" })))).toMatchObject({ code: "NoSuchKey", status: 404 });
+    await s3.send(new PutObjectAclCommand({ Bucket: "data", Key: "acl2/x", ACL: "private" }));
+    await s3.send(new PutBucketAclCommand({ Bucket: "data", AccessControlPolicy: { Owner: owner, Grants: only } }));
+    expect(await s3Failure(s3.send(new PutObjectAclCommand({ Bucket: "data", Key: "acl2/x", ACL: "public-read" })))).toMatchObject({ code: "NotImplemented", status: 501 });
+    const publicRead = [...only, { Grantee: { Type: "Group", URI: "http://acs.amazonaws.com/groups/global/AllUsers" }, Permission: "READ" }] as const;
+    expect(await s3Failure(s3.send(new PutBucketAclCommand({ Bucket: "data", AccessControlPolicy: { Owner: owner, Grants: [...publicRead] } })))).toMatchObject({ code: "NotImplemented", status: 501 });
+    expect(await s3Failure(s3.send(new PutObjectCommand({ Bucket: "data", Key: "acl2/public", Body: "p", ACL: "public-read" })))).toMatchObject({ code: "NotImplemented", status: 501 });
+    expect(await s3Failure(s3.send(new PutObjectCommand({ Bucket: "data", Key: "acl2/granted", Body: "g", GrantRead: 'uri="http://acs.amazonaws.com/groups/global/AllUsers"' })))).toMatchObject({ code: "NotImplemented", status: 501 });
+    expect(await c.client().list("/data/acl2")).toHaveLength(1);
   });
 
   it("files put with the TrainFS SDK show as objects (with a non-MD5 ETag)", async () => {
@@ -723,6 +744,8 @@ describe("access", () => {
       ["GetBucketVersioning", false, (cl) => cl.send(new GetBucketVersioningCommand({ Bucket: "data" }))],
       ["GetObject", false, (cl) => cl.send(new GetObjectCommand({ Bucket: "data", Key: "acl/x" }))],
       ["HeadObject", false, (cl) => cl.send(new HeadObjectCommand({ Bucket: "data", Key: "acl/x" }))],
+      ["GetBucketAcl", false, (cl) => cl.send(new GetBucketAclCommand({ Bucket: "data" }))],
+      ["GetObjectAcl", false, (cl) => cl.send(new GetObjectAclCommand({ Bucket: "data", Key: "acl/x" }))],
       ["GetObjectTagging", false, (cl) => cl.send(new GetObjectTaggingCommand({ Bucket: "data", Key: "acl/x" }))],
       ["HeadObject (folder marker)", false, (cl) => cl.send(new HeadObjectCommand({ Bucket: "data", Key: "acl/marked/" }))],
       ["ListParts", false, (cl) => cl.send(new ListPartsCommand({ Bucket: "data", Key: "acl/mp", UploadId }))],
@@ -731,6 +754,8 @@ describe("access", () => {
       ["DeleteBucket", true, (cl) => cl.send(new DeleteBucketCommand({ Bucket: "data" }))],
       ["PutObject", true, (cl) => cl.send(new PutObjectCommand({ Bucket: "data", Key: "acl/y", Body: "y" }))],
       ["PutObject (folder marker)", true, (cl) => cl.send(new PutObjectCommand({ Bucket: "data", Key: "acl/new-dir/", Body: "" }))],
+      ["PutBucketAcl", true, (cl) => cl.send(new PutBucketAclCommand({ Bucket: "data", ACL: "private" }))],
+      ["PutObjectAcl", true, (cl) => cl.send(new PutObjectAclCommand({ Bucket: "data", Key: "acl/x", ACL: "private" }))],
       ["DeleteObjectTagging", true, (cl) => cl.send(new DeleteObjectTaggingCommand({ Bucket: "data", Key: "acl/x" }))],
       ["DeleteObject (folder marker)", true, (cl) => cl.send(new DeleteObjectCommand({ Bucket: "data", Key: "acl/marked/" }))],
       ["CopyObject", true, (cl) => cl.send(new CopyObjectCommand({ Bucket: "data", Key: "acl/z", CopySource: "data/acl/x" }))],
