@@ -36,6 +36,16 @@ async function mounted(dir: string): Promise<boolean> {
   return (await readFile("/proc/self/mounts", "utf8")).split("\n").some((line) => line.split(" ")[1] === dir);
 }
 
+/** Unmounts (lazily if busy) and waits for the FUSE client the test started to exit. */
+async function unmount(mnt: string, client: ChildProcess | undefined): Promise<void> {
+  if (await mounted(mnt)) await tool(fusermount!, ["-u", mnt], process.env).catch(() => tool(fusermount!, ["-uz", mnt], process.env));
+  if (client && client.exitCode === null) {
+    const exited = new Promise((resolve) => client.once("exit", resolve));
+    client.kill("SIGTERM");
+    await exited;
+  }
+}
+
 describe("a POSIX mount through the S3 gateway", () => {
   it.skipIf(skip)("rclone mount: cp, ls -l, cat, mv, rm and mkdir on the mount agree with TrainFS", async () => {
     const c = await cluster({ security: generateSecurity() });
@@ -106,12 +116,7 @@ describe("a POSIX mount through the S3 gateway", () => {
         .sort();
       expect(onMount).toEqual(listed);
     } finally {
-      if (await mounted(mnt)) await tool(fusermount!, ["-u", mnt], process.env).catch(() => tool(fusermount!, ["-uz", mnt], process.env));
-      if (rcloneProcess && rcloneProcess.exitCode === null) {
-        const exited = new Promise((resolve) => rcloneProcess!.once("exit", resolve));
-        rcloneProcess.kill("SIGTERM");
-        await exited;
-      }
+      await unmount(mnt, rcloneProcess);
       await gw.stop();
     }
   });
@@ -163,12 +168,7 @@ describe("a POSIX mount through the S3 gateway", () => {
       await sh("rmdir", join(mnt, "sub"));
       expect(await sdk.list("/fuse-b")).toEqual([]);
     } finally {
-      if (await mounted(mnt)) await tool(fusermount!, ["-u", mnt], process.env).catch(() => tool(fusermount!, ["-uz", mnt], process.env));
-      if (s3fsProcess && s3fsProcess.exitCode === null) {
-        const exited = new Promise((resolve) => s3fsProcess!.once("exit", resolve));
-        s3fsProcess.kill("SIGTERM");
-        await exited;
-      }
+      await unmount(mnt, s3fsProcess);
       await gw.stop();
     }
   });

@@ -347,15 +347,15 @@ describe("objects", () => {
   it("ACLs: every bucket and object is its owner's alone; setting that is accepted, anything wider refused and nothing stored", async () => {
     await s3.send(new PutObjectCommand({ Bucket: "data", Key: "acl2/x", Body: "x", ACL: "private" }));
     const owner = { ID: "trainfs", DisplayName: "trainfs" };
-    const only = [{ Grantee: { ...owner, Type: "CanonicalUser" }, Permission: "FULL_CONTROL" }];
+    const only = [{ Grantee: { ...owner, Type: "CanonicalUser" as const }, Permission: "FULL_CONTROL" as const }];
     expect(await s3.send(new GetBucketAclCommand({ Bucket: "data" }))).toMatchObject({ Owner: owner, Grants: only });
     expect(await s3.send(new GetObjectAclCommand({ Bucket: "data", Key: "acl2/x" }))).toMatchObject({ Owner: owner, Grants: only });
     expect(await s3Failure(s3.send(new GetObjectAclCommand({ Bucket: "data", Key: "acl2/none" })))).toMatchObject({ code: "NoSuchKey", status: 404 });
     await s3.send(new PutObjectAclCommand({ Bucket: "data", Key: "acl2/x", ACL: "private" }));
     await s3.send(new PutBucketAclCommand({ Bucket: "data", AccessControlPolicy: { Owner: owner, Grants: only } }));
     expect(await s3Failure(s3.send(new PutObjectAclCommand({ Bucket: "data", Key: "acl2/x", ACL: "public-read" })))).toMatchObject({ code: "NotImplemented", status: 501 });
-    const publicRead = [...only, { Grantee: { Type: "Group", URI: "http://acs.amazonaws.com/groups/global/AllUsers" }, Permission: "READ" }] as const;
-    expect(await s3Failure(s3.send(new PutBucketAclCommand({ Bucket: "data", AccessControlPolicy: { Owner: owner, Grants: [...publicRead] } })))).toMatchObject({ code: "NotImplemented", status: 501 });
+    const publicRead = [...only, { Grantee: { Type: "Group" as const, URI: "http://acs.amazonaws.com/groups/global/AllUsers" }, Permission: "READ" as const }];
+    expect(await s3Failure(s3.send(new PutBucketAclCommand({ Bucket: "data", AccessControlPolicy: { Owner: owner, Grants: publicRead } })))).toMatchObject({ code: "NotImplemented", status: 501 });
     expect(await s3Failure(s3.send(new PutObjectCommand({ Bucket: "data", Key: "acl2/public", Body: "p", ACL: "public-read" })))).toMatchObject({ code: "NotImplemented", status: 501 });
     expect(await s3Failure(s3.send(new PutObjectCommand({ Bucket: "data", Key: "acl2/granted", Body: "g", GrantRead: 'uri="http://acs.amazonaws.com/groups/global/AllUsers"' })))).toMatchObject({ code: "NotImplemented", status: 501 });
     expect(await c.client().list("/data/acl2")).toHaveLength(1);
