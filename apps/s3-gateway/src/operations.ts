@@ -439,7 +439,7 @@ export class Operations {
    * or the cluster unable to take the write now (too few live DataNodes,
    * replicas not committed): the path tells which.
    */
-  private async putFailure(err: unknown, path: string, key: string): Promise<S3Error> {
+  async putFailure(err: unknown, path: string, key: string): Promise<S3Error> {
     if (!(err instanceof TrainfsError)) return toS3Error(err);
     if (err.code === "already_exists") return collision(key, err);
     if (err.code !== "failed_precondition") return toS3Error(err);

@@ -10,6 +10,7 @@ import type { S3GatewayConfig } from "./config.js";
 import { Multipart } from "./multipart.js";
 import { Operations } from "./operations.js";
 import { sendEmpty } from "./responses.js";
+import { PostObject } from "./post-object.js";
 import { refusedAcl } from "./object-meta.js";
 import { header, type S3Request } from "./s3-context.js";
 import { S3Error, toS3Error } from "./s3-error.js";
@@ -66,8 +67,9 @@ export class S3Gateway {
     const ops = new Operations(parts);
     const multipart = new Multipart(parts, ops);
     const verifier = new SigV4Verifier(config.credentials, now);
+    const postObject = new PostObject(parts, ops, verifier);
     const metrics = new S3Metrics();
-    const handler = (req: IncomingMessage, res: ServerResponse) => void handle(req, res, { ops, multipart, verifier, metrics, logger, fs });
+    const handler = (req: IncomingMessage, res: ServerResponse) => void handle(req, res, { ops, multipart, postObject, verifier, metrics, logger, fs });
     const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
     // Expect: 100-continue is answered by `handle` once the request's signature and access are checked, not by Node at once:
     // a refused client never sends its body.
@@ -160,6 +162,7 @@ interface Handlers {
   ops: Operations;
   multipart: Multipart;
   verifier: SigV4Verifier;
+  postObject: PostObject;
   metrics: S3Metrics;
   logger: Logger;
   fs: TrainfsClient;
@@ -196,9 +199,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handlers): P
     r.key = slash < 0 ? "" : path.slice(slash + 1);
     const route = routeOf(r, h);
     operation = route.operation;
-    r.auth = h.verifier.verify({ method: r.method, path, query, headers: req.headers });
-    if (WRITES.has(operation) && r.auth.credential.access === "read-only") {
-      throw new S3Error("AccessDenied", `the access key ${r.auth.credential.accessKeyId} is read-only; ${operation} writes`);
+    // A browser form's upload carries its signature in the form (a POST policy): PostObject checks it before storing a byte.
+    if (operation !== "PostObject") {
+      r.auth = h.verifier.verify({ method: r.method, path, query, headers: req.headers });
+      if (WRITES.has(operation) && r.auth.credential.access === "read-only") {
+        throw new S3Error("AccessDenied", `the access key ${r.auth.credential.accessKeyId} is read-only; ${operation} writes`);
+      }
     }
     if (/^100-continue$/i.test(req.headers.expect ?? "")) res.writeContinue();
     await route.run(r);
@@ -323,7 +329,8 @@ function routeOf(r: S3Request, h: Handlers): Route {
         return { operation: "DeleteBucket", run: (x) => ops.deleteBucket(x) };
       case "POST":
         if (q.has("delete")) return { operation: "DeleteObjects", run: (x) => ops.deleteObjects(x) };
-        return notImplemented("POST on a bucket (browser-form uploads)");
+        if (/^multipart\/form-data/i.test(header(r, "content-type") ?? "")) return { operation: "PostObject", run: (x) => h.postObject.run(x) };
+        return notImplemented("POST on a bucket without a multipart/form-data body");
       default:
         return notImplemented(`${m} on a bucket`);
     }

@@ -118,6 +118,31 @@ export class SigV4Verifier {
     throw new S3Error("AccessDenied", "anonymous requests are refused: sign the request with an access key (AWS Signature Version 4)");
   }
 
+  /**
+   * A browser form's POST policy (PostObject): signed as the base64 policy
+   * itself with the credential's SigV4 key. Returns the signer.
+   */
+  verifyPostPolicy(form: { policy: string; algorithm?: string; credential?: string; date?: string; signature?: string }): S3Credential {
+    if (form.algorithm !== ALGORITHM) throw new S3Error("InvalidArgument", `the form's x-amz-algorithm must be ${ALGORITHM}`);
+    if (!form.credential || !form.date || !form.signature) {
+      throw new S3Error("InvalidArgument", "a POST policy needs the form fields x-amz-credential, x-amz-date and x-amz-signature");
+    }
+    const [accessKeyId, date, region, service, terminator, ...rest] = form.credential.split("/");
+    if (!accessKeyId || !date || !region || service !== "s3" || terminator !== "aws4_request" || rest.length > 0) {
+      throw new S3Error("InvalidArgument", "the form's x-amz-credential must be ACCESS_KEY/YYYYMMDD/REGION/s3/aws4_request");
+    }
+    const credential = this.keys.get(accessKeyId);
+    if (!credential) throw new S3Error("InvalidAccessKeyId", `the access key ${accessKeyId} is not one of this gateway's`);
+    if (amzDateToMs(form.date) === undefined || form.date.slice(0, 8) !== date) {
+      throw new S3Error("InvalidArgument", "the form's x-amz-date must be a time like 20130524T000000Z on the credential's date");
+    }
+    const expected = hmac(signingKey(credential.secretAccessKey, date, region, service), form.policy).toString("hex");
+    if (!sameSignature(expected, form.signature.toLowerCase())) {
+      throw new S3Error("SignatureDoesNotMatch", "the POST policy's signature we calculated does not match the x-amz-signature of the form; check your secret key");
+    }
+    return credential;
+  }
+
   private verifyHeader(req: RequestToVerify, auth: string): Authenticated {
     if (!auth.startsWith(`${ALGORITHM} `)) {
       if (auth.startsWith("AWS ")) throw new S3Error("InvalidRequest", "AWS Signature Version 2 is not supported; sign with Signature Version 4 (AWS4-HMAC-SHA256)");

@@ -37,6 +37,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MiniCluster, generateS3Credential, generateSecurity, startS3Gateway, type S3GatewayHandle } from "../src/index.js";
 import { eventually } from "./helpers.js";
@@ -437,6 +438,58 @@ describe("folder markers (keys ending in '/', as the AWS console and s3fs make t
     expect(await s3Failure(s3.send(new PutObjectCommand({ Bucket: "data", Key: "/", Body: "" })))).toMatchObject({ code: "InvalidArgument", status: 400 });
     await s3.send(new DeleteObjectCommand({ Bucket: "data", Key: "fm3" }));
     expect(await c.client().exists("/data/fm4")).toBe(false);
+  });
+});
+
+describe("browser form uploads (PostObject), with policies signed by the SDK's createPresignedPost", () => {
+  /** Posts a form as a browser would: the fields, then the file. */
+  const post = async (url: string, fields: Record<string, string>, file: Buffer, filename = "photo.jpg") => {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    form.append("file", new Blob([new Uint8Array(file)]), filename);
+    const res = await fetch(url, { method: "POST", body: form, redirect: "manual" });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, text, code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1] };
+  };
+
+  it("stores the file under the policy's key, with its fields' metadata, answering as the form asks", async () => {
+    const data = randomBytes(3000);
+    const { url, fields } = await createPresignedPost(s3, {
+      Bucket: "data",
+      Key: "form/${filename}",
+      Conditions: [["content-length-range", 1, 10_000], ["starts-with", "$Content-Type", "image/"], ["starts-with", "$x-amz-meta-who", ""]],
+      Fields: { "Content-Type": "image/jpeg", success_action_status: "201" },
+      Expires: 60,
+    });
+    const res = await post(url, { ...fields, "x-amz-meta-who": "browser" }, data);
+    expect(res.status).toBe(201);
+    expect(res.text).toContain("<Key>form/photo.jpg</Key>");
+    expect(res.headers.get("etag")).toBe(`"${md5(data)}"`);
+    const got = await s3.send(new GetObjectCommand({ Bucket: "data", Key: "form/photo.jpg" }));
+    expect(got).toMatchObject({ ContentType: "image/jpeg", Metadata: { who: "browser" }, ETag: `"${md5(data)}"` });
+    expect(md5(await body(got))).toBe(md5(data));
+    // Default answer: 204.
+    const plain = await createPresignedPost(s3, { Bucket: "data", Key: "form/plain.bin", Expires: 60 });
+    expect((await post(plain.url, plain.fields, data)).status).toBe(204);
+  });
+
+  it("refuses forms that break their policy, are signed wrongly, by a read-only key or not at all; nothing stored", async () => {
+    const data = randomBytes(2000);
+    const signed = await createPresignedPost(s3, { Bucket: "data", Key: "form2/x", Conditions: [["content-length-range", 1, 1000]], Expires: 60 });
+    const cases: Array<[string, Promise<{ status: number; code?: string | undefined }>, number, string]> = [
+      ["too large for content-length-range", post(signed.url, signed.fields, data), 400, "EntityTooLarge"],
+      ["an extra field", post(signed.url, { ...signed.fields, "x-amz-meta-extra": "1" }, data.subarray(0, 10)), 403, "AccessDenied"],
+      ["another key", post(signed.url, { ...signed.fields, key: "form2/other" }, data.subarray(0, 10)), 403, "AccessDenied"],
+      ["a changed policy", post(signed.url, { ...signed.fields, Policy: Buffer.from('{"expiration":"2100-01-01T00:00:00Z","conditions":[]}').toString("base64") }, data.subarray(0, 10)), 403, "SignatureDoesNotMatch"],
+      ["no policy", post(signed.url, { key: "form2/x" }, data.subarray(0, 10)), 403, "AccessDenied"],
+      ["a read-only key", createPresignedPost(ro, { Bucket: "data", Key: "form2/x", Expires: 60 }).then((p) => post(p.url, p.fields, data.subarray(0, 10))), 403, "AccessDenied"],
+      ["an expired policy", createPresignedPost(s3, { Bucket: "data", Key: "form2/x", Expires: -10 }).then((p) => post(p.url, p.fields, data.subarray(0, 10))), 403, "AccessDenied"],
+      ["a public ACL", createPresignedPost(s3, { Bucket: "data", Key: "form2/x", Fields: { acl: "public-read" }, Expires: 60 }).then((p) => post(p.url, p.fields, data.subarray(0, 10))), 501, "NotImplemented"],
+    ];
+    for (const [name, result, status, code] of cases) expect(await result, name).toMatchObject({ status, code });
+    expect((await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "form2/" }))).KeyCount).toBe(0);
+    const bad = await fetch(signed.url, { method: "POST", headers: { "content-type": "multipart/form-data; boundary=x" }, body: "--x\r\nnot a form" });
+    expect(bad.status).toBe(400);
   });
 });
 
