@@ -45,6 +45,9 @@ export class PostObject {
     try {
       const policy = fields.get("policy");
       if (policy === undefined) throw new S3Error("AccessDenied", "anonymous POST uploads are refused: the form needs a policy signed with an access key");
+      if (fields.has("awsaccesskeyid") && !fields.has("x-amz-signature")) {
+        throw new S3Error("AccessDenied", "POST policies signed with Signature Version 2 (AWSAccessKeyId, signature) are not supported; sign with Signature Version 4 (x-amz-algorithm AWS4-HMAC-SHA256)");
+      }
       const credential = this.verifier.verifyPostPolicy({
         policy,
         algorithm: fields.get("x-amz-algorithm"),

@@ -482,6 +482,7 @@ describe("browser form uploads (PostObject), with policies signed by the SDK's c
       ["another key", post(signed.url, { ...signed.fields, key: "form2/other" }, data.subarray(0, 10)), 403, "AccessDenied"],
       ["a changed policy", post(signed.url, { ...signed.fields, Policy: Buffer.from('{"expiration":"2100-01-01T00:00:00Z","conditions":[]}').toString("base64") }, data.subarray(0, 10)), 403, "SignatureDoesNotMatch"],
       ["no policy", post(signed.url, { key: "form2/x" }, data.subarray(0, 10)), 403, "AccessDenied"],
+      ["a Signature Version 2 policy", post(signed.url, { key: "form2/x", AWSAccessKeyId: "AKIA", policy: signed.fields.Policy!, signature: "c2ln" }, data.subarray(0, 10)), 403, "AccessDenied"],
       ["a read-only key", createPresignedPost(ro, { Bucket: "data", Key: "form2/x", Expires: 60 }).then((p) => post(p.url, p.fields, data.subarray(0, 10))), 403, "AccessDenied"],
       ["an expired policy", createPresignedPost(s3, { Bucket: "data", Key: "form2/x", Expires: -10 }).then((p) => post(p.url, p.fields, data.subarray(0, 10))), 403, "AccessDenied"],
       ["a public ACL", createPresignedPost(s3, { Bucket: "data", Key: "form2/x", Fields: { acl: "public-read" }, Expires: 60 }).then((p) => post(p.url, p.fields, data.subarray(0, 10))), 501, "NotImplemented"],
