@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { FileStatus } from "@trainfs/client";
 import { TrainfsError } from "@trainfs/common";
+import { conditionFailed, writeCondition } from "./conditional-requests.js";
 import { MULTIPART_DIR, compareKeys, objectPath } from "./names.js";
 import { UPLOAD_ATTRIBUTE, checksumHeaders, isoDate, metadataAttributes } from "./object-meta.js";
 import { MAX_PUT_BYTES, parseMax, type Operations } from "./operations.js";
@@ -119,14 +120,15 @@ export class Multipart {
     const md5s = Buffer.concat(chosen.map((p) => Buffer.from(p.attributes.etag!, "hex")));
     const etag = `${createHash("md5").update(md5s).digest("hex")}-${chosen.length}`;
     const path = objectPath(upload.bucket, upload.key);
-    const condition = await this.ops.writeCondition(r, path);
+    const stat = (p: string) => this.fs.stat(p);
+    const condition = await writeCondition(r, path, stat);
     let file: FileStatus;
     try {
       const { overwrite, replaceOnly } = condition;
       const attributes = { ...upload.attributes, etag, [UPLOAD_ATTRIBUTE]: upload.uploadId };
       file = await this.fs.concat(chosen.map((p) => p.path), path, { overwrite, attributes, ...(replaceOnly ? { replaceOnly } : {}) });
     } catch (err) {
-      const refused = await this.ops.conditionFailed(err, path, condition);
+      const refused = await conditionFailed(err, path, condition, stat);
       if (refused) throw refused;
       if (err instanceof TrainfsError && (err.code === "already_exists" || err.code === "failed_precondition")) {
         throw new S3Error("InvalidArgument", `the key ${upload.key} cannot be stored: ${err.message}`);

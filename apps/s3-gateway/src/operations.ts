@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { FileStatus, PutOptions, FileCondition } from "@trainfs/client";
+import type { FileStatus, PutOptions } from "@trainfs/client";
 import { TrainfsError, joinPath } from "@trainfs/common";
 import { partBuffers } from "@trainfs/node";
 import { bodyExpectations, verifiedBody } from "./body-decoder.js";
+import { conditionFailed, conditionHeaders, deleteConditionHolds, versionOf, writeCondition, type DeleteCondition, type WriteCondition } from "./conditional-requests.js";
 import { holdsObject, listObjects, type Listed } from "./listing.js";
 import { MULTIPART_DIR, checkBucketName, isBucketName, keyPath } from "./names.js";
 import {
@@ -38,6 +39,8 @@ export class Operations {
   private get fs() {
     return this.p.fs;
   }
+
+  private readonly stat = (path: string) => this.fs.stat(path);
 
   // ---- Buckets
 
@@ -279,46 +282,8 @@ export class Operations {
       sendEmpty(r.res, 200, { etag: `"${EMPTY_MD5}"`, "last-modified": httpDate(status.modificationTime) });
       return;
     }
-    const { etag, status } = await this.writeBody(r, path, attributes, await this.writeCondition(r, path));
+    const { etag, status } = await this.writeBody(r, path, attributes, await writeCondition(r, path, this.stat));
     sendEmpty(r.res, 200, { etag: `"${etag}"`, "last-modified": httpDate(status.modificationTime), ...checksumHeaders(status.attributes) });
-  }
-
-  /**
-   * S3's conditional writes: `If-None-Match: *` writes only where no object
-   * is, `If-Match: <etag>` (or `*`) replaces only that object. Both are
-   * checked by the NameNode in the transaction that makes the new file
-   * (overwrite off; a replace_only condition on the version seen here), so
-   * of two conditional writers only one succeeds; the other gets
-   * PreconditionFailed.
-   */
-  async writeCondition(r: S3Request, path: string): Promise<WriteCondition> {
-    const ifNoneMatch = header(r, "if-none-match");
-    const ifMatch = header(r, "if-match");
-    if (ifNoneMatch !== undefined && ifMatch !== undefined) throw new S3Error("NotImplemented", "If-Match and If-None-Match together on a write are not supported");
-    if (ifNoneMatch !== undefined) {
-      if (ifNoneMatch.trim() !== "*") throw new S3Error("NotImplemented", "If-None-Match on a write takes only *");
-      return { overwrite: false };
-    }
-    if (ifMatch === undefined) return { overwrite: true };
-    let current: FileStatus | undefined;
-    try {
-      current = await this.fs.stat(path);
-    } catch (err) {
-      if (!(err instanceof TrainfsError && err.code === "not_found")) throw toS3Error(err);
-    }
-    if (current?.type !== "file") throw new S3Error("NoSuchKey", `the key ${r.key} does not exist (If-Match names the object to replace)`, { Key: r.key });
-    if (!etagMatches(ifMatch, current)) throw new S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold (If-Match)");
-    return { overwrite: true, replaceOnly: versionOf(current) };
-  }
-
-  /** A conditional write refused because the object is not (or no longer) as its condition said: PreconditionFailed. */
-  async conditionFailed(err: unknown, path: string, c: WriteCondition): Promise<S3Error | undefined> {
-    if (!(err instanceof TrainfsError)) return undefined;
-    const now = await this.fs.stat(path).catch(() => undefined);
-    const refused = c.replaceOnly
-      ? (err.code === "not_found" || err.code === "failed_precondition") && !matches(now, c.replaceOnly)
-      : !c.overwrite && err.code === "already_exists" && now?.type === "file";
-    return refused ? new S3Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold (the object changed, or was created, meanwhile)") : undefined;
   }
 
   /** Makes a folder marker: its directory (and any missing above it), with the object's metadata as attributes. */
@@ -391,7 +356,7 @@ export class Operations {
     } catch (err) {
       if (failure instanceof S3Error) throw failure;
       if (failure !== undefined) throw new S3Error("IncompleteBody", `the request body was cut short: ${(failure as Error).message}`);
-      throw (await this.conditionFailed(err, path, condition)) ?? (await this.putFailure(err, path, r.key));
+      throw (await conditionFailed(err, path, condition, this.stat)) ?? (await this.putFailure(err, path, r.key));
     }
     return { etag: body.done()!.md5Hex, status };
   }
@@ -684,7 +649,7 @@ export class Operations {
       sendXml(r, 200, "CopyObjectResult", { LastModified: isoDate(marked.modificationTime), ETag: `"${EMPTY_MD5}"` });
       return;
     }
-    const { etag, status } = await this.copyBytes(source, undefined, path, r.key, attributes, await this.writeCondition(r, path));
+    const { etag, status } = await this.copyBytes(source, undefined, path, r.key, attributes, await writeCondition(r, path, this.stat));
     sendXml(r, 200, "CopyObjectResult", { LastModified: isoDate(status.modificationTime), ETag: `"${etag}"` });
   }
 
@@ -730,7 +695,7 @@ export class Operations {
       });
       return { etag, status };
     } catch (err) {
-      throw (await this.conditionFailed(err, path, condition)) ?? (await this.putFailure(err, path, key));
+      throw (await conditionFailed(err, path, condition, this.stat)) ?? (await this.putFailure(err, path, key));
     }
   }
 
@@ -764,64 +729,6 @@ function fromToken(token: string): string {
   const after = Buffer.from(token, "base64url").toString("utf8");
   if (after === "" || toToken(after) !== token) throw new S3Error("InvalidArgument", "the continuation token is not one this gateway gave");
   return after;
-}
-
-/** How a write may treat what is at its path: S3's conditional writes (Operations.writeCondition). */
-export interface WriteCondition {
-  overwrite: boolean;
-  replaceOnly?: FileCondition;
-}
-
-/** A conditional delete's If-Match (an ETag or *), last-modified time and size, as given. */
-interface DeleteCondition {
-  etag?: string | undefined;
-  lastModified?: string | undefined;
-  size?: string | undefined;
-}
-
-/** Whether an object is the one a conditional delete names (times compared to the second, as S3 gives them). */
-function deleteConditionHolds(s: FileStatus, c: DeleteCondition): boolean {
-  if (c.etag !== undefined && !etagMatches(c.etag, s)) return false;
-  if (c.lastModified !== undefined) {
-    const ms = Date.parse(c.lastModified);
-    if (Number.isNaN(ms)) throw new S3Error("InvalidArgument", `the last-modified time ${JSON.stringify(c.lastModified.slice(0, 64))} is not a date`);
-    if (Math.floor(ms / 1000) !== Math.floor(s.modificationTime.getTime() / 1000)) return false;
-  }
-  if (c.size !== undefined) {
-    if (!/^\d+$/.test(c.size)) throw new S3Error("InvalidArgument", `the size ${JSON.stringify(c.size.slice(0, 64))} is not a number of bytes`);
-    if (Number(c.size) !== s.size) return false;
-  }
-  return true;
-}
-
-/** Whether an If-Match value (an ETag, quoted or not, or *) names an object. */
-function etagMatches(given: string, s: FileStatus): boolean {
-  const etag = given.trim();
-  return etag === "*" || etag === etagOf(s) || `"${etag}"` === etagOf(s);
-}
-
-/** The condition that names exactly this version of a file: its stored ETag, modification time and size. */
-function versionOf(s: FileStatus): FileCondition {
-  const stored = s.attributes.etag;
-  return { attributes: stored ? { etag: stored } : {}, modificationTimeMs: s.modificationTime.getTime(), size: s.size };
-}
-
-/** Whether a file is the version a replace_only condition names. */
-function matches(status: FileStatus | undefined, c: FileCondition): boolean {
-  if (status?.type !== "file") return false;
-  if (Object.entries(c.attributes ?? {}).some(([k, v]) => status.attributes[k] !== v)) return false;
-  if (c.modificationTimeMs !== undefined && status.modificationTime.getTime() !== c.modificationTimeMs) return false;
-  return c.size === undefined || status.size === c.size;
-}
-
-/** A request's If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since, or their x-amz-copy-source- forms. */
-function conditionHeaders(r: S3Request, prefix: "" | "x-amz-copy-source-") {
-  return {
-    ifMatch: header(r, `${prefix}if-match`),
-    ifNoneMatch: header(r, `${prefix}if-none-match`),
-    ifModifiedSince: header(r, `${prefix}if-modified-since`),
-    ifUnmodifiedSince: header(r, `${prefix}if-unmodified-since`),
-  };
 }
 
 /** A versionId in a request: "null" names an object of a bucket never versioned (every TrainFS bucket); any other names none. */
