@@ -12,8 +12,8 @@ import type { SigV4Verifier } from "./sigv4.js";
 
 /** Form fields no policy condition has to name (S3's rule; and x-ignore-* ones). */
 const UNCONDITIONED = new Set(["x-amz-signature", "file", "policy"]);
-/** Bounds of the fields before the file: a policy is at most a few KiB. */
-const LIMITS = { fields: 100, fieldSize: 64 * 1024, files: 1, parts: 101 };
+/** Bounds of the fields before the file (a policy is at most a few KiB); fields may come as file parts too. */
+const LIMITS = { fields: 100, fieldSize: 64 * 1024, files: 101, parts: 101 };
 
 type Condition = { op: "eq" | "starts-with"; field: string; value: string } | { op: "content-length-range"; min: number; max: number };
 
@@ -124,6 +124,7 @@ function readForm(r: S3Request): Promise<Form> {
       return;
     }
     const fields = new Map<string, string>();
+    const pending: Array<Promise<void>> = [];
     let settled = false;
     const fail = (e: S3Error) => {
       if (!settled) reject(e);
@@ -135,13 +136,32 @@ function readForm(r: S3Request): Promise<Form> {
       else fields.set(name.toLowerCase(), value);
     });
     parser.on("file", (name, stream, info) => {
-      if (settled || name.toLowerCase() !== "file") {
+      if (settled) {
         stream.resume();
-        if (!settled) fail(new S3Error("InvalidArgument", `the form's file field must be named "file", not ${JSON.stringify(name)}`));
+        return;
+      }
+      if (name.toLowerCase() !== "file") {
+        // A field sent as a file part (with a filename, as Python's requests sends every part of `files=`) is still a field.
+        pending.push(
+          new Promise<void>((done) => {
+            const parts: Buffer[] = [];
+            let size = 0;
+            stream.on("data", (data: Buffer) => {
+              size += data.length;
+              if (size <= LIMITS.fieldSize) parts.push(data);
+            });
+            stream.on("end", () => {
+              if (size > LIMITS.fieldSize) fail(new S3Error("MaxPostPreDataLengthExceeded", `the form field ${name} is longer than ${LIMITS.fieldSize} bytes`));
+              else fields.set(name.toLowerCase(), Buffer.concat(parts).toString("utf8"));
+              done();
+            });
+          }),
+        );
         return;
       }
       settled = true;
-      resolve({ fields, file: stream, filename: info.filename ?? "" });
+      // The fields sent as file parts before it end after the file's part begins: they are waited for.
+      void Promise.all(pending).then(() => resolve({ fields, file: stream, filename: info.filename ?? "" }));
     });
     parser.on("error", (err: Error) => fail(new S3Error("MalformedPOSTRequest", `The body of your POST request is not well-formed multipart/form-data: ${err.message}`)));
     parser.on("close", () => fail(new S3Error("InvalidArgument", "POST requires exactly one file upload per request (a field named file, last in the form)")));

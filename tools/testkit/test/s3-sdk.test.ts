@@ -443,9 +443,13 @@ describe("folder markers (keys ending in '/', as the AWS console and s3fs make t
 
 describe("browser form uploads (PostObject), with policies signed by the SDK's createPresignedPost", () => {
   /** Posts a form as a browser would: the fields, then the file. */
-  const post = async (url: string, fields: Record<string, string>, file: Buffer, filename = "photo.jpg") => {
+  const post = async (url: string, fields: Record<string, string>, file: Buffer, filename = "photo.jpg", fieldsAsFiles = false) => {
     const form = new FormData();
-    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    // Python's requests (files=) sends every field as a file part named after it.
+    for (const [k, v] of Object.entries(fields)) {
+      if (fieldsAsFiles) form.append(k, new Blob([v]), k);
+      else form.append(k, v);
+    }
     form.append("file", new Blob([new Uint8Array(file)]), filename);
     const res = await fetch(url, { method: "POST", body: form, redirect: "manual" });
     const text = await res.text();
@@ -471,6 +475,9 @@ describe("browser form uploads (PostObject), with policies signed by the SDK's c
     // Default answer: 204.
     const plain = await createPresignedPost(s3, { Bucket: "data", Key: "form/plain.bin", Expires: 60 });
     expect((await post(plain.url, plain.fields, data)).status).toBe(204);
+    // Fields sent as file parts are fields all the same.
+    expect(await post(plain.url, plain.fields, data.subarray(0, 5), "f", true)).toMatchObject({ status: 204 });
+    expect((await s3.send(new HeadObjectCommand({ Bucket: "data", Key: "form/plain.bin" }))).ContentLength).toBe(5);
   });
 
   it("refuses forms that break their policy, are signed wrongly, by a read-only key or not at all; nothing stored", async () => {
