@@ -27,7 +27,7 @@ export interface UploadRecord {
   size: number;
   /** Replace an existing file at confirm. */
   overwrite?: boolean;
-  /** With overwrite: replace only this file (replace-condition.ts). */
+  /** With overwrite: replace only this file (file-condition.ts). */
   replaceOnly?: FileCondition;
   replication: number;
   chunkSize: number;
