@@ -404,7 +404,7 @@ export class Operations {
    * or the cluster unable to take the write now (too few live DataNodes,
    * replicas not committed): the path tells which.
    */
-  async putFailure(err: unknown, path: string, key: string): Promise<S3Error> {
+  private async putFailure(err: unknown, path: string, key: string): Promise<S3Error> {
     if (!(err instanceof TrainfsError)) return toS3Error(err);
     if (err.code === "already_exists") return collision(key, err);
     if (err.code !== "failed_precondition") return toS3Error(err);
@@ -676,19 +676,33 @@ export class Operations {
     condition: WriteCondition = { overwrite: true },
   ): Promise<{ etag: string; status: FileStatus }> {
     const size = range ? range.end - range.start + 1 : source.status.size;
-    const md5 = createHash("md5");
     const reader: Iterable<Buffer> | AsyncIterable<Buffer> =
       size === 0 || isFolderMarker(source.status) ? [] : (this.fs.createReadStream(source.path, range ?? {}) as AsyncIterable<Buffer>);
+    return this.putHashed(reader, path, key, { size, attributes, condition });
+  }
+
+  /**
+   * Writes a source's bytes to `path` (putReplacing), their MD5 kept as the
+   * ETag; a failure as S3 says it.
+   */
+  async putHashed(
+    source: Iterable<Buffer> | AsyncIterable<Buffer>,
+    path: string,
+    key: string,
+    o: { size: number | undefined; attributes: Record<string, string>; condition?: WriteCondition },
+  ): Promise<{ etag: string; status: FileStatus }> {
+    const md5 = createHash("md5");
     const hashed = (async function* () {
-      for await (const data of reader) {
+      for await (const data of source) {
         md5.update(data);
         yield data;
       }
     })();
+    const { attributes, condition = { overwrite: true } } = o;
     let etag = "";
     try {
       const status = await this.putReplacing(hashed, path, {
-        size,
+        size: o.size,
         attributes,
         attributesAtConfirm: () => ({ ...attributes, etag: (etag ||= md5.digest("hex")) }),
         condition,

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import busboy from "busboy";
 import type { FileStatus } from "@trainfs/client";
@@ -86,7 +85,6 @@ export class PostObject {
     attributes: Record<string, string>,
     range: { min: number; max: number },
   ): Promise<{ etag: string; status: FileStatus }> {
-    const md5 = createHash("md5");
     let length = 0;
     let failure: S3Error | undefined;
     const bytes = (async function* () {
@@ -94,21 +92,14 @@ export class PostObject {
         length += data.length;
         r.bytesIn += data.length;
         if (length > range.max) throw (failure = new S3Error("EntityTooLarge", `Your proposed upload exceeds the maximum allowed size (${range.max} bytes, the policy's content-length-range)`));
-        md5.update(data);
         yield data;
       }
       if (length < range.min) throw (failure = new S3Error("EntityTooSmall", `Your proposed upload is smaller than the minimum allowed size (${range.min} bytes, the policy's content-length-range)`));
     })();
-    let etag = "";
     try {
-      const status = await this.ops.putReplacing(bytes, path, {
-        size: undefined,
-        attributes,
-        attributesAtConfirm: () => ({ ...attributes, etag: (etag ||= md5.digest("hex")) }),
-      });
-      return { etag, status };
+      return await this.ops.putHashed(bytes, path, key, { size: undefined, attributes });
     } catch (err) {
-      throw failure ?? (await this.ops.putFailure(err, path, key));
+      throw failure ?? err;
     }
   }
 }

@@ -46,14 +46,19 @@ async function unmount(mnt: string, client: ChildProcess | undefined): Promise<v
   }
 }
 
+/** A cluster with a gateway, and an empty mount point in a work directory. */
+async function mountSetup() {
+  const c = await cluster({ security: generateSecurity() });
+  const gw = await startS3Gateway(c);
+  const dir = await workDir();
+  const mnt = join(dir, "mnt");
+  await mkdir(mnt);
+  return { gw, dir, mnt, sdk: c.client() };
+}
+
 describe("a POSIX mount through the S3 gateway", () => {
   it.skipIf(skip)("rclone mount: cp, ls -l, cat, mv, rm and mkdir on the mount agree with TrainFS", async () => {
-    const c = await cluster({ security: generateSecurity() });
-    const gw = await startS3Gateway(c);
-    const dir = await workDir();
-    const mnt = join(dir, "mnt");
-    await mkdir(mnt);
-    const sdk = c.client();
+    const { gw, dir, mnt, sdk } = await mountSetup();
     // A file put with the SDK is an object, and a file on the mount.
     const seed = randomBytes(200_000);
     await sdk.writeFile("/mount-b/seed.bin", seed);
@@ -122,12 +127,7 @@ describe("a POSIX mount through the S3 gateway", () => {
   });
 
   it.skipIf(skipS3fs)("s3fs: mkdir and rmdir (folder markers), cp, ls -l, cat, mv, chmod and rm on the mount agree with TrainFS", async () => {
-    const c = await cluster({ security: generateSecurity() });
-    const gw = await startS3Gateway(c);
-    const dir = await workDir();
-    const mnt = join(dir, "mnt");
-    await mkdir(mnt);
-    const sdk = c.client();
+    const { gw, dir, mnt, sdk } = await mountSetup();
     await sdk.mkdir("/fuse-b");
     const credential = gw.credentials[0]!;
     const passwd = join(dir, "passwd");
