@@ -10,7 +10,7 @@ import {
   type WriteChunkRequest,
 } from "@trainfs/proto";
 import {
-  FAILED_DATANODE_HEADER, Frame, FrameReader, TrainfsError, acceptedFrameReader, partBuffers, requestIdFrom, toConnectError, uint32, withRequestId, writeFrame, writeFrameGiving, type CallObserver,
+  FAILED_DATANODE_HEADER, Frame, FrameReader, TrainfsError, acceptedFrameReader, partBuffers, requestIdFrom, toConnectError, uint32, withRequestId, writeFrame, writeFrames, giveBackUnsent, type CallObserver, type OutgoingFrame,
 } from "@trainfs/common";
 import type { DataNodeServiceContext } from "./datanode-service.js";
 import { readChunk } from "./read-path.js";
@@ -64,12 +64,23 @@ async function serveCall(ctx: DataNodeServiceContext, socket: Socket, frames: Fr
       const answer = await receiveChunk(ctx, writeRequests(frames, call.call.value));
       await writeFrame(socket, Frame.Result, toBinary(WriteChunkResponseSchema, answer));
     } else if (call.call.case === "readChunk") {
-      for await (const part of readChunk(ctx, call.call.value)) {
-        const meta = toBinary(ReadChunkResponseSchema, { ...part, data: NO_DATA });
-        // The part's buffer (lent by the chunk store's reads) is given back once sent.
-        await writeFrameGiving(socket, Frame.Part, [uint32(meta.length), meta, part.data], part.data);
+      // Each part is sent once the next is read, so the last leaves with the
+      // end in one write (a small chunk's read is one system call).
+      let last: OutgoingFrame | undefined;
+      try {
+        for await (const part of readChunk(ctx, call.call.value)) {
+          if (last) await writeFrames(socket, [last]);
+          const meta = toBinary(ReadChunkResponseSchema, { ...part, data: NO_DATA });
+          // The part's buffer (lent by the chunk store's reads) is given back once sent.
+          last = { type: Frame.Part, parts: [uint32(meta.length), meta, part.data], lent: part.data };
+        }
+        const end = { type: Frame.End, parts: [] };
+        const frames = last ? [last, end] : [end];
+        last = undefined;
+        await writeFrames(socket, frames);
+      } finally {
+        if (last) giveBackUnsent([last]);
       }
-      await writeFrame(socket, Frame.End);
     } else {
       throw new TrainfsError("invalid_argument", "data transfer: the call names no operation");
     }

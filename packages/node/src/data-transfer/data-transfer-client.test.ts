@@ -140,6 +140,40 @@ describe("DataTransferClient", () => {
     expect(err.rawMessage).toContain('does not speak the data-transfer protocol (got byte 0x48 ("H")');
   });
 
+  it("holds a small chunk's call until its footer, so call, data and footer leave in one write; a large chunk's call goes at once", async () => {
+    const calls: bigint[] = [];
+    const { client } = await fakeDataNode(async (socket, frames) => {
+      for (;;) {
+        const call = await frames.next();
+        if (!call) return;
+        calls.push(BigInt(call.payload.length));
+        for (let f = await frames.next(); f && f.type !== Frame.Footer; f = await frames.next());
+        await writeFrame(socket, Frame.Result, stored);
+      }
+    });
+    for (const length of [4, 64 * 1024, 64 * 1024 + 1]) {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const big = create(WriteChunkRequestSchema, { part: { case: "header", value: { chunkId: "ab".repeat(16), length: BigInt(length) } } });
+      const body = create(WriteChunkRequestSchema, { part: { case: "data", value: new Uint8Array(length) } });
+      const written = client.writeChunk(
+        (async function* () {
+          yield big;
+          await gate;
+          yield body;
+          yield footer;
+        })(),
+      );
+      const before = calls.length;
+      await new Promise((r) => setTimeout(r, 50));
+      // Only the large chunk's call reached the DataNode before its bytes were ready.
+      expect(calls.length - before).toBe(length > 64 * 1024 ? 1 : 0);
+      release();
+      expect((await written).storedOn).toEqual(["dn-1"]);
+      expect(calls.length - before).toBe(1);
+    }
+  });
+
   it("reads parts until the end frame, and does not reuse a connection a reader left early", async () => {
     const { client, sockets } = await fakeDataNode(async (socket, frames) => {
       for (let f = await frames.next(); f; f = await frames.next()) {

@@ -18,9 +18,11 @@ import type { BufferPool } from "../buffer-pool.js";
 import { partBuffers } from "../part-buffers.js";
 import { currentRequestId } from "../request-context.js";
 import { FrameReader, type ReceivedFrame } from "./frame-reader.js";
-import { writeFrame, writeFrameGiving } from "./frame-writers.js";
+import { giveBackUnsent, writeFrames, type OutgoingFrame } from "./frame-writers.js";
 import { DATA_TRANSFER_ALPN, DATA_TRANSFER_PREFACE, FRAME_SCRATCH_BYTES, Frame, uint32 } from "./frames.js";
 
+/** A chunk of at most this many bytes is sent in one write with its call and footer. */
+const COALESCED_CHUNK_BYTES = 64 * 1024;
 /** An idle pooled connection is closed after this long (the server keeps its side longer). */
 const POOL_IDLE_MS = 20_000;
 
@@ -73,7 +75,12 @@ export class DataTransferClient {
       const first = await input.next();
       const header = first.done ? undefined : first.value.part;
       if (header?.case !== "header") throw new ConnectError("the first message of WriteChunk must be a header", Code.InvalidArgument);
-      await sendCall(conn, { case: "writeChunk", value: create(WriteChunkHeaderSchema, header.value) }, options);
+      // A small chunk's call, data and footer leave in one write (writeFrames);
+      // a larger one's call goes at once, so the chain opens while its bytes are read.
+      const call = callFrame({ case: "writeChunk", value: create(WriteChunkHeaderSchema, header.value) }, options);
+      let held: OutgoingFrame[] | undefined = Number(header.value.length ?? 0) <= COALESCED_CHUNK_BYTES ? [call] : undefined;
+      let heldBytes = 0;
+      if (!held) await writeFrames(conn.socket, [call]);
       const answer = conn.frames.next();
       let answered = false;
       answer.then(() => (answered = true), () => (answered = true));
@@ -81,21 +88,35 @@ export class DataTransferClient {
       // The parts go out while the answer is awaited: a DataNode refusing the
       // chunk early (bad token, full disk, failed downstream) answers at once.
       const pumped = (async () => {
-        for (let next = await input.next(); !next.done && !answered; next = await input.next()) {
-          const part = next.value.part;
-          if (part?.case === "data") {
-            // A part lent by the pool is given back once sent (see the class's note).
-            await writeFrameGiving(conn.socket, Frame.Data, [part.value], part.value, this.pool);
-          } else if (part?.case === "footer") {
-            await writeFrame(conn.socket, Frame.Footer, uint32(part.value.checksum ?? 0));
-            return true;
-          } else {
-            throw new ConnectError("WriteChunk has one header, then data, then one footer", Code.InvalidArgument);
+        try {
+          for (let next = await input.next(); !next.done && !answered; next = await input.next()) {
+            const part = next.value.part;
+            if (part?.case === "data") {
+              // A part lent by the pool is given back once sent (see the class's note).
+              const frame = { type: Frame.Data, parts: [part.value], lent: part.value };
+              if (!held) await writeFrames(conn.socket, [frame], this.pool);
+              else if (held.push(frame) && (heldBytes += part.value.length) > COALESCED_CHUNK_BYTES) {
+                // More than the header said: sent as it comes, for the DataNode to refuse.
+                const frames = held;
+                held = undefined;
+                await writeFrames(conn.socket, frames, this.pool);
+              }
+            } else if (part?.case === "footer") {
+              const footer = { type: Frame.Footer, parts: [uint32(part.value.checksum ?? 0)] };
+              const frames = [...(held ?? []), footer];
+              held = undefined;
+              await writeFrames(conn.socket, frames, this.pool);
+              return true;
+            } else {
+              throw new ConnectError("WriteChunk has one header, then data, then one footer", Code.InvalidArgument);
+            }
           }
+          if (answered) return false;
+          // Connect would half-close the stream and the DataNode answer InvalidArgument; here the call is cut.
+          throw new ConnectError("the WriteChunk stream ended without a footer", Code.InvalidArgument);
+        } finally {
+          if (held) giveBackUnsent(held, this.pool);
         }
-        if (answered) return false;
-        // Connect would half-close the stream and the DataNode answer InvalidArgument; here the call is cut.
-        throw new ConnectError("the WriteChunk stream ended without a footer", Code.InvalidArgument);
       })().catch((err: unknown) => {
         // The source failed (not the connection): the DataNode must see the
         // call cut, so that it drops the partial chunk.
@@ -139,7 +160,7 @@ export class DataTransferClient {
     const { conn, finish } = await this.open(signal);
     let reusable = false;
     try {
-      await sendCall(conn, { case: "readChunk", value: create(ReadChunkRequestSchema, request) }, options);
+      await writeFrames(conn.socket, [callFrame({ case: "readChunk", value: create(ReadChunkRequestSchema, request) }, options)]);
       for (;;) {
         const frame = await conn.frames.next();
         if (frame?.type === Frame.Part) {
@@ -247,10 +268,10 @@ export class DataTransferClient {
   }
 }
 
-function sendCall(conn: Connection, call: MessageInitShape<typeof DataTransferCallSchema>["call"], options: CallOptions): Promise<void> {
+function callFrame(call: MessageInitShape<typeof DataTransferCallSchema>["call"], options: CallOptions): OutgoingFrame {
   const given = new Headers(options.headers).get(REQUEST_ID_HEADER);
   const message = create(DataTransferCallSchema, { call, requestId: given ?? currentRequestId() ?? "" });
-  return writeFrame(conn.socket, Frame.Call, toBinary(DataTransferCallSchema, message));
+  return { type: Frame.Call, parts: [toBinary(DataTransferCallSchema, message)] };
 }
 
 /** The DataNode's error frame as the ConnectError a Connect call would have raised. */

@@ -13,6 +13,13 @@ export async function writeFrame(socket: Socket, type: Frame, ...parts: Uint8Arr
   await writeFrameGiving(socket, type, parts);
 }
 
+/** A frame to write: its type, its payload in parts, and a part `lent` by a pool to give back once sent. */
+export interface OutgoingFrame {
+  type: Frame;
+  parts: Uint8Array[];
+  lent?: Uint8Array | undefined;
+}
+
 /**
  * writeFrame whose last part, `lent` by `pool`, is given back to it once the
  * socket has written it (not when the promise resolves: a socket queues what
@@ -20,15 +27,33 @@ export async function writeFrame(socket: Socket, type: Frame, ...parts: Uint8Arr
  * the caller lent from another.
  */
 export async function writeFrameGiving(socket: Socket, type: Frame, parts: Uint8Array[], lent?: Uint8Array, pool: BufferPool = partBuffers): Promise<void> {
-  const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  head[0] = type;
-  head.writeUInt32BE(parts.reduce((n, p) => n + p.length, 0), 1);
-  const written = lent && ((err?: Error | null) => err || pool.give(lent));
+  await writeFrames(socket, [{ type, parts, lent }], pool);
+}
+
+/**
+ * Several frames in one write to the kernel (one writev): a small chunk's
+ * call, data and footer, or a read's last part and its end, cost one system
+ * call and wake the peer once instead of two or three times (round 15 in
+ * docs/performance.md).
+ */
+export async function writeFrames(socket: Socket, frames: readonly OutgoingFrame[], pool: BufferPool = partBuffers): Promise<void> {
   socket.cork();
-  let room = socket.write(head);
-  for (const p of parts) if (p.length > 0) room = p === lent ? socket.write(p, written) : socket.write(p);
+  let room = true;
+  for (const { type, parts, lent } of frames) {
+    const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+    head[0] = type;
+    head.writeUInt32BE(parts.reduce((n, p) => n + p.length, 0), 1);
+    const written = lent && ((err?: Error | null) => err || pool.give(lent));
+    room = socket.write(head);
+    for (const p of parts) if (p.length > 0) room = p === lent ? socket.write(p, written) : socket.write(p);
+  }
   socket.uncork();
   if (!room) await drained(socket);
+}
+
+/** Gives back the lent parts of frames that will not be written. */
+export function giveBackUnsent(frames: readonly OutgoingFrame[], pool: BufferPool = partBuffers): void {
+  for (const f of frames) if (f.lent) pool.give(f.lent);
 }
 
 function drained(socket: Socket): Promise<void> {
