@@ -186,6 +186,19 @@ describe("NameNode high availability", () => {
     expect(exists(b.nn, "/after")).toBe(true);
   }, 60_000);
 
+  it("appends the writes of one LMDB commit to etcd in one transaction (group commit)", async () => {
+    const c = `t${++clusterN}`;
+    const a = await startNameNode(c);
+    await until("a active", async () => (await role(a.url)) === "active");
+    const before = a.nn.store.appliedSeq;
+    // Eight writes started in one tick share an LMDB commit, and so one etcd transaction: one revision for all their log entries.
+    await Promise.all(Array.from({ length: 8 }, (_, i) => a.nn.store.write(() => a.nn.store.trash.put(["dn-x", `group-${i}`], {} as never))));
+    const entries = await admin.getAll().prefix(`/trainfs/${c}/log/`).exec();
+    const ours = entries.kvs.filter((kv) => Number(JSON.parse(kv.value.toString()).seq) > before);
+    expect(ours).toHaveLength(8);
+    expect(new Set(ours.map((kv) => kv.mod_revision)).size).toBe(1);
+  }, 30_000);
+
   it("fences an active NameNode whose lease was revoked behind its back: its write fails, leaves nothing, and it becomes a standby", async () => {
     const c = `t${++clusterN}`;
     const a = await startNameNode(c);

@@ -306,9 +306,13 @@ export class HaCoordinator implements WriteReplicator {
   /**
    * Group commit: whatever queued while the previous etcd transaction was in
    * flight goes in the next one (batched by queue depth, no timer), fenced on
-   * our leader key.
+   * our leader key. The first transaction waits for the turn of the event
+   * loop that queued it (setImmediate, not a time window): the writes of one
+   * LMDB commit resume one after another in that turn, and without the wait
+   * the first would go alone and the rest in the next transaction.
    */
   private async drain(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
     while (this.queue.length > 0) {
       const batch: typeof this.queue = [];
       let bytes = 0;
