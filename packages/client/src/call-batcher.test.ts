@@ -31,29 +31,31 @@ function fake() {
 }
 
 describe("CallBatcher", () => {
-  it("sends a lone call as itself, and the calls queued meanwhile together, each with its own outcome and request id", async () => {
+  it("sends the calls of one turn together, those queued while it is in flight in the next, a lone call as itself; each with its own outcome and request id", async () => {
     const { log, batcher, release } = fake();
-    const first = withRequestId("r1", () => batcher.call("a"));
-    const queued = ["b", "bad", "c"].map((req, i) => withRequestId(`r${i + 2}`, () => batcher.call(req)));
+    const firstTurn = ["a", "b"].map((req, i) => withRequestId(`r${i + 1}`, () => batcher.call(req)));
+    await new Promise((r) => setImmediate(r));
+    const queued = ["c", "bad", "d"].map((req, i) => withRequestId(`r${i + 3}`, () => batcher.call(req)));
     const outcomes = Promise.allSettled(queued);
     await release();
-    await expect(first).resolves.toBe("ok a");
+    await expect(Promise.all(firstTurn)).resolves.toEqual(["ok a", "ok b"]);
     await release();
-    const [b, bad, c] = await outcomes;
-    expect(b).toEqual({ status: "fulfilled", value: "ok b" });
+    const [c, bad, d] = await outcomes;
     expect(c).toEqual({ status: "fulfilled", value: "ok c" });
+    expect(d).toEqual({ status: "fulfilled", value: "ok d" });
     expect(bad).toMatchObject({ status: "rejected", reason: { code: Code.AlreadyExists } });
-    expect(log).toEqual(["single a as r1", "batch b,bad,c as r2,r3,r4"]);
-    // The line is free again: the next call goes alone, under its own id.
-    const next = withRequestId("r9", () => batcher.call("d"));
+    expect(log).toEqual(["batch a,b as r1,r2", "batch c,bad,d as r3,r4,r5"]);
+    // The line is free again: a call alone in its turn goes as itself, under its own id.
+    const next = withRequestId("r9", () => batcher.call("e"));
     await release();
-    await expect(next).resolves.toBe("ok d");
-    expect(log.at(-1)).toBe("single d as r9");
+    await expect(next).resolves.toBe("ok e");
+    expect(log.at(-1)).toBe("single e as r9");
   });
 
   it("sends a single queued call as itself under its request id, fails every call of a failed batch, and lets an aborted caller go", async () => {
     const { log, batcher, release } = fake();
     const first = batcher.call("a");
+    await new Promise((r) => setImmediate(r));
     const alone = withRequestId("r2", () => batcher.call("b"));
     await release();
     await first;
@@ -62,6 +64,7 @@ describe("CallBatcher", () => {
     expect(log).toEqual(["single a as -", "single b as r2"]);
 
     const head = batcher.call("x");
+    await new Promise((r) => setImmediate(r));
     const abort = new AbortController();
     const aborted = batcher.call("y", abort.signal);
     const failing = [batcher.call("down"), batcher.call("z")].map((p) => p.catch((err: ConnectError) => err.code));

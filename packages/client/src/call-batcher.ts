@@ -28,11 +28,12 @@ interface Waiting<Req, Res> {
 
 /**
  * One kind of NameNode call (PutFile, ConfirmFile) with one call in flight:
- * a call made while the line is free goes at once, as itself; the calls that
- * queue up meanwhile go together in the next one (PutFiles, ConfirmFiles).
- * A put alone still makes its own call; with many small puts in flight one
- * Connect call serves many of them, the way the DataNodes' commits share
- * calls. Each caller gets its own outcome, under
+ * the calls made in one turn of the event loop while the line is free go
+ * together at the end of that turn (setImmediate, not a time window), and
+ * the calls that queue up while one is in flight go together in the next
+ * (PutFiles, ConfirmFiles). A lone call is sent as itself; with many small
+ * puts in flight one Connect call serves many of them, the way the
+ * DataNodes' commits share calls. Each caller gets its own outcome, under
  * its own request id; an aborted caller is let go at once.
  */
 export class CallBatcher<Req, Res> {
@@ -45,7 +46,7 @@ export class CallBatcher<Req, Res> {
     if (signal?.aborted) return Promise.reject(new ConnectError("the operation was aborted", Code.Canceled));
     if (!this.sending) {
       this.sending = true;
-      return this.rpc.single(req, signal).finally(() => void this.drain());
+      setImmediate(() => void this.drain());
     }
     return new Promise<Res>((resolve, reject) => {
       const waiting: Waiting<Req, Res> = { req, requestId: currentRequestId() ?? "", resolve, reject, settled: false };

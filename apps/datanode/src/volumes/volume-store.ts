@@ -266,8 +266,12 @@ export class VolumeStore {
     // Ops are resolved after their group's fsync, and their callers may queue
     // more at once: the loop's last look at the queue and the clearing of
     // `flushing` happen in one synchronous step, so a queued op always finds
-    // either the loop still running or none (and starts one).
+    // either the loop still running or none (and starts one). The first group
+    // waits for the turn of the event loop that queued it (setImmediate, not a
+    // time window), so that the writes and marks that turn brought (chunks
+    // arriving together, a heartbeat's trash) share its fsync.
     try {
+      await new Promise((resolve) => setImmediate(resolve));
       while (this.queue.length > 0) {
         const first = this.queue[0]!;
         if (first.kind === "run") {
