@@ -132,51 +132,53 @@ export async function readToFile(d: Deps, remotePath: string, localPath: string,
  * costs no round trip to a DataNode and its disk.
  */
 export function readRange(d: Deps, remotePath: string, o: { start?: number; end?: number; signal?: AbortSignal }): Readable {
-  async function* bytes(): AsyncGenerator<Buffer> {
-    const start = o.start ?? 0;
-    if (!Number.isSafeInteger(start) || start < 0 || (o.end !== undefined && (!Number.isSafeInteger(o.end) || o.end < start - 1))) {
-      throw new TrainfsError("invalid_argument", `invalid range start=${o.start} end=${o.end}`);
+  return Readable.from(rangeBytes(d, remotePath, o), { objectMode: false });
+}
+
+/** readRange's bytes as they arrive, without a stream around them (readFile gathers them). */
+export async function* rangeBytes(d: Deps, remotePath: string, o: { start?: number; end?: number; signal?: AbortSignal }): AsyncGenerator<Buffer> {
+  const start = o.start ?? 0;
+  if (!Number.isSafeInteger(start) || start < 0 || (o.end !== undefined && (!Number.isSafeInteger(o.end) || o.end < start - 1))) {
+    throw new TrainfsError("invalid_argument", `invalid range start=${o.start} end=${o.end}`);
+  }
+  const res = await getFile(d, remotePath, o.signal);
+  const size = Number(res.file!.size);
+  const end = Math.min(o.end ?? size - 1, size - 1) + 1;
+  const reads = res.chunks.flatMap((chunk) => {
+    const offset = Number(chunk.offset);
+    const from = Math.max(start, offset) - offset;
+    const to = Math.min(end, offset + Number(chunk.length)) - offset;
+    if (from >= to) return [];
+    return [() => readChunkRange(d.datanodeAt, chunk, from, to, { signal: o.signal, idleTimeoutMs: d.idleTimeoutMs, refresh: refresher(d, remotePath, chunk.chunkId, o.signal) })];
+  });
+  let ahead: { it: AsyncGenerator<Buffer>; first: Promise<IteratorResult<Buffer>> } | undefined;
+  const startRead = (i: number) => {
+    const it = reads[i]!();
+    const first = it.next();
+    first.catch(() => {}); // observed when its turn comes
+    return { it, first };
+  };
+  try {
+    for (let i = 0; i < reads.length; i++) {
+      const current = ahead ?? startRead(i);
+      ahead = undefined;
+      try {
+        let next = await current.first;
+        if (i + 1 < reads.length) ahead = startRead(i + 1);
+        for (; !next.done; next = await current.it.next()) yield next.value;
+      } catch (err) {
+        await current.it.return(undefined).catch(() => {});
+        const e = toTrainfsError(err);
+        throw new TrainfsError(e.code, `${remotePath}: ${e.message}`, { cause: err });
+      }
     }
-    const res = await getFile(d, remotePath, o.signal);
-    const size = Number(res.file!.size);
-    const end = Math.min(o.end ?? size - 1, size - 1) + 1;
-    const reads = res.chunks.flatMap((chunk) => {
-      const offset = Number(chunk.offset);
-      const from = Math.max(start, offset) - offset;
-      const to = Math.min(end, offset + Number(chunk.length)) - offset;
-      if (from >= to) return [];
-      return [() => readChunkRange(d.datanodeAt, chunk, from, to, { signal: o.signal, idleTimeoutMs: d.idleTimeoutMs, refresh: refresher(d, remotePath, chunk.chunkId, o.signal) })];
-    });
-    let ahead: { it: AsyncGenerator<Buffer>; first: Promise<IteratorResult<Buffer>> } | undefined;
-    const startRead = (i: number) => {
-      const it = reads[i]!();
-      const first = it.next();
-      first.catch(() => {}); // observed when its turn comes
-      return { it, first };
-    };
-    try {
-      for (let i = 0; i < reads.length; i++) {
-        const current = ahead ?? startRead(i);
-        ahead = undefined;
-        try {
-          let next = await current.first;
-          if (i + 1 < reads.length) ahead = startRead(i + 1);
-          for (; !next.done; next = await current.it.next()) yield next.value;
-        } catch (err) {
-          await current.it.return(undefined).catch(() => {});
-          const e = toTrainfsError(err);
-          throw new TrainfsError(e.code, `${remotePath}: ${e.message}`, { cause: err });
-        }
-      }
-    } finally {
-      // Stopped early or failed: the read started ahead lets go of its connection.
-      if (ahead) {
-        const { it, first } = ahead;
-        void first.then(() => it.return(undefined), () => {}).catch(() => {});
-      }
+  } finally {
+    // Stopped early or failed: the read started ahead lets go of its connection.
+    if (ahead) {
+      const { it, first } = ahead;
+      void first.then(() => it.return(undefined), () => {}).catch(() => {});
     }
   }
-  return Readable.from(bytes(), { objectMode: false });
 }
 
 async function writeFully(out: FileHandle, data: Uint8Array, position: number): Promise<void> {
