@@ -18,47 +18,33 @@ export function formatChecksum(value: number): string {
  * CRC-32 of A followed by B from crc(A), crc(B) and B's length, without the
  * bytes (zlib's crc32_combine, which Node does not expose): a chunk's
  * whole checksum follows from its per-piece checksums, so the bytes are
- * read once, not twice. The operator "append n zero bytes" is a 32×32 bit
- * matrix over GF(2); it is built once per length and cached, after which a
- * combine costs 32 steps.
+ * read once, not twice. "Append n zero bytes" is a 32×32 bit matrix over
+ * GF(2); the matrices for 1, 2, 4, … 2^52 bytes are built once, and a
+ * combine applies those of n's set bits (at most 53 steps of 32, whatever n:
+ * a cache by length missed on every file of a directory of varied sizes).
  */
 export function crc32Combine(crc1: number, crc2: number, length2: number): number {
   if (length2 <= 0) return crc1 >>> 0;
-  return (gf2Times(zeroBytesOperator(length2), crc1) ^ crc2) >>> 0;
+  let crc = crc1 >>> 0;
+  for (let k = 0, n = length2; n > 0; k++, n = Math.floor(n / 2)) if (n % 2 === 1) crc = gf2Times(zeroBytesPower(k), crc);
+  return (crc ^ crc2) >>> 0;
 }
 
-const operators = new Map<number, Uint32Array>();
+/** ZERO_BYTES[k]: the operator appending 2^k zero bytes, built as far as asked. */
+const ZERO_BYTES: Uint32Array[] = [];
 
-function zeroBytesOperator(length: number): Uint32Array {
-  let op = operators.get(length);
-  if (!op) {
-    op = new Uint32Array(32);
-    for (let bit = 0; bit < 32; bit++) op[bit] = shiftByZeros((1 << bit) >>> 0, length);
-    if (operators.size > 64) operators.clear();
-    operators.set(length, op);
+function zeroBytesPower(k: number): Uint32Array {
+  if (ZERO_BYTES.length === 0) {
+    const bit = new Uint32Array(32);
+    bit[0] = 0xedb88320; // the reversed CRC-32 polynomial: the operator for one zero bit
+    for (let n = 1, row = 1; n < 32; n++, row <<= 1) bit[n] = row;
+    // One zero byte is eight zero bits: the one-bit operator squared three times.
+    let op: Uint32Array = bit;
+    for (let i = 0; i < 3; i++) op = gf2Square(op);
+    ZERO_BYTES.push(op);
   }
-  return op;
-}
-
-/** zlib's crc32_combine with crc2 = 0: `crc` advanced over `length` zero bytes. */
-function shiftByZeros(crc: number, length: number): number {
-  const odd = new Uint32Array(32);
-  const even = new Uint32Array(32);
-  odd[0] = 0xedb88320; // the reversed CRC-32 polynomial: the operator for one zero bit
-  for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
-  gf2Square(even, odd); // two zero bits
-  gf2Square(odd, even); // four zero bits
-  let len = length;
-  do {
-    gf2Square(even, odd);
-    if (len & 1) crc = gf2Times(even, crc);
-    len = Math.floor(len / 2);
-    if (len === 0) break;
-    gf2Square(odd, even);
-    if (len & 1) crc = gf2Times(odd, crc);
-    len = Math.floor(len / 2);
-  } while (len !== 0);
-  return crc >>> 0;
+  while (ZERO_BYTES.length <= k) ZERO_BYTES.push(gf2Square(ZERO_BYTES[ZERO_BYTES.length - 1]!));
+  return ZERO_BYTES[k]!;
 }
 
 function gf2Times(mat: Uint32Array, vec: number): number {
@@ -67,6 +53,8 @@ function gf2Times(mat: Uint32Array, vec: number): number {
   return sum >>> 0;
 }
 
-function gf2Square(square: Uint32Array, mat: Uint32Array): void {
+function gf2Square(mat: Uint32Array): Uint32Array {
+  const square = new Uint32Array(32);
   for (let n = 0; n < 32; n++) square[n] = gf2Times(mat, mat[n]!);
+  return square;
 }
