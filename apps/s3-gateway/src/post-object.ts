@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { finished, type Readable } from "node:stream";
 import busboy from "busboy";
 import type { FileStatus } from "@trainfs/client";
 import { objectPath } from "./names.js";
@@ -116,8 +116,11 @@ function readForm(r: S3Request): Promise<Form> {
     }
     const fields = new Map<string, string>();
     const pending: Array<Promise<void>> = [];
+    /** The first failure; one found after the file's part began is raised once the fields before it are in. */
+    let failure: S3Error | undefined;
     let settled = false;
     const fail = (e: S3Error) => {
+      failure ??= e;
       if (!settled) reject(e);
       settled = true;
     };
@@ -144,18 +147,26 @@ function readForm(r: S3Request): Promise<Form> {
             stream.on("end", () => {
               if (size > LIMITS.fieldSize) fail(new S3Error("MaxPostPreDataLengthExceeded", `the form field ${name} is longer than ${LIMITS.fieldSize} bytes`));
               else fields.set(name.toLowerCase(), Buffer.concat(parts).toString("utf8"));
-              done();
             });
+            // Ended, failed or cut: the form waits for it no longer.
+            finished(stream, () => done());
           }),
         );
         return;
       }
       settled = true;
       // The fields sent as file parts before it end after the file's part begins: they are waited for.
-      void Promise.all(pending).then(() => resolve({ fields, file: stream, filename: info.filename ?? "" }));
+      void Promise.all(pending).then(() => {
+        if (!failure) return resolve({ fields, file: stream, filename: info.filename ?? "" });
+        stream.resume();
+        reject(failure);
+      });
     });
     parser.on("error", (err: Error) => fail(new S3Error("MalformedPOSTRequest", `The body of your POST request is not well-formed multipart/form-data: ${err.message}`)));
-    parser.on("close", () => fail(new S3Error("InvalidArgument", "POST requires exactly one file upload per request (a field named file, last in the form)")));
+    parser.on("close", () => {
+      // Once the file's part began, the form had one.
+      if (!settled) fail(new S3Error("InvalidArgument", "POST requires exactly one file upload per request (a field named file, last in the form)"));
+    });
     r.req.pipe(parser);
   });
 }

@@ -493,6 +493,8 @@ describe("browser form uploads (PostObject), with policies signed by the SDK's c
       ["a read-only key", createPresignedPost(ro, { Bucket: "data", Key: "form2/x", Expires: 60 }).then((p) => post(p.url, p.fields, data.subarray(0, 10))), 403, "AccessDenied"],
       ["an expired policy", createPresignedPost(s3, { Bucket: "data", Key: "form2/x", Expires: -10 }).then((p) => post(p.url, p.fields, data.subarray(0, 10))), 403, "AccessDenied"],
       ["a public ACL", createPresignedPost(s3, { Bucket: "data", Key: "form2/x", Fields: { acl: "public-read" }, Expires: 60 }).then((p) => post(p.url, p.fields, data.subarray(0, 10))), 501, "NotImplemented"],
+      ["a field over 64 KiB", post(signed.url, { ...signed.fields, "x-ignore-note": "n".repeat(70_000) }, data.subarray(0, 10)), 400, "MaxPostPreDataLengthExceeded"],
+      ["a field over 64 KiB sent as a file part", post(signed.url, { ...signed.fields, "x-ignore-note": "n".repeat(70_000) }, data.subarray(0, 10), "f", true), 400, "MaxPostPreDataLengthExceeded"],
     ];
     for (const [name, result, status, code] of cases) expect(await result, name).toMatchObject({ status, code });
     expect((await s3.send(new ListObjectsV2Command({ Bucket: "data", Prefix: "form2/" }))).KeyCount).toBe(0);
