@@ -120,15 +120,14 @@ export class Multipart {
     const md5s = Buffer.concat(chosen.map((p) => Buffer.from(p.attributes.etag!, "hex")));
     const etag = `${createHash("md5").update(md5s).digest("hex")}-${chosen.length}`;
     const path = objectPath(upload.bucket, upload.key);
-    const stat = (p: string) => this.fs.stat(p);
-    const condition = await writeCondition(r, path, stat);
+    const condition = await writeCondition(r, path, this.ops.stat);
     let file: FileStatus;
     try {
       const { overwrite, replaceOnly } = condition;
       const attributes = { ...upload.attributes, etag, [UPLOAD_ATTRIBUTE]: upload.uploadId };
       file = await this.fs.concat(chosen.map((p) => p.path), path, { overwrite, attributes, ...(replaceOnly ? { replaceOnly } : {}) });
     } catch (err) {
-      const refused = await conditionFailed(err, path, condition, stat);
+      const refused = await conditionFailed(err, path, condition, this.ops.stat);
       if (refused) throw refused;
       if (err instanceof TrainfsError && (err.code === "already_exists" || err.code === "failed_precondition")) {
         throw new S3Error("InvalidArgument", `the key ${upload.key} cannot be stored: ${err.message}`);

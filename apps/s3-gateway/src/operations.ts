@@ -40,7 +40,8 @@ export class Operations {
     return this.p.fs;
   }
 
-  private readonly stat = (path: string) => this.fs.stat(path);
+  /** A file's status by path (what conditional-requests.ts asks with). */
+  readonly stat = (path: string) => this.fs.stat(path);
 
   // ---- Buckets
 
