@@ -38,7 +38,7 @@ export function transferCommands(program: Command, ctx: CliContext): void {
     .option("-r, --recursive", "accepted for habit: directories are always copied with their tree")
     .option("--replication <n>", "replicas per chunk (also -rep; default: the NameNode's, 3)", positiveInt)
     .option("-c, --chunk-size <size>", "chunk size, e.g. 64MiB (default: the NameNode's, 64 MiB)", byteCount)
-    .option("-t, --threads <n>", "files uploaded at once (default 16 for files of 1 MiB or less on average, else 8)", positiveInt)
+    .option("-t, --threads <n>", "files uploaded at once (default: up to 128 files of 1 MiB or less, 8 larger ones)", positiveInt)
     .option("--parallel <n>", "chunks of one file sent at once (default 4)", positiveInt)
     .option("--json", "print the new files' status as JSON")
     .action(async (paths: string[], opts: PutOpts, cmd: Command) =>
@@ -83,7 +83,7 @@ export function transferCommands(program: Command, ctx: CliContext): void {
     .argument("<paths...>", "TrainFS paths or globs (a directory is copied with its whole tree); then the local file or directory (created for several sources or a directory), or - for stdout")
     .option("-f, --overwrite", "replace existing local files")
     .option("-r, --recursive", "accepted for habit: directories are always copied with their tree")
-    .option("-t, --threads <n>", "files downloaded at once (default 16 for files of 1 MiB or less on average, else 8)", positiveInt)
+    .option("-t, --threads <n>", "files downloaded at once (default: up to 128 files of 1 MiB or less, 8 larger ones)", positiveInt)
     .option("--parallel <n>", "chunks of one file fetched at once (default 4)", positiveInt)
     .option("--fsync", "flush each local file and its name to disk before returning (default: left to the page cache, as cp does)")
     .option("--json", "print the files' status as JSON")
@@ -117,7 +117,7 @@ export function transferCommands(program: Command, ctx: CliContext): void {
     .argument("<paths...>", "TrainFS paths or globs (a directory is copied with its whole tree); then the TrainFS destination: the new file, or a directory to copy into")
     .option("-f, --overwrite", "replace existing files")
     .option("-r, --recursive", "accepted for habit: directories are always copied with their tree")
-    .option("-t, --threads <n>", "files copied at once (default 16 for files of 1 MiB or less on average, else 8)", positiveInt)
+    .option("-t, --threads <n>", "files copied at once (default: up to 128 files of 1 MiB or less, 8 larger ones)", positiveInt)
     .option("--json", "print the copies' status as JSON")
     .action(async (paths: string[], opts: { overwrite?: boolean; threads?: number; json?: boolean }, cmd: Command) =>
       ctx.withClient(async (c) => {

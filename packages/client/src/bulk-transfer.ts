@@ -24,9 +24,10 @@ export interface TransferProgress {
 
 export interface BulkOptions {
   /**
-   * Files moved at once. Default: 16 when every file's size is known and
-   * they average 1 MiB or less (a small file's transfer is mostly waiting on
-   * calls), otherwise 8 (each large file also moves several chunks at once).
+   * Files moved at once. Default: up to 128 small files (1 MiB or less, size
+   * known: a small file's transfer is mostly waiting on calls, which the
+   * files queued behind it share) or 8 large or unmeasured ones (each also
+   * moves several chunks at once), a large file taking the room of 16 small.
    */
   filesInFlight?: number | undefined;
   /** Replace existing destinations. */
@@ -45,17 +46,16 @@ export interface BulkResult {
   failed: Array<{ source: string; destination: string; error: TrainfsError }>;
 }
 
-/** A mean size at or under which a set counts as small files. */
-const SMALL_FILES_MEAN_BYTES = 1024 * 1024;
+/** A file at or under this size (and of known size) counts as small. */
+const SMALL_FILE_BYTES = 1024 * 1024;
+/** Small files in flight by default; measured in docs/performance.md (round 16). */
+export const SMALL_FILES_IN_FLIGHT = 128;
+/** Large or unmeasured files in flight by default. */
+export const LARGE_FILES_IN_FLIGHT = 8;
 
-/** BulkOptions.filesInFlight when not given; measured in docs/performance.md (round 11). */
-export function defaultFilesInFlight(items: readonly TransferItem[]): number {
-  let bytes = 0;
-  for (const i of items) {
-    if (i.size === undefined) return 8;
-    bytes += i.size;
-  }
-  return bytes <= SMALL_FILES_MEAN_BYTES * items.length ? 16 : 8;
+/** A file's share of the default room for files in flight (SMALL_FILES_IN_FLIGHT). */
+function defaultShare(item: TransferItem): number {
+  return item.size !== undefined && item.size <= SMALL_FILE_BYTES ? 1 : SMALL_FILES_IN_FLIGHT / LARGE_FILES_IN_FLIGHT;
 }
 
 /**
@@ -124,14 +124,40 @@ export async function runBulk(
     }
     report();
   };
-  // Unlike mapLimit, every worker is waited for, so that when this returns
-  // each cancelled put has abandoned its upload.
+  // Files start in order while they fit in the room left; a file larger than
+  // the whole room goes alone. Unlike mapLimit, every transfer is waited
+  // for, so that when this returns each cancelled put has abandoned its upload.
+  const room = o.filesInFlight ?? SMALL_FILES_IN_FLIGHT;
+  const share = o.filesInFlight === undefined ? defaultShare : () => 1;
+  let used = 0;
   let next = 0;
-  const worker = async () => {
-    while (!stop.signal.aborted && next < items.length) await one(items[next++]!);
-  };
+  let running = 0;
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.filesInFlight ?? defaultFilesInFlight(items), items.length)) }, worker));
+    await new Promise<void>((resolve) => {
+      const fill = () => {
+        while (!stop.signal.aborted && next < items.length) {
+          const item = items[next]!;
+          const taken = share(item);
+          if (running > 0 && used + taken > room) break;
+          next++;
+          used += taken;
+          running++;
+          one(item)
+            .catch((err: unknown) => {
+              // Only a throwing onProgress gets here.
+              firstError ??= toTrainfsError(err);
+              abort();
+            })
+            .finally(() => {
+              used -= taken;
+              running--;
+              fill();
+            });
+        }
+        if (running === 0) resolve();
+      };
+      fill();
+    });
   } finally {
     o.signal?.removeEventListener("abort", abort);
   }
