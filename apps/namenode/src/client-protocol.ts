@@ -66,6 +66,7 @@ export function clientProtocol(p: NameNodeFacades): ServiceImpl<typeof ClientSer
       unknownSize: req.unknownSize,
       attributes: req.attributes,
       replaceOnly: fileCondition(req.replaceOnly),
+      existingAncestor: req.existingAncestor || undefined,
     });
     return create(PutFileResponseSchema, {
       uploadId: planned.uploadId,

@@ -35,6 +35,8 @@ export interface UploadRecord {
   createdMs: number;
   /** Given to the file at confirm. */
   attributes?: Record<string, string>;
+  /** A directory above the path that must still exist at confirm (PutFile's existing_ancestor). */
+  existingAncestor?: string;
   /** Renewed by every CommitChunk of the upload; an idle upload's path can be taken over. */
   lastActiveMs: number;
 }

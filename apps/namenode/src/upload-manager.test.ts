@@ -12,7 +12,7 @@ async function setup(liveNodes = 4, minWriteReplicas = 3, uploadLeaseSoftMs = LE
     free: () => 1e6,
     config: { defaultReplication: 3, maxReplication: 16, defaultChunkSize: 100, minChunkSize: 10, maxChunkSize: 1000, maxChunksPerFile: 50, uploadLeaseMs: LEASE_MS, uploadLeaseSoftMs, heartbeatTimeoutMs: 60_000, minWriteReplicas },
   });
-  const { store, clock, datanodes, namespace, chunks, writes: uploads } = nn;
+  const { store, clock, datanodes, namespace, chunks, writes: uploads, files } = nn;
   const { map: chunkMap, trash, queue, replication } = chunks;
   const commit = (dn: string, r: { chunkId: string; length: number; checksum: number }) => store.write(() => chunkMap.commit(dn, r, clock.now));
   /** Commits every planned chunk on every node of its chain, as the pipeline would. */
@@ -22,7 +22,7 @@ async function setup(liveNodes = 4, minWriteReplicas = 3, uploadLeaseSoftMs = LE
     }
     return planned.chunks.map((c) => ({ chunkId: c.chunkId, length: c.length, checksum }));
   };
-  return { store, clock, datanodes, namespace, chunkMap, uploads, commitAll, commit, trash, queue, replication };
+  return { store, clock, datanodes, namespace, chunkMap, uploads, commitAll, commit, trash, queue, replication, files };
 }
 
 describe("UploadManager", () => {
@@ -168,6 +168,27 @@ describe("UploadManager", () => {
     const b = await put({ etag: "2b" }, { overwrite: true, replaceOnly: { attributes: { etag: "1b" }, mtimeMs: v1.mtimeMs, size: 50 } });
     await b.confirm();
     expect(namespace.lookup("/c").attributes).toEqual({ etag: "2b" });
+  });
+
+  it("with existing_ancestor, neither starts nor confirms a write whose ancestor is missing, and never makes it", async () => {
+    const { uploads, commitAll, namespace, files, store } = await setup();
+    await expect(uploads.start("/bkt/a/f", 50, 3, 100, { existingAncestor: "/bkt" })).rejects.toMatchObject({ code: "not_found", message: expect.stringContaining("/bkt") });
+    expect(new Namespace(store).resolve(["bkt"])).toBeUndefined();
+    for (const above of ["/", "/bkt/a/f", "/other", "/bkt/b", "/bk"]) {
+      await expect(uploads.start("/bkt/a/f", 50, 3, 100, { existingAncestor: above })).rejects.toMatchObject({ code: "invalid_argument" });
+    }
+    await files.mkdir("/bkt", false);
+    // Directories below the ancestor are made as needed.
+    const kept = await uploads.start("/bkt/a/f", 50, 3, 100, { existingAncestor: "/bkt" });
+    await uploads.confirm("/bkt/a/f", kept.uploadId, await commitAll(kept));
+    expect(namespace.lookup("/bkt/a/f").size).toBe(50);
+    // The ancestor deleted while a write runs (DeleteBucket): the confirm is refused and does not make it again.
+    const late = await uploads.start("/bkt/g", 50, 3, 100, { existingAncestor: "/bkt" });
+    await files.delete("/bkt", true);
+    await expect(uploads.confirm("/bkt/g", late.uploadId, await commitAll(late))).rejects.toMatchObject({ code: "not_found" });
+    expect(new Namespace(store).resolve(["bkt"])).toBeUndefined();
+    await uploads.abandon("/bkt/g", late.uploadId);
+    expect([...store.uploads.getKeys()]).toEqual([]);
   });
 
   it("leaves nothing behind when too few DataNodes are live", async () => {

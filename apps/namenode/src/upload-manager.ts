@@ -64,9 +64,16 @@ export class UploadManager {
     size: number,
     requestedReplication: number,
     requestedChunkSize: number,
-    options: { overwrite?: boolean; unknownSize?: boolean; attributes?: Record<string, string>; replaceOnly?: FileCondition | undefined } = {},
+    options: { overwrite?: boolean; unknownSize?: boolean; attributes?: Record<string, string>; replaceOnly?: FileCondition | undefined; existingAncestor?: string | undefined } = {},
   ) {
     const segments = validatePath(path);
+    const { existingAncestor } = options;
+    if (existingAncestor !== undefined) {
+      const above = validatePath(existingAncestor);
+      if (above.length === 0 || above.length >= segments.length || above.some((s, i) => s !== segments[i])) {
+        throw new TrainfsError("invalid_argument", `existing_ancestor ${existingAncestor} is not a directory above ${path}`);
+      }
+    }
     const attributes = checkAttributes(options.attributes);
     if (segments.length === 0) throw new TrainfsError("already_exists", "/ is a directory");
     const replication = requestedReplication || this.limits.defaultReplication;
@@ -77,12 +84,14 @@ export class UploadManager {
     // doomed write its placement (and its misleading placement errors).
     const { replaceOnly } = options;
     if (replaceOnly && !options.overwrite) throw new TrainfsError("invalid_argument", "replace_only needs overwrite");
+    this.checkAncestor(existingAncestor);
     this.checkTarget(path, segments, options.overwrite ?? false, replaceOnly);
     const uploadId = randomUUID();
     const chunks = options.unknownSize ? [] : this.plan(uploadId, size, replication, chunkSize);
     const nowMs = this.now();
     try {
       await this.store.write(() => {
+        this.checkAncestor(existingAncestor);
         this.checkTarget(path, segments, options.overwrite ?? false, replaceOnly);
         const idle = this.leases.takeOver(path, nowMs);
         if (idle) {
@@ -95,6 +104,7 @@ export class UploadManager {
           createdMs: nowMs, lastActiveMs: nowMs, overwrite: options.overwrite ?? false,
           ...(attributes ? { attributes } : {}),
           ...(replaceOnly ? { replaceOnly } : {}),
+          ...(existingAncestor ? { existingAncestor } : {}),
         };
         this.store.uploads.put(uploadId, upload);
         this.store.uploadsByPath.put(path, uploadId);
@@ -176,6 +186,14 @@ export class UploadManager {
     return expired.map((u) => u.path);
   }
 
+  /** Refuses a write whose existing_ancestor is gone (an S3 bucket deleted meanwhile) instead of making it again. */
+  private checkAncestor(existingAncestor: string | undefined): void {
+    if (existingAncestor === undefined) return;
+    if (this.namespace.resolve(validatePath(existingAncestor))?.type !== "dir") {
+      throw new TrainfsError("not_found", `${existingAncestor}: no such directory (the write's existing_ancestor)`);
+    }
+  }
+
   /** Refuses a write onto a directory, onto a file unless overwriting, or, conditional, onto any file but the one expected. */
   private checkTarget(path: string, segments: string[], overwrite: boolean, replaceOnly?: FileCondition): void {
     const existing = this.namespace.resolve(segments);
@@ -249,6 +267,7 @@ export class UploadManager {
       }
       // The replacement is atomic: the old file and the new one swap in this
       // one transaction, and the old chunks go to trash.
+      this.checkAncestor(upload.existingAncestor);
       this.checkTarget(path, segments, upload.overwrite ?? false, upload.replaceOnly);
       const old = this.namespace.resolve(segments);
       if (old) removeInode({ namespace: this.namespace, chunks: this.chunks }, old, this.now());

@@ -156,14 +156,13 @@ export class Operations {
 
   /** The bucket's directory, or NoSuchBucket. */
   async bucketDir(bucket: string): Promise<FileStatus> {
-    if (!isBucketName(bucket)) throw new S3Error("NoSuchBucket", `the bucket ${bucket} does not exist`);
     try {
-      const s = await this.sharedStat(`/${bucket}`);
+      const s = await this.sharedStat(bucketPath(bucket));
       if (s.type === "directory") return s;
     } catch (err) {
       if (!(err instanceof TrainfsError && err.code === "not_found")) throw toS3Error(err);
     }
-    throw new S3Error("NoSuchBucket", `the bucket ${bucket} does not exist`);
+    throw noSuchBucket(bucket);
   }
 
   // ---- Listing
@@ -274,7 +273,11 @@ export class Operations {
 
   async putObject(r: S3Request): Promise<void> {
     const { path, folder } = keyPath(r.bucket, r.key);
-    await this.bucketDir(r.bucket);
+    // A plain PUT leaves the bucket's check to the NameNode (existing_ancestor),
+    // in its own transactions: one call fewer per object, and a bucket deleted
+    // meanwhile is not made again.
+    const bucket = bucketPath(r.bucket);
+    if (folder || header(r, "if-match") !== undefined) await this.bucketDir(r.bucket);
     const attributes = metadataAttributes(r.req.headers);
     if (folder) {
       const body = await this.readSmallBody(r);
@@ -283,7 +286,7 @@ export class Operations {
       sendEmpty(r.res, 200, { etag: `"${EMPTY_MD5}"`, "last-modified": httpDate(status.modificationTime) });
       return;
     }
-    const { etag, status } = await this.writeBody(r, path, attributes, await writeCondition(r, path, this.stat));
+    const { etag, status } = await this.writeBody(r, path, attributes, await writeCondition(r, path, this.stat), bucket);
     sendEmpty(r.res, 200, { etag: `"${etag}"`, "last-modified": httpDate(status.modificationTime), ...checksumHeaders(status.attributes) });
   }
 
@@ -303,7 +306,13 @@ export class Operations {
    * confirmed with its MD5 as `etag` only when every check passed, and
    * abandoned otherwise (its chunks trashed), the S3 error thrown.
    */
-  async writeBody(r: S3Request, path: string, attributes: Record<string, string>, condition: WriteCondition = { overwrite: true }): Promise<{ etag: string; status: FileStatus }> {
+  async writeBody(
+    r: S3Request,
+    path: string,
+    attributes: Record<string, string>,
+    condition: WriteCondition = { overwrite: true },
+    existingAncestor?: string,
+  ): Promise<{ etag: string; status: FileStatus }> {
     const expect = bodyExpectations(r.req.headers, r.auth, MAX_PUT_BYTES);
     if (expect.length === undefined && !r.auth.payloadHash.startsWith("STREAMING-") && header(r, "transfer-encoding") === undefined) {
       throw new S3Error("MissingContentLength", "You must provide the Content-Length HTTP header");
@@ -353,10 +362,12 @@ export class Operations {
         // The checksums the client sent and the body matched are kept, to be given back (x-amz-checksum-mode).
         attributesAtConfirm: () => ({ ...attributes, etag: body.done()!.md5Hex, ...checksumAttributes(body.done()!.checksums) }),
         condition,
+        existingAncestor,
       });
     } catch (err) {
       if (failure instanceof S3Error) throw failure;
       if (failure !== undefined) throw new S3Error("IncompleteBody", `the request body was cut short: ${(failure as Error).message}`);
+      if (existingAncestor !== undefined && err instanceof TrainfsError && err.code === "not_found") await this.bucketDir(r.bucket);
       throw (await conditionFailed(err, path, condition, this.stat)) ?? (await this.putFailure(err, path, r.key));
     }
     return { etag: body.done()!.md5Hex, status };
@@ -374,7 +385,7 @@ export class Operations {
   async putReplacing(
     source: AsyncIterable<Buffer>,
     path: string,
-    o: { size: number | undefined; attributes: Record<string, string>; attributesAtConfirm: () => Record<string, string>; condition?: WriteCondition },
+    o: { size: number | undefined; attributes: Record<string, string>; attributesAtConfirm: () => Record<string, string>; condition?: WriteCondition; existingAncestor?: string | undefined },
   ): Promise<FileStatus> {
     const { overwrite, replaceOnly } = o.condition ?? { overwrite: true };
     let started = false;
@@ -385,7 +396,7 @@ export class Operations {
       })();
     const options: PutOptions = { ...(o.size === undefined ? {} : { size: o.size }), attributes: o.attributes, attributesAtConfirm: o.attributesAtConfirm, ...this.writeSettings() };
     try {
-      return await this.fs.put(once(), path, { ...options, overwrite, ...(replaceOnly ? { replaceOnly } : {}) });
+      return await this.fs.put(once(), path, { ...options, overwrite, ...(replaceOnly ? { replaceOnly } : {}), existingAncestor: o.existingAncestor });
     } catch (err) {
       // An empty body is read whole before the NameNode is asked: it can be sent again.
       if (!(err instanceof TrainfsError && err.code === "aborted") || (started && o.size !== 0)) throw err;
@@ -808,3 +819,12 @@ export function parseMax(value: string | undefined, name: string, cap: number): 
   return Math.min(Number(value), cap);
 }
 
+function noSuchBucket(bucket: string): S3Error {
+  return new S3Error("NoSuchBucket", `the bucket ${bucket} does not exist`);
+}
+
+/** A bucket's directory; NoSuchBucket for a name no bucket can have. */
+function bucketPath(bucket: string): string {
+  if (!isBucketName(bucket)) throw noSuchBucket(bucket);
+  return `/${bucket}`;
+}

@@ -102,6 +102,11 @@ export interface WriteFileOptions {
    */
   replaceOnly?: FileCondition | undefined;
   /**
+   * A directory above the path that must exist (an S3 bucket): NotFound,
+   * at the start or at the confirm, when it does not, instead of making it.
+   */
+  existingAncestor?: string | undefined;
+  /**
    * Small string pairs kept with the file and returned by stat and list
    * (at most 32, 8 KiB together; names of a-z, 0-9 and -).
    */
@@ -154,6 +159,7 @@ export async function writeFile(calls: WriteCalls, body: WriteBody, path: string
         overwrite: o.overwrite ?? false,
         attributes: o.attributes ?? {},
         ...(o.replaceOnly ? { replaceOnly: fileCondition(o.replaceOnly) } : {}),
+        ...(o.existingAncestor ? { existingAncestor: o.existingAncestor } : {}),
       }),
       signal,
     )

@@ -21,6 +21,8 @@ describe("hostile input", () => {
     const bad = ["", "relative", "/a/../b", "/a//b", "/a/./b", "/nul\0x", `/${"x".repeat(10_000)}`, "/trailing/", `/${"y".repeat(256)}`];
     for (const path of bad) {
       expect(await code(nn.putFile({ path, size: 1n })), path.slice(0, 20)).toBe(Code.InvalidArgument);
+      // (Empty is the field's "not given".)
+      if (path !== "") expect(await code(nn.putFile({ path: "/ok/f", size: 1n, existingAncestor: path }))).toBe(Code.InvalidArgument);
       expect(await code(nn.getFile({ path }))).toBe(Code.InvalidArgument);
       expect(await code(nn.list({ path }))).toBe(Code.InvalidArgument);
       expect(await code(nn.stat({ path }))).toBe(Code.InvalidArgument);
@@ -34,6 +36,8 @@ describe("hostile input", () => {
     expect(await code(nn.putFile({ path: "/many", size: 10n ** 12n, chunkSize: 1024n }))).toBe(Code.InvalidArgument);
     expect(await code(nn.putFile({ path: "/r", size: 1n, replication: 1000 }))).toBe(Code.InvalidArgument);
     expect(await code(nn.putFile({ path: "/c", size: 1n, chunkSize: 1n }))).toBe(Code.InvalidArgument);
+    expect(await code(nn.putFile({ path: "/c", size: 1n, existingAncestor: "/c" }))).toBe(Code.InvalidArgument);
+    expect(await code(nn.putFile({ path: "/no/c", size: 1n, existingAncestor: "/no" }))).toBe(Code.NotFound);
     expect(await code(nn.list({ path: "/", limit: 1_000_000 }))).toBe(Code.InvalidArgument);
     expect(await code(nn.addChunk({ path: "/x", uploadId: "nope", length: 1n }))).toBe(Code.NotFound);
     expect(await code(nn.replaceChain({ path: "/x", uploadId: "nope", chunkId: "c" }))).toBe(Code.NotFound);

@@ -708,6 +708,9 @@ describe("errors", () => {
     const table: Array<[string, () => Promise<unknown>, string, number]> = [
       ["missing bucket", () => s3.send(new GetObjectCommand({ Bucket: "nope", Key: "k" })), "NoSuchBucket", 404],
       ["missing key", () => s3.send(new GetObjectCommand({ Bucket: "data", Key: "nope" })), "NoSuchKey", 404],
+      ["PUT into a missing bucket", () => s3.send(new PutObjectCommand({ Bucket: "nope", Key: "a/b", Body: "x" })), "NoSuchBucket", 404],
+      ["conditional PUT into a missing bucket", () => s3.send(new PutObjectCommand({ Bucket: "nope", Key: "k", Body: "x", IfNoneMatch: "*" })), "NoSuchBucket", 404],
+      ["If-Match PUT into a missing bucket", () => s3.send(new PutObjectCommand({ Bucket: "nope", Key: "k", Body: "x", IfMatch: '"0"' })), "NoSuchBucket", 404],
       ["bad bucket name", () => s3.send(new CreateBucketCommand({ Bucket: "Bad_Name" })), "InvalidBucketName", 400],
       ["empty segment", () => s3.send(new PutObjectCommand({ Bucket: "data", Key: "a//b", Body: "x" })), "InvalidArgument", 400],
       ["dot-dot segment", () => s3.send(new PutObjectCommand({ Bucket: "data", Key: "a/../b", Body: "x" })), "InvalidArgument", 400],
@@ -726,6 +729,8 @@ describe("errors", () => {
       ["anonymous", () => s3Client(gw.address, undefined).send(new ListBucketsCommand({})), "AccessDenied", 403],
     ];
     for (const [what, call, code, status] of table) expect(await s3Failure(call()), what).toMatchObject({ code, status });
+    // A PUT never makes its bucket.
+    expect(await c.client().exists("/nope")).toBe(false);
     expect(await c.client().exists("/data/md5")).toBe(false);
     expect(await c.client().exists("/data/sse")).toBe(false);
   });
