@@ -370,12 +370,17 @@ export class ChunkManager {
     return count.corrupt.length > 0 ? "corrupt" : "missing";
   }
 
-  /** A chunk of a complete file with its live replicas, rotated by chunk index so that reads of consecutive chunks spread over them. */
+  /**
+   * A chunk of a complete file with its live replicas, rotated by its id and
+   * index: reads of many small files, and of a file's consecutive chunks,
+   * spread over the replicas (held in node-id order, the first of which
+   * would otherwise serve most reads).
+   */
   locate(chunkId: string): LocatedChunk {
     const chunk = this.store.chunks.get(chunkId);
     if (!chunk) throw new TrainfsError("internal", `chunk ${chunkId} is missing from the chunk records`);
     const holders = this.map.liveHolders(chunk);
-    const k = holders.length ? chunk.index % holders.length : 0;
+    const k = holders.length ? (idSpread(chunkId) + chunk.index) % holders.length : 0;
     return { chunk, replicas: [...holders.slice(k), ...holders.slice(0, k)], corruptCount: this.corrupt.holders(chunkId).length };
   }
 
@@ -471,4 +476,9 @@ export class ChunkManager {
     if (chunk?.checksum === undefined || !this.store.replicas.doesExist([chunkId, datanodeId])) return undefined;
     return { chunkId, length: chunk.length, checksum: chunk.checksum };
   }
+}
+
+/** A number taken from a chunk id's last hex digits (ids are random), the same at every call. */
+function idSpread(chunkId: string): number {
+  return Number.parseInt(chunkId.slice(-6), 16) || 0;
 }
