@@ -59,8 +59,8 @@ function defaultShare(item: TransferItem): number {
 }
 
 /**
- * Runs `transfer` for each item, `filesInFlight` at a time, with one
- * progress report for the set. When `signal` aborts, the files under way
+ * Runs `transfer` for each item, as many at once as `filesInFlight` says,
+ * with one progress report for the set. When `signal` aborts, the files under way
  * are cancelled (each put abandons its upload at once) and the promise
  * rejects with `canceled`; the last progress report names them.
  */
@@ -124,9 +124,9 @@ export async function runBulk(
     }
     report();
   };
-  // Files start in order while they fit in the room left; a file larger than
-  // the whole room goes alone. Unlike mapLimit, every transfer is waited
-  // for, so that when this returns each cancelled put has abandoned its upload.
+  // Files start in order while they fit in the room left. Unlike mapLimit,
+  // every transfer is waited for, so that when this returns each cancelled
+  // put has abandoned its upload.
   const room = o.filesInFlight ?? SMALL_FILES_IN_FLIGHT;
   const share = o.filesInFlight === undefined ? defaultShare : () => 1;
   let used = 0;
