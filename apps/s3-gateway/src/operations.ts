@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { FileStatus, PutOptions } from "@trainfs/client";
+import type { FileStatus, OpenedFile, PutOptions } from "@trainfs/client";
 import { TrainfsError, joinPath } from "@trainfs/common";
 import { partBuffers } from "@trainfs/node";
 import { bodyExpectations, verifiedBody } from "./body-decoder.js";
@@ -437,7 +437,10 @@ export class Operations {
   async getObject(r: S3Request, head: boolean): Promise<void> {
     if (r.query.has("partNumber")) throw new S3Error("NotImplemented", "GetObject with partNumber is not supported; use a Range");
     checkVersionId(r.query.get("versionId"));
-    const { path, status } = await this.objectStatus(r.bucket, r.key);
+    // A GET of a file locates it with the one call that gives its status (GetFile).
+    const found: { path: string; status: FileStatus; opened?: OpenedFile } =
+      head || r.key.endsWith("/") ? await this.objectStatus(r.bucket, r.key) : await this.openObject(r.bucket, r.key);
+    const { path, status, opened } = found;
     const verdict = checkConditions(conditionHeaders(r, ""), status, true);
     const headers: Record<string, string> = {
       etag: etagOf(status),
@@ -474,7 +477,8 @@ export class Operations {
     // cannot be read gets an error response rather than a cut 200.
     const abort = new AbortController();
     r.res.once("close", () => abort.abort());
-    const it = this.fs.createReadStream(path, { start, end, signal: abort.signal })[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const stream = opened ? opened.createReadStream({ start, end, signal: abort.signal }) : this.fs.createReadStream(path, { start, end, signal: abort.signal });
+    const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     let first: IteratorResult<Buffer>;
     try {
       first = await it.next();
@@ -499,6 +503,20 @@ export class Operations {
   }
 
   /** The file at an object's path (a folder marker's directory), or NoSuchKey (NoSuchBucket when its bucket is missing). */
+  /** The file at an object's path, located for reading, or NoSuchKey (NoSuchBucket when its bucket is missing). */
+  private async openObject(bucket: string, key: string): Promise<{ path: string; status: FileStatus; opened: OpenedFile }> {
+    const { path } = keyPath(bucket, key);
+    try {
+      const opened = await this.fs.openFile(path);
+      return { path, status: opened.status, opened };
+    } catch (err) {
+      // Nothing there, or a directory: not an object.
+      if (!(err instanceof TrainfsError && (err.code === "not_found" || err.code === "failed_precondition"))) throw toS3Error(err);
+    }
+    await this.bucketDir(bucket);
+    throw new S3Error("NoSuchKey", `the key ${key} does not exist`, { Key: key });
+  }
+
   async objectStatus(bucket: string, key: string): Promise<{ path: string; status: FileStatus }> {
     const { path, folder } = keyPath(bucket, key);
     try {

@@ -21,7 +21,7 @@ import {
   type DataNodeStatus,
   type SafeModeStatus,
 } from "./cluster-status.js";
-import { rangeBytes, readRange, readToFile, type GetFileQuery, type ReadOptions } from "./file-reader.js";
+import { openFile, rangeBytes, readRange, readToFile, type GetFileQuery, type OpenedFile, type ReadOptions } from "./file-reader.js";
 import { toFileStatus, type FileStatus } from "./file-status.js";
 import { writeFile, type PutSource, type WriteOptions } from "./file-writer.js";
 import { toFsckReport, type FsckReport } from "./fsck.js";
@@ -293,6 +293,16 @@ export class TrainfsClient {
   createReadStream(remotePath: string, options: { start?: number; end?: number; signal?: AbortSignal } = {}): Readable {
     validatePath(remotePath);
     return readRange(this.parts, remotePath, options);
+  }
+
+  /**
+   * A file's status and a reader of its bytes from one NameNode call
+   * (where a stat then createReadStream would make two: an S3 GET, say).
+   * NotFound when there is no file; FailedPrecondition for a directory.
+   */
+  async openFile(remotePath: string, options: CallOptions = {}): Promise<OpenedFile> {
+    validatePath(remotePath);
+    return openFile(this.parts, remotePath, options.signal);
   }
 
   /** A whole file in memory: for small files. */

@@ -135,13 +135,33 @@ export function readRange(d: Deps, remotePath: string, o: { start?: number; end?
   return Readable.from(rangeBytes(d, remotePath, o), { objectMode: false });
 }
 
-/** readRange's bytes as they arrive, without a stream around them (readFile gathers them). */
-export async function* rangeBytes(d: Deps, remotePath: string, o: { start?: number; end?: number; signal?: AbortSignal }): AsyncGenerator<Buffer> {
+/** A file located by one GetFile: its status, and its bytes read from the chunks as located then. */
+export interface OpenedFile {
+  status: FileStatus;
+  /** Bytes [start, end] (inclusive), as readRange reads them, with no second NameNode call. */
+  createReadStream(o?: { start?: number; end?: number; signal?: AbortSignal }): Readable;
+}
+
+export async function openFile(d: Deps, remotePath: string, signal: AbortSignal | undefined): Promise<OpenedFile> {
+  const located = await getFile(d, remotePath, signal);
+  return {
+    status: toFileStatus(located.file!),
+    createReadStream: (o = {}) => Readable.from(rangeBytes(d, remotePath, o, located), { objectMode: false }),
+  };
+}
+
+/** readRange's bytes as they arrive, without a stream around them (readFile gathers them); `located`, a GetFile answer already in hand. */
+export async function* rangeBytes(
+  d: Deps,
+  remotePath: string,
+  o: { start?: number; end?: number; signal?: AbortSignal },
+  located?: GetFileResponse,
+): AsyncGenerator<Buffer> {
   const start = o.start ?? 0;
   if (!Number.isSafeInteger(start) || start < 0 || (o.end !== undefined && (!Number.isSafeInteger(o.end) || o.end < start - 1))) {
     throw new TrainfsError("invalid_argument", `invalid range start=${o.start} end=${o.end}`);
   }
-  const res = await getFile(d, remotePath, o.signal);
+  const res = located ?? (await getFile(d, remotePath, o.signal));
   const size = Number(res.file!.size);
   const end = Math.min(o.end ?? size - 1, size - 1) + 1;
   const reads = res.chunks.flatMap((chunk) => {

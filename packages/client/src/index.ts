@@ -5,6 +5,7 @@ export { newRequestId } from "@trainfs/core";
 export { withRequestId, currentRequestId } from "@trainfs/node";
 export type { PutSource } from "./file-writer.js";
 export type { FileStatus } from "./file-status.js";
+export type { OpenedFile } from "./file-reader.js";
 export type { BalancerStatus, ClusterHistory, ClusterStatus, DataNodeStatus, HaStatus, SafeModeStatus } from "./cluster-status.js";
 export { TrainfsError, type ErrorCode, type FileCondition } from "@trainfs/core";
 export type { FsckReport, ChunkHealthName } from "./fsck.js";

@@ -1,7 +1,7 @@
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach } from "vitest";
+import { afterEach, expect } from "vitest";
 import { ClientService } from "@trainfs/proto";
 import { RpcClients } from "@trainfs/common";
 import { MiniCluster, type MiniClusterOptions } from "../src/index.js";
@@ -108,4 +108,23 @@ export async function flipByte(path: string, at: number): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** A server's /metrics (Prometheus text) as { "name{labels}": value }. */
+export async function scrapeMetrics(address: string): Promise<Map<string, number>> {
+  const res = await fetch(`${address}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toContain("text/plain");
+  const out = new Map<string, number>();
+  for (const line of (await res.text()).split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const i = line.lastIndexOf(" ");
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+/** The sum of the metrics whose name starts with `prefix` and whose labels hold every one of `parts`. */
+export function metricSum(m: Map<string, number>, prefix: string, ...parts: string[]): number {
+  return [...m].filter(([k]) => k.startsWith(prefix) && parts.every((p) => k.includes(p))).reduce((sum, [, v]) => sum + v, 0);
 }

@@ -3,24 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { TrainfsWebClient } from "@trainfs/client/web";
 import { RpcClients } from "@trainfs/common";
 import { WriteChunkRequestSchema } from "@trainfs/proto";
-import { cluster, eventually } from "./helpers.js";
-
-/** Parses Prometheus text into { "name{labels}": value }. */
-async function scrape(address: string): Promise<Map<string, number>> {
-  const res = await fetch(`${address}/metrics`);
-  expect(res.status).toBe(200);
-  expect(res.headers.get("content-type")).toContain("text/plain");
-  const out = new Map<string, number>();
-  for (const line of (await res.text()).split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const i = line.lastIndexOf(" ");
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
-
-const find = (m: Map<string, number>, prefix: string, ...parts: string[]) =>
-  [...m].filter(([k]) => k.startsWith(prefix) && parts.every((p) => k.includes(p))).reduce((sum, [, v]) => sum + v, 0);
+import { cluster, eventually, metricSum, scrapeMetrics } from "./helpers.js";
 
 describe("/metrics", () => {
   it("exposes RPCs, cluster health and DataNode traffic in Prometheus format", async () => {
@@ -30,23 +13,23 @@ describe("/metrics", () => {
     await fs.readFile("/m");
     await fs.stat("/nope").catch(() => {});
 
-    const nn = await scrape(c.nameNodeAddress);
-    expect(find(nn, "trainfs_rpc_requests_total", 'method="PutFile"', 'code="ok"')).toBe(1);
-    expect(find(nn, "trainfs_rpc_requests_total", 'method="Stat"', 'code="not_found"')).toBe(1);
-    expect(find(nn, "trainfs_rpc_duration_seconds_count", 'method="HeartBeat"')).toBeGreaterThan(0);
-    expect(find(nn, "trainfs_datanodes", 'state="alive"', 'admin_state="normal"')).toBe(3);
-    expect(find(nn, "trainfs_chunks_under_replicated")).toBe(0);
-    expect(find(nn, "trainfs_chunks{")).toBe(4);
-    expect(find(nn, "trainfs_safe_mode")).toBe(0);
-    expect(find(nn, "trainfs_datanode_heartbeat_age_seconds")).toBeGreaterThanOrEqual(0);
-    expect(find(nn, "trainfs_process_resident_memory_bytes")).toBeGreaterThan(0);
+    const nn = await scrapeMetrics(c.nameNodeAddress);
+    expect(metricSum(nn, "trainfs_rpc_requests_total", 'method="PutFile"', 'code="ok"')).toBe(1);
+    expect(metricSum(nn, "trainfs_rpc_requests_total", 'method="Stat"', 'code="not_found"')).toBe(1);
+    expect(metricSum(nn, "trainfs_rpc_duration_seconds_count", 'method="HeartBeat"')).toBeGreaterThan(0);
+    expect(metricSum(nn, "trainfs_datanodes", 'state="alive"', 'admin_state="normal"')).toBe(3);
+    expect(metricSum(nn, "trainfs_chunks_under_replicated")).toBe(0);
+    expect(metricSum(nn, "trainfs_chunks{")).toBe(4);
+    expect(metricSum(nn, "trainfs_safe_mode")).toBe(0);
+    expect(metricSum(nn, "trainfs_datanode_heartbeat_age_seconds")).toBeGreaterThanOrEqual(0);
+    expect(metricSum(nn, "trainfs_process_resident_memory_bytes")).toBeGreaterThan(0);
 
-    const dns = await Promise.all([0, 1, 2].map((i) => scrape(c.dataNodeAddress(i))));
-    expect(dns.reduce((s, m) => s + find(m, "trainfs_datanode_bytes_written_total"), 0)).toBe(3 * 200_000);
-    expect(dns.reduce((s, m) => s + find(m, "trainfs_datanode_bytes_read_total"), 0)).toBeGreaterThanOrEqual(200_000);
+    const dns = await Promise.all([0, 1, 2].map((i) => scrapeMetrics(c.dataNodeAddress(i))));
+    expect(dns.reduce((s, m) => s + metricSum(m, "trainfs_datanode_bytes_written_total"), 0)).toBe(3 * 200_000);
+    expect(dns.reduce((s, m) => s + metricSum(m, "trainfs_datanode_bytes_read_total"), 0)).toBeGreaterThanOrEqual(200_000);
     for (const m of dns) {
-      expect(find(m, "trainfs_datanode_chunks")).toBe(4);
-      expect(find(m, "trainfs_datanode_disk_bytes", 'kind="free"')).toBeGreaterThan(0);
+      expect(metricSum(m, "trainfs_datanode_chunks")).toBe(4);
+      expect(metricSum(m, "trainfs_datanode_disk_bytes", 'kind="free"')).toBeGreaterThan(0);
     }
   });
 
@@ -62,25 +45,25 @@ describe("/metrics", () => {
     await fs.writeFile("/a/b/one", Buffer.alloc(100_000, 1));
     await fs.writeFile("/a/two", Buffer.alloc(10, 2));
     await fs.readFile("/a/b/one");
-    const nn = await scrape(c.nameNodeAddress);
-    expect(find(nn, "trainfs_files{")).toBe(2);
-    expect(find(nn, "trainfs_directories{")).toBe(3);
-    expect(find(nn, "trainfs_build_info{", 'version="')).toBe(1);
-    expect(find(nn, "trainfs_rpc_in_flight{", 'method="PutFile"')).toBe(0);
+    const nn = await scrapeMetrics(c.nameNodeAddress);
+    expect(metricSum(nn, "trainfs_files{")).toBe(2);
+    expect(metricSum(nn, "trainfs_directories{")).toBe(3);
+    expect(metricSum(nn, "trainfs_build_info{", 'version="')).toBe(1);
+    expect(metricSum(nn, "trainfs_rpc_in_flight{", 'method="PutFile"')).toBe(0);
     expect([...nn.keys()].some((k) => k.startsWith("trainfs_replication_copies_total{") && k.includes('result="finished"'))).toBe(true);
     expect([...nn.keys()].some((k) => k.startsWith("trainfs_replication_bytes_total"))).toBe(true);
     // The three DataNodes share this machine's disk: counted once, not three times.
-    const dn0 = await scrape(c.dataNodeAddress(0));
-    const disk = find(dn0, "trainfs_datanode_disk_bytes", 'kind="capacity"');
+    const dn0 = await scrapeMetrics(c.dataNodeAddress(0));
+    const disk = metricSum(dn0, "trainfs_datanode_disk_bytes", 'kind="capacity"');
     await eventually(async () => {
-      const m = await scrape(c.nameNodeAddress);
-      expect(find(m, "trainfs_cluster_capacity_bytes")).toBe(disk);
-      expect(find(m, "trainfs_cluster_dfs_used_bytes")).toBe(3 * 100_010);
-      const free = find(m, "trainfs_cluster_free_bytes");
+      const m = await scrapeMetrics(c.nameNodeAddress);
+      expect(metricSum(m, "trainfs_cluster_capacity_bytes")).toBe(disk);
+      expect(metricSum(m, "trainfs_cluster_dfs_used_bytes")).toBe(3 * 100_010);
+      const free = metricSum(m, "trainfs_cluster_free_bytes");
       expect(free).toBeGreaterThan(0);
-      expect(find(m, "trainfs_cluster_non_dfs_used_bytes")).toBe(Math.max(0, disk - free - 3 * 100_010));
+      expect(metricSum(m, "trainfs_cluster_non_dfs_used_bytes")).toBe(Math.max(0, disk - free - 3 * 100_010));
     });
-    for (const i of [0, 1, 2]) expect(find(await scrape(c.dataNodeAddress(i)), "trainfs_datanode_fsync_seconds_count")).toBeGreaterThanOrEqual(2);
+    for (const i of [0, 1, 2]) expect(metricSum(await scrapeMetrics(c.dataNodeAddress(i)), "trainfs_datanode_fsync_seconds_count")).toBeGreaterThanOrEqual(2);
     // The history: the read and writes above show as throughput once heartbeats carried them.
     const h = await eventually(async () => {
       const got = await web.clusterHistory();
@@ -106,18 +89,18 @@ describe("/metrics", () => {
 
   it("counts a browser-style put (unary parts) in the RPC and traffic counters", async () => {
     const c = await cluster({ heartbeatIntervalMs: 100 });
-    const before = await Promise.all([0, 1, 2].map((i) => scrape(c.dataNodeAddress(i))));
+    const before = await Promise.all([0, 1, 2].map((i) => scrapeMetrics(c.dataNodeAddress(i))));
     const web = new TrainfsWebClient({ namenode: c.nameNodeAddress, chunkSize: 1024 * 1024 });
     await web.put(new Uint8Array(3 * 1024 * 1024 + 10).fill(5), "/parts");
-    const after = await Promise.all([0, 1, 2].map((i) => scrape(c.dataNodeAddress(i))));
-    const sum = (ms: Map<string, number>[], prefix: string, ...parts: string[]) => ms.reduce((s, m) => s + find(m, prefix, ...parts), 0);
+    const after = await Promise.all([0, 1, 2].map((i) => scrapeMetrics(c.dataNodeAddress(i))));
+    const sum = (ms: Map<string, number>[], prefix: string, ...parts: string[]) => ms.reduce((s, m) => s + metricSum(m, prefix, ...parts), 0);
     expect(sum(after, "trainfs_datanode_bytes_written_total") - sum(before, "trainfs_datanode_bytes_written_total")).toBe(3 * (3 * 1024 * 1024 + 10));
     // 4 chunks of 1 part each, on 3 nodes of each chain.
     expect(sum(after, "trainfs_rpc_requests_total", 'method="WriteChunkPart"', 'code="ok"')).toBe(12);
     expect(sum(after, "trainfs_datanode_part_uploads_open")).toBe(0);
-    const nn = await scrape(c.nameNodeAddress);
-    expect(find(nn, "trainfs_rpc_requests_total", 'method="ConfirmFile"', 'code="ok"')).toBe(1);
-    expect(find(nn, "trainfs_chunks{")).toBe(4);
+    const nn = await scrapeMetrics(c.nameNodeAddress);
+    expect(metricSum(nn, "trainfs_rpc_requests_total", 'method="ConfirmFile"', 'code="ok"')).toBe(1);
+    expect(metricSum(nn, "trainfs_chunks{")).toBe(4);
   });
 
   it("shows stored chunks waiting to be reported while the NameNode is away, and none once it answered", async () => {
@@ -134,12 +117,12 @@ describe("/metrics", () => {
         yield create(WriteChunkRequestSchema, { part: { case: "footer", value: { checksum: 0x2144df1c } } }); // CRC-32 of four zero bytes
       })(),
     );
-    await eventually(async () => expect(find(await scrape(c.dataNodeAddress(0)), "trainfs_datanode_reports_pending")).toBe(1));
+    await eventually(async () => expect(metricSum(await scrapeMetrics(c.dataNodeAddress(0)), "trainfs_datanode_reports_pending")).toBe(1));
     expect(await c.chunkFiles(0)).toEqual([chunkId]);
     await restarting;
     // Reported again once the NameNode is back, refused (no write owns it), and dropped.
     await eventually(async () => {
-      expect(find(await scrape(c.dataNodeAddress(0)), "trainfs_datanode_reports_pending")).toBe(0);
+      expect(metricSum(await scrapeMetrics(c.dataNodeAddress(0)), "trainfs_datanode_reports_pending")).toBe(0);
       expect(await c.chunkFiles(0)).toEqual([]);
     });
     rpc.close();

@@ -1,7 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { buffer } from "node:stream/consumers";
 import { describe, expect, it } from "vitest";
 import { randomFile, sha256File } from "../src/index.js";
-import { cluster, workDir } from "./helpers.js";
+import { cluster, metricSum, scrapeMetrics, workDir } from "./helpers.js";
 
 const CHUNK = 64 * 1024;
 
@@ -36,6 +38,24 @@ describe("put then get across a NameNode and three DataNodes", () => {
     }
     // Nothing else was left on any disk: no stray or temporary chunks.
     expect(onDisk.map((files) => files.length)).toEqual([chunkIds.length, chunkIds.length, chunkIds.length]);
+  });
+
+  it("openFile gives the status and the bytes (whole or a range, across chunks) with one GetFile", async () => {
+    const c = await cluster();
+    const client = c.client({ chunkSize: CHUNK });
+    const data = randomBytes(3 * CHUNK + 100);
+    await client.writeFile("/o/f", data);
+    const calls = async () => metricSum(await scrapeMetrics(c.nameNodeAddress), "trainfs_rpc_requests_total", 'method="GetFile');
+    const before = await calls();
+    const opened = await client.openFile("/o/f");
+    expect(await calls()).toBe(before + 1);
+    expect(opened.status).toEqual(await client.stat("/o/f"));
+    expect(await buffer(opened.createReadStream())).toEqual(data);
+    expect(await buffer(opened.createReadStream({ start: CHUNK - 10, end: 2 * CHUNK + 9 }))).toEqual(data.subarray(CHUNK - 10, 2 * CHUNK + 10));
+    // The reads asked the NameNode nothing more.
+    expect(await calls()).toBe(before + 1);
+    await expect(client.openFile("/o/missing")).rejects.toMatchObject({ code: "not_found" });
+    await expect(client.openFile("/o")).rejects.toMatchObject({ code: "failed_precondition" });
   });
 
   it("lists what was put, sorted, with sizes and replication", async () => {
