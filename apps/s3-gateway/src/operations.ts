@@ -437,10 +437,7 @@ export class Operations {
   async getObject(r: S3Request, head: boolean): Promise<void> {
     if (r.query.has("partNumber")) throw new S3Error("NotImplemented", "GetObject with partNumber is not supported; use a Range");
     checkVersionId(r.query.get("versionId"));
-    // A GET of a file locates it with the one call that gives its status (GetFile).
-    const found: { path: string; status: FileStatus; opened?: OpenedFile } =
-      head || r.key.endsWith("/") ? await this.objectStatus(r.bucket, r.key) : await this.openObject(r.bucket, r.key);
-    const { path, status, opened } = found;
+    const { path, status, opened } = await this.objectStatus(r.bucket, r.key, !head);
     const verdict = checkConditions(conditionHeaders(r, ""), status, true);
     const headers: Record<string, string> = {
       etag: etagOf(status),
@@ -502,28 +499,23 @@ export class Operations {
     }
   }
 
-  /** The file at an object's path (a folder marker's directory), or NoSuchKey (NoSuchBucket when its bucket is missing). */
-  /** The file at an object's path, located for reading, or NoSuchKey (NoSuchBucket when its bucket is missing). */
-  private async openObject(bucket: string, key: string): Promise<{ path: string; status: FileStatus; opened: OpenedFile }> {
-    const { path } = keyPath(bucket, key);
-    try {
-      const opened = await this.fs.openFile(path);
-      return { path, status: opened.status, opened };
-    } catch (err) {
-      // Nothing there, or a directory: not an object.
-      if (!(err instanceof TrainfsError && (err.code === "not_found" || err.code === "failed_precondition"))) throw toS3Error(err);
-    }
-    await this.bucketDir(bucket);
-    throw new S3Error("NoSuchKey", `the key ${key} does not exist`, { Key: key });
-  }
-
-  async objectStatus(bucket: string, key: string): Promise<{ path: string; status: FileStatus }> {
+  /**
+   * The file at an object's path (a folder marker's directory), or NoSuchKey
+   * (NoSuchBucket when its bucket is missing). With `open`, a file is also
+   * located for reading, by the one GetFile that gives its status.
+   */
+  async objectStatus(bucket: string, key: string, open = false): Promise<{ path: string; status: FileStatus; opened?: OpenedFile }> {
     const { path, folder } = keyPath(bucket, key);
     try {
+      if (open && !folder) {
+        const opened = await this.fs.openFile(path);
+        return { path, status: opened.status, opened };
+      }
       const status = await this.fs.stat(path);
       if (folder ? isFolderMarker(status) : status.type === "file") return { path, status };
     } catch (err) {
-      if (!(err instanceof TrainfsError && err.code === "not_found")) throw toS3Error(err);
+      // Nothing there, or (GetFile's answer) a directory: not an object.
+      if (!(err instanceof TrainfsError && (err.code === "not_found" || (open && err.code === "failed_precondition")))) throw toS3Error(err);
     }
     await this.bucketDir(bucket);
     throw new S3Error("NoSuchKey", `the key ${key} does not exist`, { Key: key });
