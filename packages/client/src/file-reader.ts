@@ -131,8 +131,8 @@ export async function readToFile(d: Deps, remotePath: string, localPath: string,
  * its connection's buffer, the socket paused beyond), so a chunk boundary
  * costs no round trip to a DataNode and its disk.
  */
-export function readRange(d: Deps, remotePath: string, o: { start?: number; end?: number; signal?: AbortSignal }): Readable {
-  return Readable.from(rangeBytes(d, remotePath, o), { objectMode: false });
+export function readRange(d: Deps, remotePath: string, o: { start?: number; end?: number; signal?: AbortSignal }, located?: GetFileResponse): Readable {
+  return Readable.from(rangeBytes(d, remotePath, o, located), { objectMode: false });
 }
 
 /** A file located by one GetFile: its status, and its bytes read from the chunks as located then. */
@@ -146,7 +146,7 @@ export async function openFile(d: Deps, remotePath: string, signal: AbortSignal 
   const located = await getFile(d, remotePath, signal);
   return {
     status: toFileStatus(located.file!),
-    createReadStream: (o = {}) => Readable.from(rangeBytes(d, remotePath, o, located), { objectMode: false }),
+    createReadStream: (o = {}) => readRange(d, remotePath, o, located),
   };
 }
 
